@@ -1,0 +1,10 @@
+"""richneuron: a reproducible re-run of the study "Beyond Linear Neurons".
+
+Data flows one way: tasks -> models -> engine -> results store -> notebooks -> figures -> paper.
+"""
+__version__ = "0.1.0"
+
+from . import neurons, tasks                                      # noqa: E402
+from .models import build_model, count_params, width_for_budget   # noqa: E402
+
+__all__ = ["neurons", "tasks", "build_model", "count_params", "width_for_budget", "__version__"]

@@ -1,0 +1,131 @@
+"""Models: `depth` hidden layers of one neuron, then a linear head; and parameter budgets.
+
+`build_model(arch, in_dim, out_dim, width=... | budget=..., depth=2, seed=...)` is the one way
+models are made. Budget matching follows the study ("binary search over hidden dimensions to
+match budgets within ~5%"): the width whose exact trainable-parameter count is closest to the
+budget, which must be within 5%.
+"""
+import inspect
+
+import torch
+from torch import nn
+
+from . import neurons
+
+__all__ = ["RichMLP", "build_model", "count_params", "width_for_budget", "options_of"]
+
+TOLERANCE = 0.05     # budget match: |count − budget| / budget ≤ 5% (the study's rule)
+MAX_WIDTH = 1 << 16  # search bound for the width
+
+
+class RichMLP(nn.Module):
+    """`depth` hidden layers of one neuron type, then a linear head (with bias)."""
+
+    def __init__(self, arch, in_dim, out_dim, width, depth=2, **options):
+        super().__init__()
+        cls = neurons.get(arch)
+        self.arch, self.in_dim, self.out_dim, self.width, self.depth = arch, in_dim, out_dim, width, depth
+        self.options = dict(options)
+        dims = [in_dim] + [width] * depth
+        self.layers = nn.ModuleList(cls(i, width, **options) for i in dims[:-1])
+        self.head = nn.Linear(width, out_dim)
+
+    def forward(self, x, return_terms=False):
+        """Output `(N, out_dim)`; with `return_terms`, also a list of each layer's terms dict."""
+        if not return_terms:
+            for layer in self.layers:
+                x = layer(x)
+            return self.head(x)
+        terms = []
+        for layer in self.layers:
+            terms.append(layer.terms(x))
+            x = terms[-1]["out"]
+        return self.head(x), terms
+
+    def extra_repr(self):
+        return f"arch={self.arch!r}, width={self.width}, depth={self.depth}, params={count_params(self)}"
+
+
+def count_params(module):
+    """Number of trainable parameters of `module` (biases, LayerNorm, per-unit scalars included)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def options_of(arch):
+    """The keyword options neuron `arch` accepts (e.g. omega, init, rank)."""
+    return tuple(neurons.get(arch).OPTIONS)
+
+
+def _check_options(arch, options):
+    valid = options_of(arch)
+    bad = sorted(set(options) - set(valid))
+    if bad:
+        raise ValueError(f"arch {arch!r} takes no option {', '.join(map(repr, bad))}; "
+                         f"valid options: {', '.join(valid) or 'none'}")
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _count_at(arch, in_dim, out_dim, width, depth, options):
+    with torch.device("meta"):
+        return count_params(RichMLP(arch, in_dim, out_dim, width, depth, **options))
+
+
+def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
+    """(width, count): the width whose parameter count is closest to `budget`, within 5%.
+
+    Raises ValueError naming the smallest feasible budget when no width is within 5%.
+    """
+    neurons.get(arch)
+    _check_options(arch, options)
+    for name, v in (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget), ("depth", depth)):
+        _positive_int(name, v)
+    count = lambda w: _count_at(arch, in_dim, out_dim, w, depth, options)
+    lo, hi = 1, MAX_WIDTH
+    if count(hi) < budget:
+        raise ValueError(f"budget {budget} needs a width above {MAX_WIDTH} for {arch!r}")
+    while lo < hi:                          # first width whose count reaches the budget
+        mid = (lo + hi) // 2
+        if count(mid) >= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    best = min({max(1, lo - 1), lo}, key=lambda w: (abs(count(w) - budget), w))
+    n = count(best)
+    if abs(n - budget) > TOLERANCE * budget:
+        feasible = lambda c: f"{int(-(-c // (1 + TOLERANCE)))}-{int(c // (1 - TOLERANCE))}"
+        below = count(max(1, lo - 1))
+        raise ValueError(
+            f"no width of {arch!r} ({in_dim}->{out_dim}, depth {depth}) has a parameter count within "
+            f"5% of budget {budget}; the smallest feasible budget is {feasible(count(1)).split('-')[0]} "
+            f"(width 1 has {count(1)} parameters); nearest feasible budgets: {feasible(below)} "
+            f"(width {max(1, lo - 1)}) or {feasible(count(lo))} (width {lo})")
+    return best, n
+
+
+def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed=None, **options):
+    """A `RichMLP` of neuron `arch`: `depth` hidden layers of `width` units and a linear head.
+
+    Give exactly one of `width` or `budget`. With `seed`, the initial weights are a pure function
+    of the arguments (the global RNG is left untouched). `options` go to the neuron
+    (see `options_of(arch)`): e.g. omega=30.0, init="siren".
+    """
+    neurons.get(arch)
+    _check_options(arch, options)
+    _positive_int("in_dim", in_dim)
+    _positive_int("out_dim", out_dim)
+    _positive_int("depth", depth)
+    if (width is None) == (budget is None):
+        raise ValueError("give exactly one of width= or budget=")
+    if width is None:
+        width, _ = width_for_budget(arch, in_dim, out_dim, budget, depth, **options)
+    _positive_int("width", width)
+    if seed is None:
+        return RichMLP(arch, in_dim, out_dim, width, depth, **options)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return RichMLP(arch, in_dim, out_dim, width, depth, **options)

@@ -1,0 +1,418 @@
+"""The neuron layers of "Beyond Linear Neurons", one small `nn.Module` each.
+
+Every layer maps `(N, in_features) -> (N, width)`. Notation (the study's): g = Wg·x, v = Wv·x,
+φ = Wφ·x, each an `nn.Linear` *with bias* unless a docstring says otherwise; ω is a fixed
+frequency (a float option, never a hidden constant).
+
+What the study states and what is ours
+--------------------------------------
+The study published equations only (README table; ../shared/reference/original-study.md §2).
+Everything below that is not an equation of that table is our documented choice and a
+keyword option:
+
+* ``omega`` (ω): default 1.0 for every sine neuron. The study never gives it.
+* ``init``: ``"default"`` = PyTorch's `nn.Linear` init (U(±1/√fan_in) for weights and biases),
+  the study's most likely choice; ``"siren"`` = Sitzmann et al. 2020 for the matrix inside the
+  sine, U(±√(6/fan_in)/ω), so that ω·g has unit-scale pre-activations whatever ω is.
+* Parameter roles: a layer lists in ``META`` the submodules/parameters that modulate the
+  computation (phase Wφ, gates Wα/Wa, frequency Wω, v15's α/β/γ). Everything else (W, Wg, Wv,
+  W1, W2, Wl, LayerNorm, the head) is "direct". The engine logs gradient norms per role.
+
+Reading the adaptive quantities
+-------------------------------
+``layer.terms(x)`` returns a dict with the output under ``"out"`` and the named internal
+quantities (``"g"``, ``"alpha"``, ``"omega"``, ``"gate"``, ``"phase"``) so notebooks never
+re-derive them. ``layer(x)`` returns the output and, when ``layer.record`` is True (the default),
+keeps the detached terms of the last call in ``layer.last``.
+"""
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["available", "get", "NEURONS"]
+
+INITS = ("default", "siren")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(map(str, choices))}")
+
+
+def _siren_(linear, omega):
+    """SIREN hidden-layer init (Sitzmann et al. 2020, supp. 1.5): W ~ U(±√(6/fan_in)/ω)."""
+    bound = math.sqrt(6.0 / linear.in_features) / omega
+    with torch.no_grad():
+        linear.weight.uniform_(-bound, bound)
+
+
+class Neuron(nn.Module):
+    """Base class: holds the sizes, the ω option, the `last` record and the repr."""
+
+    META = ()            # names of the meta (modulating) submodules / parameters
+    OPTIONS = ()         # keyword options this neuron takes beyond in/width
+    SINE = None          # name of the Linear inside the sine (for init="siren")
+
+    def __init__(self, in_features, width):
+        super().__init__()
+        self.in_features, self.width = int(in_features), int(width)
+        self.record = True
+        self.last = None
+
+    def _init(self, init, omega):
+        _check_choice("init", init, INITS)
+        if init == "siren" and self.SINE is not None:
+            _siren_(getattr(self, self.SINE), omega)
+
+    def terms(self, x):
+        raise NotImplementedError
+
+    def forward(self, x):
+        t = self.terms(x)
+        if self.record and not _is_transformed(x):
+            self.last = {k: v.detach() for k, v in t.items()}
+        return t["out"]
+
+    def extra_repr(self):
+        n = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        om = f", omega={self.omega:g}" if hasattr(self, "omega") else ""
+        return f"{self.in_features} -> {self.width}{om}, params={n}"
+
+
+def _is_transformed(t):
+    """True inside torch.func transforms (vmap/grad), whose tensors must not be stored."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(t)
+
+
+def _lin(i, o, bias=True):
+    return nn.Linear(i, o, bias=bias)
+
+
+class Vanilla(Neuron):
+    """B1 Vanilla: y = ReLU(W·x + b).
+
+    Parameters per layer: h·(in + 1). Init: PyTorch default. Source: the study's baseline (B1).
+    """
+
+    def __init__(self, in_features, width):
+        super().__init__(in_features, width)
+        self.W = _lin(in_features, width)
+
+    def terms(self, x):
+        return {"out": torch.relu(self.W(x))}
+
+
+class SinGLU(Neuron):
+    """B2 SinGLU: y = sin(ω·g) ⊙ v, g = Wg·x + bg, v = Wv·x + bv.
+
+    Parameters per layer: 2·h·(in + 1). Init: PyTorch default, or SIREN on Wg (`init="siren"`).
+    Source: the study (B2). ω is not published: ours, default 1.0.
+    """
+
+    OPTIONS = ("omega", "init")
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default"):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        g = self.Wg(x)
+        return {"out": torch.sin(self.omega * g) * self.Wv(x), "g": g}
+
+
+class V1(Neuron):
+    """v1 RichNeuron: y = LayerNorm((W1·x) ⊙ sin(ω·W2·x + b) + W1·x).
+
+    The study's original README form (LayerNorm and the inner bias b included; its later README
+    drops both, see original-study.md §6.11). b is W2's bias; W1 also has a bias (ours).
+    Parameters per layer: 2·h·(in + 1) + 2·h (LayerNorm affine; `layernorm=False` drops it).
+    Init: PyTorch default, or SIREN on W2.
+    """
+
+    OPTIONS = ("omega", "init", "layernorm")
+    SINE = "W2"
+
+    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.W1, self.W2 = _lin(in_features, width), _lin(in_features, width)
+        self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
+        self._init(init, self.omega)
+
+    def _sine_pre(self, x):
+        return self.omega * self.W2(x)
+
+    def terms(self, x):
+        a = self.W1(x)
+        pre = self._sine_pre(x)
+        return {"out": self.norm(a * torch.sin(pre) + a), "g": pre / self.omega}
+
+
+class V4LowRank(Neuron):
+    """v4-lowrank: v1 with the sine-branch matrix factorised, W2 = B·A of rank r.
+
+    y = LayerNorm((W1·x) ⊙ sin(ω·B·A·x + b) + W1·x); A: in→r (no bias), B: r→h (bias b).
+    Rank rule (ours; the study gives none): r = max(1, ⌊min(in, h)·rank_fraction⌋),
+    rank_fraction = 0.25 by default, or a fixed `rank`. Parameters per layer:
+    h·(in + 1) + r·in + h·(r + 1) + 2·h. Init: PyTorch default (SIREN on B if asked).
+    """
+
+    OPTIONS = ("omega", "init", "layernorm", "rank", "rank_fraction")
+    SINE = "B"
+
+    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True,
+                 rank=None, rank_fraction=0.25):
+        super().__init__(in_features, width)
+        if rank is None:
+            rank = max(1, int(min(in_features, width) * rank_fraction))
+        if int(rank) < 1:
+            raise ValueError(f"rank must be >= 1, got {rank}")
+        self.omega, self.rank = float(omega), int(rank)
+        self.W1 = _lin(in_features, width)
+        self.A, self.B = _lin(in_features, self.rank, bias=False), _lin(self.rank, width)
+        self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        a = self.W1(x)
+        g = self.B(self.A(x))
+        return {"out": self.norm(a * torch.sin(self.omega * g) + a), "g": g}
+
+
+class V4Shared(Neuron):
+    """v4-shared: v1 with W2 tied to W1: y = LayerNorm(u ⊙ sin(ω·u + b) + u), u = W1·x + b1.
+
+    b is a separate per-unit bias inside the sine (ours). Parameters per layer:
+    h·(in + 1) + h + 2·h. Init: PyTorch default; b ~ U(±1/√in) like a Linear bias.
+    """
+
+    OPTIONS = ("omega", "init", "layernorm")
+    SINE = "W1"
+
+    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.W1 = _lin(in_features, width)
+        bound = 1 / math.sqrt(in_features)
+        self.b = nn.Parameter(torch.empty(width).uniform_(-bound, bound))
+        self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        u = self.W1(x)
+        return {"out": self.norm(u * torch.sin(self.omega * u + self.b) + u), "g": u}
+
+
+class V6(Neuron):
+    """v6 adaptive routing: y = α(x) ⊙ [sin(ω·g) ⊙ v] + (1 − α(x)) ⊙ (Wl·x), α(x) = σ(Wα·x).
+
+    Four matrices (Wg, Wv, Wl, Wα), all with bias: 4·h·(in + 1) parameters per layer.
+    Meta: Wα. Exposes "alpha". Init: PyTorch default (α starts near 0.5). The per-unit α(x)
+    and the linear branch are our reading of the study's `α(x)·periodic + (1−α)·linear`.
+    """
+
+    OPTIONS = ("omega", "init")
+    META = ("Walpha",)
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default"):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
+        self.Wl, self.Walpha = _lin(in_features, width), _lin(in_features, width)
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        g = self.Wg(x)
+        alpha = torch.sigmoid(self.Walpha(x))
+        periodic = torch.sin(self.omega * g) * self.Wv(x)
+        return {"out": alpha * periodic + (1 - alpha) * self.Wl(x), "g": g, "alpha": alpha}
+
+
+class V7(Neuron):
+    """v7 learnable frequency: y = sin(ω(x) ⊙ g) ⊙ v, ω(x) = ω·softplus(Wω·x)/ln 2.
+
+    ω(x) is positive and equals ω where Wω·x = 0, so it starts near ω (ours; the study says only
+    "learnable, input-dependent"). Three matrices: 3·h·(in + 1). Meta: Wω. Exposes "omega".
+    """
+
+    OPTIONS = ("omega", "init")
+    META = ("Womega",)
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default"):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.Wg, self.Wv, self.Womega = (_lin(in_features, width) for _ in range(3))
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        g = self.Wg(x)
+        om = self.omega * nn.functional.softplus(self.Womega(x)) / math.log(2.0)
+        return {"out": torch.sin(om * g) * self.Wv(x), "g": g, "omega": om}
+
+
+class V8(Neuron):
+    """v8 phase + amplitude gate: y = σ(Wa·x) ⊙ sin(ω·g + φ) ⊙ v, φ = Wφ·x.
+
+    Four matrices (Wg, Wv, Wφ, Wa): 4·h·(in + 1). Meta: Wφ, Wa. Exposes "gate" and "phase".
+    The unbounded phase and the value product are our reading of the study's row.
+    """
+
+    OPTIONS = ("omega", "init")
+    META = ("Wphi", "Wa")
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default"):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.Wg, self.Wv, self.Wphi, self.Wa = (_lin(in_features, width) for _ in range(4))
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        g, phase, gate = self.Wg(x), self.Wphi(x), torch.sigmoid(self.Wa(x))
+        out = gate * torch.sin(self.omega * g + phase) * self.Wv(x)
+        return {"out": out, "g": g, "gate": gate, "phase": phase}
+
+
+class V9(Neuron):
+    """v9 controlled frequency + phase + gate: five matrices (the study's count).
+
+    y = α(x) ⊙ sin(ω(x) ⊙ g + φ(x)) ⊙ v with ω(x) = ω·(1 + ω_range·tanh(Wω·x)) bounded in
+    [ω(1−ω_range), ω(1+ω_range)], ω_range = 0.5 (ours), φ(x) = π·tanh(Wφ·x), α(x) = σ(Wα·x).
+    Parameters per layer: 5·h·(in + 1). Meta: Wω, Wφ, Wα. Exposes "omega", "phase", "alpha".
+    """
+
+    OPTIONS = ("omega", "init", "omega_range")
+    META = ("Womega", "Wphi", "Walpha")
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default", omega_range=0.5):
+        super().__init__(in_features, width)
+        if not 0 <= omega_range < 1:
+            raise ValueError(f"omega_range must be in [0, 1), got {omega_range}")
+        self.omega, self.omega_range = float(omega), float(omega_range)
+        self.Wg, self.Wv, self.Womega, self.Wphi, self.Walpha = (
+            _lin(in_features, width) for _ in range(5))
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        g = self.Wg(x)
+        om = self.omega * (1 + self.omega_range * torch.tanh(self.Womega(x)))
+        phase = math.pi * torch.tanh(self.Wphi(x))
+        alpha = torch.sigmoid(self.Walpha(x))
+        out = alpha * torch.sin(om * g + phase) * self.Wv(x)
+        return {"out": out, "g": g, "omega": om, "phase": phase, "alpha": alpha}
+
+
+class _PhaseGLU(Neuron):
+    """Shared shape of v10–v13: sin(ω·g + phase(g, φ)) ⊙ v with three matrices Wg, Wv, Wφ."""
+
+    OPTIONS = ("omega", "init")
+    META = ("Wphi",)
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default"):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.Wg, self.Wv, self.Wphi = (_lin(in_features, width) for _ in range(3))
+        self._init(init, self.omega)
+
+    def phase(self, g, phi):
+        raise NotImplementedError
+
+    def terms(self, x):
+        g = self.Wg(x)
+        phase = self.phase(g, self.Wphi(x))
+        return {"out": torch.sin(self.omega * g + phase) * self.Wv(x), "g": g, "phase": phase}
+
+
+class V10(_PhaseGLU):
+    """v10 free phase: y = sin(ω·g + π·tanh(φ)) ⊙ v. Phase term π·tanh(φ) ∈ (−π, π).
+
+    3·h·(in + 1) parameters per layer. Meta: Wφ. Source: the study (value product inferred).
+    """
+
+    def phase(self, g, phi):
+        return math.pi * torch.tanh(phi)
+
+
+class V11(_PhaseGLU):
+    """v11 disciplined phase: y = sin(ω·(g + 0.1·tanh(φ))) ⊙ v. Phase term 0.1·ω·tanh(φ).
+
+    3·h·(in + 1) parameters per layer. Meta: Wφ. Source: the study.
+    """
+
+    def phase(self, g, phi):
+        return 0.1 * self.omega * torch.tanh(phi)
+
+
+class V12(_PhaseGLU):
+    """v12 signal-proportional phase (FM): y = sin(ω·g·(1 + 0.2·tanh(φ))) ⊙ v.
+
+    Phase term 0.2·ω·g·tanh(φ). 3·h·(in + 1) parameters per layer. Meta: Wφ. Source: the study.
+    """
+
+    def phase(self, g, phi):
+        return 0.2 * self.omega * g * torch.tanh(phi)
+
+
+class V13(_PhaseGLU):
+    """v13 signal-aligned phase: y = sin(ω·g + 0.1·g·tanh(φ)) ⊙ v. Phase term 0.1·g·tanh(φ).
+
+    3·h·(in + 1) parameters per layer. Meta: Wφ. Source: the study.
+    """
+
+    def phase(self, g, phi):
+        return 0.1 * g * torch.tanh(phi)
+
+
+class V15(Neuron):
+    """v15 dual-phase: y = sin(ω·g + β·φ) ⊙ (1 + α·sin(2ω·g + γ·φ)) ⊙ v.
+
+    α, β, γ are learnable, initialised to α = 0.5, β = γ = 1 (ours, the study does not say);
+    one scalar each per layer by default, or one per unit with `per_unit=True`.
+    Parameters per layer: 3·h·(in + 1) + 3 (or + 3·h). Meta: Wφ, α, β, γ. Exposes "phase" (β·φ).
+    """
+
+    OPTIONS = ("omega", "init", "per_unit")
+    META = ("Wphi", "a", "b", "c")
+    SINE = "Wg"
+
+    def __init__(self, in_features, width, omega=1.0, init="default", per_unit=False):
+        super().__init__(in_features, width)
+        self.omega = float(omega)
+        self.Wg, self.Wv, self.Wphi = (_lin(in_features, width) for _ in range(3))
+        n = width if per_unit else 1
+        self.a = nn.Parameter(torch.full((n,), 0.5))   # α
+        self.b = nn.Parameter(torch.full((n,), 1.0))   # β
+        self.c = nn.Parameter(torch.full((n,), 1.0))   # γ
+        self._init(init, self.omega)
+
+    def terms(self, x):
+        g, phi = self.Wg(x), self.Wphi(x)
+        wg = self.omega * g
+        core = torch.sin(wg + self.b * phi) * (1 + self.a * torch.sin(2 * wg + self.c * phi))
+        return {"out": core * self.Wv(x), "g": g, "phase": self.b * phi}
+
+
+NEURONS = {
+    "vanilla": Vanilla, "singlu": SinGLU, "v1": V1, "v4-lowrank": V4LowRank,
+    "v4-shared": V4Shared, "v6": V6, "v7": V7, "v8": V8, "v9": V9, "v10": V10, "v11": V11,
+    "v12": V12, "v13": V13, "v15": V15,
+}
+
+
+def available():
+    """The registered neuron ids, in the study's order."""
+    return list(NEURONS)
+
+
+def get(name):
+    """The neuron class registered under `name`; ValueError listing the valid ids otherwise."""
+    _check_choice("arch", name, available())
+    return NEURONS[name]

@@ -1,0 +1,233 @@
+"""The nine tasks of the study, with generators we wrote and documented (the study published none).
+
+`make(name, seed=0, **options)` returns a `Task`; the same name, seed and options give the same
+tensors bit for bit (every draw goes through one `torch.Generator` seeded with `seed`).
+Inputs live in [−1, 1] unless a docstring says otherwise. Test sets are fresh draws from the same
+generator, except `memorize` (scored on its training pairs, as the study does) and the shifted
+tasks (`ood`, `freqgen`, `mixedfreq`), whose test range is the point of the task.
+"""
+import inspect
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+__all__ = ["Task", "available", "make", "TASKS"]
+
+
+@dataclass(eq=False)
+class Task:
+    """One data set. `metric` is "mse" (lower is better) or "accuracy" (higher is better)."""
+
+    name: str
+    kind: str                      # "regression" or "classification"
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    options: dict
+    extra: dict = field(default_factory=dict)   # name -> (x, y): further evaluation sets
+
+    @property
+    def in_dim(self):
+        return self.x_train.shape[1]
+
+    @property
+    def out_dim(self):
+        return self.y_train.shape[1] if self.kind == "regression" else int(self.y_train.max()) + 1
+
+    @property
+    def metric(self):
+        return "mse" if self.kind == "regression" else "accuracy"
+
+    @property
+    def baselines(self):
+        """Sanity baselines on the test set: predict-zero and predict-train-mean MSE, or chance
+        (majority-class) accuracy and the uniform-guess accuracy 1/classes."""
+        if self.kind == "regression":
+            mean = self.y_train.mean(0)
+            return {"predict_zero_mse": float((self.y_test ** 2).mean()),
+                    "predict_mean_mse": float(((self.y_test - mean) ** 2).mean())}
+        counts = torch.bincount(self.y_test, minlength=self.out_dim)
+        return {"chance_accuracy": float(counts.max() / counts.sum()),
+                "uniform_accuracy": 1.0 / self.out_dim}
+
+    def __repr__(self):
+        return (f"Task({self.name!r}, {self.kind}, {self.in_dim}->{self.out_dim}, "
+                f"train={len(self.x_train)}, test={len(self.x_test)}, options={self.options})")
+
+
+def _uniform(gen, n, d, lo=-1.0, hi=1.0):
+    return lo + (hi - lo) * torch.rand(n, d, generator=gen)
+
+
+def _noisy(gen, y, noise):
+    return y + noise * torch.randn(y.shape, generator=gen) if noise else y
+
+
+def complex4d(gen, n_train=1024, n_test=1024, noise=0.0, scale=1.0):
+    """Complex compositional function of 4 inputs, x ~ U[−1, 1]⁴:
+
+    y = sin(s·π·x1·x2) + x3·cos(s·π·x4) + 0.5·tanh(2·(x1 + x3))·x4
+
+    Products, periodic pieces and a squashing composition. `scale` s sets the frequency
+    (difficulty); `noise` is the std of Gaussian noise added to train targets only.
+    """
+    def f(x):
+        x1, x2, x3, x4 = x.unbind(1)
+        y = (torch.sin(scale * math.pi * x1 * x2) + x3 * torch.cos(scale * math.pi * x4)
+             + 0.5 * torch.tanh(2 * (x1 + x3)) * x4)
+        return y[:, None]
+    xtr, xte = _uniform(gen, n_train, 4), _uniform(gen, n_test, 4)
+    return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
+
+
+def nested2d(gen, n_train=1024, n_test=1024, noise=0.0, k=2.0):
+    """Nested multiplicative periodic function of 2 inputs, x ~ U[−1, 1]²:
+
+    y = sin(k·π·x1·x2) · cos(π·(x1 + x2))
+
+    `k` sets the frequency of the inner product term (difficulty).
+    """
+    def f(x):
+        x1, x2 = x.unbind(1)
+        return (torch.sin(k * math.pi * x1 * x2) * torch.cos(math.pi * (x1 + x2)))[:, None]
+    xtr, xte = _uniform(gen, n_train, 2), _uniform(gen, n_test, 2)
+    return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
+
+
+def hifreq(gen, n_train=512, n_test=1024, noise=0.0, freqs=(5.0, 11.0, 17.0)):
+    """High-frequency, audio-like 1-D signal on x ~ U[−1, 1]:
+
+    y = Σ_j 2^{−j} · sin(2π·f_j·x + p_j),  f = `freqs` (default 5, 11, 17 cycles per unit),
+    phases p_j ~ U[0, 2π) drawn from the task's generator. Interpolation: the test points are
+    fresh draws on the same interval. The highest frequency sets the difficulty.
+    """
+    phases = 2 * math.pi * torch.rand(len(freqs), generator=gen)
+    def f(x):
+        return sum(2.0 ** -j * torch.sin(2 * math.pi * fj * x + p)
+                   for j, (fj, p) in enumerate(zip(freqs, phases)))
+    xtr, xte = _uniform(gen, n_train, 1), _uniform(gen, n_test, 1)
+    return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
+
+
+def memorize(gen, n_points=200, in_dim=8, out_dim=4):
+    """Memorisation (the study's only stated generator): `n_points` random pairs
+    x ~ N(0, I₈) → y ~ N(0, I₄), unrelated to each other. Scored on the training pairs."""
+    x = torch.randn(n_points, in_dim, generator=gen)
+    y = torch.randn(n_points, out_dim, generator=gen)
+    return "regression", x, y, x, y
+
+
+def spiral(gen, n_train=512, n_test=1024, turns=2.0, noise=0.02):
+    """Two interleaved spirals, 2 classes. For t ~ U[0, 1]: radius r = t, angle θ = 2π·turns·t;
+    class 0 at (r cos θ, r sin θ), class 1 at the point rotated by π; plus N(0, noise²) jitter.
+    Classes alternate, so both have the same size. `turns` sets the difficulty."""
+    def draw(n):
+        t = torch.rand(n, generator=gen)
+        label = torch.arange(n) % 2
+        theta = 2 * math.pi * turns * t + math.pi * label
+        x = torch.stack([t * torch.cos(theta), t * torch.sin(theta)], 1)
+        return x + noise * torch.randn(x.shape, generator=gen), label
+    (xtr, ytr), (xte, yte) = draw(n_train), draw(n_test)
+    return "classification", xtr, ytr, xte, yte
+
+
+def checkerboard(gen, n_train=1024, n_test=1024, cells=4):
+    """Checkerboard on [−1, 1]² with `cells`×`cells` squares, 2 classes:
+    label = (⌊(x1+1)/2·cells⌋ + ⌊(x2+1)/2·cells⌋) mod 2, x uniform. `cells` sets the difficulty."""
+    def draw(n):
+        x = _uniform(gen, n, 2)
+        idx = ((x + 1) / 2 * cells).floor().clamp(max=cells - 1).long()
+        return x, (idx.sum(1) % 2)
+    (xtr, ytr), (xte, yte) = draw(n_train), draw(n_test)
+    return "classification", xtr, ytr, xte, yte
+
+
+def ood(gen, n_train=256, n_test=256, noise=0.0):
+    """Distribution shift on a 1-D function, y = sin(3x) + 0.5·x (a periodic part on a trend).
+
+    Fit on x ~ U[−1, 1]; the test set is x ~ U[1, 2] (outside the training range). The in-range
+    error, on fresh x ~ U[−1, 1], is the extra set "in_range"; degradation = test / in-range.
+    """
+    f = lambda x: torch.sin(3 * x) + 0.5 * x
+    xtr, xin, xte = _uniform(gen, n_train, 1), _uniform(gen, n_test, 1), _uniform(gen, n_test, 1, 1.0, 2.0)
+    return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte), {"in_range": (xin, f(xin))}
+
+
+def _frequency_task(gen, target, k_train, k_test, n_train, n_test, mode):
+    """Shared generator of `freqgen` and `mixedfreq`; see their docstrings."""
+    if mode not in ("scaled", "direct"):
+        raise ValueError(f"unknown mode {mode!r}; valid choices: scaled, direct")
+    xtr, xte, xin = _uniform(gen, n_train, 1), _uniform(gen, n_test, 1), _uniform(gen, n_test, 1)
+    if mode == "scaled":   # the model sees t = k·x; the target is the same function of t
+        inp = lambda x, k: k * x
+    else:                  # the model sees x only; the target's frequency changes under it
+        inp = lambda x, k: x
+    ytr, yte, yin = target(k_train * xtr), target(k_test * xte), target(k_train * xin)
+    return ("regression", inp(xtr, k_train), ytr, inp(xte, k_test), yte,
+            {"in_range": (inp(xin, k_train), yin)})
+
+
+def freqgen(gen, n_train=256, n_test=1024, k_train=2.0, k_test=10.0, mode="scaled"):
+    """Frequency generalisation: train on sin(k_train·π·x), test on sin(k_test·π·x), x ~ U[−1, 1]
+    (the study's "2π → 10π").
+
+    Why `mode="scaled"` (default): a network that sees only x and is trained on sin(2πx) has
+    no information about sin(10πx) at the same x; its test error is a guess (the study's
+    numbers sit above the predict-zero MSE of 0.5). We make the task well posed by giving
+    the frequency to the model through its input, t = k·x: the target is then one function,
+    sin(π·t), and generalising to an unseen frequency means extrapolating it from
+    t ∈ [−2, 2] to t ∈ [−10, 10]. `mode="direct"` keeps the ill-posed reading (input x).
+    """
+    return _frequency_task(gen, lambda t: torch.sin(math.pi * t), k_train, k_test, n_train, n_test, mode)
+
+
+def mixedfreq(gen, n_train=512, n_test=1024, k_train=4.0, k_test=20.0, mode="scaled"):
+    """Mixed-frequency generalisation ("4π → 20π"): target 0.5·(sin(π·t) + sin(3π·t)) with
+    t = k·x, trained at k = 4 and tested at k = 20; two frequency components at once.
+    `mode` as in `freqgen` (default "scaled": the model sees t)."""
+    target = lambda t: 0.5 * (torch.sin(math.pi * t) + torch.sin(3 * math.pi * t))
+    return _frequency_task(gen, target, k_train, k_test, n_train, n_test, mode)
+
+
+TASKS = {f.__name__: f for f in (complex4d, nested2d, hifreq, memorize, spiral, checkerboard,
+                                 ood, freqgen, mixedfreq)}
+STANDARD = ("complex4d", "nested2d", "hifreq", "memorize", "spiral", "checkerboard")
+
+
+def available():
+    """The registered task ids: the six standard tasks, then ood, freqgen, mixedfreq."""
+    return list(TASKS)
+
+
+def options_of(name):
+    """The keyword options (difficulty, sizes, noise) task `name` accepts, with defaults."""
+    params = list(inspect.signature(_get(name)).parameters.values())[1:]
+    return {p.name: p.default for p in params}
+
+
+def _get(name):
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def make(name, seed=0, **options):
+    """Build task `name` with `seed`; `options` override the generator's keyword defaults."""
+    fn = _get(name)
+    valid = options_of(name)
+    bad = sorted(set(options) - set(valid))
+    if bad:
+        raise ValueError(f"task {name!r} takes no option {', '.join(map(repr, bad))}; "
+                         f"valid options: {', '.join(valid)}")
+    for k, v in options.items():
+        if k.startswith("n_") and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+            raise ValueError(f"{k} must be a positive integer, got {v!r}")
+    gen = torch.Generator().manual_seed(int(seed))
+    out = fn(gen, **options)
+    kind, xtr, ytr, xte, yte = out[:5]
+    extra = out[5] if len(out) > 5 else {}
+    return Task(name, kind, xtr.float(), ytr.float() if kind == "regression" else ytr.long(),
+                xte.float(), yte.float() if kind == "regression" else yte.long(),
+                {**valid, **options}, extra)

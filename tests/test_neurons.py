@@ -1,0 +1,415 @@
+"""Tests of richneuron.neurons: budgets, parameter counts, equations, gradients, init, repr.
+
+Every expected value here is recomputed independently of the library: parameter counts from
+hand formulas, layer outputs from the study's equations written with plain torch ops on the
+layer's own weight tensors.
+"""
+import math
+
+import pytest
+import torch
+from torch.func import functional_call
+
+from richneuron import build_model, count_params, neurons
+
+ARCHS = neurons.available()
+SINE_ARCHS = [a for a in ARCHS if a != "vanilla"]
+
+EXPECTED_ARCHS = ["vanilla", "singlu", "v1", "v4-lowrank", "v4-shared", "v6", "v7", "v8", "v9",
+                  "v10", "v11", "v12", "v13", "v15"]
+
+TRIPLES = [(2, 1, 3000), (2, 1, 5000), (8, 4, 5000), (4, 1, 8000), (1, 1, 3000)]
+
+# The Linear inside the sine, per arch (from the equations), for init="siren".
+SINE_MATRIX = {"singlu": "Wg", "v1": "W2", "v4-lowrank": "B", "v4-shared": "W1", "v6": "Wg",
+               "v7": "Wg", "v8": "Wg", "v9": "Wg", "v10": "Wg", "v11": "Wg", "v12": "Wg",
+               "v13": "Wg", "v15": "Wg"}
+
+
+# --------------------------------------------------------------------------- hand formulas
+
+def lowrank_rank(i, h, rank=None, rank_fraction=0.25):
+    return rank if rank is not None else max(1, math.floor(min(i, h) * rank_fraction))
+
+
+def layer_params(arch, i, h, **opt):
+    """Parameters of one hidden layer, from the per-layer formulas of the study's table."""
+    ln = 2 * h if opt.get("layernorm", True) else 0
+    if arch == "vanilla":
+        return h * (i + 1)
+    if arch == "singlu":
+        return 2 * h * (i + 1)
+    if arch == "v1":
+        return 2 * h * (i + 1) + ln
+    if arch == "v4-lowrank":
+        r = lowrank_rank(i, h, opt.get("rank"), opt.get("rank_fraction", 0.25))
+        return h * (i + 1) + r * i + h * (r + 1) + ln
+    if arch == "v4-shared":
+        return h * (i + 1) + h + ln
+    if arch in ("v6", "v8"):
+        return 4 * h * (i + 1)
+    if arch == "v9":
+        return 5 * h * (i + 1)
+    if arch in ("v7", "v10", "v11", "v12", "v13"):
+        return 3 * h * (i + 1)
+    if arch == "v15":
+        return 3 * h * (i + 1) + (3 * h if opt.get("per_unit") else 3)
+    raise AssertionError(f"no hand formula for {arch}")
+
+
+def model_params(arch, i, o, h, depth, **opt):
+    dims = [i] + [h] * depth
+    return sum(layer_params(arch, a, h, **opt) for a in dims[:-1]) + h * o + o
+
+
+# --------------------------------------------------------------------------- hand equations
+
+def lin(x, L):
+    y = x @ L.weight.T
+    return y + L.bias if L.bias is not None else y
+
+
+def layernorm(y, norm, eps=1e-5):
+    mu = y.mean(-1, keepdim=True)
+    var = ((y - mu) ** 2).mean(-1, keepdim=True)
+    return (y - mu) / torch.sqrt(var + eps) * norm.weight + norm.bias
+
+
+def hand_terms(arch, L, x):
+    """The layer's output and exposed quantities, from the equations, with plain torch ops."""
+    w = L.omega if arch != "vanilla" else None
+    if arch == "vanilla":
+        return {"out": torch.clamp(x @ L.W.weight.T + L.W.bias, min=0)}
+    if arch == "singlu":
+        g, v = lin(x, L.Wg), lin(x, L.Wv)
+        return {"out": torch.sin(w * g) * v, "g": g}
+    if arch == "v1":
+        a, g = lin(x, L.W1), lin(x, L.W2)                   # g = W2·x + b
+        y = a * torch.sin(w * g) + a
+        return {"out": layernorm(y, L.norm) if isinstance(L.norm, torch.nn.LayerNorm) else y,
+                "g": g}
+    if arch == "v4-lowrank":
+        a = lin(x, L.W1)
+        g = (x @ L.A.weight.T) @ L.B.weight.T + L.B.bias    # B·A·x + b, A without bias
+        y = a * torch.sin(w * g) + a
+        return {"out": layernorm(y, L.norm) if isinstance(L.norm, torch.nn.LayerNorm) else y,
+                "g": g}
+    if arch == "v4-shared":
+        u = lin(x, L.W1)
+        y = u * torch.sin(w * u + L.b) + u
+        return {"out": layernorm(y, L.norm) if isinstance(L.norm, torch.nn.LayerNorm) else y,
+                "g": u}
+    if arch == "v6":
+        g, v, l = lin(x, L.Wg), lin(x, L.Wv), lin(x, L.Wl)
+        alpha = 1 / (1 + torch.exp(-lin(x, L.Walpha)))
+        return {"out": alpha * (torch.sin(w * g) * v) + (1 - alpha) * l, "g": g, "alpha": alpha}
+    if arch == "v7":
+        g, v = lin(x, L.Wg), lin(x, L.Wv)
+        om = w * torch.log(1 + torch.exp(lin(x, L.Womega))) / math.log(2)
+        return {"out": torch.sin(om * g) * v, "g": g, "omega": om}
+    if arch == "v8":
+        g, v, phi = lin(x, L.Wg), lin(x, L.Wv), lin(x, L.Wphi)
+        gate = 1 / (1 + torch.exp(-lin(x, L.Wa)))
+        return {"out": gate * torch.sin(w * g + phi) * v, "g": g, "gate": gate, "phase": phi}
+    if arch == "v9":
+        g, v, phi = lin(x, L.Wg), lin(x, L.Wv), lin(x, L.Wphi)
+        om = w * (1 + L.omega_range * torch.tanh(lin(x, L.Womega)))
+        alpha = 1 / (1 + torch.exp(-lin(x, L.Walpha)))
+        phase = math.pi * torch.tanh(phi)
+        return {"out": alpha * torch.sin(om * g + phase) * v, "g": g, "omega": om,
+                "phase": phase, "alpha": alpha}
+    if arch in ("v10", "v11", "v12", "v13"):
+        g, v, phi = lin(x, L.Wg), lin(x, L.Wv), lin(x, L.Wphi)
+        t = torch.tanh(phi)
+        if arch == "v10":
+            out, phase = torch.sin(w * g + math.pi * t) * v, math.pi * t
+        elif arch == "v11":
+            out, phase = torch.sin(w * (g + 0.1 * t)) * v, 0.1 * w * t
+        elif arch == "v12":
+            out, phase = torch.sin(w * g * (1 + 0.2 * t)) * v, 0.2 * w * g * t
+        else:
+            out, phase = torch.sin(w * g + 0.1 * g * t) * v, 0.1 * g * t
+        return {"out": out, "g": g, "phase": phase}
+    if arch == "v15":
+        g, v, phi = lin(x, L.Wg), lin(x, L.Wv), lin(x, L.Wphi)
+        alpha, beta, gamma = L.a, L.b, L.c
+        out = torch.sin(w * g + beta * phi) * (1 + alpha * torch.sin(2 * w * g + gamma * phi)) * v
+        return {"out": out, "g": g, "phase": beta * phi}
+    raise AssertionError(f"no hand equation for {arch}")
+
+
+def make_layer(arch, in_features=3, width=5, omega=2.5, seed=0, **opt):
+    torch.manual_seed(seed)
+    kw = dict(opt)
+    if arch != "vanilla":
+        kw["omega"] = omega
+    return neurons.get(arch)(in_features=in_features, width=width, **kw)
+
+
+def perturb_(layer, seed=1, scale=0.5):
+    """Move every parameter off its init (LayerNorm affine, v15 α/β/γ included)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    return layer
+
+
+# Variants: every arch with omega=2.5, plus non-default options.
+VARIANTS = [(a, {}) for a in ARCHS] + [
+    ("v1", {"layernorm": False}),
+    ("v4-lowrank", {"layernorm": False}),
+    ("v4-lowrank", {"rank": 2}),
+    ("v4-shared", {"layernorm": False}),
+    ("v9", {"omega_range": 0.3}),
+    ("v15", {"per_unit": True}),
+]
+VARIANT_IDS = [a + ("" if not o else "-" + "-".join(f"{k}={v}" for k, v in o.items()))
+               for a, o in VARIANTS]
+
+
+# --------------------------------------------------------------------------- registry
+
+def test_available_is_the_study_list():
+    assert ARCHS == EXPECTED_ARCHS
+
+
+def test_get_unknown_arch_lists_choices():
+    with pytest.raises(ValueError) as e:
+        neurons.get("v99")
+    for a in EXPECTED_ARCHS:
+        assert a in str(e.value)
+
+
+# --------------------------------------------------------------------------- budgets
+
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("triple", TRIPLES, ids=lambda t: "%d-%d-%d" % t)
+@pytest.mark.parametrize("arch", ARCHS)
+def test_budget_match_and_forward(arch, triple, depth):
+    i, o, b = triple
+    model = build_model(arch, i, o, budget=b, depth=depth, seed=0)
+    n = count_params(model)
+    assert abs(n - b) <= 0.05 * b, (arch, triple, depth, n)
+    assert n == model_params(arch, i, o, model.width, depth)
+    assert n == sum(p.numel() for p in model.parameters())
+    x = torch.randn(7, i, generator=torch.Generator().manual_seed(0))
+    y = model(x)
+    assert y.shape == (7, o)
+    assert y.dtype == torch.float32
+    assert torch.isfinite(y).all()
+
+
+# --------------------------------------------------------------------------- counts
+
+def test_vanilla_count_example():
+    # 2 -> 68 -> 68 -> 1: 68*3 + 68*69 + 69
+    assert count_params(build_model("vanilla", 2, 1, width=68, depth=2, seed=0)) == 4965
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("dims", [(2, 1, 7), (8, 4, 12), (1, 3, 1), (5, 2, 40)],
+                         ids=lambda d: "%d-%d-w%d" % d)
+@pytest.mark.parametrize("arch", ARCHS)
+def test_count_params_hand_formula(arch, dims, depth):
+    i, o, h = dims
+    model = build_model(arch, i, o, width=h, depth=depth, seed=0)
+    assert count_params(model) == model_params(arch, i, o, h, depth)
+
+
+@pytest.mark.parametrize("arch,opt", VARIANTS, ids=VARIANT_IDS)
+def test_layer_count_hand_formula_with_options(arch, opt):
+    layer = make_layer(arch, in_features=6, width=9, **opt)
+    assert count_params(layer) == layer_params(arch, 6, 9, **opt)
+
+
+def test_count_params_ignores_frozen_parameters():
+    model = build_model("singlu", 2, 1, width=4, depth=1, seed=0)
+    model.layers[0].Wv.weight.requires_grad_(False)
+    assert count_params(model) == model_params("singlu", 2, 1, 4, 1) - 4 * 2
+
+
+# --------------------------------------------------------------------------- equations
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("arch,opt", VARIANTS, ids=VARIANT_IDS)
+def test_layer_matches_equation(arch, opt, dtype):
+    layer = perturb_(make_layer(arch, **opt)).to(dtype)
+    if arch == "v15":     # α, β, γ really left their init values (0.5, 1, 1)
+        assert not torch.allclose(layer.a, torch.full_like(layer.a, 0.5))
+        assert not torch.allclose(layer.b, torch.ones_like(layer.b))
+        assert not torch.allclose(layer.c, torch.ones_like(layer.c))
+    if isinstance(getattr(layer, "norm", None), torch.nn.LayerNorm):
+        assert not torch.allclose(layer.norm.weight, torch.ones_like(layer.norm.weight))
+        assert not torch.allclose(layer.norm.bias, torch.zeros_like(layer.norm.bias))
+    x = 1.5 * torch.randn(11, 3, generator=torch.Generator().manual_seed(2), dtype=dtype)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        want = hand_terms(arch, layer, x)
+        out = layer(x)
+        got = layer.terms(x)
+    assert out.shape == (11, 5) and out.dtype == dtype
+    torch.testing.assert_close(out, want["out"], **tol)
+    for k, v in want.items():
+        assert k in got, f"{arch}: terms() lacks {k!r}"
+        torch.testing.assert_close(got[k], v, **tol, msg=f"{arch}: term {k!r}")
+
+
+# Which adaptive quantity each neuron must expose (the study's names).
+EXPOSED = {"v6": {"alpha"}, "v7": {"omega"}, "v8": {"gate", "phase"},
+           "v9": {"omega", "phase", "alpha"}, "v10": {"phase"}, "v11": {"phase"},
+           "v12": {"phase"}, "v13": {"phase"}, "v15": {"phase"}}
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_terms_keys_and_last_record(arch):
+    layer = perturb_(make_layer(arch))
+    assert layer.last is None
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    t = layer.terms(x)
+    assert "out" in t and EXPOSED.get(arch, set()) <= set(t)
+    out = layer(x)
+    assert out.requires_grad
+    assert isinstance(layer.last, dict) and set(layer.last) == set(t)
+    with torch.no_grad():
+        want = hand_terms(arch, layer, x)
+    for k, v in layer.last.items():
+        assert not v.requires_grad and v.grad_fn is None, f"{arch}: last[{k!r}] not detached"
+        torch.testing.assert_close(v, t[k].detach())
+    for k in want:
+        torch.testing.assert_close(layer.last[k], want[k], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(layer.last["out"], out.detach())
+
+
+def test_record_false_keeps_no_terms():
+    layer = make_layer("v10")
+    layer.record = False
+    layer(torch.randn(4, 3))
+    assert layer.last is None
+
+
+def test_last_is_the_latest_call():
+    layer = make_layer("v8")
+    x1, x2 = torch.randn(4, 3), torch.randn(2, 3)
+    layer(x1)
+    y2 = layer(x2)
+    assert layer.last["out"].shape == (2, 5)
+    torch.testing.assert_close(layer.last["out"], y2.detach())
+
+
+def test_functorch_transform_does_not_store_wrapped_tensors():
+    layer = make_layer("v9")
+    x = torch.randn(4, 3)
+    y = layer(x)
+    torch.func.vmap(layer)(torch.randn(2, 4, 3))
+    torch.testing.assert_close(layer.last["out"], y.detach())   # untouched by the vmap call
+
+
+# --------------------------------------------------------------------------- gradients
+
+@pytest.mark.parametrize("arch,opt", VARIANTS, ids=VARIANT_IDS)
+def test_gradcheck_input_and_parameters(arch, opt):
+    layer = perturb_(make_layer(arch, in_features=2, width=3, omega=1.7, **opt), scale=0.3).double()
+    names = [n for n, _ in layer.named_parameters()]
+    params = [p.detach().clone().requires_grad_(True) for _, p in layer.named_parameters()]
+    x = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    x.requires_grad_(True)
+
+    def f(x, *ps):
+        return functional_call(layer, dict(zip(names, ps)), (x,))
+
+    assert torch.autograd.gradcheck(f, (x, *params), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+# --------------------------------------------------------------------------- init
+
+@pytest.mark.parametrize("arch", SINE_ARCHS)
+def test_siren_init_bounds_sine_matrix(arch):
+    omega = 30.0
+    torch.manual_seed(0)
+    opt = {"rank": 4} if arch == "v4-lowrank" else {}
+    layer = neurons.get(arch)(in_features=6, width=64, omega=omega, init="siren", **opt)
+    sine = getattr(layer, SINE_MATRIX[arch])
+    bound = math.sqrt(6.0 / sine.in_features) / omega
+    w = sine.weight.detach().abs()
+    assert w.max() <= bound
+    assert w.max() > 0.8 * bound                  # uniform over the whole range
+    # the other matrices keep PyTorch's default U(±1/√fan_in), well above the SIREN bound
+    others = [m for n, m in layer.named_children()
+              if isinstance(m, torch.nn.Linear) and n != SINE_MATRIX[arch]]
+    for m in others:
+        assert m.weight.detach().abs().max() > 2 * bound
+        assert m.weight.detach().abs().max() <= 1 / math.sqrt(m.in_features)
+    # and the default init leaves the sine matrix at the PyTorch default
+    torch.manual_seed(0)
+    d = getattr(neurons.get(arch)(in_features=6, width=64, omega=omega, **opt), SINE_MATRIX[arch])
+    assert d.weight.detach().abs().max() > 2 * bound
+
+
+@pytest.mark.parametrize("arch", SINE_ARCHS)
+def test_siren_through_build_model_every_layer(arch):
+    omega = 20.0
+    model = build_model(arch, 3, 1, width=16, depth=2, seed=0, omega=omega, init="siren")
+    for layer in model.layers:
+        sine = getattr(layer, SINE_MATRIX[arch])
+        assert sine.weight.detach().abs().max() <= math.sqrt(6.0 / sine.in_features) / omega
+
+
+@pytest.mark.parametrize("arch", SINE_ARCHS)
+def test_unknown_init_raises_listing_choices(arch):
+    with pytest.raises(ValueError) as e:
+        neurons.get(arch)(3, 5, init="xavier")
+    msg = str(e.value)
+    assert "xavier" in msg and "default" in msg and "siren" in msg
+
+
+def test_default_init_is_pytorch_linear_default():
+    layer = make_layer("singlu", in_features=4, width=200)
+    for m in (layer.Wg, layer.Wv):
+        b = 1 / math.sqrt(4)
+        assert m.weight.abs().max() <= b and m.weight.abs().max() > 0.9 * b
+        assert m.bias.abs().max() <= b
+
+
+def test_v15_scalars_init():
+    for per_unit, n in ((False, 1), (True, 5)):
+        layer = make_layer("v15", per_unit=per_unit)
+        assert layer.a.shape == layer.b.shape == layer.c.shape == (n,)
+        assert torch.all(layer.a == 0.5) and torch.all(layer.b == 1) and torch.all(layer.c == 1)
+
+
+def test_v9_omega_range_validated():
+    with pytest.raises(ValueError):
+        neurons.get("v9")(3, 5, omega_range=1.0)
+    with pytest.raises(ValueError):
+        neurons.get("v9")(3, 5, omega_range=-0.1)
+
+
+def test_v9_omega_bounded():
+    layer = perturb_(make_layer("v9", omega=2.0), scale=3.0)
+    om = layer.terms(10 * torch.randn(200, 3))["omega"]
+    assert om.min() >= 2.0 * 0.5 and om.max() <= 2.0 * 1.5
+
+
+def test_v4_lowrank_rank_rule_and_validation():
+    assert make_layer("v4-lowrank", in_features=8, width=20).rank == 2       # ⌊8·0.25⌋
+    assert make_layer("v4-lowrank", in_features=2, width=20).rank == 1       # max(1, 0)
+    assert make_layer("v4-lowrank", in_features=8, width=20, rank_fraction=0.5).rank == 4
+    assert make_layer("v4-lowrank", in_features=8, width=20, rank=3).rank == 3
+    with pytest.raises(ValueError):
+        make_layer("v4-lowrank", rank=0)
+
+
+# --------------------------------------------------------------------------- repr
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_extra_repr_shows_omega_and_params(arch):
+    layer = make_layer(arch, in_features=3, width=5, omega=2.5)
+    r = layer.extra_repr()
+    assert "3 -> 5" in r
+    assert f"params={layer_params(arch, 3, 5)}" in r
+    if arch == "vanilla":
+        assert "omega" not in r
+    else:
+        assert "omega=2.5" in r
+    assert f"params={layer_params(arch, 3, 5)}" in repr(layer)

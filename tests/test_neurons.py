@@ -75,9 +75,12 @@ def layernorm(y, norm, eps=1e-5):
     return (y - mu) / torch.sqrt(var + eps) * norm.weight + norm.bias
 
 
-def hand_terms(arch, L, x):
-    """The layer's output and exposed quantities, from the equations, with plain torch ops."""
-    w = L.omega if arch != "vanilla" else None
+def hand_terms(arch, L, x, omega=2.5, omega_range=0.5):
+    """The layer's output and exposed quantities, from the equations, with plain torch ops.
+
+    ω (and v9's ω range) are the values the layer was built with, not read back from it.
+    """
+    w = omega
     if arch == "vanilla":
         return {"out": torch.clamp(x @ L.W.weight.T + L.W.bias, min=0)}
     if arch == "singlu":
@@ -113,7 +116,7 @@ def hand_terms(arch, L, x):
         return {"out": gate * torch.sin(w * g + phi) * v, "g": g, "gate": gate, "phase": phi}
     if arch == "v9":
         g, v, phi = lin(x, L.Wg), lin(x, L.Wv), lin(x, L.Wphi)
-        om = w * (1 + L.omega_range * torch.tanh(lin(x, L.Womega)))
+        om = w * (1 + omega_range * torch.tanh(lin(x, L.Womega)))
         alpha = 1 / (1 + torch.exp(-lin(x, L.Walpha)))
         phase = math.pi * torch.tanh(phi)
         return {"out": alpha * torch.sin(om * g + phase) * v, "g": g, "omega": om,
@@ -245,7 +248,7 @@ def test_layer_matches_equation(arch, opt, dtype):
     x = 1.5 * torch.randn(11, 3, generator=torch.Generator().manual_seed(2), dtype=dtype)
     tol = dict(rtol=1e-10, atol=1e-10) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5)
     with torch.no_grad():
-        want = hand_terms(arch, layer, x)
+        want = hand_terms(arch, layer, x, omega_range=opt.get("omega_range", 0.5))
         out = layer(x)
         got = layer.terms(x)
     assert out.shape == (11, 5) and out.dtype == dtype

@@ -151,7 +151,7 @@ def test_infeasible_budget_names_smallest_feasible(arch, i, o, depth):
     smallest = int(m.group(1))
     # independently: width 1 has the fewest parameters c; budget B is feasible iff |c−B| ≤ 5%·B
     c = width1_count(arch, i, o, depth)
-    assert smallest == min(B for B in range(1, 2 * c) if abs(c - B) <= 0.05 * B)
+    assert smallest == min(B for B in range(1, 2 * c) if 20 * abs(c - B) <= B)   # exact 5%
     model = build_model(arch, i, o, budget=smallest, depth=depth, seed=0)
     assert model.width == 1
     with pytest.raises(ValueError, match="smallest feasible budget"):

@@ -6,5 +6,7 @@ __version__ = "0.1.0"
 
 from . import neurons, tasks                                      # noqa: E402
 from .models import build_model, count_params, width_for_budget   # noqa: E402
+from .engine import Experiment, Results, run                      # noqa: E402
 
-__all__ = ["neurons", "tasks", "build_model", "count_params", "width_for_budget", "__version__"]
+__all__ = ["neurons", "tasks", "build_model", "count_params", "width_for_budget", "Experiment",
+           "Results", "run", "__version__"]

@@ -60,6 +60,11 @@ class Neuron(nn.Module):
         self.record = True
         self.last = None
 
+    def _set_omega(self, omega):
+        # A buffer, not a float: it travels with the state dict and can differ per replica
+        # when the engine stacks an ω sweep into one ensemble.
+        self.register_buffer("omega", torch.tensor(float(omega)))
+
     def _init(self, init, omega):
         _check_choice("init", init, INITS)
         if init == "siren" and self.SINE is not None:
@@ -76,7 +81,7 @@ class Neuron(nn.Module):
 
     def extra_repr(self):
         n = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        om = f", omega={self.omega:g}" if hasattr(self, "omega") else ""
+        om = f", omega={float(self.omega):g}" if hasattr(self, "omega") else ""
         return f"{self.in_features} -> {self.width}{om}, params={n}"
 
 
@@ -115,9 +120,9 @@ class SinGLU(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default"):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         g = self.Wg(x)
@@ -138,10 +143,10 @@ class V1(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.W1, self.W2 = _lin(in_features, width), _lin(in_features, width)
         self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def _sine_pre(self, x):
         return self.omega * self.W2(x)
@@ -171,11 +176,12 @@ class V4LowRank(Neuron):
             rank = max(1, int(min(in_features, width) * rank_fraction))
         if int(rank) < 1:
             raise ValueError(f"rank must be >= 1, got {rank}")
-        self.omega, self.rank = float(omega), int(rank)
+        self.rank = int(rank)
+        self._set_omega(omega)
         self.W1 = _lin(in_features, width)
         self.A, self.B = _lin(in_features, self.rank, bias=False), _lin(self.rank, width)
         self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         a = self.W1(x)
@@ -195,12 +201,12 @@ class V4Shared(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.W1 = _lin(in_features, width)
         bound = 1 / math.sqrt(in_features)
         self.b = nn.Parameter(torch.empty(width).uniform_(-bound, bound))
         self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         u = self.W1(x)
@@ -221,10 +227,10 @@ class V6(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default"):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
         self.Wl, self.Walpha = _lin(in_features, width), _lin(in_features, width)
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         g = self.Wg(x)
@@ -246,9 +252,9 @@ class V7(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default"):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.Wg, self.Wv, self.Womega = (_lin(in_features, width) for _ in range(3))
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         g = self.Wg(x)
@@ -269,9 +275,9 @@ class V8(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default"):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.Wg, self.Wv, self.Wphi, self.Wa = (_lin(in_features, width) for _ in range(4))
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         g, phase, gate = self.Wg(x), self.Wphi(x), torch.sigmoid(self.Wa(x))
@@ -295,10 +301,11 @@ class V9(Neuron):
         super().__init__(in_features, width)
         if not 0 <= omega_range < 1:
             raise ValueError(f"omega_range must be in [0, 1), got {omega_range}")
-        self.omega, self.omega_range = float(omega), float(omega_range)
+        self.omega_range = float(omega_range)
+        self._set_omega(omega)
         self.Wg, self.Wv, self.Womega, self.Wphi, self.Walpha = (
             _lin(in_features, width) for _ in range(5))
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         g = self.Wg(x)
@@ -318,9 +325,9 @@ class _PhaseGLU(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default"):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.Wg, self.Wv, self.Wphi = (_lin(in_features, width) for _ in range(3))
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def phase(self, g, phi):
         raise NotImplementedError
@@ -385,13 +392,13 @@ class V15(Neuron):
 
     def __init__(self, in_features, width, omega=1.0, init="default", per_unit=False):
         super().__init__(in_features, width)
-        self.omega = float(omega)
+        self._set_omega(omega)
         self.Wg, self.Wv, self.Wphi = (_lin(in_features, width) for _ in range(3))
         n = width if per_unit else 1
         self.a = nn.Parameter(torch.full((n,), 0.5))   # α
         self.b = nn.Parameter(torch.full((n,), 1.0))   # β
         self.c = nn.Parameter(torch.full((n,), 1.0))   # γ
-        self._init(init, self.omega)
+        self._init(init, float(omega))
 
     def terms(self, x):
         g, phi = self.Wg(x), self.Wphi(x)

@@ -211,7 +211,7 @@ def test_vanilla_count_example():
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3])
-@pytest.mark.parametrize("dims", [(2, 1, 7), (8, 4, 12), (1, 3, 1), (5, 2, 40)],
+@pytest.mark.parametrize("dims", [(2, 1, 7), (8, 4, 12), (1, 3, 1), (5, 2, 40), (16, 2, 4)],
                          ids=lambda d: "%d-%d-w%d" % d)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_count_params_hand_formula(arch, dims, depth):
@@ -397,6 +397,7 @@ def test_v9_omega_bounded():
 def test_v4_lowrank_rank_rule_and_validation():
     assert make_layer("v4-lowrank", in_features=8, width=20).rank == 2       # ⌊8·0.25⌋
     assert make_layer("v4-lowrank", in_features=2, width=20).rank == 1       # max(1, 0)
+    assert make_layer("v4-lowrank", in_features=20, width=8).rank == 2       # ⌊min(20, 8)·0.25⌋
     assert make_layer("v4-lowrank", in_features=8, width=20, rank_fraction=0.5).rank == 4
     assert make_layer("v4-lowrank", in_features=8, width=20, rank=3).rank == 3
     with pytest.raises(ValueError):

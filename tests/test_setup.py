@@ -29,13 +29,46 @@ def pyproject():
         return tomllib.load(f)
 
 
+def parse_env_simply(text):
+    """Fallback reader for environment.yml's simple shape (top-level keys, `- item` lists,
+    one nested `- pip:` list), for when PyYAML is missing."""
+    env, key, pip, pip_indent = {}, None, None, None
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        body = line.strip()
+        if indent == 0:
+            key, _, value = body.partition(":")
+            env[key] = value.strip() or []
+            pip = None
+        elif body.startswith("- "):
+            item = body[2:].strip()
+            if pip is not None and indent > pip_indent:
+                pip["pip"].append(item)
+            elif item == "pip:":
+                pip, pip_indent = {"pip": []}, indent
+                env[key].append(pip)
+            else:
+                pip = None
+                env[key].append(item)
+    return env
+
+
 def environment():
     text = (ROOT / "environment.yml").read_text()
     try:
         import yaml
     except ImportError:          # pragma: no cover - PyYAML comes with jupyter
-        pytest.skip("PyYAML not installed")
+        return parse_env_simply(text)
     return yaml.safe_load(text)
+
+
+def test_fallback_parser_agrees_with_yaml():
+    yaml = pytest.importorskip("yaml")
+    text = (ROOT / "environment.yml").read_text()
+    assert parse_env_simply(text) == yaml.safe_load(text)
 
 
 def conda_specs(env):

@@ -224,6 +224,13 @@ def make(name, seed=0, **options):
     for k, v in options.items():
         if k.startswith("n_") and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
             raise ValueError(f"{k} must be a positive integer, got {v!r}")
+    for k in ("turns", "cells", "n_points", "k", "scale", "k_train", "k_test", "in_dim", "out_dim"):
+        v = options.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0
+                              or (k == "cells" and v < 2)):
+            raise ValueError(f"{k} must be a positive number{' >= 2' if k == 'cells' else ''}, got {v!r}")
+    if "freqs" in options and (not options["freqs"] or any(f <= 0 for f in options["freqs"])):
+        raise ValueError(f"freqs must be a non-empty sequence of positive frequencies, got {options['freqs']!r}")
     gen = torch.Generator().manual_seed(int(seed))
     out = fn(gen, **options)
     kind, xtr, ytr, xte, yte = out[:5]

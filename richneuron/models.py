@@ -99,11 +99,11 @@ def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
     if abs(n - budget) > TOLERANCE * budget:
         feasible = lambda c: f"{int(-(-c // (1 + TOLERANCE)))}-{int(c // (1 - TOLERANCE))}"
         near = sorted({max(1, lo - 1), lo})
-        options = " or ".join(f"{feasible(count(w))} (width {w})" for w in near)
+        nearest = " or ".join(f"{feasible(count(w))} (width {w})" for w in near)
         raise ValueError(
             f"no width of {arch!r} ({in_dim}->{out_dim}, depth {depth}) has a parameter count within "
             f"5% of budget {budget}; the smallest feasible budget is {feasible(count(1)).split('-')[0]} "
-            f"(width 1 has {count(1)} parameters); nearest feasible budgets: {options}")
+            f"(width 1 has {count(1)} parameters); nearest feasible budgets: {nearest}")
     return best, n
 
 

@@ -24,6 +24,7 @@ Divergence. A replica whose loss becomes NaN or inf is stopped: its parameters a
 their last finite values, its metrics are NaN and `diverged` is True; the other replicas of
 the stack continue unaffected (their gradients and Adam states never mix with it).
 """
+import atexit
 import copy
 import hashlib
 import itertools
@@ -69,6 +70,8 @@ class Experiment:
     options: other neuron options (e.g. {"init": "siren"}); each must be taken by at least one
       arch, and is passed to the archs that take it.
     task_options: generator options (e.g. {"turns": 3}); each must be taken by every task.
+    meta_lr_scale: learning-rate multiplier for the "meta" parameters (phase, gate, frequency,
+      v15's α/β/γ) relative to `lr`: the direct test of the "gradient competition" explanation.
     log_every: history interval in steps (None: about 30 points per run).
     threads: torch threads per cell (results are bit-identical for one machine and thread count).
     """
@@ -85,6 +88,7 @@ class Experiment:
     options: dict = field(default_factory=dict)
     task_options: dict = field(default_factory=dict)
     data_seed: object = 0
+    meta_lr_scale: object = 1.0
     log_every: int = None
     threads: int = 1
 
@@ -108,6 +112,8 @@ class Experiment:
                 _positive(name, v, int)
         for v in _as_list(self.lr):
             _positive("lr", v)
+        for v in _as_list(self.meta_lr_scale):
+            _positive("meta_lr_scale", v)
         for v in _as_list(self.data_seed):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"data_seed must be a non-negative integer, got {v!r}")
@@ -146,6 +152,7 @@ class Experiment:
             taken = models.options_of(arch)
             opts = {k: v for k, v in self.options.items() if k in taken}
             sweep = {**size(), "depth": self.depth, "steps": self.steps, "lr": self.lr,
+                     "meta_lr_scale": self.meta_lr_scale,
                      "data_seed": self.data_seed, **{f"task.{k}": v for k, v in self.task_options.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
             omegas = _as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
@@ -153,6 +160,7 @@ class Experiment:
                 cfg = {"arch": arch, "task": task, "seeds": list(self.seeds), "omegas": omegas,
                        "budget": point.get("budget"), "width": point.get("width"),
                        "depth": point["depth"], "steps": point["steps"], "lr": float(point["lr"]),
+                       "meta_lr_scale": float(point["meta_lr_scale"]),
                        "data_seed": point["data_seed"],
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
@@ -218,8 +226,10 @@ def _corr(a, b):
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-30)
 
 
-def train_stack(model_list, task, steps, lr, log_every=None, progress=None):
+def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta_lr_scale=1.0):
     """Train `model_list` (same arch and width) as one stacked ensemble on `task`.
+
+    `meta_lr_scale` multiplies the learning rate of the "meta" parameters (see `_roles`).
 
     Returns (final params dict of stacked tensors, per-replica summary dict of lists,
     history list of (replica, step, quantity, layer, value)).
@@ -235,7 +245,10 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None):
     loss_fn, metric_fn = _loss_fn(task.kind), _metric_fn(task.kind)
     x, y = task.x_train, task.y_train
     roles = _roles(base)
-    opt = torch.optim.Adam(params.values(), lr=lr, fused=True)   # elementwise: K independent Adams
+    groups = [{"params": [p for n, p in params.items() if roles[n][1] == r], "lr": lr * scale}
+              for r, scale in (("direct", 1.0), ("meta", meta_lr_scale))]
+    # Adam is elementwise, so one optimizer over the stacked leaves is K independent Adams.
+    opt = torch.optim.Adam([g for g in groups if g["params"]], lr=lr, fused=True)
     alive = torch.ones(k, dtype=torch.bool)
     frozen = None                              # parameters of dead replicas, kept at last finite values
     history, omega0 = [], None
@@ -329,14 +342,14 @@ def run_cell(cfg, progress=None):
                                          **cfg["options"], **({} if om is None else {"omega": om}))
                       for s, om in replicas]
         weights, summary, hist = train_stack(model_list, task, cfg["steps"], cfg["lr"],
-                                             cfg["log_every"], progress)
+                                             cfg["log_every"], progress, cfg["meta_lr_scale"])
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
     n_params = models.count_params(model_list[0])
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"], "lr": cfg["lr"],
-              "data_seed": cfg["data_seed"],
+              "meta_lr_scale": cfg["meta_lr_scale"], "data_seed": cfg["data_seed"],
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []
@@ -346,7 +359,8 @@ def run_cell(cfg, progress=None):
                "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg)}
         metrics.append(row)
     history = [{"arch": cfg["arch"], "task": cfg["task"], "seed": replicas[r][0], "omega": replicas[r][1],
-                "lr": cfg["lr"], "width": cfg["width"], "depth": cfg["depth"],
+                "lr": cfg["lr"], "meta_lr_scale": cfg["meta_lr_scale"], "width": cfg["width"],
+                "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
                 **{f"task.{k}": v for k, v in cfg["task_options"].items()},
                 **{f"opt.{k}": v for k, v in cfg["options"].items()},
                 "step": step, "quantity": q, "layer": lab, "value": v}
@@ -461,6 +475,32 @@ def _init_worker(threads):
     torch.set_num_threads(threads)
 
 
+_POOL = {}
+
+
+def _local_pool(workers, threads):
+    """A process pool kept for the life of this process (workers cost a torch import each)."""
+    key = (workers, threads)
+    if key not in _POOL:
+        for old in _POOL.values():
+            old.shutdown(wait=False, cancel_futures=True)
+        _POOL.clear()
+        _POOL[key] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                         initializer=_init_worker, initargs=(threads,))
+    return _POOL[key]
+
+
+def _drop_local_pool():
+    for pool in _POOL.values():
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+    _POOL.clear()
+
+
+atexit.register(_drop_local_pool)
+
+
 def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=None):
     """Run `experiment`; returns `Results`.
 
@@ -493,17 +533,19 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             for cfg in todo:
                 finish(run_cell(cfg, progress=bar))
         else:
-            own = executor is None
-            ex = executor or ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn"),
-                                                 initializer=_init_worker, initargs=(experiment.threads,))
+            ex = executor or _local_pool(workers, experiment.threads)
+            futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}
             try:
-                futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}
                 for fut in as_completed(futures):
                     finish(fut.result())
                     bar.update(reps(futures[fut]) * futures[fut]["steps"])
-            finally:
-                if own:
-                    ex.shutdown(wait=True, cancel_futures=True)
+            except BaseException:
+                # Ctrl-C or a failed cell: finished cells are already stored; stop the rest.
+                for fut in futures:
+                    fut.cancel()
+                if executor is None:
+                    _drop_local_pool()
+                raise
     finally:
         bar.close()
     return Results([done[cell_key(c)] for c in cfgs])

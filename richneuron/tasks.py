@@ -2,7 +2,10 @@
 
 `make(name, seed=0, **options)` returns a `Task`; the same name, seed and options give the same
 tensors bit for bit (every draw goes through one `torch.Generator` seeded with `seed`).
-Inputs live in [−1, 1] unless a docstring says otherwise. Test sets are fresh draws from the same
+Inputs live in [−1, 1] unless a docstring says otherwise. Training sets have 200–512 points (the study
+never states its sizes; every size is an option): with ~5K parameters every model can in
+principle fit them, so the tasks measure what a neuron makes easy, not raw capacity (except
+`memorize`, whose point count is the capacity knob). Test sets are fresh draws from the same
 generator, except `memorize` (scored on its training pairs, as the study does) and the shifted
 tasks (`ood`, `freqgen`, `mixedfreq`), whose test range is the point of the task.
 """
@@ -65,7 +68,7 @@ def _noisy(gen, y, noise):
     return y + noise * torch.randn(y.shape, generator=gen) if noise else y
 
 
-def complex4d(gen, n_train=1024, n_test=1024, noise=0.0, scale=1.0):
+def complex4d(gen, n_train=512, n_test=1024, noise=0.0, scale=1.0):
     """Complex compositional function of 4 inputs, x ~ U[−1, 1]⁴:
 
     y = sin(s·π·x1·x2) + x3·cos(s·π·x4) + 0.5·tanh(2·(x1 + x3))·x4
@@ -82,7 +85,7 @@ def complex4d(gen, n_train=1024, n_test=1024, noise=0.0, scale=1.0):
     return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
 
 
-def nested2d(gen, n_train=1024, n_test=1024, noise=0.0, k=2.0):
+def nested2d(gen, n_train=512, n_test=1024, noise=0.0, k=2.0):
     """Nested multiplicative periodic function of 2 inputs, x ~ U[−1, 1]²:
 
     y = sin(k·π·x1·x2) · cos(π·(x1 + x2))
@@ -133,7 +136,7 @@ def spiral(gen, n_train=512, n_test=1024, turns=2.0, noise=0.02):
     return "classification", xtr, ytr, xte, yte
 
 
-def checkerboard(gen, n_train=1024, n_test=1024, cells=4):
+def checkerboard(gen, n_train=512, n_test=1024, cells=4):
     """Checkerboard on [−1, 1]² with `cells`×`cells` squares, 2 classes:
     label = (⌊(x1+1)/2·cells⌋ + ⌊(x2+1)/2·cells⌋) mod 2, x uniform. `cells` sets the difficulty."""
     def draw(n):

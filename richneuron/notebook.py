@@ -1,0 +1,86 @@
+"""Helpers the finding notebooks share: parameter checking, quick mode, provenance, tables.
+
+A notebook's `parameters` cell holds literals only; its next cell calls `setup(...)`, which
+checks them (a clear ValueError naming the valid choices) and derives everything else.
+"""
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown, display
+
+from . import neurons, plots, tasks
+from .provenance import provenance
+
+QUICK_ARCHS = ("vanilla", "singlu", "v10")
+
+
+@dataclass
+class Setup:
+    quick: bool
+    seeds: list
+    archs: list
+    steps: int
+    output_dir: Path
+    cache_dir: Path
+    figures_dir: Path
+    started: float = field(default_factory=time.perf_counter)
+
+    def save(self, fig, name):
+        """Save a figure into figures_dir (the report's figures/) and keep it inline."""
+        return plots.save(fig, name, self.figures_dir)
+
+    def table(self, df, name):
+        """Store a table as CSV in output_dir (raw results next to the figures) and return it."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        df.to_csv(self.output_dir / f"{name}.csv", index=False)
+        return df
+
+    def elapsed(self):
+        return time.perf_counter() - self.started
+
+
+def _parse_archs(archs, quick):
+    if archs == "all":
+        return list(QUICK_ARCHS) if quick else neurons.available()
+    items = [a.strip() for a in archs.split(",")] if isinstance(archs, str) else list(archs)
+    if not items:
+        raise ValueError(f"archs is empty; give 'all' or ids from: {', '.join(neurons.available())}")
+    for a in items:
+        neurons.get(a)
+    return items
+
+
+def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_seeds=2, quick_steps=300):
+    """Check a notebook's parameters and derive its run settings.
+
+    quick: small run (few archs, `quick_seeds` seeds, `quick_steps` steps) for tests and smoke checks.
+    seeds: number of seeds (seeds 0..n-1). archs: "all" or a comma-separated list of arch ids.
+    """
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick must be True or False, got {quick!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be a positive integer (the number of seeds), got {seeds!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    arch_list = _parse_archs(archs, quick)
+    if quick:
+        seeds, steps = min(seeds, quick_seeds), min(steps, quick_steps)
+    out = Setup(quick, list(range(seeds)), arch_list, steps, Path(output_dir), Path(cache_dir), Path(figures_dir))
+    out.output_dir.mkdir(parents=True, exist_ok=True)
+    plots.theme()
+    return out
+
+
+def show_provenance(cfg):
+    """Display this run's provenance as a one-row table and store it."""
+    p = provenance(quick=cfg.quick, seeds=len(cfg.seeds), archs=len(cfg.archs), steps=cfg.steps)
+    df = pd.DataFrame([p])
+    cfg.table(df, "provenance")
+    return df.T.rename(columns={0: "value"})
+
+
+def say(text):
+    """A generated markdown line (numbers in it come from data, never typed)."""
+    display(Markdown(text))

@@ -1,0 +1,95 @@
+"""Figures: one theme, deterministic PNG files, and the report's recurring plot types."""
+import math
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+
+from . import tasks as _tasks
+
+DPI = 150
+COL, ROW = 3.0, 2.6          # inches per panel
+
+
+def theme():
+    """The report's look (call once per notebook)."""
+    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.0)
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": DPI, "axes.titlesize": 9,
+                                "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
+                                "ytick.labelsize": 7, "svg.hashsalt": "richneuron"})
+
+
+def save(fig, name, figures_dir):
+    """Save `fig` as figures_dir/name.png (150 dpi, no timestamp or software metadata)."""
+    path = Path(figures_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    return path
+
+
+def grid(n, ncols=None, sharex=False, sharey=False):
+    ncols = ncols or min(n, 5)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(COL * ncols, ROW * nrows), squeeze=False,
+                             sharex=sharex, sharey=sharey)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n]
+
+
+def draw_task(task, ax):
+    """Scatter / line of a task's training data (and test data when it lies elsewhere)."""
+    x, y = task.x_train, task.y_train
+    if task.kind == "classification":
+        ax.scatter(x[:, 0], x[:, 1], c=y, s=3, cmap="coolwarm", linewidths=0)
+        ax.set_aspect("equal")
+    elif task.in_dim == 1:
+        o = x[:, 0].argsort()
+        ax.plot(x[o, 0], y[o, 0], lw=0.8, label="train")
+        if task.name in ("ood", "freqgen", "mixedfreq"):
+            o = task.x_test[:, 0].argsort()
+            ax.plot(task.x_test[o, 0], task.y_test[o, 0], lw=0.5, alpha=0.7, label="test")
+            ax.legend(loc="upper right")
+    elif task.in_dim == 2:
+        ax.scatter(x[:, 0], x[:, 1], c=y[:, 0], s=3, cmap="viridis", linewidths=0)
+        ax.set_aspect("equal")
+    else:
+        ax.hist(y.flatten().numpy(), bins=40)
+        ax.set_xlabel("target value")
+    ax.set_title(f"{task.name} ({task.in_dim}→{task.out_dim}, {len(x)} train)")
+
+
+def decision_boundary(model, task, ax, title=None, resolution=200):
+    """The model's predicted class over [−1.2, 1.2]², training points on top, errors as black x."""
+    lim = 1.2 if task.name != "spiral" else float(task.x_train.abs().max()) * 1.05
+    g = torch.linspace(-lim, lim, resolution)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    with torch.no_grad():
+        pred = model(torch.stack([xx.flatten(), yy.flatten()], 1)).argmax(1).view(resolution, resolution)
+        wrong = model(task.x_train).argmax(1) != task.y_train
+    ax.imshow(pred.numpy(), extent=(-lim, lim, -lim, lim), origin="lower", cmap="coolwarm", alpha=0.35,
+              interpolation="nearest", vmin=0, vmax=max(1, task.out_dim - 1))
+    ax.scatter(task.x_train[:, 0], task.x_train[:, 1], c=task.y_train, s=2, cmap="coolwarm", linewidths=0)
+    if wrong.any():
+        ax.scatter(task.x_train[wrong, 0], task.x_train[wrong, 1], marker="x", c="k", s=8, linewidths=0.6)
+    ax.set(xticks=[], yticks=[], title=title or "")
+
+
+def learned_function(model, x, ax, **kw):
+    """Plot a 1-D model's output over the points `x` (N, 1)."""
+    with torch.no_grad():
+        y = model(x)
+    o = x[:, 0].argsort()
+    ax.plot(x[o, 0], y[o, 0], **kw)
+
+
+def curves(history, quantity, ax, hue="arch", layer="all", logy=True, title=None):
+    """Mean ± std over seeds of a history quantity against step, one line per `hue` value."""
+    h = history[(history["quantity"] == quantity) & (history["layer"] == layer)]
+    sns.lineplot(h, x="step", y="value", hue=hue, errorbar="sd", ax=ax, lw=1)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title or quantity, ylabel=quantity)

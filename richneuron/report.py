@@ -1,0 +1,189 @@
+"""Build the report: run every notebook with papermill, then render the HTML paper with nbconvert.
+
+    python -m richneuron.report            # full default run: figures/ and paper/ are rewritten
+    python -m richneuron.report --quick    # every notebook in quick mode, under build/quick/
+
+Each notebook writes its figures (PNG) and tables (CSV) and a `verdicts.json`; the paper is one
+notebook assembled from the executed ones (code hidden) behind a generated title, abstract,
+scorecard and table of contents, rendered to a self-contained HTML file (images embedded, no
+script loaded from the network). Each executed notebook is also rendered with its code.
+"""
+import argparse
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from . import stats
+from .provenance import provenance
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TITLE = "Beyond Linear Neurons, re-run: do richer neurons beat ReLU at a matched parameter budget?"
+
+
+def notebooks(root=ROOT):
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(nb_path, out_path, parameters, log=print):
+    """Run one notebook with papermill (python3 kernel of this environment)."""
+    import papermill as pm
+    t0 = time.perf_counter()
+    pm.execute_notebook(str(nb_path), str(out_path), parameters=parameters, kernel_name="python3",
+                        cwd=str(nb_path.parent), progress_bar=False, log_output=False,
+                        request_save_on_cell_execute=True)
+    dt = time.perf_counter() - t0
+    log(f"  {nb_path.name}: {dt:.1f} s")
+    return dt
+
+
+def _exporter(exclude_input):
+    from nbconvert import HTMLExporter
+    ex = HTMLExporter(template_name="richneuron", extra_template_basedirs=[str(TEMPLATES)])
+    ex.exclude_input = exclude_input
+    ex.exclude_input_prompt = ex.exclude_output_prompt = exclude_input
+    ex.embed_images = True
+    return ex
+
+
+def render(nb, out_html, exclude_input):
+    body, _ = _exporter(exclude_input).from_notebook_node(nb)
+    Path(out_html).write_text(body, encoding="utf-8")
+    return out_html
+
+
+def _demote(md):
+    """Shift markdown headings one level down (a notebook's '# Title' becomes a paper section)."""
+    return re.sub(r"^(#{1,5}) ", r"#\1 ", md, flags=re.M)
+
+
+def _anchor(i):
+    return f"sec-{i:02d}"
+
+
+def scorecard(verdict_rows):
+    """The scorecard table (markdown) from all notebooks' verdict rows."""
+    if not verdict_rows:
+        return "_No verdicts were produced._"
+    lines = ["| finding | claim | published | ours | verdict |", "|---|---|---|---|---|"]
+    for r in verdict_rows:
+        pub = r["published"]
+        pub = stats.fmt(pub) if isinstance(pub, (int, float)) else ("–" if pub is None else str(pub))
+        lines.append(f"| {r['finding']} | {r['claim']} | {pub} | {r['ours']} | **{r['verdict']}** |")
+    return "\n".join(lines)
+
+
+def abstract(verdict_rows, quick):
+    counts = pd.Series([r["verdict"] for r in verdict_rows]).value_counts()
+    n = len(verdict_rows)
+    parts = [f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS]
+    mode = (" **This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
+            "report's results.**" if quick else "")
+    return (f"We re-ran the study *Beyond Linear Neurons* (14 neuron designs, 9 toy tasks) under a documented "
+            f"protocol, since the study published no code, data generators or hyperparameters, and swept what it "
+            f"left open. Of its {n} headline claims we could test: {', '.join(parts)}. Every number below comes "
+            f"from a run of this repository (the study's own numbers from one data file), with every seed shown "
+            f"and bootstrap confidence intervals for ratios.{mode}")
+
+
+def assemble(executed, verdict_rows, meta, quick):
+    """The paper notebook: generated front matter, then each executed notebook's cells."""
+    paper = nbformat.v4.new_notebook()
+    paper.metadata["title"] = TITLE
+    cells = [nbformat.v4.new_markdown_cell(f"# {TITLE}\n\n{abstract(verdict_rows, quick)}")]
+    toc = ["## Contents", "", "- [Scorecard](#scorecard)"]
+    sections = []
+    for i, path in enumerate(executed):
+        nb = nbformat.read(path, as_version=4)
+        body = [c for c in nb.cells if not ({"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])))]
+        title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in body
+                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+        toc.append(f"- [{title}](#{_anchor(i)})")
+        out = []
+        for c in body:
+            c = nbformat.from_dict(c)
+            if c.cell_type == "markdown":
+                src = _demote(c.source)
+                if c.source.startswith("# "):
+                    src = f'<a id="{_anchor(i)}"></a>\n\n' + src
+                c.source = src
+            out.append(c)
+        sections.append(out)
+    toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
+    cells.append(nbformat.v4.new_markdown_cell("\n".join(toc)))
+    cells.append(nbformat.v4.new_markdown_cell(
+        '<a id="scorecard"></a>\n\n## Scorecard\n\nEach verdict is computed in its notebook from criteria stated '
+        "there before the data are shown.\n\n" + scorecard(verdict_rows)))
+    for s in sections:
+        cells += s
+    cells.append(nbformat.v4.new_markdown_cell(
+        '<a id="limitations"></a>\n\n## Limitations\n\n'
+        "- The study's code, data generators and hyperparameters are not public; our generators and protocol are "
+        "documented choices (README, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
+        "protocol and the sweeps shown, not whether the study's own runs were wrong.\n"
+        "- Toy scale only (3K–8K parameters, full-batch Adam, CPU float32).\n"
+        "- Float32 runs of the LayerNorm neurons (v1, v4) are chaotic in their last digits: reruns on another "
+        "machine or thread count can move their numbers slightly (see the engine's documentation).\n"))
+    prov = "\n".join(f"| {k} | {v} |" for k, v in meta.items())
+    cells.append(nbformat.v4.new_markdown_cell(
+        f'<a id="provenance"></a>\n\n## Provenance\n\n| item | value |\n|---|---|\n{prov}\n'))
+    paper.cells = cells
+    return paper
+
+
+def build(quick=False, only=None, root=ROOT, log=print):
+    t0 = time.perf_counter()
+    base = root / "build" / ("quick" if quick else "full")
+    nb_dir, html_dir = base / "notebooks", base / "html"
+    figures = (base / "figures") if quick else (root / "figures")
+    for d in (nb_dir, html_dir, figures):
+        d.mkdir(parents=True, exist_ok=True)
+    cache = root / "build" / "cache"
+    executed, runtimes, verdicts = [], {}, []
+    todo = [p for p in notebooks(root) if not only or p.stem[:2] in only]
+    if not todo:
+        raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in notebooks(root))}")
+    log(f"running {len(todo)} notebooks ({'quick' if quick else 'full'} mode)")
+    for nb in todo:
+        out_dir = base / "results" / nb.stem
+        params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}
+        out = nb_dir / nb.name
+        runtimes[nb.stem] = execute(nb, out, params, log)
+        executed.append(out)
+        render(nbformat.read(out, as_version=4), html_dir / f"{nb.stem}.html", exclude_input=False)
+        vfile = out_dir / "verdicts.json"
+        if vfile.exists():
+            verdicts += json.loads(vfile.read_text())
+    total = time.perf_counter() - t0
+    meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
+                      notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()))
+    paper = assemble(executed, verdicts, meta, quick)
+    nbformat.write(paper, base / "paper.ipynb")
+    html = render(paper, base / "paper.html", exclude_input=True)
+    (base / "runtimes.json").write_text(json.dumps({"total_seconds": total, "notebooks": runtimes}, indent=1))
+    (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
+    if not quick and not only:
+        dest = root / "paper"
+        dest.mkdir(exist_ok=True)
+        shutil.copy(html, dest / "index.html")
+        shutil.copy(base / "runtimes.json", dest / "runtimes.json")
+        shutil.copy(base / "verdicts.json", dest / "verdicts.json")
+    log(f"paper: {html} ({Path(html).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
+    return base
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Run the notebooks and render the paper.")
+    ap.add_argument("--quick", action="store_true", help="quick mode: few archs, seeds and steps")
+    ap.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 01,05")
+    a = ap.parse_args(argv)
+    build(quick=a.quick, only=[s.strip() for s in a.only.split(",") if s.strip()])
+
+
+if __name__ == "__main__":
+    main()

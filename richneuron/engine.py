@@ -31,6 +31,7 @@ import itertools
 import json
 import math
 import os
+import signal
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -472,6 +473,7 @@ class Results:
 
 
 def _init_worker(threads):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
     torch.set_num_threads(threads)
 
 
@@ -509,7 +511,9 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
       by default a process pool with `workers` processes (default: the CPU count), or in-process
       when there is a single cell or `workers=1`.
     """
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():              # text bars where ipywidgets is missing
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
     if not isinstance(experiment, Experiment):
         raise TypeError(f"run() takes an Experiment, got {type(experiment).__name__}")
     cfgs = experiment.cells

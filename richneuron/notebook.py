@@ -37,6 +37,10 @@ class Setup:
         df.to_csv(self.output_dir / f"{name}.csv", index=False)
         return df
 
+    def _repr_markdown_(self):
+        return (f"**Run settings:** {'quick' if self.quick else 'full'} mode, {len(self.seeds)} seeds, "
+                f"{self.steps} steps, archs: {', '.join(self.archs)}")
+
     def elapsed(self):
         return time.perf_counter() - self.started
 

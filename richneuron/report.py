@@ -107,6 +107,8 @@ def assemble(executed, verdict_rows, meta, quick):
         out = []
         for c in body:
             c = nbformat.from_dict(c)
+            if c.cell_type == "code":      # progress bars and warnings belong to the run log, not the paper
+                c.outputs = [o for o in c.outputs if not (o.output_type == "stream" and o.name == "stderr")]
             if c.cell_type == "markdown":
                 src = _demote(c.source)
                 if c.source.startswith("# "):

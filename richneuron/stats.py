@@ -32,7 +32,7 @@ def summarize(metrics, by=("arch", "task"), value=None):
     ok = m[~m["diverged"].astype(bool)]
     g = ok.groupby(list(by), sort=False)["_v"]
     out = g.agg(["mean", "std", "median", "min", "max", "count"])
-    out["per_seed"] = g.apply(lambda s: [float(f"{v:.4g}") for v in s])
+    out["per_seed"] = g.apply(lambda s: ", ".join(fmt(v) for v in s))
     out["diverged"] = m.groupby(list(by), sort=False)["diverged"].sum().astype(int)
     return out.reset_index()
 

@@ -1,0 +1,135 @@
+"""The notebooks and the paper: hygiene of the committed notebooks, a quick build, the paper in Chromium."""
+import ast
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from richneuron import report
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = report.notebooks(ROOT)
+REQUIRED = {"quick", "seeds", "archs", "steps", "output_dir", "cache_dir"}
+
+
+def test_there_is_a_notebook_per_finding():
+    stems = [p.stem[:2] for p in NOTEBOOKS]
+    assert stems[:7] == ["00", "01", "02", "03", "04", "05", "06"], stems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.outputs and c.execution_count is None, f"{path.name}: strip outputs (nbstripout)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_holds_commented_literals_only(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    src = tagged[0].source
+    names = set()
+    for node in ast.parse(src).body:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), ast.unparse(node)
+        names |= {t.id for t in node.targets}
+    for line in src.splitlines():
+        if line.strip():
+            assert "#" in line, f"parameter without a trailing comment: {line!r}"
+    assert REQUIRED <= names, REQUIRED - names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_holds_no_model_or_training_code(path):
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    for forbidden in ("torch.optim", ".backward(", "nn.Module", "nn.Linear", "class ", "def "):
+        assert forbidden not in code, f"{path.name} contains {forbidden!r}: move it into the package"
+
+
+def test_a_bad_parameter_fails_in_the_first_cells(tmp_path):
+    import papermill as pm
+    with pytest.raises(pm.PapermillExecutionError, match="seeds must be a positive integer") as e:
+        pm.execute_notebook(str(NOTEBOOKS[1]), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                            parameters={"quick": True, "seeds": 0, "output_dir": str(tmp_path)},
+                            cwd=str(NOTEBOOKS[1].parent), progress_bar=False)
+    assert e.value.exec_count <= 3          # parameters, injected parameters, then the setup cell
+    with pytest.raises(pm.PapermillExecutionError, match="valid choices: vanilla"):
+        pm.execute_notebook(str(NOTEBOOKS[1]), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                            parameters={"quick": True, "archs": "vanilla,relu", "output_dir": str(tmp_path)},
+                            cwd=str(NOTEBOOKS[1].parent), progress_bar=False)
+
+
+@pytest.fixture(scope="session")
+def quick_build():
+    """The whole report in quick mode (every notebook via papermill with quick=True)."""
+    shutil.rmtree(ROOT / "build" / "quick", ignore_errors=True)
+    return report.build(quick=True, root=ROOT, log=lambda *a: None)
+
+
+def test_quick_build_writes_every_artifact(quick_build):
+    base = quick_build
+    runtimes = json.loads((base / "runtimes.json").read_text())
+    assert set(runtimes["notebooks"]) == {p.stem for p in NOTEBOOKS}
+    for p in NOTEBOOKS:
+        executed = nbformat.read(base / "notebooks" / p.name, as_version=4)
+        errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, (p.name, errors[:1])
+        assert (base / "html" / f"{p.stem}.html").stat().st_size > 10_000
+        if p.stem[:2] != "00":
+            rows = json.loads((base / "results" / p.stem / "verdicts.json").read_text())
+            assert rows and all(r["verdict"] in ("replicated", "replicated only under stated conditions",
+                                                 "not replicated") for r in rows)
+    figures = list((base / "figures").glob("*.png"))
+    assert len(figures) >= 10
+    names = " ".join(f.name for f in figures)
+    assert "decision_boundar" in names and "gradient_norm" in names
+
+
+def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
+    html = (quick_build / "paper.html").read_text()
+    assert len(html.encode()) < 15e6
+    assert "Scorecard" in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
+    assert not re.search(r"<script[^>]+src=\"https?://", html), "the paper must not load scripts from the network"
+    assert html.count("data:image/png;base64") >= 10
+    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    for r in verdicts:
+        assert r["verdict"] in html
+    assert "def " not in html.split("Provenance")[0] or "jp-InputArea" not in html  # code hidden
+
+
+CHECK_JS = """<script>
+window.__rn = {errors: []};
+window.addEventListener('error', e => window.__rn.errors.push(String(e.message || (e.target && (e.target.src || e.target.href)))), true);
+const _err = console.error; console.error = (...a) => { window.__rn.errors.push(a.join(' ')); _err(...a); };
+window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  const pre = document.createElement('pre'); pre.id = 'rn-check';
+  pre.textContent = JSON.stringify({images: imgs.length,
+    broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).length, errors: window.__rn.errors});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_quick_paper_loads_in_headless_chromium(quick_build, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian) to run the browser check")
+    page = tmp_path / "paper.html"
+    html = (quick_build / "paper.html").read_text()
+    page.write_text(html.replace("<head>", "<head>" + CHECK_JS, 1))
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
+    m = re.search(r'<pre id="rn-check">(.*?)</pre>', out.stdout, re.S)
+    assert m, f"the check did not run; chromium said: {out.stderr[-2000:]}"
+    check = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert check["images"] >= 10 and check["broken"] == 0, check
+    assert check["errors"] == [], check

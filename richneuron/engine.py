@@ -538,6 +538,8 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                 finish(run_cell(cfg, progress=bar))
         else:
             ex = executor or _local_pool(workers, experiment.threads)
+            # longest cells first, so that no worker is left with a long one at the end
+            todo.sort(key=lambda c: reps(c) * c["steps"] * c["width"] ** 2 * c["depth"], reverse=True)
             futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}
             try:
                 for fut in as_completed(futures):

@@ -138,6 +138,29 @@ def assemble(executed, verdict_rows, meta, quick):
     return paper
 
 
+def notebook_table(root, executed, full, quick_rt):
+    """Markdown table: notebook → finding → figures → full runtime → quick runtime."""
+    lines = ["| notebook | finding | figures | full runtime | quick runtime |", "|---|---|---|---|---|"]
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+        figs = sorted(p.name for p in (root / "figures").glob(f"{path.stem[:2]}_*.png"))
+        fig_links = ", ".join(f"[{f[3:-4]}](figures/{f})" for f in figs) or "–"
+        q = quick_rt.get(path.stem)
+        lines.append(f"| [`{path.stem}`](notebooks/{path.name}) | {title} | {fig_links} | "
+                     f"{full[path.stem]:.0f} s | {'n/a' if q is None else f'{q:.0f} s'} |")
+    return "\n".join(lines)
+
+
+def update_readme(root, table):
+    readme = root / "README.md"
+    text, n = re.subn(r"(<!-- notebooks:start -->\n).*?(<!-- notebooks:end -->)",
+                      lambda m: m[1] + table + "\n" + m[2], readme.read_text(), flags=re.S)
+    if n:
+        readme.write_text(text)
+
+
 def build(quick=False, only=None, root=ROOT, log=print):
     t0 = time.perf_counter()
     base = root / "build" / ("quick" if quick else "full")
@@ -175,6 +198,9 @@ def build(quick=False, only=None, root=ROOT, log=print):
         shutil.copy(html, dest / "index.html")
         shutil.copy(base / "runtimes.json", dest / "runtimes.json")
         shutil.copy(base / "verdicts.json", dest / "verdicts.json")
+        qfile = root / "build" / "quick" / "runtimes.json"
+        quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
+        update_readme(root, notebook_table(root, executed, runtimes, quick_rt))
     log(f"paper: {html} ({Path(html).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
     return base
 

@@ -34,8 +34,11 @@ CRITERIA = {
                        "size only at another number of cells in the difficulty sweep; not replicated if the CI "
                        "includes 0 or Vanilla is better",
     "spiral_needs_v10": "replicated if on the default spiral v10 is significantly more accurate than both SinGLU "
-                        "and Vanilla; replicated only under stated conditions if it beats only one of them, or "
-                        "both only at some other number of turns in the sweep; not replicated otherwise",
+                        "and Vanilla and no arch without a phase term (vanilla, singlu, v1, v4-lowrank, v4-shared, "
+                        "v6, v7) is statistically tied with the best arch; replicated only under stated conditions "
+                        "if v10 beats both but some phase-free arch also ties with the best (a free phase helps but "
+                        "is not needed; those archs are named), or if v10 beats only one of them, or both only at "
+                        "some other number of turns in the sweep; not replicated otherwise",
 }
 
 
@@ -241,12 +244,17 @@ def verdict_pp(row, claim_value, sweep_rows=None):
     return stats.NOT_REPLICATED
 
 
-def verdict_spiral(vs_singlu, vs_vanilla, sweep_vs_singlu=None, sweep_vs_vanilla=None):
-    """Spiral needs v10. Replicated: at the default spiral, v10 is significantly better than both
-    SinGLU and Vanilla; conditional: it is significantly better than one of them only, or than both
-    only at some other number of turns in the sweep; not replicated: better than neither anywhere."""
+def phase_free(arch):
+    """True for neurons without a phase term (no Wφ): vanilla, singlu, v1, v4-*, v6, v7."""
+    from .. import neurons
+    return "Wphi" not in neurons.get(arch).META
+
+
+def verdict_spiral(vs_singlu, vs_vanilla, sweep_vs_singlu=None, sweep_vs_vanilla=None, phase_free_tied=()):
+    """Spiral needs v10 (criteria in CRITERIA['spiral_needs_v10']). `phase_free_tied`: the archs
+    without a phase term that are not significantly worse than the best on the default spiral."""
     if vs_singlu["better"] and vs_vanilla["better"]:
-        return stats.REPLICATED
+        return stats.CONDITIONAL if len(phase_free_tied) else stats.REPLICATED
     swept_both = False
     if sweep_vs_singlu is not None and sweep_vs_vanilla is not None and len(sweep_vs_singlu):
         both = sweep_vs_singlu.merge(sweep_vs_vanilla, on=sweep_vs_singlu.columns[0], suffixes=("_s", "_v"))

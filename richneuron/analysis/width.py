@@ -33,7 +33,7 @@ CLAIM_BAND = (0.25, 0.45)     # the notebook's stated criterion around the study
 
 # ----------------------------------------------------------------------------- parameters
 
-def numbers(text, kind, name, minimum=None):
+def numbers(text, kind, name, minimum=None, positive=False):
     """Parse a comma-separated parameter ("3000,8000") into a list of `kind`; ValueError if bad."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         text = str(text)
@@ -47,6 +47,8 @@ def numbers(text, kind, name, minimum=None):
             raise ValueError(f"{name}: {item.strip()!r} is not a valid {kind.__name__}") from None
         if minimum is not None and not v >= minimum:
             raise ValueError(f"{name} values must be >= {minimum}, got {v!r}")
+        if positive and not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name} values must be positive and finite, got {v!r}")
         out.append(v)
     return out
 

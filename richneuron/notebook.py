@@ -3,6 +3,7 @@
 A notebook's `parameters` cell holds literals only; its next cell calls `setup(...)`, which
 checks them (a clear ValueError naming the valid choices) and derives everything else.
 """
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,8 @@ class Setup:
         return time.perf_counter() - self.started
 
 
-def _parse_archs(archs, quick):
+def parse_archs(archs, quick=False):
+    """ "all" or "a,b,c" -> a list of arch ids (ValueError naming the valid ids)."""
     if archs == "all":
         return list(QUICK_ARCHS) if quick else neurons.available()
     items = [a.strip() for a in archs.split(",")] if isinstance(archs, str) else list(archs)
@@ -68,12 +70,32 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
         raise ValueError(f"seeds must be a positive integer (the number of seeds), got {seeds!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    arch_list = _parse_archs(archs, quick)
+    arch_list = parse_archs(archs, quick)
     if quick:
         seeds, steps = min(seeds, quick_seeds), min(steps, quick_steps)
     out = Setup(quick, list(range(seeds)), arch_list, steps, Path(output_dir), Path(cache_dir), Path(figures_dir))
     out.output_dir.mkdir(parents=True, exist_ok=True)
     plots.theme()
+    return out
+
+
+def parse_list(text, name, kind=float, minimum=None, positive=False):
+    """A comma-separated parameter ("3000,8000") as a list of `kind`, with a clear ValueError."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{name} must be a comma-separated list of values, e.g. '1,2,3'; got {text!r}")
+    out = []
+    for item in text.split(","):
+        try:
+            v = kind(item.strip())
+        except ValueError:
+            raise ValueError(f"{name}: {item.strip()!r} is not a valid {kind.__name__}") from None
+        if minimum is not None and not v >= minimum:
+            raise ValueError(f"{name} values must be >= {minimum}, got {v!r}")
+        if positive and not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name} values must be positive and finite, got {v!r}")
+        out.append(v)
     return out
 
 

@@ -152,19 +152,6 @@ def published_side_by_side(table):
     return pd.DataFrame(rows)
 
 
-def parse_values(text, name, kind=float, minimum=None):
-    """'1,2,3' -> [1.0, 2.0, 3.0] (or ints), with a clear ValueError for anything else."""
-    try:
-        vals = [kind(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{name} must be comma-separated {kind.__name__} values, e.g. '1,2,3'; got {text!r}") from None
-    if not vals:
-        raise ValueError(f"{name} must list at least one value, got {text!r}")
-    if minimum is not None and any(v < minimum for v in vals):
-        raise ValueError(f"every value of {name} must be >= {minimum}, got {text!r}")
-    return vals
-
-
 def default_option(task, option):
     """A task generator's default value of `option` (e.g. spiral turns)."""
     return _tasks.options_of(task)[option]

@@ -33,26 +33,6 @@ CLAIM_BAND = (0.25, 0.45)     # the notebook's stated criterion around the study
 
 # ----------------------------------------------------------------------------- parameters
 
-def numbers(text, kind, name, minimum=None, positive=False):
-    """Parse a comma-separated parameter ("3000,8000") into a list of `kind`; ValueError if bad."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        text = str(text)
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{name} must be a comma-separated list of numbers, got {text!r}")
-    out = []
-    for item in text.split(","):
-        try:
-            v = kind(item.strip())
-        except ValueError:
-            raise ValueError(f"{name}: {item.strip()!r} is not a valid {kind.__name__}") from None
-        if minimum is not None and not v >= minimum:
-            raise ValueError(f"{name} values must be >= {minimum}, got {v!r}")
-        if positive and not (v > 0 and math.isfinite(v)):
-            raise ValueError(f"{name} values must be positive and finite, got {v!r}")
-        out.append(v)
-    return out
-
-
 def task_list(text, name="tasks"):
     """Parse a comma-separated task list; ValueError naming the valid tasks."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]

@@ -100,11 +100,12 @@ def parse_list(text, name, kind=float, minimum=None, positive=False):
 
 
 def show_provenance(cfg):
-    """Display this run's provenance as a one-row table and store it."""
+    """Show this run's provenance in one line; the full record goes to output_dir/provenance.csv."""
     p = provenance(quick=cfg.quick, seeds=len(cfg.seeds), archs=len(cfg.archs), steps=cfg.steps)
-    df = pd.DataFrame([p])
-    cfg.table(df, "provenance")
-    return df.T.rename(columns={0: "value"})
+    cfg.table(pd.DataFrame([p]), "provenance")
+    return Markdown(f"*Provenance:* richneuron {p['richneuron']}, commit `{p['git_commit']}`, torch {p['torch']}, "
+                    f"numpy {p['numpy']}, Python {p['python']}, {p['torch_threads']} torch threads, {p['cpu']} "
+                    f"({p['cpu_count']} cores), {p['date']}.")
 
 
 def say(text):

@@ -107,6 +107,7 @@ def assemble(executed, verdict_rows, meta, quick):
         out = []
         for c in body:
             c = nbformat.from_dict(c)
+            c.id = f"{path.stem[:2]}-{c.id}"          # cell ids stay unique across notebooks
             if c.cell_type == "code":      # progress bars and warnings belong to the run log, not the paper
                 c.outputs = [o for o in c.outputs if not (o.output_type == "stream" and o.name == "stderr")]
             if c.cell_type == "markdown":

@@ -182,6 +182,16 @@ class Experiment:
     def n_replicas(self):
         return sum(len(c["seeds"]) * len(c["omegas"]) for c in self._cells)
 
+    @property
+    def model_steps(self):
+        """Replicas × steps summed over the cells: the work this experiment trains (cached or not)."""
+        return sum(len(c["seeds"]) * len(c["omegas"]) * c["steps"] for c in self._cells)
+
+
+def cost(*experiments):
+    """(replicas, model-steps) of `experiments` together."""
+    return sum(e.n_replicas for e in experiments), sum(e.model_steps for e in experiments)
+
 
 def cell_key(cfg):
     """Cache key: a hash of the complete cell configuration and the package version."""

@@ -68,6 +68,31 @@ def mean_ci(a, confidence=0.95):
     return float(np.mean(a)), float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
+def geo_ci(values):
+    """Geometric mean of positive `values` with a 95% bootstrap CI (of the mean log): (geo, low, high)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return float("nan"), float("nan"), float("nan")
+    m, lo, hi = mean_ci(np.log(v))
+    return float(np.exp(m)), float(np.exp(lo)), float(np.exp(hi))
+
+
+def diff_ci(a, b, confidence=0.95):
+    """mean(a) − mean(b) with a percentile-bootstrap CI (seeds resampled within a and b): (diff, low, high)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    stat = lambda x, y, axis=-1: np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    point = float(stat(a, b))
+    if len(a) < 2 or len(b) < 2:
+        return point, float("nan"), float("nan")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:          # every resample is the same: the CI is the point
+        return point, point, point
+    res = _st.bootstrap((a, b), stat, n_resamples=N_RESAMPLES, confidence_level=confidence,
+                        method="percentile", vectorized=True, rng=np.random.default_rng(CI_SEED))
+    return point, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
 def ranks(table, metric_of_task):
     """Rank archs per task (1 = best) from a summary with columns arch, task, mean."""
     t = table.copy()

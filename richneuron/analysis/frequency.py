@@ -25,16 +25,6 @@ FIXED = "singlu"
 
 # ----------------------------------------------------------------------------- statistics
 
-def geo_ci(values):
-    """Geometric mean of positive `values` with a 95% bootstrap CI: (geo, low, high)."""
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if not len(v):
-        return float("nan"), float("nan"), float("nan")
-    m, lo, hi = stats.mean_ci(np.log(v))
-    return math.exp(m), math.exp(lo) if np.isfinite(lo) else lo, math.exp(hi) if np.isfinite(hi) else hi
-
-
 def score_table(metrics, by=("arch", "task")):
     """`common.score_table` plus the in-range MSE, the geometric mean with its CI, the ratio to
     predict-zero and the number of seeds that beat predict-zero."""
@@ -42,10 +32,10 @@ def score_table(metrics, by=("arch", "task")):
     m = metrics[~metrics["diverged"].astype(bool)]
     rows = []
     for key, g in m.groupby(list(by), sort=False):
-        geo, lo, hi = geo_ci(g["test_mse"])
+        geo, lo, hi = stats.geo_ci(g["test_mse"])
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
                      "geo_mean": geo, "geo_low": lo, "geo_high": hi,
-                     "in_range_geo": geo_ci(g["in_range_mse"])[0] if "in_range_mse" in g else float("nan"),
+                     "in_range_geo": stats.geo_ci(g["in_range_mse"])[0] if "in_range_mse" in g else float("nan"),
                      "seeds_below_zero": int((g["test_mse"] < g["predict_zero_mse"]).sum())})
     s = s.merge(pd.DataFrame(rows), on=list(by), how="left")
     s["geo [95% CI]"] = [stats.fmt_ci(a, b, c) for a, b, c in zip(s["geo_mean"], s["geo_low"], s["geo_high"])]
@@ -75,7 +65,7 @@ def compare(metrics, by=("task",), ref=FIXED, others=ADAPTIVE):
         a = g.loc[g["arch"] == ref, "test_mse"].to_numpy()
         if not len(a):
             continue
-        geo, lo, hi = geo_ci(a)
+        geo, lo, hi = stats.geo_ci(a)
         zero = float(g["predict_zero_mse"].iloc[0])
         for other in [o for o in others if o in set(g["arch"])]:
             b = g.loc[g["arch"] == other, "test_mse"].to_numpy()
@@ -144,7 +134,7 @@ def strip(metrics, ax, task, order=None, value="test_mse", in_range=True, title=
         v = m.loc[m["arch"] == a, value].to_numpy()
         xs = i + np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else np.full(len(v), i)
         ax.scatter(xs, v, s=10, color="C0", zorder=3, label="each seed" if i == 0 else None)
-        ax.plot([i - 0.3, i + 0.3], [geo_ci(v)[0]] * 2, c="C0", lw=1.5, label="geometric mean" if i == 0 else None)
+        ax.plot([i - 0.3, i + 0.3], [stats.geo_ci(v)[0]] * 2, c="C0", lw=1.5, label="geometric mean" if i == 0 else None)
         if in_range and "in_range_mse" in m:
             ax.scatter(xs, m.loc[m["arch"] == a, "in_range_mse"], marker="x", s=10, color="gray", lw=0.8,
                        label="in-range MSE" if i == 0 else None)

@@ -23,7 +23,6 @@ import torch
 from scipy import stats as _st
 
 from .. import published, stats, tasks
-from .frequency import geo_ci
 
 REFERENCE = "vanilla"
 HALF_DECADE = math.sqrt(10)     # "same order of magnitude": within a factor √10 either way
@@ -59,11 +58,11 @@ def degradation(metrics):
     m = with_ratios(metrics)
     rows = []
     for arch, g in m.groupby("arch", sort=False):
-        r, lo, hi = geo_ci(g["ratio"])
+        r, lo, hi = stats.geo_ci(g["ratio"])
         rows.append({"arch": arch, "ratio": r, "low": lo, "high": hi,
                      "per_seed": ", ".join(stats.fmt(v) for v in g["ratio"]),
-                     "in_range_geo": geo_ci(g["in_range_mse"])[0], "ood_geo": geo_ci(g["test_mse"])[0],
-                     "zero_ratio": geo_ci(g["zero_ratio"])[0], "predict_zero_mse": float(g["predict_zero_mse"].iloc[0]),
+                     "in_range_geo": stats.geo_ci(g["in_range_mse"])[0], "ood_geo": stats.geo_ci(g["test_mse"])[0],
+                     "zero_ratio": stats.geo_ci(g["zero_ratio"])[0], "predict_zero_mse": float(g["predict_zero_mse"].iloc[0]),
                      "n": len(g), "published_ood": published.value(arch, "ood")})
     out = pd.DataFrame(rows)
     out["ood_vs_zero"] = out["ood_geo"] / out["predict_zero_mse"]

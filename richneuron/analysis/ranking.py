@@ -42,21 +42,6 @@ CRITERIA = {
 }
 
 
-def diff_ci(a, b, confidence=0.95):
-    """mean(a) − mean(b) with a percentile-bootstrap CI (seeds resampled within a and b): (diff, low, high)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    stat = lambda x, y, axis=-1: np.mean(x, axis=axis) - np.mean(y, axis=axis)
-    point = float(stat(a, b))
-    if len(a) < 2 or len(b) < 2:
-        return point, float("nan"), float("nan")
-    if np.ptp(a) == 0 and np.ptp(b) == 0:          # every resample is the same: the CI is the point
-        return point, point, point
-    res = _st.bootstrap((a, b), stat, n_resamples=stats.N_RESAMPLES, confidence_level=confidence,
-                        method="percentile", vectorized=True, rng=np.random.default_rng(stats.CI_SEED))
-    return point, float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
 def scores(metrics, arch, task, **where):
     """Test scores of the non-diverged seeds of `arch` on `task` (extra column filters in `where`)."""
     m = metrics[(metrics["arch"] == arch) & (metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
@@ -74,7 +59,7 @@ def compare_scores(a, b, metric):
         better, worse = lo > 1 and eff >= MIN_RATIO, hi < 1 and eff <= 1 / MIN_RATIO
         unit = "×"
     else:
-        eff, lo, hi = (100 * v for v in diff_ci(a, b))
+        eff, lo, hi = (100 * v for v in stats.diff_ci(a, b))
         better, worse = lo > 0 and eff >= MIN_PP, hi < 0 and eff <= -MIN_PP
         unit = "pp"
     return {"effect": eff, "low": lo, "high": hi, "unit": unit,
@@ -280,10 +265,3 @@ def boundary_grid(results, task, archs, seed=0, ncols=None, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def model_steps(experiment):
-    """Replicas and model-steps (replicas × steps) an Experiment trains (cached or not)."""
-    cells = experiment.cells
-    reps = sum(len(c["seeds"]) * len(c["omegas"]) for c in cells)
-    return reps, sum(len(c["seeds"]) * len(c["omegas"]) * c["steps"] for c in cells)

@@ -205,13 +205,6 @@ def budget_gain(scores, low, high, depth=2):
 
 # ----------------------------------------------------------------------------- bookkeeping
 
-def run_cost(*experiments):
-    """(replicas, model-steps) of `experiments` (model-steps = replicas × steps)."""
-    reps = sum(len(c["seeds"]) * len(c["omegas"]) for e in experiments for c in e.cells)
-    steps = sum(len(c["seeds"]) * len(c["omegas"]) * c["steps"] for e in experiments for c in e.cells)
-    return reps, steps
-
-
 # ----------------------------------------------------------------------------- figures
 
 def _plain_log_ticks(axis):

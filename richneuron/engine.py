@@ -43,7 +43,7 @@ import pandas as pd
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from . import __version__, models, neurons, tasks
+from . import __version__, models, neurons, stats, tasks
 from .provenance import provenance
 
 __all__ = ["Experiment", "Results", "run", "run_cell", "train_stack"]
@@ -262,7 +262,8 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     opt = torch.optim.Adam([g for g in groups if g["params"]], lr=lr, fused=True)
     alive = torch.ones(k, dtype=torch.bool)
     frozen = None                              # parameters of dead replicas, kept at last finite values
-    history, omega0 = [], None
+    history = []
+    omega0 = {}                                # mean ω(x) per layer at the first log: drift reference
     log_every = log_every or max(1, steps // 30)
 
     def log(step, losses, grads):
@@ -278,7 +279,6 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
                         sq[key] = sq.get(key, 0) + s
                 for (lab, role), s in sq.items():
                     rows.append((f"grad_norm_{role}" if role != "all" else "grad_norm", lab, s.sqrt()))
-            nonlocal omega0
             _, terms = fwd_terms(params, buffers, x)
             for i, t in enumerate(terms):
                 lab = str(i)
@@ -286,8 +286,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
                     rows += [("alpha_mean", lab, t["alpha"].mean((1, 2))), ("alpha_std", lab, t["alpha"].flatten(1).std(1))]
                 if "omega" in t:
                     om = t["omega"].mean((1, 2))
-                    if omega0 is None or i not in omega0:
-                        omega0 = {**(omega0 or {}), i: om}
+                    omega0.setdefault(i, om)
                     rows += [("omega_mean", lab, om), ("omega_std", lab, t["omega"].flatten(1).std(1)),
                              ("omega_drift", lab, om - omega0[i])]
                 if "gate" in t:
@@ -446,17 +445,9 @@ class Results:
         return f"Results({len(self.metrics)} replicas in {len(self._cells)} cells, {n_div} diverged)"
 
     def summary(self, by=("arch", "task"), value=None):
-        """Mean, std, count and diverged count per group of the test metric (or `value`).
-
-        Diverged replicas are excluded from mean/std and counted in `diverged`.
-        """
-        m = self.metrics.copy()
-        by = list(by)
-        m["_v"] = m[value] if value else m.apply(lambda r: r[f"test_{r['metric']}"], axis=1)
-        ok = m[~m["diverged"]]
-        out = ok.groupby(by, dropna=False)["_v"].agg(["mean", "std", "count"])
-        out["diverged"] = m.groupby(by, dropna=False)["diverged"].sum()
-        return out.reset_index()
+        """Mean, std, count, per-seed values and diverged count of the test metric (or `value`)
+        per group; diverged replicas are excluded from the statistics and counted."""
+        return stats.summarize(self.metrics, by=by, value=value)
 
     def model(self, arch, task, seed, **where):
         """The trained replica matching `arch`, `task`, `seed` and any further metric columns
@@ -530,7 +521,10 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     done, todo = {}, []
     for cfg in cfgs:
         hit = load_cell(cache_dir, cfg) if cache_dir else None
-        (done.__setitem__(cell_key(cfg), hit) if hit else todo.append(cfg))
+        if hit:
+            done[cell_key(cfg)] = hit
+        else:
+            todo.append(cfg)
     reps = lambda c: len(c["seeds"]) * len(c["omegas"])
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,

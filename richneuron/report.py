@@ -57,6 +57,12 @@ def render(nb, out_html, exclude_input):
     return out_html
 
 
+def _title(nb, default):
+    """A notebook's title: its first '# ' markdown heading."""
+    return next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                 if c.cell_type == "markdown" and c.source.startswith("# ")), default)
+
+
 def _demote(md):
     """Shift markdown headings one level down (a notebook's '# Title' becomes a paper section)."""
     return re.sub(r"^(#{1,5}) ", r"#\1 ", md, flags=re.M)
@@ -101,8 +107,7 @@ def assemble(executed, verdict_rows, meta, quick):
     for i, path in enumerate(executed):
         nb = nbformat.read(path, as_version=4)
         body = [c for c in nb.cells if not ({"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])))]
-        title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in body
-                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+        title = _title(nb, path.stem)
         toc.append(f"- [{title}](#{_anchor(i)})")
         out = []
         for c in body:
@@ -143,9 +148,7 @@ def notebook_table(root, executed, full, quick_rt):
     """Markdown table: notebook → finding → figures → full runtime → quick runtime."""
     lines = ["| notebook | finding | figures | full runtime | quick runtime |", "|---|---|---|---|---|"]
     for path in executed:
-        nb = nbformat.read(path, as_version=4)
-        title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
-                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+        title = _title(nbformat.read(path, as_version=4), path.stem)
         figs = sorted(p.name for p in (root / "figures").glob(f"{path.stem[:2]}_*.png"))
         fig_links = ", ".join(f"[{f[3:-4]}](figures/{f})" for f in figs) or "–"
         q = quick_rt.get(path.stem)

@@ -93,13 +93,15 @@ def diff_ci(a, b, confidence=0.95):
     return point, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def ranks(table, metric_of_task):
-    """Rank archs per task (1 = best) from a summary with columns arch, task, mean."""
+def ranks(table, metric_of_task, within=("task",)):
+    """Rank the rows of each `within` group by `mean` (1 = best: lowest MSE, highest accuracy).
+
+    `metric_of_task` maps task -> "mse" or "accuracy"; the table needs columns task and mean.
+    """
     t = table.copy()
-    t["rank"] = t.apply(lambda r: 0, axis=1)
-    for task, grp in t.groupby("task"):
-        ascending = metric_of_task[task] == "mse"
-        t.loc[grp.index, "rank"] = grp["mean"].rank(ascending=ascending, method="min").astype(int)
+    lower = t["task"].map(metric_of_task).eq("mse")
+    g = t.groupby(list(within))["mean"]
+    t["rank"] = g.rank(method="min").where(lower, g.rank(method="min", ascending=False)).astype(int)
     return t
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .. import models, neurons, protocol, stats, tasks
+from .. import neurons, protocol, stats, tasks
+from . import width
 
 SHAPES = {"2→1": (2, 1), "4→1": (4, 1), "1→1": (1, 1), "8→4": (8, 4), "2→2 (classes)": (2, 2)}
 
@@ -24,15 +25,15 @@ def task_table():
 
 
 def width_table(budgets, depth=protocol.DEPTH):
-    """Matched width and exact count for every arch × shape × budget."""
-    rows = []
-    for arch in neurons.available():
-        for shape, (i, o) in SHAPES.items():
-            for b in budgets:
-                w, n = models.width_for_budget(arch, i, o, b, depth)
-                rows.append({"arch": arch, "shape": shape, "budget": b, "width": w, "params": n,
-                             "off_by_pct": round(100 * (n - b) / b, 2)})
-    return pd.DataFrame(rows)
+    """Matched width and exact count for every arch × shape × budget (from `width.width_table`)."""
+    label = {io: name for name, io in SHAPES.items()}
+    t = width.width_table(neurons.available(), {io: [] for io in SHAPES.values()}, budgets, [depth])
+    t["shape"] = [label[(i, o)] for i, o in zip(t["in"], t["out"])]
+    t["off_by_pct"] = (100 * t["params_vs_budget"]).round(2)
+    order = {a: k for k, a in enumerate(neurons.available())}
+    t = t.sort_values(["arch", "shape", "budget"], key=lambda c: c.map(order) if c.name == "arch" else
+                      (c.map(list(SHAPES).index) if c.name == "shape" else c), kind="stable")
+    return t[["arch", "shape", "budget", "width", "params", "off_by_pct"]].reset_index(drop=True)
 
 
 def protocol_table():
@@ -52,10 +53,8 @@ def protocol_table():
 def calibration(metrics, column):
     """Mean test score per arch × task × swept value, and its rank among the values (1 = best)."""
     s = stats.summarize(metrics, by=("arch", "task", column))
-    higher = metrics.groupby("task")["metric"].first().eq("accuracy")
-    s["rank"] = s.groupby(["arch", "task"])["mean"].rank(method="min").where(
-        ~s["task"].map(higher), s.groupby(["arch", "task"])["mean"].rank(method="min", ascending=False))
-    return s
+    metric_of_task = metrics.groupby("task")["metric"].first().to_dict()
+    return stats.ranks(s, metric_of_task, within=("arch", "task"))
 
 
 def choice_summary(scores, column, chosen):

@@ -322,11 +322,12 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
             progress.update(k)
 
     with torch.no_grad():
-        final_loss = loss_fn(fwd(params, buffers, x), y)
+        out = fwd(params, buffers, x)
+        final_loss = loss_fn(out, y)
         alive &= torch.isfinite(final_loss)
         log(steps, final_loss, None)
         summary = {"final_train_loss": final_loss,
-                   f"train_{task.metric}": metric_fn(fwd(params, buffers, x), y),
+                   f"train_{task.metric}": metric_fn(out, y),
                    f"test_{task.metric}": metric_fn(fwd(params, buffers, task.x_test), task.y_test)}
         for name, (xe, ye) in task.extra.items():
             summary[f"{name}_{task.metric}"] = metric_fn(fwd(params, buffers, xe), ye)

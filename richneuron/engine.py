@@ -4,18 +4,20 @@ Protocol (the study's is unpublished, so this one is ours and recorded with ever
 full-batch Adam (default betas, eps 1e-8), constant learning rate, MSE for regression and
 cross-entropy for classification, no clipping. A replica is one (arch, task, seed, ω, ...) run.
 
-How it is fast. Replicas that share a shape (the seeds and ω values of one arch, width, task and
-learning rate) form a *cell* and are trained as one ensemble: `torch.func.stack_module_state`
-stacks their parameters along a leading axis, `vmap(functional_call(...))` runs them all at
-once, the summed loss gives every replica its own gradient, and one `torch.optim.Adam` over the
-stacked leaves is exactly K independent Adams (Adam is elementwise). Cells are independent and
-run in parallel worker processes with one torch thread each, through any
-`concurrent.futures.Executor` (a Dask `Client().get_executor()` works the same way).
+How it is fast. Replicas that share a shape (the seeds, ω values and learning rates of one arch,
+width and task) form a *cell* and are trained as one ensemble. The neurons run a stack natively
+(`neurons.Linear` becomes a batched matrix product when its weight has a leading replica axis),
+so a cell is one ordinary forward and backward pass over parameters stacked along that axis:
+no vmap, contiguous gradients. All parameters of a cell live in one flat vector and one Adam
+with a per-element learning rate updates it in a few kernels: K independent Adams, each with
+its own lr (Adam is elementwise). Cells are independent and run in parallel worker processes
+with one torch thread each, through any `concurrent.futures.Executor` (a Dask
+`Client().get_executor()` works the same way).
 
 Equivalence with a plain loop. A replica ends with the final train loss of the same
 `build_model(..., seed=seed)` trained alone by `torch.optim.Adam` on the same data: the only
-difference is the order of float32 reductions inside the batched kernels, so the two agree to
-~1e-6 relative after a few hundred steps (tested to 1e-4). Over thousands of steps these
+difference is the order of float reductions inside the batched kernels, so the two agree to
+~1e-6 relative after a few hundred steps (tested to 1e-4; in float64 to 1e-9). Over thousands of steps these
 rounding differences can grow where training is chaotic (large lr, sine neurons at large ω),
 to a few percent of the final loss in the worst cases we saw; the metrics of a replica are
 still bit-identical from run to run on one machine and thread count.
@@ -41,7 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import stack_module_state
 
 from . import __version__, models, neurons, stats, tasks
 from .provenance import provenance
@@ -143,7 +145,7 @@ class Experiment:
         self._cells = list(self._make_cells())
 
     def _make_cells(self):
-        """One cell per (arch, task, swept value...) with the seeds and ω values stacked in it."""
+        """One cell per (arch, task, swept value...) with the seeds, ω and lr values stacked in it."""
         def grid(d):
             keys = list(d)
             for combo in itertools.product(*(_as_list(d[k]) for k in keys)):
@@ -152,15 +154,16 @@ class Experiment:
         for arch, task in itertools.product(self.archs, self.tasks):
             taken = models.options_of(arch)
             opts = {k: v for k, v in self.options.items() if k in taken}
-            sweep = {**size(), "depth": self.depth, "steps": self.steps, "lr": self.lr,
+            sweep = {**size(), "depth": self.depth, "steps": self.steps,
                      "meta_lr_scale": self.meta_lr_scale,
                      "data_seed": self.data_seed, **{f"task.{k}": v for k, v in self.task_options.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
             omegas = _as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
             for point in grid(sweep):
                 cfg = {"arch": arch, "task": task, "seeds": list(self.seeds), "omegas": omegas,
+                       "lrs": [float(v) for v in _as_list(self.lr)],
                        "budget": point.get("budget"), "width": point.get("width"),
-                       "depth": point["depth"], "steps": point["steps"], "lr": float(point["lr"]),
+                       "depth": point["depth"], "steps": point["steps"],
                        "meta_lr_scale": float(point["meta_lr_scale"]),
                        "data_seed": point["data_seed"],
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
@@ -180,12 +183,21 @@ class Experiment:
 
     @property
     def n_replicas(self):
-        return sum(len(c["seeds"]) * len(c["omegas"]) for c in self._cells)
+        return sum(_n_replicas(c) for c in self._cells)
 
     @property
     def model_steps(self):
         """Replicas × steps summed over the cells: the work this experiment trains (cached or not)."""
-        return sum(len(c["seeds"]) * len(c["omegas"]) * c["steps"] for c in self._cells)
+        return sum(_n_replicas(c) * c["steps"] for c in self._cells)
+
+
+def _n_replicas(cfg):
+    return len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"])
+
+
+def _replicas(cfg):
+    """The (seed, ω, lr) of each replica of a cell, in stacking order."""
+    return [(s, om, lr) for lr in cfg["lrs"] for om in cfg["omegas"] for s in cfg["seeds"]]
 
 
 def cost(*experiments):
@@ -237,31 +249,85 @@ def _corr(a, b):
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-30)
 
 
+def _bind(module, tensors):
+    """Replace `module`'s parameters and buffers by plain tensors (name -> tensor)."""
+    for name, t in tensors.items():
+        owner, _, leaf = name.rpartition(".")
+        sub = module.get_submodule(owner)
+        sub._parameters.pop(leaf, None)
+        sub._buffers.pop(leaf, None)
+        setattr(sub, leaf, t)
+
+
+class _Adam:
+    """Adam (default betas, eps 1e-8) over one flat parameter vector with a per-element learning
+    rate: K independent Adams with their own lr (and meta-lr scale) in a handful of kernels.
+    The update is torch.optim.Adam's, term for term."""
+
+    def __init__(self, flat, grad, lr, betas=(0.9, 0.999), eps=1e-8):
+        self.p, self.g, self.lr, (self.b1, self.b2), self.eps = flat, grad, lr, betas, eps
+        self.m, self.v, self.t = torch.zeros_like(flat), torch.zeros_like(flat), 0
+
+    @torch.no_grad()
+    def step(self):
+        g = self.g
+        self.t += 1
+        self.m.lerp_(g, 1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+        denom = (self.v.sqrt() / (1 - self.b2 ** self.t) ** 0.5).add_(self.eps)
+        step_size = (self.lr / -(1 - self.b1 ** self.t)).to(self.p.dtype)   # −lr/bc1, as Adam rounds it
+        self.p.addcdiv_(self.m * step_size, denom)
+
+
 def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta_lr_scale=1.0):
     """Train `model_list` (same arch and width) as one stacked ensemble on `task`.
 
-    `meta_lr_scale` multiplies the learning rate of the "meta" parameters (see `_roles`).
+    `lr` is one learning rate or one per model; `meta_lr_scale` multiplies the learning rate of
+    the "meta" parameters (see `_roles`). The neurons run the stack natively (see
+    `neurons.Linear`): parameters carry a leading replica axis, and all of them live in one flat
+    vector that a per-element-learning-rate Adam updates.
 
     Returns (final params dict of stacked tensors, per-replica summary dict of lists,
     history list of (replica, step, quantity, layer, value)).
     """
     k = len(model_list)
-    params, buffers = stack_module_state(model_list)
-    base = copy.deepcopy(model_list[0]).to("meta")
+    stacked, buffers = stack_module_state(model_list)
+    names = list(stacked)
+    shapes = {n: stacked[n].shape for n in names}
+    sizes = [stacked[n].numel() for n in names]
+    flat = torch.cat([stacked[n].detach().reshape(-1) for n in names])
+    base = copy.deepcopy(model_list[0])
     for layer in base.layers:
         layer.record = False
-    fmodel = lambda p, b, x, terms=False: functional_call(base, (p, b), (x,), {"return_terms": terms})
-    fwd = vmap(fmodel, in_dims=(0, 0, None))
-    fwd_terms = vmap(lambda p, b, x: fmodel(p, b, x, True), in_dims=(0, 0, None))
+    roles = _roles(base)
+    lrs = torch.tensor([float(v) for v in _as_list(lr)] * (k if not isinstance(lr, (list, tuple)) else 1),
+                       dtype=torch.float64)
+    if len(lrs) != k:
+        raise ValueError(f"give one lr or one per model ({k}), got {len(lrs)}")
+    per_elem = lambda per_name: torch.cat([per_name(n).repeat_interleave(shapes[n][1:].numel()) for n in names])
+    lr_vec = per_elem(lambda n: lrs * (meta_lr_scale if roles[n][1] == "meta" else 1.0))
+    replica_of = per_elem(lambda n: torch.arange(k))
+
+    def unflat(vec):
+        return {n: piece.view(shapes[n]) for n, piece in zip(names, vec.split(sizes))}
+
+    # The private copy `base` holds, in place of its parameters, leaf tensors that are views of
+    # `flat` whose gradients are views of `grad`: autograd accumulates into them in place, so
+    # one flat Adam step updates every replica and nothing is re-bound per step.
+    grad = torch.zeros_like(flat)
+    leaves = {n: t.requires_grad_() for n, t in unflat(flat).items()}
+    for n, g in unflat(grad).items():
+        leaves[n].grad = g
+    _bind(base, {**leaves, **buffers})
+    opt = _Adam(flat, grad, lr_vec)
+
+    def fwd(xx, terms=False):
+        return base(xx, return_terms=terms)
+
     loss_fn, metric_fn = _loss_fn(task.kind), _metric_fn(task.kind)
     x, y = task.x_train, task.y_train
-    roles = _roles(base)
-    groups = [{"params": [p for n, p in params.items() if roles[n][1] == r], "lr": lr * scale}
-              for r, scale in (("direct", 1.0), ("meta", meta_lr_scale))]
-    # Adam is elementwise, so one optimizer over the stacked leaves is K independent Adams.
-    opt = torch.optim.Adam([g for g in groups if g["params"]], lr=lr, fused=True)
     alive = torch.ones(k, dtype=torch.bool)
-    frozen = None                              # parameters of dead replicas, kept at last finite values
+    dead_elem = None                           # elements of dead replicas: no gradient, no update
     history = []
     omega0 = {}                                # mean ω(x) per layer at the first log: drift reference
     log_every = log_every or max(1, steps // 30)
@@ -269,17 +335,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     def log(step, losses, grads):
         with torch.no_grad():
             rows = [("loss", "all", losses)]
-            rows.append(("test_" + task.metric, "all", metric_fn(fwd(params, buffers, task.x_test), task.y_test)))
+            rows.append(("test_" + task.metric, "all", metric_fn(fwd(task.x_test), task.y_test)))
             if grads is not None:
                 sq = {}
                 for name, g in grads.items():
                     lab, role = roles[name]
-                    s = g.flatten(1).pow(2).sum(1)
+                    s = g.reshape(k, -1).pow(2).sum(1)
                     for key in ((lab, role), (lab, "all"), ("all", role), ("all", "all")):
                         sq[key] = sq.get(key, 0) + s
                 for (lab, role), s in sq.items():
                     rows.append((f"grad_norm_{role}" if role != "all" else "grad_norm", lab, s.sqrt()))
-            _, terms = fwd_terms(params, buffers, x)
+            _, terms = fwd(x, True)
             for i, t in enumerate(terms):
                 lab = str(i)
                 if "alpha" in t:
@@ -299,41 +365,35 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
                 history.append((r, step, q, lab, v if alive[r] else math.nan))
 
     for step in range(steps):
-        out = fwd(params, buffers, x)
-        losses = loss_fn(out, y)
+        losses = loss_fn(fwd(x), y)
         finite = torch.isfinite(losses)
-        newly_dead = alive & ~finite
-        if newly_dead.any():
+        if (alive & ~finite).any():
             alive &= finite
-            frozen = {n: p.detach().clone() for n, p in params.items()}
-        opt.zero_grad(set_to_none=False)
+            dead_elem = ~alive[replica_of]
+            lr_vec[dead_elem] = 0              # frozen at their last finite values
+        grad.zero_()
         torch.where(alive, losses, torch.zeros_like(losses)).sum().backward()
-        if not alive.all():
-            for p in params.values():
-                p.grad[~alive] = 0
+        if dead_elem is not None:
+            grad[dead_elem] = 0                # NaNs must not reach the Adam moments
         if step % log_every == 0:
-            log(step, losses.detach(), {n: p.grad for n, p in params.items()})
+            log(step, losses.detach(), unflat(grad))
         opt.step()
-        if frozen is not None:
-            with torch.no_grad():
-                for n, p in params.items():
-                    p[~alive] = frozen[n][~alive]
         if progress is not None:
             progress.update(k)
 
     with torch.no_grad():
-        out = fwd(params, buffers, x)
+        out = fwd(x)
         final_loss = loss_fn(out, y)
         alive &= torch.isfinite(final_loss)
         log(steps, final_loss, None)
         summary = {"final_train_loss": final_loss,
                    f"train_{task.metric}": metric_fn(out, y),
-                   f"test_{task.metric}": metric_fn(fwd(params, buffers, task.x_test), task.y_test)}
+                   f"test_{task.metric}": metric_fn(fwd(task.x_test), task.y_test)}
         for name, (xe, ye) in task.extra.items():
-            summary[f"{name}_{task.metric}"] = metric_fn(fwd(params, buffers, xe), ye)
+            summary[f"{name}_{task.metric}"] = metric_fn(fwd(xe), ye)
         summary = {n: [v if a else math.nan for v, a in zip(t.tolist(), alive.tolist())] for n, t in summary.items()}
         summary["diverged"] = (~alive).tolist()
-    return {n: p.detach() for n, p in {**params, **buffers}.items()}, summary, history
+    return {**{n: p.detach().clone() for n, p in unflat(flat).items()}, **buffers}, summary, history
 
 
 def run_cell(cfg, progress=None):
@@ -347,30 +407,30 @@ def run_cell(cfg, progress=None):
     try:
         t0 = time.perf_counter()
         task = tasks.make(cfg["task"], seed=cfg["data_seed"], **cfg["task_options"])
-        replicas = [(s, om) for om in cfg["omegas"] for s in cfg["seeds"]]
+        replicas = _replicas(cfg)
         model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
                                          depth=cfg["depth"], seed=s,
                                          **cfg["options"], **({} if om is None else {"omega": om}))
-                      for s, om in replicas]
-        weights, summary, hist = train_stack(model_list, task, cfg["steps"], cfg["lr"],
+                      for s, om, _ in replicas]
+        weights, summary, hist = train_stack(model_list, task, cfg["steps"], [lr for *_, lr in replicas],
                                              cfg["log_every"], progress, cfg["meta_lr_scale"])
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
     n_params = models.count_params(model_list[0])
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
-              "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"], "lr": cfg["lr"],
+              "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
               "meta_lr_scale": cfg["meta_lr_scale"], "data_seed": cfg["data_seed"],
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []
-    for r, (s, om) in enumerate(replicas):
-        row = {**shared, "seed": s, "omega": om, "replica": r,
+    for r, (s, om, lr) in enumerate(replicas):
+        row = {**shared, "seed": s, "omega": om, "lr": lr, "replica": r,
                **{n: v[r] for n, v in summary.items()}, **task.baselines,
                "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg)}
         metrics.append(row)
     history = [{"arch": cfg["arch"], "task": cfg["task"], "seed": replicas[r][0], "omega": replicas[r][1],
-                "lr": cfg["lr"], "meta_lr_scale": cfg["meta_lr_scale"], "width": cfg["width"],
+                "lr": replicas[r][2], "meta_lr_scale": cfg["meta_lr_scale"], "width": cfg["width"],
                 "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
                 **{f"task.{k}": v for k, v in cfg["task_options"].items()},
                 **{f"opt.{k}": v for k, v in cfg["options"].items()},
@@ -526,7 +586,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             done[cell_key(cfg)] = hit
         else:
             todo.append(cfg)
-    reps = lambda c: len(c["seeds"]) * len(c["omegas"])
+    reps = _n_replicas
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
                desc=f"{len(todo)} cells to train ({len(done)} cached)")

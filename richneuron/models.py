@@ -28,7 +28,7 @@ class RichMLP(nn.Module):
         self.options = dict(options)
         dims = [in_dim] + [width] * depth
         self.layers = nn.ModuleList(cls(i, width, **options) for i in dims[:-1])
-        self.head = nn.Linear(width, out_dim)
+        self.head = neurons.Linear(width, out_dim)
 
     def forward(self, x, return_terms=False):
         """Output `(N, out_dim)`; with `return_terms`, also a list of each layer's terms dict."""

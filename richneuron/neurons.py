@@ -24,13 +24,21 @@ Reading the adaptive quantities
 quantities (``"g"``, ``"alpha"``, ``"omega"``, ``"gate"``, ``"phase"``) so notebooks never
 re-derive them. ``layer(x)`` returns the output and, when ``layer.record`` is True (the default),
 keeps the detached terms of the last call in ``layer.last``.
+
+Stacked ensembles
+-----------------
+The same code runs one model or a stack of K replicas (the engine's ensembles): when the
+parameters carry a leading replica axis (weights (K, out, in), per-unit vectors (K, width), ω
+(K,)), `Linear` turns into a batched matrix product and `unit(p, act)` reshapes a scalar or
+per-unit tensor to broadcast against (K, N, width) activations. One model is the K-free case.
 """
 import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["available", "get", "NEURONS"]
+__all__ = ["available", "get", "NEURONS", "Linear", "LayerNorm", "unit"]
 
 INITS = ("default", "siren")
 
@@ -45,6 +53,36 @@ def _siren_(linear, omega):
     bound = math.sqrt(6.0 / linear.in_features) / omega
     with torch.no_grad():
         linear.weight.uniform_(-bound, bound)
+
+
+class Linear(nn.Linear):
+    """`nn.Linear` that also runs a stacked ensemble: weight (K, out, in), bias (K, out), input
+    (N, in) shared by the replicas or (K, N, in) -> (K, N, out), as one batched matrix product."""
+
+    def forward(self, x):
+        w, b = self.weight, self.bias
+        if w.dim() == 2:
+            return F.linear(x, w, b)
+        if x.dim() == 2:
+            x = x.expand(w.shape[0], *x.shape)
+        wt = w.transpose(1, 2)
+        return torch.bmm(x, wt) if b is None else torch.baddbmm(b.unsqueeze(1), x, wt)
+
+
+class LayerNorm(nn.LayerNorm):
+    """`nn.LayerNorm` over the last axis that also takes stacked affine parameters (K, width)."""
+
+    def forward(self, x):
+        if self.weight is None or self.weight.dim() == 1:
+            return super().forward(x)
+        y = F.layer_norm(x, self.normalized_shape, eps=self.eps)
+        return y * self.weight.unsqueeze(1) + self.bias.unsqueeze(1)
+
+
+def unit(p, act):
+    """Scalar or per-unit tensor `p` shaped to broadcast against activations `act`: unchanged
+    for one model, (K, 1, width or 1) when `act` is a stacked (K, N, width) ensemble."""
+    return p if act.dim() == 2 else p.reshape(act.shape[0], 1, -1)
 
 
 class Neuron(nn.Module):
@@ -64,6 +102,10 @@ class Neuron(nn.Module):
         # A buffer, not a float: it travels with the state dict and can differ per replica
         # when the engine stacks an ω sweep into one ensemble.
         self.register_buffer("omega", torch.tensor(float(omega)))
+
+    def om(self, act):
+        """ω shaped to broadcast against `act` (see `unit`)."""
+        return unit(self.omega, act)
 
     def _init(self, init, omega):
         _check_choice("init", init, INITS)
@@ -91,7 +133,7 @@ def _is_transformed(t):
 
 
 def _lin(i, o, bias=True):
-    return nn.Linear(i, o, bias=bias)
+    return Linear(i, o, bias=bias)
 
 
 class Vanilla(Neuron):
@@ -126,7 +168,7 @@ class SinGLU(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        return {"out": torch.sin(self.omega * g) * self.Wv(x), "g": g}
+        return {"out": torch.sin(self.om(g) * g) * self.Wv(x), "g": g}
 
 
 class V1(Neuron):
@@ -145,16 +187,17 @@ class V1(Neuron):
         super().__init__(in_features, width)
         self._set_omega(omega)
         self.W1, self.W2 = _lin(in_features, width), _lin(in_features, width)
-        self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
+        self.norm = LayerNorm(width) if layernorm else nn.Identity()
         self._init(init, float(omega))
 
     def _sine_pre(self, x):
-        return self.omega * self.W2(x)
+        w2 = self.W2(x)
+        return self.om(w2) * w2
 
     def terms(self, x):
         a = self.W1(x)
         pre = self._sine_pre(x)
-        return {"out": self.norm(a * torch.sin(pre) + a), "g": pre / self.omega}
+        return {"out": self.norm(a * torch.sin(pre) + a), "g": pre / self.om(pre)}
 
 
 class V4LowRank(Neuron):
@@ -180,13 +223,13 @@ class V4LowRank(Neuron):
         self._set_omega(omega)
         self.W1 = _lin(in_features, width)
         self.A, self.B = _lin(in_features, self.rank, bias=False), _lin(self.rank, width)
-        self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
+        self.norm = LayerNorm(width) if layernorm else nn.Identity()
         self._init(init, float(omega))
 
     def terms(self, x):
         a = self.W1(x)
         g = self.B(self.A(x))
-        return {"out": self.norm(a * torch.sin(self.omega * g) + a), "g": g}
+        return {"out": self.norm(a * torch.sin(self.om(g) * g) + a), "g": g}
 
 
 class V4Shared(Neuron):
@@ -205,12 +248,12 @@ class V4Shared(Neuron):
         self.W1 = _lin(in_features, width)
         bound = 1 / math.sqrt(in_features)
         self.b = nn.Parameter(torch.empty(width).uniform_(-bound, bound))
-        self.norm = nn.LayerNorm(width) if layernorm else nn.Identity()
+        self.norm = LayerNorm(width) if layernorm else nn.Identity()
         self._init(init, float(omega))
 
     def terms(self, x):
         u = self.W1(x)
-        return {"out": self.norm(u * torch.sin(self.omega * u + self.b) + u), "g": u}
+        return {"out": self.norm(u * torch.sin(self.om(u) * u + unit(self.b, u)) + u), "g": u}
 
 
 class V6(Neuron):
@@ -235,7 +278,7 @@ class V6(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         alpha = torch.sigmoid(self.Walpha(x))
-        periodic = torch.sin(self.omega * g) * self.Wv(x)
+        periodic = torch.sin(self.om(g) * g) * self.Wv(x)
         return {"out": alpha * periodic + (1 - alpha) * self.Wl(x), "g": g, "alpha": alpha}
 
 
@@ -258,7 +301,7 @@ class V7(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        om = self.omega * nn.functional.softplus(self.Womega(x)) / math.log(2.0)
+        om = self.om(g) * F.softplus(self.Womega(x)) / math.log(2.0)
         return {"out": torch.sin(om * g) * self.Wv(x), "g": g, "omega": om}
 
 
@@ -281,7 +324,7 @@ class V8(Neuron):
 
     def terms(self, x):
         g, phase, gate = self.Wg(x), self.Wphi(x), torch.sigmoid(self.Wa(x))
-        out = gate * torch.sin(self.omega * g + phase) * self.Wv(x)
+        out = gate * torch.sin(self.om(g) * g + phase) * self.Wv(x)
         return {"out": out, "g": g, "gate": gate, "phase": phase}
 
 
@@ -309,7 +352,7 @@ class V9(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        om = self.omega * (1 + self.omega_range * torch.tanh(self.Womega(x)))
+        om = self.om(g) * (1 + self.omega_range * torch.tanh(self.Womega(x)))
         phase = math.pi * torch.tanh(self.Wphi(x))
         alpha = torch.sigmoid(self.Walpha(x))
         out = alpha * torch.sin(om * g + phase) * self.Wv(x)
@@ -335,7 +378,7 @@ class _PhaseGLU(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         phase = self.phase(g, self.Wphi(x))
-        return {"out": torch.sin(self.omega * g + phase) * self.Wv(x), "g": g, "phase": phase}
+        return {"out": torch.sin(self.om(g) * g + phase) * self.Wv(x), "g": g, "phase": phase}
 
 
 class V10(_PhaseGLU):
@@ -355,7 +398,7 @@ class V11(_PhaseGLU):
     """
 
     def phase(self, g, phi):
-        return 0.1 * self.omega * torch.tanh(phi)
+        return 0.1 * self.om(phi) * torch.tanh(phi)
 
 
 class V12(_PhaseGLU):
@@ -365,7 +408,7 @@ class V12(_PhaseGLU):
     """
 
     def phase(self, g, phi):
-        return 0.2 * self.omega * g * torch.tanh(phi)
+        return 0.2 * self.om(g) * g * torch.tanh(phi)
 
 
 class V13(_PhaseGLU):
@@ -402,9 +445,10 @@ class V15(Neuron):
 
     def terms(self, x):
         g, phi = self.Wg(x), self.Wphi(x)
-        wg = self.omega * g
-        core = torch.sin(wg + self.b * phi) * (1 + self.a * torch.sin(2 * wg + self.c * phi))
-        return {"out": core * self.Wv(x), "g": g, "phase": self.b * phi}
+        wg = self.om(g) * g
+        a, b, c = (unit(p, g) for p in (self.a, self.b, self.c))
+        core = torch.sin(wg + b * phi) * (1 + a * torch.sin(2 * wg + c * phi))
+        return {"out": core * self.Wv(x), "g": g, "phase": b * phi}
 
 
 NEURONS = {

@@ -417,3 +417,28 @@ def test_extra_repr_shows_omega_and_params(arch):
     else:
         assert "omega=2.5" in r
     assert f"params={layer_params(arch, 3, 5)}" in repr(layer)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_stacked_run_equals_each_model_run(arch):
+    """The stacked form the engine trains (parameters with a leading replica axis, distinct ω per
+    replica) gives each replica exactly its own model's output and terms."""
+    from torch.func import stack_module_state
+    opts = {"omega": None} if "omega" in build_model(arch, 3, 2, width=6).layers[0].OPTIONS else {}
+    models = [build_model(arch, 3, 2, width=6, seed=s, **({"omega": 0.5 + s} if opts else {}))
+              for s in range(3)]
+    for m in models:                                  # move per-unit / scalar parameters off init
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+    params, buffers = stack_module_state(models)
+    x = torch.randn(7, 3)
+    out, terms = functional_call(models[0], {**params, **buffers}, (x,), {"return_terms": True})
+    assert out.shape == (3, 7, 2)
+    for r, m in enumerate(models):
+        ref_out, ref_terms = m(x, return_terms=True)
+        torch.testing.assert_close(out[r], ref_out, rtol=1e-5, atol=1e-6)
+        for t, rt in zip(terms, ref_terms):
+            assert t.keys() == rt.keys()
+            for key in t:
+                torch.testing.assert_close(t[key][r], rt[key], rtol=1e-5, atol=1e-6)

@@ -566,7 +566,7 @@ atexit.register(_drop_local_pool)
 
 
 def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=None):
-    """Run `experiment`; returns `Results`.
+    """Run `experiment` (or a list of them, as one pool of cells); returns `Results`.
 
     cache_dir: finished cells are stored there (atomically) and reused on the next run.
     executor: any `concurrent.futures.Executor` (e.g. `distributed.Client().get_executor()`);
@@ -576,9 +576,13 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     with warnings.catch_warnings():              # text bars where ipywidgets is missing
         warnings.simplefilter("ignore")
         from tqdm.auto import tqdm
-    if not isinstance(experiment, Experiment):
-        raise TypeError(f"run() takes an Experiment, got {type(experiment).__name__}")
-    cfgs = experiment.cells
+    exps = list(experiment) if isinstance(experiment, (list, tuple)) else [experiment]
+    for e in exps:
+        if not isinstance(e, Experiment):
+            raise TypeError(f"run() takes an Experiment or a list of them, got {type(e).__name__}")
+    if not exps:
+        raise ValueError("run() got an empty list of experiments")
+    cfgs = list({cell_key(c): c for e in exps for c in e.cells}.values())   # shared cells once
     done, todo = {}, []
     for cfg in cfgs:
         hit = load_cell(cache_dir, cfg) if cache_dir else None
@@ -602,7 +606,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             for cfg in todo:
                 finish(run_cell(cfg, progress=bar))
         else:
-            ex = executor or _local_pool(workers, experiment.threads)
+            ex = executor or _local_pool(workers, max(e.threads for e in exps))
             # longest cells first, so that no worker is left with a long one at the end
             todo.sort(key=lambda c: reps(c) * c["steps"] * c["width"] ** 2 * c["depth"], reverse=True)
             futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}

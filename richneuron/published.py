@@ -32,3 +32,8 @@ def claims():
 
 def source():
     return _data()["source"]
+
+
+def regime_map():
+    """The study's task-type → best-architecture map (rows: type, best, why, tasks = our mapping)."""
+    return _data()["regime_map"]

@@ -8,6 +8,10 @@ principle fit them, so the tasks measure what a neuron makes easy, not raw capac
 `memorize`, whose point count is the capacity knob). Test sets are fresh draws from the same
 generator, except `memorize` (scored on its training pairs, as the study does) and the shifted
 tasks (`ood`, `freqgen`, `mixedfreq`), whose test range is the point of the task.
+
+Every task takes `validation=f` (0 < f ≤ 0.5) for learning-rate tuning: the last share f of the
+training points is held out and scored in place of the test set, which is then not returned at
+all. `memorize` ignores it: its score is the fit to its training pairs by definition.
 """
 import inspect
 import math
@@ -205,9 +209,9 @@ def available():
 
 
 def options_of(name):
-    """The keyword options (difficulty, sizes, noise) task `name` accepts, with defaults."""
+    """The keyword options (difficulty, sizes, noise, `validation`) task `name` accepts, with defaults."""
     params = list(inspect.signature(_get(name)).parameters.values())[1:]
-    return {p.name: p.default for p in params}
+    return {**{p.name: p.default for p in params}, "validation": 0.0}
 
 
 def _get(name):
@@ -234,10 +238,18 @@ def make(name, seed=0, **options):
             raise ValueError(f"{k} must be a positive number{' >= 2' if k == 'cells' else ''}, got {v!r}")
     if "freqs" in options and (not options["freqs"] or any(f <= 0 for f in options["freqs"])):
         raise ValueError(f"freqs must be a non-empty sequence of positive frequencies, got {options['freqs']!r}")
+    validation = options.get("validation", 0.0)
+    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0 <= validation <= 0.5:
+        raise ValueError(f"validation must be a fraction in [0, 0.5], got {validation!r}")
     gen = torch.Generator().manual_seed(int(seed))
-    out = fn(gen, **options)
+    out = fn(gen, **{k: v for k, v in options.items() if k != "validation"})
     kind, xtr, ytr, xte, yte = out[:5]
     extra = out[5] if len(out) > 5 else {}
+    if validation and name != "memorize":
+        # Hyper-parameter tuning: the last `validation` share of the (i.i.d.) training points
+        # becomes the scored set; the test set proper and the extra sets are not returned.
+        n_val = max(1, round(validation * len(xtr)))
+        xtr, ytr, xte, yte, extra = xtr[:-n_val], ytr[:-n_val], xtr[-n_val:], ytr[-n_val:], {}
     return Task(name, kind, xtr.float(), ytr.float() if kind == "regression" else ytr.long(),
                 xte.float(), yte.float() if kind == "regression" else yte.long(),
                 {**valid, **options}, extra)

@@ -351,3 +351,21 @@ def test_unknown_mode_lists_choices():
     with pytest.raises(ValueError) as e:
         tasks.make("freqgen", seed=0, mode="warped")
     assert "scaled" in str(e.value) and "direct" in str(e.value)
+
+
+@pytest.mark.parametrize("name", [t for t in tasks.available() if t != "memorize"])
+def test_validation_split_holds_out_training_points_only(name):
+    """Tuning data: the held-out share comes from the training set; no test point is returned."""
+    full, val = tasks.make(name, seed=3), tasks.make(name, seed=3, validation=0.25)
+    n_val = round(0.25 * len(full.x_train))
+    assert torch.equal(val.x_train, full.x_train[:-n_val]) and torch.equal(val.x_test, full.x_train[-n_val:])
+    assert torch.equal(val.y_test, full.y_train[-n_val:]) and val.extra == {}
+    assert not any(torch.equal(val.x_test, x) for x in (full.x_test, *(e[0] for e in full.extra.values())))
+
+
+def test_validation_is_checked_and_memorize_keeps_its_pairs():
+    m = tasks.make("memorize", validation=0.2)
+    assert torch.equal(m.x_test, m.x_train)
+    for bad in (-0.1, 0.6, True, "0.2"):
+        with pytest.raises(ValueError, match="validation must be a fraction"):
+            tasks.make("spiral", validation=bad)

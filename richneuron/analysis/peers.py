@@ -1,0 +1,172 @@
+"""Notebook 07, beyond the study: published peer neurons, tuned learning rates, scale, regime map.
+
+Tuned fairness. Every (arch, task) gets its learning rate from the same grid (`LRS`), with the
+same number of trials (one per lr, seed `TUNING_SEED`), chosen on a validation split carved from
+the training data (`tasks.make(..., validation=VALIDATION)`; the test set is never seen). The
+tuned score is then a fresh `SEEDS`-seed run on the whole training set at the chosen lr, scored
+on the test set like the main grid (where the chosen lr is the default, the main grid's cells
+are those runs). `memorize` is tuned on its training pairs: fitting them is its score.
+"""
+import numpy as np
+import pandas as pd
+
+from .. import neurons, protocol, published, stats
+from . import ranking as rk
+
+STUDY, PEERS = neurons.available("study"), neurons.available("peers")
+GLU = ("bilinear", "swiglu", "geglu", "singlu")       # only σ of the gate differs, same width
+PERIODIC = ("siren", "snake", "fan")
+LRS = (3e-4, 1e-3, 3e-3, 1e-2)                        # the tuning grid, the same for every arch
+VALIDATION = 0.2                                      # share of the training points held out
+TUNING_SEED = 0
+
+
+def better_is_lower(metric):
+    return metric == "mse"
+
+
+def tuning_grid(archs, task_list, steps, lrs=LRS, seed=TUNING_SEED, validation=VALIDATION):
+    """One trial per lr per (arch, task), stacked in one cell, on the validation split."""
+    return protocol.main_grid(archs, task_list, [seed], steps, lr=[float(v) for v in lrs],
+                              task_options={"validation": float(validation)})
+
+
+def chosen_lr(tuning_metrics):
+    """Per (arch, task): the lr with the best validation score (diverged trials score worst;
+    exact ties go to the smaller lr). Columns arch, task, lr, val_score, trials."""
+    m = tuning_metrics.assign(score=stats.score_column(tuning_metrics))
+    rows = []
+    for (arch, task), g in m.groupby(["arch", "task"], sort=False):
+        lower = better_is_lower(g["metric"].iloc[0])
+        s = g["score"].where(~g["diverged"].astype(bool), np.inf if lower else -np.inf)
+        g = g.assign(s=s).sort_values(["s", "lr"], ascending=[lower, True])
+        rows.append({"arch": arch, "task": task, "lr": float(g["lr"].iloc[0]), "val_score": g["score"].iloc[0],
+                     "trials": len(g)})
+    return pd.DataFrame(rows)
+
+
+def tuned_grids(chosen, seeds, steps):
+    """The final runs: one Experiment per (arch, task) at its chosen lr, `seeds` seeds."""
+    return [protocol.main_grid([r.arch], [r.task], seeds, steps, lr=r.lr) for r in chosen.itertuples()]
+
+
+def lr_table(chosen, archs, task_list):
+    """Wide: arch × task -> chosen lr."""
+    return chosen.pivot(index="arch", columns="task", values="lr").reindex(index=archs, columns=task_list)
+
+
+def rank_change(default_metrics, tuned_metrics, archs, task_list):
+    """Mean rank over `task_list` with the default lr and with tuned lrs, and the Spearman
+    correlation of the two per-task rankings."""
+    def ranks(m):
+        s = stats.summarize(m[m["arch"].isin(archs) & m["task"].isin(task_list)])
+        return stats.ranks(s, rk.metric_of_task(m))[["arch", "task", "rank"]]
+    d, t = ranks(default_metrics), ranks(tuned_metrics)
+    both = d.merge(t, on=["arch", "task"], suffixes=(" default", " tuned"))
+    per_task = both.groupby("task")[["rank default", "rank tuned"]].corr(method="spearman").xs(
+        "rank default", level=1)["rank tuned"].rename("spearman").reset_index()
+    mean = both.groupby("arch")[["rank default", "rank tuned"]].mean().sort_values("rank tuned")
+    return both, mean, per_task
+
+
+def slope_chart(mean_ranks, ax, highlight=("vanilla", "singlu")):
+    """Mean rank with the default lr (left) and with tuned lrs (right), one line per arch."""
+    for arch, r in mean_ranks.iterrows():
+        hi = arch in highlight
+        ax.plot([0, 1], [r["rank default"], r["rank tuned"]], marker="o", lw=2 if hi else 0.8,
+                color=None if hi else "0.6", zorder=3 if hi else 2, label=arch if hi else None)
+        ax.text(1.04, r["rank tuned"], arch, va="center", fontsize=6)
+        ax.text(-0.04, r["rank default"], arch, va="center", ha="right", fontsize=6)
+    ax.set(xticks=[0, 1], xticklabels=["lr 1e-3 (default)", "tuned lr"], xlim=(-0.45, 1.45),
+           ylabel="mean rank over tasks (1 = best)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="lower center")
+
+
+def ablation(metrics, task_list, reference="singlu", others=GLU):
+    """`reference` against each other GLU-family member on every task (same width and count)."""
+    rows = [rk.compare(metrics, t, reference, o) for o in others if o != reference for t in task_list]
+    out = pd.DataFrame(rows)
+    out["effect (ci)"] = out.apply(rk.effect_text, axis=1)
+    return out
+
+
+def sine_vs_multiplication(ablation_table):
+    """Counts: tasks where SinGLU beats / loses to every non-periodic GLU (bilinear, swiglu, geglu)."""
+    g = ablation_table.groupby("task")
+    beats_all = [t for t, d in g if d["better"].all()]
+    loses_all = [t for t, d in g if d["worse"].all()]
+    return beats_all, loses_all
+
+
+# ----------------------------------------------------------------------------- scale
+
+def scale_summary(metrics, reference="singlu", other="vanilla"):
+    """Per (arch, task, budget): mean ± std and the exact parameter count; and per (task, budget)
+    the `reference` vs `other` comparison (effect, CI, better/worse)."""
+    s = stats.summarize(metrics, by=("arch", "task", "budget"))
+    params = metrics.groupby(["arch", "task", "budget"])["params"].first().rename("params").reset_index()
+    s = s.merge(params, on=["arch", "task", "budget"])
+    cmp = pd.DataFrame([{**rk.compare(metrics[metrics["budget"] == b], t, reference, other), "budget": b}
+                        for t in metrics["task"].unique() for b in sorted(metrics["budget"].unique())])
+    cmp["effect (ci)"] = cmp.apply(rk.effect_text, axis=1)
+    return s, cmp
+
+
+def advantage_closes(cmp):
+    """Per task: the smallest budget from which `reference` is never again significantly better
+    (None if it stays better up to the largest budget)."""
+    out = {}
+    for t, d in cmp.sort_values("budget").groupby("task", sort=False):
+        better = d["better"].to_numpy()
+        budgets = d["budget"].to_numpy()
+        idx = next((i for i in range(len(better)) if not better[i:].any()), None)
+        out[t] = None if idx is None else int(budgets[idx])
+    return out
+
+
+# ----------------------------------------------------------------------------- regime map
+
+def regime_map(metrics, archs):
+    """The study's task → best-arch map, rebuilt: per row (task type), per task of that type, our
+    best mean among `archs`, the archs statistically tied with it, and the published best arch
+    against our best (effect with 95% CI). `agrees`: the published best is tied with our best."""
+    rows = []
+    for row in published.regime_map():
+        for task in row["tasks"]:
+            best, tied = rk.tied_with_best(metrics, task, archs)
+            pub = row["best"]
+            c = rk.compare(metrics, task, best, pub) if pub != best else None
+            rows.append({"task type": row["type"], "task": task, "published best": pub, "our best": best,
+                         "tied with our best": ", ".join(tied),
+                         "our best vs published best": "same arch" if c is None else rk.effect_text(c),
+                         "agrees": pub in tied})
+    return pd.DataFrame(rows)
+
+
+def verdict_regime(table):
+    """Replicated: the published best is tied with our best on every task of every row;
+    replicated only under stated conditions: on at least half of the rows (all their tasks);
+    not replicated: fewer."""
+    per_row = table.groupby("task type", sort=False)["agrees"].all()
+    if per_row.all():
+        return stats.REPLICATED, per_row
+    if per_row.sum() * 2 >= len(per_row):
+        return stats.CONDITIONAL, per_row
+    return stats.NOT_REPLICATED, per_row
+
+
+REGIME_CRITERION = ("replicated if, for every row of the study's map, its best arch is not significantly worse than "
+                    "our best mean on every task of that row (95% bootstrap, 5 seeds, all study and peer archs); "
+                    "replicated only under stated conditions if that holds for at least half of the rows; "
+                    "not replicated otherwise")
+
+
+def verdict_wins_tuned(n_default, n_tuned):
+    """Finding 02's SinGLU-wins verdict with both protocols: the same as `rk.verdict_wins` when
+    both agree; when one protocol reaches a better category than the other, replicated only under
+    stated conditions (the protocol is named in the notebook)."""
+    a, b = rk.verdict_wins(n_default), rk.verdict_wins(n_tuned)
+    if a == b:
+        return a
+    return stats.CONDITIONAL if stats.REPLICATED in (a, b) or stats.CONDITIONAL in (a, b) else stats.NOT_REPLICATED

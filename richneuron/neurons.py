@@ -25,6 +25,12 @@ quantities (``"g"``, ``"alpha"``, ``"omega"``, ``"gate"``, ``"phase"``) so noteb
 re-derive them. ``layer(x)`` returns the output and, when ``layer.record`` is True (the default),
 keeps the detached terms of the last call in ``layer.last``.
 
+Published peers
+---------------
+``PEERS`` holds six published layers run beside the study's neurons as baselines (Bilinear,
+SwiGLU, GEGLU, SIREN, Snake, FAN); each docstring gives its source and where we deviate.
+``available()`` is the study's list; ``available("peers")`` / ``available("all")`` add them.
+
 Stacked ensembles
 -----------------
 The same code runs one model or a stack of K replicas (the engine's ensembles): when the
@@ -38,7 +44,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["available", "get", "NEURONS", "Linear", "LayerNorm", "unit"]
+__all__ = ["available", "get", "NEURONS", "PEERS", "Linear", "LayerNorm", "unit"]
 
 INITS = ("default", "siren")
 
@@ -451,19 +457,174 @@ class V15(Neuron):
         return {"out": core * self.Wv(x), "g": g, "phase": b * phi}
 
 
+class _GLU(Neuron):
+    """Shared shape of the GLU family (Shazeer 2020): y = σ(g) ⊙ v, g = Wg·x + bg, v = Wv·x + bv.
+
+    Exactly SinGLU's layer with sin(ω·) replaced by σ, so the family runs at SinGLU's width and
+    parameter count, 2·h·(in + 1) per layer: only σ differs. Shazeer's FFN has no biases; we keep
+    both (ours) so that the count matches SinGLU's. Init: PyTorch default. Exposes "g".
+    """
+
+    def __init__(self, in_features, width):
+        super().__init__(in_features, width)
+        self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
+
+    @staticmethod
+    def sigma(g):
+        raise NotImplementedError
+
+    def terms(self, x):
+        g = self.Wg(x)
+        return {"out": self.sigma(g) * self.Wv(x), "g": g}
+
+
+class Bilinear(_GLU):
+    """Peer: Bilinear GLU, y = (Wg·x + bg) ⊙ (Wv·x + bv) (σ = identity).
+
+    Parameters per layer: 2·h·(in + 1) (SinGLU's; biases are ours, Shazeer's FFN has none).
+    Init: PyTorch default. Source: Shazeer 2020, "GLU Variants Improve Transformer",
+    arXiv:2002.05202.
+    """
+
+    @staticmethod
+    def sigma(g):
+        return g
+
+
+class SwiGLU(_GLU):
+    """Peer: SwiGLU, y = silu(Wg·x + bg) ⊙ (Wv·x + bv), silu(z) = z·sigmoid(z) (Swish₁).
+
+    Parameters per layer: 2·h·(in + 1) (SinGLU's; biases are ours, Shazeer's FFN has none).
+    Init: PyTorch default. Source: Shazeer 2020, arXiv:2002.05202.
+    """
+
+    @staticmethod
+    def sigma(g):
+        return F.silu(g)
+
+
+class GEGLU(_GLU):
+    """Peer: GEGLU, y = gelu(Wg·x + bg) ⊙ (Wv·x + bv), exact (erf) GELU.
+
+    Parameters per layer: 2·h·(in + 1) (SinGLU's; biases are ours, Shazeer's FFN has none).
+    Init: PyTorch default. Source: Shazeer 2020, arXiv:2002.05202.
+    """
+
+    @staticmethod
+    def sigma(g):
+        return F.gelu(g)
+
+
+class Siren(Neuron):
+    """Peer: SIREN layer, y = sin(ω0·(W·x + b)), ω0 = `omega`, default 30.0 (the paper's).
+
+    Parameters per layer: h·(in + 1), the ReLU MLP's. Init (`init="siren"`, the default):
+    W ~ U(±√(6/in)/ω0), the reference's hidden-layer rule; b keeps PyTorch's default, like the
+    reference. `init="default"` keeps PyTorch's default for W too.
+    Deviation (ours): the reference draws the network's *first* layer from U(±1/in) instead; a
+    layer here does not know its position (`RichMLP` builds every layer as cls(in, width,
+    **options)), so every layer gets the hidden rule. For in = 2, ω0 = 30 that makes the first
+    layer's pre-activation weights ω0·W span ±√3 ≈ ±1.7 instead of the reference's ±15.
+    Exposes "g" = W·x + b. Source: Sitzmann et al. 2020, arXiv:2006.09661.
+    """
+
+    OPTIONS = ("omega", "init")
+    SINE = "W"
+
+    def __init__(self, in_features, width, omega=30.0, init="siren"):
+        super().__init__(in_features, width)
+        self._set_omega(omega)
+        self.W = _lin(in_features, width)
+        self._init(init, float(omega))
+
+    def terms(self, x):
+        g = self.W(x)
+        return {"out": torch.sin(self.om(g) * g), "g": g}
+
+
+class Snake(Neuron):
+    """Peer: Snake, y = z + sin²(a·z)/(a + 1e-9), z = W·x + b, `a` learnable, one per unit.
+
+    a starts at `a_init` (default 0.5, the paper's default for ordinary tasks; audio codebases
+    use 1.0; 5–50 for clearly periodic data) and must be positive. The 1e-9 in the denominator is
+    the BigVGAN-style guard (ours to keep; the paper writes 1/a). Parameters per layer:
+    h·(in + 1) + h. Meta: a. Init: PyTorch default for W, b (the paper's variance correction is
+    not applied). Exposes "g" = z. Source: Liu Ziyin, Hartwig, Ueda 2020, arXiv:2006.08195.
+    """
+
+    OPTIONS = ("a_init",)
+    META = ("a",)
+    EPS = 1e-9
+
+    def __init__(self, in_features, width, a_init=0.5):
+        super().__init__(in_features, width)
+        if not (math.isfinite(a_init) and a_init > 0):
+            raise ValueError(f"a_init must be positive and finite, got {a_init!r}")
+        self.W = _lin(in_features, width)
+        self.a = nn.Parameter(torch.full((width,), float(a_init)))
+
+    def terms(self, x):
+        z = self.W(x)
+        a = unit(self.a, z)
+        return {"out": z + torch.sin(a * z) ** 2 / (a + self.EPS), "g": z}
+
+
+class FAN(Neuron):
+    """Peer: FAN layer, y = [cos(p) ‖ sin(p) ‖ GELU(Wḡ·x + bḡ)], p = Wp·x + bp (exact GELU).
+
+    Wp: in → d_p with d_p = int(width·p_ratio), `p_ratio` in (0, 0.5), default 0.25 (FANLayer.py);
+    Wḡ: in → width − 2·d_p; cos and sin share Wp. The Wp bias is on (FANLayer.py's default
+    `use_p_bias=True`). Below width 1/p_ratio, d_p = 0 and the layer is a GELU layer, as in the
+    reference. Parameters per layer: d_p·(in + 1) + (h − 2·d_p)·(in + 1), about 0.75× an MLP
+    layer's. Init: PyTorch default. Used here as RichMLP's hidden layer (no separate input
+    embedding, unlike the paper's experiments). Exposes "g" = p. Source: Dong et al., "FAN:
+    Fourier Analysis Networks", arXiv:2410.02675, FANLayer.py.
+    """
+
+    OPTIONS = ("p_ratio",)
+    SINE = "Wp"
+
+    def __init__(self, in_features, width, p_ratio=0.25):
+        super().__init__(in_features, width)
+        if not 0 < p_ratio < 0.5:
+            raise ValueError(f"p_ratio must be in (0, 0.5) (cos and sin each take p_ratio of the "
+                             f"width), got {p_ratio!r}")
+        self.p_ratio = float(p_ratio)
+        self.d_p = int(width * self.p_ratio)
+        self.Wp = _lin(in_features, self.d_p)
+        self.Wgbar = _lin(in_features, width - 2 * self.d_p)
+
+    def terms(self, x):
+        p = self.Wp(x)
+        out = torch.cat((torch.cos(p), torch.sin(p), F.gelu(self.Wgbar(x))), dim=-1)
+        return {"out": out, "g": p}
+
+
 NEURONS = {
     "vanilla": Vanilla, "singlu": SinGLU, "v1": V1, "v4-lowrank": V4LowRank,
     "v4-shared": V4Shared, "v6": V6, "v7": V7, "v8": V8, "v9": V9, "v10": V10, "v11": V11,
     "v12": V12, "v13": V13, "v15": V15,
 }
 
+# Published peers run beside the study's neurons (not part of the study's table).
+PEERS = {
+    "bilinear": Bilinear, "swiglu": SwiGLU, "geglu": GEGLU, "siren": Siren, "snake": Snake,
+    "fan": FAN,
+}
 
-def available():
-    """The registered neuron ids, in the study's order."""
-    return list(NEURONS)
+GROUPS = ("study", "peers", "all")
+
+
+def available(group="study"):
+    """The registered neuron ids: "study" (the study's 14, in its order), "peers" (the published
+    peers) or "all" (study, then peers)."""
+    _check_choice("group", group, GROUPS)
+    study, peers = list(NEURONS), list(PEERS)
+    return {"study": study, "peers": peers, "all": study + peers}[group]
 
 
 def get(name):
-    """The neuron class registered under `name`; ValueError listing the valid ids otherwise."""
-    _check_choice("arch", name, available())
-    return NEURONS[name]
+    """The neuron class registered under `name` (a study neuron or a peer); ValueError listing
+    the valid ids otherwise."""
+    _check_choice("arch", name, available("all"))
+    return NEURONS.get(name) or PEERS[name]

@@ -46,13 +46,18 @@ class Setup:
         return time.perf_counter() - self.started
 
 
-def parse_archs(archs, quick=False):
-    """ "all" or "a,b,c" -> a list of arch ids (ValueError naming the valid ids)."""
+def parse_archs(archs, quick=False, group="study"):
+    """ "all" or "a,b,c" -> a list of arch ids (ValueError naming the valid ids).
+
+    "all" means every id of `group` ("study", "peers" or "all", see `neurons.available`); quick
+    mode keeps its QUICK_ARCHS. Explicit ids may come from any group.
+    """
+    group_ids = neurons.available(group)          # also checks `group`
     if archs == "all":
-        return list(QUICK_ARCHS) if quick else neurons.available()
+        return list(QUICK_ARCHS) if quick else group_ids
     items = [a.strip() for a in archs.split(",")] if isinstance(archs, str) else list(archs)
     if not items:
-        raise ValueError(f"archs is empty; give 'all' or ids from: {', '.join(neurons.available())}")
+        raise ValueError(f"archs is empty; give 'all' or ids from: {', '.join(neurons.available('all'))}")
     for a in items:
         neurons.get(a)
     return items

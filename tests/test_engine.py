@@ -54,7 +54,7 @@ def test_engine_matches_plain_adam_loop(task_name):
             assert abs(got - ref) / ref <= 1e-4, (arch, seed, got, ref)
 
 
-@pytest.mark.parametrize("arch", rn.neurons.available())
+@pytest.mark.parametrize("arch", rn.neurons.available("all"))
 def test_engine_equals_plain_loop_in_float64(arch):
     """Same algorithm: in float64 the stacked run and the plain loop agree to 1e-9 (1e-8 for the
     LayerNorm archs, whose invariant directions amplify the 1e-16 reduction-order differences

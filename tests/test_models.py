@@ -6,7 +6,7 @@ import torch
 
 from richneuron import build_model, count_params, neurons, width_for_budget
 
-ARCHS = neurons.available()
+ARCHS = neurons.available("all")
 
 
 def state_equal(a, b):

@@ -14,9 +14,13 @@ from richneuron import build_model, count_params, neurons
 
 ARCHS = neurons.available()
 SINE_ARCHS = [a for a in ARCHS if a != "vanilla"]
+PEERS = neurons.available("peers")
+ALL_ARCHS = neurons.available("all")
+GLU_PEERS = ["bilinear", "swiglu", "geglu"]
 
 EXPECTED_ARCHS = ["vanilla", "singlu", "v1", "v4-lowrank", "v4-shared", "v6", "v7", "v8", "v9",
                   "v10", "v11", "v12", "v13", "v15"]
+EXPECTED_PEERS = ["bilinear", "swiglu", "geglu", "siren", "snake", "fan"]
 
 TRIPLES = [(2, 1, 3000), (2, 1, 5000), (8, 4, 5000), (4, 1, 8000), (1, 1, 3000)]
 
@@ -54,6 +58,16 @@ def layer_params(arch, i, h, **opt):
         return 3 * h * (i + 1)
     if arch == "v15":
         return 3 * h * (i + 1) + (3 * h if opt.get("per_unit") else 3)
+    # published peers
+    if arch in GLU_PEERS:
+        return 2 * h * (i + 1)
+    if arch == "siren":
+        return h * (i + 1)
+    if arch == "snake":
+        return h * (i + 1) + h
+    if arch == "fan":
+        d_p = math.floor(h * opt.get("p_ratio", 0.25))
+        return d_p * (i + 1) + (h - 2 * d_p) * (i + 1)
     raise AssertionError(f"no hand formula for {arch}")
 
 
@@ -138,13 +152,34 @@ def hand_terms(arch, L, x, omega=2.5, omega_range=0.5):
         alpha, beta, gamma = L.a, L.b, L.c
         out = torch.sin(w * g + beta * phi) * (1 + alpha * torch.sin(2 * w * g + gamma * phi)) * v
         return {"out": out, "g": g, "phase": beta * phi}
+    # published peers
+    if arch in GLU_PEERS:
+        g, v = lin(x, L.Wg), lin(x, L.Wv)
+        if arch == "bilinear":
+            gate = g
+        elif arch == "swiglu":
+            gate = g / (1 + torch.exp(-g))                          # Swish₁
+        else:
+            gate = 0.5 * g * (1 + torch.erf(g / math.sqrt(2)))      # exact GELU
+        return {"out": gate * v, "g": g}
+    if arch == "siren":
+        g = lin(x, L.W)
+        return {"out": torch.sin(w * g), "g": g}
+    if arch == "snake":
+        z = lin(x, L.W)
+        return {"out": z + torch.sin(L.a * z) ** 2 / (L.a + 1e-9), "g": z}
+    if arch == "fan":
+        p = lin(x, L.Wp)
+        gbar = lin(x, L.Wgbar)
+        gelu = 0.5 * gbar * (1 + torch.erf(gbar / math.sqrt(2)))
+        return {"out": torch.cat([torch.cos(p), torch.sin(p), gelu], dim=1), "g": p}
     raise AssertionError(f"no hand equation for {arch}")
 
 
 def make_layer(arch, in_features=3, width=5, omega=2.5, seed=0, **opt):
     torch.manual_seed(seed)
     kw = dict(opt)
-    if arch != "vanilla":
+    if "omega" in neurons.get(arch).OPTIONS:
         kw["omega"] = omega
     return neurons.get(arch)(in_features=in_features, width=width, **kw)
 
@@ -170,6 +205,15 @@ VARIANTS = [(a, {}) for a in ARCHS] + [
 VARIANT_IDS = [a + ("" if not o else "-" + "-".join(f"{k}={v}" for k, v in o.items()))
                for a, o in VARIANTS]
 
+# The published peers, plus non-default options (tested at in=3, width=8).
+PEER_VARIANTS = [(a, {}) for a in PEERS] + [
+    ("siren", {"init": "default"}),
+    ("snake", {"a_init": 5.0}),
+    ("fan", {"p_ratio": 0.4}),
+]
+PEER_VARIANT_IDS = [a + ("" if not o else "-" + "-".join(f"{k}={v}" for k, v in o.items()))
+                    for a, o in PEER_VARIANTS]
+
 
 # --------------------------------------------------------------------------- registry
 
@@ -180,8 +224,38 @@ def test_available_is_the_study_list():
 def test_get_unknown_arch_lists_choices():
     with pytest.raises(ValueError) as e:
         neurons.get("v99")
-    for a in EXPECTED_ARCHS:
+    for a in EXPECTED_ARCHS + EXPECTED_PEERS:
         assert a in str(e.value)
+
+
+def test_available_groups():
+    assert neurons.available("study") == EXPECTED_ARCHS
+    assert PEERS == EXPECTED_PEERS
+    assert ALL_ARCHS == EXPECTED_ARCHS + EXPECTED_PEERS
+    for a in EXPECTED_PEERS:
+        assert neurons.get(a).__name__ in ("Bilinear", "SwiGLU", "GEGLU", "Siren", "Snake", "FAN")
+
+
+def test_available_unknown_group_lists_choices():
+    with pytest.raises(ValueError) as e:
+        neurons.available("bogus")
+    msg = str(e.value)
+    assert "bogus" in msg and "study" in msg and "peers" in msg and "all" in msg
+
+
+def test_parse_archs_groups():
+    from richneuron.notebook import QUICK_ARCHS, parse_archs
+    assert parse_archs("all") == EXPECTED_ARCHS
+    assert parse_archs("all", group="peers") == EXPECTED_PEERS
+    assert parse_archs("all", group="all") == EXPECTED_ARCHS + EXPECTED_PEERS
+    assert parse_archs("all", quick=True, group="all") == list(QUICK_ARCHS)
+    assert parse_archs("singlu, swiglu,fan") == ["singlu", "swiglu", "fan"]
+    with pytest.raises(ValueError, match="group"):
+        parse_archs("all", group="bogus")
+    for bad in ("singlu,relu9", []):
+        with pytest.raises(ValueError) as e:
+            parse_archs(bad)
+        assert "v15" in str(e.value) and "fan" in str(e.value)
 
 
 # --------------------------------------------------------------------------- budgets
@@ -203,6 +277,27 @@ def test_budget_match_and_forward(arch, triple, depth):
     assert torch.isfinite(y).all()
 
 
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("triple", [(2, 1, 5000), (8, 4, 5000)], ids=lambda t: "%d-%d-%d" % t)
+@pytest.mark.parametrize("arch", PEERS)
+def test_peer_budget_match_and_forward(arch, triple, depth):
+    i, o, b = triple
+    model = build_model(arch, i, o, budget=b, depth=depth, seed=0)
+    n = count_params(model)
+    assert abs(n - b) <= 0.05 * b, (arch, triple, depth, n)
+    assert n == model_params(arch, i, o, model.width, depth)
+    y = model(torch.randn(7, i, generator=torch.Generator().manual_seed(0)))
+    assert y.shape == (7, o) and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("triple", TRIPLES + [(3, 2, 20000)], ids=lambda t: "%d-%d-%d" % t)
+@pytest.mark.parametrize("arch", GLU_PEERS)
+def test_glu_peers_run_at_singlu_width(arch, triple):
+    i, o, b = triple
+    a, s = build_model(arch, i, o, budget=b, seed=0), build_model("singlu", i, o, budget=b, seed=0)
+    assert a.width == s.width and count_params(a) == count_params(s)
+
+
 # --------------------------------------------------------------------------- counts
 
 def test_vanilla_count_example():
@@ -210,17 +305,18 @@ def test_vanilla_count_example():
     assert count_params(build_model("vanilla", 2, 1, width=68, depth=2, seed=0)) == 4965
 
 
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")   # fan, width < 4: d_p = 0
 @pytest.mark.parametrize("depth", [1, 2, 3])
 @pytest.mark.parametrize("dims", [(2, 1, 7), (8, 4, 12), (1, 3, 1), (5, 2, 40), (16, 2, 4)],
                          ids=lambda d: "%d-%d-w%d" % d)
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", ALL_ARCHS)
 def test_count_params_hand_formula(arch, dims, depth):
     i, o, h = dims
     model = build_model(arch, i, o, width=h, depth=depth, seed=0)
     assert count_params(model) == model_params(arch, i, o, h, depth)
 
 
-@pytest.mark.parametrize("arch,opt", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("arch,opt", VARIANTS + PEER_VARIANTS, ids=VARIANT_IDS + PEER_VARIANT_IDS)
 def test_layer_count_hand_formula_with_options(arch, opt):
     layer = make_layer(arch, in_features=6, width=9, **opt)
     assert count_params(layer) == layer_params(arch, 6, 9, **opt)
@@ -258,13 +354,39 @@ def test_layer_matches_equation(arch, opt, dtype):
         torch.testing.assert_close(got[k], v, **tol, msg=f"{arch}: term {k!r}")
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("arch,opt", PEER_VARIANTS, ids=PEER_VARIANT_IDS)
+def test_peer_layer_matches_equation(arch, opt, dtype):
+    layer = perturb_(make_layer(arch, in_features=3, width=8, **opt)).to(dtype)
+    if arch == "snake":   # a really left its init value
+        assert not torch.allclose(layer.a, torch.full_like(layer.a, opt.get("a_init", 0.5)))
+    x = 1.5 * torch.randn(11, 3, generator=torch.Generator().manual_seed(2), dtype=dtype)
+    tol = dict(rtol=1e-10, atol=1e-10) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        want = hand_terms(arch, layer, x)
+        out = layer(x)
+        got = layer.terms(x)
+    assert out.shape == (11, 8) and out.dtype == dtype
+    torch.testing.assert_close(out, want["out"], **tol)
+    assert set(got) == set(want), arch
+    for k, v in want.items():
+        torch.testing.assert_close(got[k], v, **tol, msg=f"{arch}: term {k!r}")
+
+
+def test_fan_branch_sizes():
+    for width, ratio, d_p in ((8, 0.25, 2), (10, 0.3, 3), (68, 0.25, 17), (9, 0.49, 4)):
+        layer = neurons.get("fan")(3, width, p_ratio=ratio)
+        assert layer.Wp.out_features == d_p and layer.Wgbar.out_features == width - 2 * d_p
+        assert layer(torch.randn(5, 3)).shape == (5, width)
+
+
 # Which adaptive quantity each neuron must expose (the study's names).
 EXPOSED = {"v6": {"alpha"}, "v7": {"omega"}, "v8": {"gate", "phase"},
            "v9": {"omega", "phase", "alpha"}, "v10": {"phase"}, "v11": {"phase"},
            "v12": {"phase"}, "v13": {"phase"}, "v15": {"phase"}}
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", ALL_ARCHS)
 def test_terms_keys_and_last_record(arch):
     layer = perturb_(make_layer(arch))
     assert layer.last is None
@@ -310,9 +432,7 @@ def test_functorch_transform_does_not_store_wrapped_tensors():
 
 # --------------------------------------------------------------------------- gradients
 
-@pytest.mark.parametrize("arch,opt", VARIANTS, ids=VARIANT_IDS)
-def test_gradcheck_input_and_parameters(arch, opt):
-    layer = perturb_(make_layer(arch, in_features=2, width=3, omega=1.7, **opt), scale=0.3).double()
+def _gradcheck(layer):
     names = [n for n, _ in layer.named_parameters()]
     params = [p.detach().clone().requires_grad_(True) for _, p in layer.named_parameters()]
     x = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
@@ -322,6 +442,17 @@ def test_gradcheck_input_and_parameters(arch, opt):
         return functional_call(layer, dict(zip(names, ps)), (x,))
 
     assert torch.autograd.gradcheck(f, (x, *params), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("arch,opt", VARIANTS, ids=VARIANT_IDS)
+def test_gradcheck_input_and_parameters(arch, opt):
+    _gradcheck(perturb_(make_layer(arch, in_features=2, width=3, omega=1.7, **opt), scale=0.3).double())
+
+
+@pytest.mark.parametrize("arch,opt", PEER_VARIANTS, ids=PEER_VARIANT_IDS)
+def test_peer_gradcheck_input_and_parameters(arch, opt):
+    # width 8 so that FAN has both branches (d_p = 2, GELU branch 4)
+    _gradcheck(perturb_(make_layer(arch, in_features=2, width=8, omega=1.7, **opt), scale=0.3).double())
 
 
 # --------------------------------------------------------------------------- init
@@ -404,22 +535,76 @@ def test_v4_lowrank_rank_rule_and_validation():
         make_layer("v4-lowrank", rank=0)
 
 
+@pytest.mark.parametrize("in_features,omega", [(6, 30.0), (2, 30.0), (64, 30.0), (6, 3.0)])
+def test_siren_peer_init_bounds(in_features, omega):
+    torch.manual_seed(0)
+    layer = neurons.get("siren")(in_features, 256, omega=omega)
+    assert float(layer.omega) == omega
+    bound = math.sqrt(6.0 / in_features) / omega
+    w = layer.W.weight.detach().abs()
+    assert w.max() <= bound
+    assert w.max() > 0.9 * bound and w.mean() > 0.4 * bound      # U(±bound), not all tiny
+    b = layer.W.bias.detach().abs()                               # bias: PyTorch default
+    assert b.max() <= 1 / math.sqrt(in_features) and b.max() > 0.9 / math.sqrt(in_features)
+    torch.manual_seed(0)
+    d = neurons.get("siren")(in_features, 256, omega=omega, init="default").W.weight.detach().abs()
+    assert d.max() <= 1 / math.sqrt(in_features) and d.max() > 0.9 / math.sqrt(in_features)
+
+
+def test_siren_peer_defaults_and_every_layer():
+    assert float(neurons.get("siren")(3, 5).omega) == 30.0
+    model = build_model("siren", 2, 1, width=32, depth=3, seed=0)
+    for layer in model.layers:
+        bound = math.sqrt(6.0 / layer.in_features) / 30.0
+        assert layer.W.weight.detach().abs().max() <= bound
+        assert layer.W.weight.detach().abs().max() > 0.5 * bound
+    with pytest.raises(ValueError, match="xavier"):
+        neurons.get("siren")(3, 5, init="xavier")
+
+
+def test_snake_a_init():
+    assert torch.equal(neurons.get("snake")(3, 7).a.detach(), torch.full((7,), 0.5))
+    layer = neurons.get("snake")(3, 7, a_init=5.0)
+    assert layer.a.shape == (7,) and torch.all(layer.a == 5.0) and layer.a.requires_grad
+    assert neurons.get("snake").META == ("a",)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="a_init"):
+            neurons.get("snake")(3, 7, a_init=bad)
+
+
+@pytest.mark.parametrize("bad", [0.0, 0.5, 0.6, -0.1, float("nan")])
+def test_fan_p_ratio_validated(bad):
+    with pytest.raises(ValueError) as e:
+        neurons.get("fan")(3, 8, p_ratio=bad)
+    msg = str(e.value)
+    assert "p_ratio" in msg and "(0, 0.5)" in msg and repr(bad) in msg
+    with pytest.raises(ValueError, match="p_ratio"):
+        build_model("fan", 2, 1, width=8, p_ratio=bad)
+
+
+def test_peer_options_and_roles():
+    assert {a: neurons.get(a).OPTIONS for a in PEERS} == {
+        "bilinear": (), "swiglu": (), "geglu": (), "siren": ("omega", "init"),
+        "snake": ("a_init",), "fan": ("p_ratio",)}
+    assert all(neurons.get(a).META == () for a in PEERS if a != "snake")
+
+
 # --------------------------------------------------------------------------- repr
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", ALL_ARCHS)
 def test_extra_repr_shows_omega_and_params(arch):
     layer = make_layer(arch, in_features=3, width=5, omega=2.5)
     r = layer.extra_repr()
     assert "3 -> 5" in r
     assert f"params={layer_params(arch, 3, 5)}" in r
-    if arch == "vanilla":
+    if "omega" not in neurons.get(arch).OPTIONS:
         assert "omega" not in r
     else:
         assert "omega=2.5" in r
     assert f"params={layer_params(arch, 3, 5)}" in repr(layer)
 
 
-@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("arch", ALL_ARCHS)
 def test_stacked_run_equals_each_model_run(arch):
     """The stacked form the engine trains (parameters with a leading replica axis, distinct ω per
     replica) gives each replica exactly its own model's output and terms."""

@@ -3,6 +3,7 @@
 A notebook's `parameters` cell holds literals only; its next cell calls `setup(...)`, which
 checks them (a clear ValueError naming the valid choices) and derives everything else.
 """
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -63,11 +64,13 @@ def parse_archs(archs, quick=False, group="study"):
     return items
 
 
-def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_seeds=2, quick_steps=300):
+def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_seeds=2, quick_steps=300,
+          group="study"):
     """Check a notebook's parameters and derive its run settings.
 
     quick: small run (few archs, `quick_seeds` seeds, `quick_steps` steps) for tests and smoke checks.
-    seeds: number of seeds (seeds 0..n-1). archs: "all" or a comma-separated list of arch ids.
+    seeds: number of seeds (seeds 0..n-1). archs: "all" (the neurons of `group`: "study", "peers"
+    or "all") or a comma-separated list of arch ids.
     """
     if not isinstance(quick, bool):
         raise ValueError(f"quick must be True or False, got {quick!r}")
@@ -75,7 +78,7 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
         raise ValueError(f"seeds must be a positive integer (the number of seeds), got {seeds!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    arch_list = parse_archs(archs, quick)
+    arch_list = parse_archs(archs, quick, group)
     if quick:
         seeds, steps = min(seeds, quick_seeds), min(steps, quick_steps)
     out = Setup(quick, list(range(seeds)), arch_list, steps, Path(output_dir), Path(cache_dir), Path(figures_dir))
@@ -116,3 +119,12 @@ def show_provenance(cfg):
 def say(text):
     """A generated markdown line (numbers in it come from data, never typed)."""
     display(Markdown(text))
+
+
+def write_answers(rows, output_dir):
+    """Store a notebook's answers to its own questions (question, answer, evidence) as JSON: the
+    paper's abstract and its "Beyond the study" table are built from them."""
+    path = Path(output_dir) / "answers.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, indent=1, default=str))
+    return path

@@ -84,7 +84,14 @@ def scorecard(verdict_rows):
     return "\n".join(lines)
 
 
-def abstract(verdict_rows, quick):
+def beyond(answers):
+    """The 'Beyond the study' table (markdown) from the notebooks' answers to their own questions."""
+    lines = ["| question | answer (computed) | evidence |", "|---|---|---|"]
+    lines += [f"| {a['question']} | {a['answer']} | {a['evidence']} |" for a in answers]
+    return "\n".join(lines)
+
+
+def abstract(verdict_rows, quick, answers=()):
     counts = pd.Series([r["verdict"] for r in verdict_rows]).value_counts()
     n = len(verdict_rows)
     parts = [f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS]
@@ -94,14 +101,17 @@ def abstract(verdict_rows, quick):
             f"protocol, since the study published no code, data generators or hyperparameters, and swept what it "
             f"left open. Of its {n} headline claims we could test: {', '.join(parts)}. Every number below comes "
             f"from a run of this repository (the study's own numbers from one data file), with every seed shown "
-            f"and bootstrap confidence intervals for ratios.{mode}")
+            f"and bootstrap confidence intervals for ratios."
+            + (" Beyond the study, against published peer neurons (GLU family, SIREN, Snake, FAN), with tuned "
+               "learning rates and from 1K to 64K parameters: " + " ".join(f"*{a['question']}* {a['answer']}" for a in answers)
+               if answers else "") + mode)
 
 
-def assemble(executed, verdict_rows, meta, quick):
+def assemble(executed, verdict_rows, meta, quick, answers=()):
     """The paper notebook: generated front matter, then each executed notebook's cells."""
     paper = nbformat.v4.new_notebook()
     paper.metadata["title"] = TITLE
-    cells = [nbformat.v4.new_markdown_cell(f"# {TITLE}\n\n{abstract(verdict_rows, quick)}")]
+    cells = [nbformat.v4.new_markdown_cell(f"# {TITLE}\n\n{abstract(verdict_rows, quick, answers)}")]
     toc = ["## Contents", "", "- [Scorecard](#scorecard)"]
     sections = []
     for i, path in enumerate(executed):
@@ -126,7 +136,8 @@ def assemble(executed, verdict_rows, meta, quick):
     cells.append(nbformat.v4.new_markdown_cell("\n".join(toc)))
     cells.append(nbformat.v4.new_markdown_cell(
         '<a id="scorecard"></a>\n\n## Scorecard\n\nEach verdict is computed in its notebook from criteria stated '
-        "there before the data are shown.\n\n" + scorecard(verdict_rows)))
+        "there before the data are shown.\n\n" + scorecard(verdict_rows)
+        + ("\n\n### Beyond the study\n\n" + beyond(answers) if answers else "")))
     for s in sections:
         cells += s
     cells.append(nbformat.v4.new_markdown_cell(
@@ -134,7 +145,7 @@ def assemble(executed, verdict_rows, meta, quick):
         "- The study's code, data generators and hyperparameters are not public; our generators and protocol are "
         "documented choices (README, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
         "protocol and the sweeps shown, not whether the study's own runs were wrong.\n"
-        "- Toy scale only (3K–8K parameters, full-batch Adam, CPU float32).\n"
+        "- Toy scale (3K–8K parameters for the findings; the scale sweep of notebook 07 reaches 64K), full-batch Adam, CPU float32.\n"
         "- Float32 runs of the LayerNorm neurons (v1, v4) are chaotic in their last digits: reruns on another "
         "machine or thread count can move their numbers slightly (see the engine's documentation).\n"))
     prov = "\n".join(f"| {k} | {v} |" for k, v in meta.items())
@@ -173,7 +184,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
     for d in (nb_dir, html_dir, figures):
         d.mkdir(parents=True, exist_ok=True)
     cache = root / "build" / "cache"
-    executed, runtimes, verdicts = [], {}, []
+    executed, runtimes, verdicts, answers = [], {}, [], []
     todo = [p for p in notebooks(root) if not only or p.stem[:2] in only]
     if not todo:
         raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in notebooks(root))}")
@@ -185,23 +196,27 @@ def build(quick=False, only=None, root=ROOT, log=print):
         runtimes[nb.stem] = execute(nb, out, params, log)
         executed.append(out)
         render(nbformat.read(out, as_version=4), html_dir / f"{nb.stem}.html", exclude_input=False)
-        vfile = out_dir / "verdicts.json"
+        vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"
         if vfile.exists():
             verdicts += json.loads(vfile.read_text())
+        if afile.exists():
+            answers += json.loads(afile.read_text())
     total = time.perf_counter() - t0
     meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
                       notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()))
-    paper = assemble(executed, verdicts, meta, quick)
+    paper = assemble(executed, verdicts, meta, quick, answers)
     nbformat.write(paper, base / "paper.ipynb")
     html = render(paper, base / "paper.html", exclude_input=True)
     (base / "runtimes.json").write_text(json.dumps({"total_seconds": total, "notebooks": runtimes}, indent=1))
     (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
+    (base / "answers.json").write_text(json.dumps(answers, indent=1))
     if not quick and not only:
         dest = root / "paper"
         dest.mkdir(exist_ok=True)
         shutil.copy(html, dest / "index.html")
         shutil.copy(base / "runtimes.json", dest / "runtimes.json")
         shutil.copy(base / "verdicts.json", dest / "verdicts.json")
+        shutil.copy(base / "answers.json", dest / "answers.json")
         qfile = root / "build" / "quick" / "runtimes.json"
         quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
         update_readme(root, notebook_table(root, executed, runtimes, quick_rt))

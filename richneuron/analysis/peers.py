@@ -7,10 +7,12 @@ tuned score is then a fresh `SEEDS`-seed run on the whole training set at the ch
 on the test set like the main grid (where the chosen lr is the default, the main grid's cells
 are those runs). `memorize` is tuned on its training pairs: fitting them is its score.
 """
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 
-from .. import neurons, protocol, published, stats
+from .. import models, neurons, plots, protocol, published, stats, tasks
 from . import ranking as rk
 
 STUDY, PEERS = neurons.available("study"), neurons.available("peers")
@@ -19,6 +21,41 @@ PERIODIC = ("siren", "snake", "fan")
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)                        # the tuning grid, the same for every arch
 VALIDATION = 0.2                                      # share of the training points held out
 TUNING_SEED = 0
+
+
+def default_omega(arch):
+    """The ω a neuron uses when none is given (e.g. SIREN's ω0 = 30)."""
+    return float(models.build_model(arch, 1, 1, width=1).layers[0].omega)
+
+
+def omega_sweep(main_metrics, sweep_metrics, arch, seeds):
+    """Per (task, ω): the sweep's runs plus the main grid's (the default ω), same seeds."""
+    base = main_metrics[(main_metrics["arch"] == arch) & main_metrics["seed"].isin(seeds)]
+    both = pd.concat([sweep_metrics, base.assign(omega=default_omega(arch))], ignore_index=True)
+    s = stats.summarize(both, by=("task", "omega"))
+    best = stats.ranks(s.assign(arch=s["omega"]), rk.metric_of_task(both)).query("rank == 1")
+    return s, dict(zip(best["task"], best["omega"]))
+
+
+def learned_functions(results, task_list, archs, seed=0):
+    """Seed `seed` of each arch on 1-D tasks: the learned function over the training and test
+    ranges, with the target; one panel per task."""
+    fig, axes = plt.subplots(1, len(task_list), figsize=(5 * len(task_list), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], task_list):
+        t = tasks.make(name)
+        x = torch.cat([t.x_train, t.x_test])
+        o = x[:, 0].argsort()
+        y = torch.cat([t.y_train, t.y_test])
+        ax.plot(x[o, 0], y[o, 0], c="k", lw=2.2, alpha=0.3, label="target")
+        for a in archs:
+            plots.learned_function(results.model(a, name, seed), x, ax, lw=0.9, label=a)
+        lo, hi = float(t.x_train.min()), float(t.x_train.max())
+        ax.axvspan(lo, hi, color="0.9", zorder=0, label="training range")
+        span = float(y.abs().max())
+        ax.set(ylim=(-2.5 * span, 2.5 * span), title=f"{name}: learned functions (seed {seed})", xlabel="model input")
+    axes[0][0].legend(fontsize=6, loc="lower left")
+    fig.tight_layout()
+    return fig
 
 
 def better_is_lower(metric):
@@ -113,6 +150,21 @@ def scale_summary(metrics, reference="singlu", other="vanilla"):
     return s, cmp
 
 
+def scale_plot(metrics, task, archs, ax):
+    """Score against the exact parameter count (log axis), mean ± std over seeds, one line per arch."""
+    m = metrics[(metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
+    m = m.assign(score=stats.score_column(m))
+    sns_ok = m[m["arch"].isin(archs)]
+    for a in archs:
+        d = sns_ok[sns_ok["arch"] == a].groupby("params")["score"].agg(["mean", "std"]).reset_index()
+        ax.errorbar(d["params"], d["mean"], yerr=d["std"].fillna(0), marker="o", ms=3, lw=1, capsize=2, label=a)
+    metric = m["metric"].iloc[0]
+    base = m["predict_mean_mse"].iloc[0] if metric == "mse" else m["chance_accuracy"].iloc[0]
+    ax.axhline(base, ls="--", c="gray", lw=0.8, label="predict mean" if metric == "mse" else "majority class")
+    ax.set(xscale="log", yscale="log" if metric == "mse" else "linear", xlabel="parameters",
+           ylabel=f"test {metric}", title=task)
+
+
 def advantage_closes(cmp):
     """Per task: the smallest budget from which `reference` is never again significantly better
     (None if it stays better up to the largest budget)."""
@@ -127,13 +179,14 @@ def advantage_closes(cmp):
 
 # ----------------------------------------------------------------------------- regime map
 
-def regime_map(metrics, archs):
-    """The study's task → best-arch map, rebuilt: per row (task type), per task of that type, our
-    best mean among `archs`, the archs statistically tied with it, and the published best arch
-    against our best (effect with 95% CI). `agrees`: the published best is tied with our best."""
+def regime_map(metrics, archs, task_list):
+    """The study's task → best-arch map, rebuilt: per row (task type), per task of that type (in
+    `task_list`), our best mean among `archs`, the archs statistically tied with it, and the
+    published best arch against our best (effect with 95% CI). `agrees`: the published best is
+    tied with our best."""
     rows = []
     for row in published.regime_map():
-        for task in row["tasks"]:
+        for task in [t for t in row["tasks"] if t in task_list]:
             best, tied = rk.tied_with_best(metrics, task, archs)
             pub = row["best"]
             c = rk.compare(metrics, task, best, pub) if pub != best else None
@@ -142,6 +195,33 @@ def regime_map(metrics, archs):
                          "our best vs published best": "same arch" if c is None else rk.effect_text(c),
                          "agrees": pub in tied})
     return pd.DataFrame(rows)
+
+
+def regime_plot(metrics, table, archs, top=5):
+    """One panel per task of the map: mean with 95% bootstrap CI of the `top` archs by mean and
+    of the study's best arch for that row (star)."""
+    fig, axes = plots.grid(len(table), ncols=3)
+    m = metrics[metrics["arch"].isin(archs)]
+    for ax, (_, row) in zip(axes, table.iterrows()):
+        task, pub = row["task"], row["published best"]
+        s = stats.summarize(m[m["task"] == task])
+        lower = better_is_lower(m.loc[m["task"] == task, "metric"].iloc[0])
+        s = s.sort_values("mean", ascending=lower)
+        show = list(dict.fromkeys(s["arch"].head(top).tolist() + [pub]))
+        for i, a in enumerate(show):
+            v = rk.scores(metrics, a, task)
+            mean, lo, hi = stats.mean_ci(v)
+            ax.errorbar([mean], [i], xerr=[[mean - lo], [hi - mean]], fmt="*" if a == pub else "o",
+                        ms=9 if a == pub else 4, capsize=2, c="C3" if a == pub else "C0")
+        ax.set_yticks(range(len(show)), show, fontsize=7)
+        ax.invert_yaxis()
+        if lower:
+            ax.set_xscale("log")
+        ax.set_title(f"{task} ({row['task type']})", fontsize=7)
+        ax.set_xlabel(f"test {'MSE' if lower else 'accuracy'} (mean, 95% CI)", fontsize=7)
+    fig.suptitle("mean test score with 95% bootstrap CI of the best archs; ★ = the study's best for the row", fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def verdict_regime(table):

@@ -93,12 +93,12 @@ def metric_of_task(metrics):
     return metrics.groupby("task")["metric"].first().to_dict()
 
 
-def rank_table(summary, metrics):
+def rank_table(summary, metrics, task_list=STANDARD):
     """Per-task ranks (1 = best mean) of every arch in `summary` (columns arch, task, mean), wide:
-    one row per arch, one column per task, plus the mean rank; sorted by mean rank."""
+    one row per arch, one column per task of `task_list`, plus the mean rank; sorted by mean rank."""
     r = stats.ranks(summary, metric_of_task(metrics))
     wide = r.pivot(index="arch", columns="task", values="rank")
-    wide = wide[[t for t in STANDARD if t in wide.columns]]
+    wide = wide[[t for t in task_list if t in wide.columns]]
     wide["mean rank"] = wide.mean(axis=1)
     return wide.sort_values("mean rank")
 

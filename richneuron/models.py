@@ -28,6 +28,8 @@ class RichMLP(nn.Module):
         self.options = dict(options)
         dims = [in_dim] + [width] * depth
         self.layers = nn.ModuleList(cls(i, width, **options) for i in dims[:-1])
+        if hasattr(self.layers[0], "first_layer_init"):   # a neuron whose first layer differs (SIREN)
+            self.layers[0].first_layer_init()
         self.head = neurons.Linear(width, out_dim)
 
     def forward(self, x, return_terms=False):

@@ -521,10 +521,8 @@ class Siren(Neuron):
     Parameters per layer: h·(in + 1), the ReLU MLP's. Init (`init="siren"`, the default):
     W ~ U(±√(6/in)/ω0), the reference's hidden-layer rule; b keeps PyTorch's default, like the
     reference. `init="default"` keeps PyTorch's default for W too.
-    Deviation (ours): the reference draws the network's *first* layer from U(±1/in) instead; a
-    layer here does not know its position (`RichMLP` builds every layer as cls(in, width,
-    **options)), so every layer gets the hidden rule. For in = 2, ω0 = 30 that makes the first
-    layer's pre-activation weights ω0·W span ±√3 ≈ ±1.7 instead of the reference's ±15.
+    The network's first layer is redrawn from U(±1/in), the reference's first-layer rule
+    (`RichMLP` calls `first_layer_init` on its first layer), so that ω0·W spans ±ω0/in there.
     Exposes "g" = W·x + b. Source: Sitzmann et al. 2020, arXiv:2006.09661.
     """
 
@@ -536,6 +534,13 @@ class Siren(Neuron):
         self._set_omega(omega)
         self.W = _lin(in_features, width)
         self._init(init, float(omega))
+        self.init = init
+
+    def first_layer_init(self):
+        """SIREN's first-layer rule (`first_layer_sine_init`): W ~ U(±1/in)."""
+        if self.init == "siren":
+            with torch.no_grad():
+                self.W.weight.uniform_(-1 / self.in_features, 1 / self.in_features)
 
     def terms(self, x):
         g = self.W(x)

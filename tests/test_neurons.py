@@ -552,12 +552,17 @@ def test_siren_peer_init_bounds(in_features, omega):
 
 
 def test_siren_peer_defaults_and_every_layer():
+    """The reference's rules: first layer U(±1/in), every later layer U(±√(6/in)/ω0)."""
     assert float(neurons.get("siren")(3, 5).omega) == 30.0
     model = build_model("siren", 2, 1, width=32, depth=3, seed=0)
-    for layer in model.layers:
+    first = model.layers[0].W.weight.detach().abs()
+    assert first.max() <= 1 / 2 and first.max() > 0.45
+    for layer in model.layers[1:]:
         bound = math.sqrt(6.0 / layer.in_features) / 30.0
         assert layer.W.weight.detach().abs().max() <= bound
         assert layer.W.weight.detach().abs().max() > 0.5 * bound
+    plain = build_model("siren", 2, 1, width=32, depth=3, seed=0, init="default")
+    assert plain.layers[0].W.weight.detach().abs().max() <= 1 / math.sqrt(2)
     with pytest.raises(ValueError, match="xavier"):
         neurons.get("siren")(3, 5, init="xavier")
 

@@ -243,10 +243,7 @@ REGIME_CRITERION = ("replicated if, for every row of the study's map, its best a
 
 
 def verdict_wins_tuned(n_default, n_tuned):
-    """Finding 02's SinGLU-wins verdict with both protocols: the same as `rk.verdict_wins` when
-    both agree; when one protocol reaches a better category than the other, replicated only under
-    stated conditions (the protocol is named in the notebook)."""
+    """Finding 02's SinGLU-wins verdict with both protocols (default lr, tuned lr): `rk.verdict_wins`
+    when both give the same category, replicated only under stated conditions when they disagree."""
     a, b = rk.verdict_wins(n_default), rk.verdict_wins(n_tuned)
-    if a == b:
-        return a
-    return stats.CONDITIONAL if stats.REPLICATED in (a, b) or stats.CONDITIONAL in (a, b) else stats.NOT_REPLICATED
+    return a if a == b else stats.CONDITIONAL

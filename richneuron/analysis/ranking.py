@@ -24,7 +24,8 @@ SIGNIFICANT = (f"the 95% bootstrap CI excludes no-difference and the point estim
 CRITERIA = {
     "singlu_wins": "replicated if SinGLU is significantly better than Vanilla on at least 5 of the 6 standard "
                    "tasks; replicated only under stated conditions if on exactly 4 (the tasks are named); "
-                   "not replicated if on 3 or fewer",
+                   "not replicated if on 3 or fewer; judged at lr 1e-3 and with tuned learning rates, and "
+                   "replicated only under stated conditions when the two disagree",
     "nested_ratio": "replicated if the 95% CI of the Vanilla/SinGLU nested2d MSE ratio (geometric means) lies "
                     "above 1 and overlaps [claim/10, 10 × claim]; replicated only under stated conditions if it "
                     "lies above 1 but entirely below claim/10; not replicated if it includes 1",

@@ -534,9 +534,23 @@ class Results:
         return net.eval()
 
 
+def _keep_heap():
+    """Ask glibc to serve the many same-sized activation buffers of a training loop from its heap
+    instead of fresh mmap'd (page-faulting) memory each step: up to ~25% faster on small tasks,
+    numerically irrelevant. A no-op where glibc's mallopt is not available."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 30)       # M_MMAP_THRESHOLD: 1 GiB
+        libc.mallopt(-1, (1 << 31) - 1)  # M_TRIM_THRESHOLD: keep freed memory
+    except (OSError, AttributeError):
+        pass
+
+
 def _init_worker(threads):
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
     torch.set_num_threads(threads)
+    _keep_heap()
 
 
 _POOL = {}

@@ -18,7 +18,7 @@ REQUIRED = {"quick", "seeds", "archs", "steps", "output_dir", "cache_dir"}
 
 def test_there_is_a_notebook_per_finding():
     stems = [p.stem[:2] for p in NOTEBOOKS]
-    assert stems[:7] == ["00", "01", "02", "03", "04", "05", "06"], stems
+    assert stems == ["00", "01", "02", "03", "04", "05", "06", "07"], stems
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -106,6 +106,10 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
     for r in verdicts:
         assert r["verdict"] in html
+    answers = json.loads((quick_build / "answers.json").read_text())
+    assert [a["question"] for a in answers] == ["Sine or multiplication?", "Does the ranking survive tuning?",
+                                               "Does the edge persist with scale?"]
+    assert "Beyond the study" in html and all(a["question"] in html for a in answers)
     editor = 'class="jp-CodeMirrorEditor'               # the markup of a code cell's input (not the CSS)
     assert editor not in html, "code must be hidden in the paper"
     assert editor in (quick_build / "html" / "01_memorization.html").read_text()

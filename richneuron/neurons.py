@@ -44,6 +44,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .ops import cos, sin, tanh
+
 __all__ = ["available", "get", "NEURONS", "PEERS", "Linear", "LayerNorm", "unit"]
 
 INITS = ("default", "siren")
@@ -174,7 +176,7 @@ class SinGLU(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        return {"out": torch.sin(self.om(g) * g) * self.Wv(x), "g": g}
+        return {"out": sin(self.om(g) * g) * self.Wv(x), "g": g}
 
 
 class V1(Neuron):
@@ -203,7 +205,7 @@ class V1(Neuron):
     def terms(self, x):
         a = self.W1(x)
         pre = self._sine_pre(x)
-        return {"out": self.norm(a * torch.sin(pre) + a), "g": pre / self.om(pre)}
+        return {"out": self.norm(a * sin(pre) + a), "g": pre / self.om(pre)}
 
 
 class V4LowRank(Neuron):
@@ -235,7 +237,7 @@ class V4LowRank(Neuron):
     def terms(self, x):
         a = self.W1(x)
         g = self.B(self.A(x))
-        return {"out": self.norm(a * torch.sin(self.om(g) * g) + a), "g": g}
+        return {"out": self.norm(a * sin(self.om(g) * g) + a), "g": g}
 
 
 class V4Shared(Neuron):
@@ -259,7 +261,7 @@ class V4Shared(Neuron):
 
     def terms(self, x):
         u = self.W1(x)
-        return {"out": self.norm(u * torch.sin(self.om(u) * u + unit(self.b, u)) + u), "g": u}
+        return {"out": self.norm(u * sin(self.om(u) * u + unit(self.b, u)) + u), "g": u}
 
 
 class V6(Neuron):
@@ -284,7 +286,7 @@ class V6(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         alpha = torch.sigmoid(self.Walpha(x))
-        periodic = torch.sin(self.om(g) * g) * self.Wv(x)
+        periodic = sin(self.om(g) * g) * self.Wv(x)
         return {"out": alpha * periodic + (1 - alpha) * self.Wl(x), "g": g, "alpha": alpha}
 
 
@@ -308,7 +310,7 @@ class V7(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         om = self.om(g) * F.softplus(self.Womega(x)) / math.log(2.0)
-        return {"out": torch.sin(om * g) * self.Wv(x), "g": g, "omega": om}
+        return {"out": sin(om * g) * self.Wv(x), "g": g, "omega": om}
 
 
 class V8(Neuron):
@@ -330,7 +332,7 @@ class V8(Neuron):
 
     def terms(self, x):
         g, phase, gate = self.Wg(x), self.Wphi(x), torch.sigmoid(self.Wa(x))
-        out = gate * torch.sin(self.om(g) * g + phase) * self.Wv(x)
+        out = gate * sin(self.om(g) * g + phase) * self.Wv(x)
         return {"out": out, "g": g, "gate": gate, "phase": phase}
 
 
@@ -358,10 +360,10 @@ class V9(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        om = self.om(g) * (1 + self.omega_range * torch.tanh(self.Womega(x)))
-        phase = math.pi * torch.tanh(self.Wphi(x))
+        om = self.om(g) * (1 + self.omega_range * tanh(self.Womega(x)))
+        phase = math.pi * tanh(self.Wphi(x))
         alpha = torch.sigmoid(self.Walpha(x))
-        out = alpha * torch.sin(om * g + phase) * self.Wv(x)
+        out = alpha * sin(om * g + phase) * self.Wv(x)
         return {"out": out, "g": g, "omega": om, "phase": phase, "alpha": alpha}
 
 
@@ -384,7 +386,7 @@ class _PhaseGLU(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         phase = self.phase(g, self.Wphi(x))
-        return {"out": torch.sin(self.om(g) * g + phase) * self.Wv(x), "g": g, "phase": phase}
+        return {"out": sin(self.om(g) * g + phase) * self.Wv(x), "g": g, "phase": phase}
 
 
 class V10(_PhaseGLU):
@@ -394,7 +396,7 @@ class V10(_PhaseGLU):
     """
 
     def phase(self, g, phi):
-        return math.pi * torch.tanh(phi)
+        return math.pi * tanh(phi)
 
 
 class V11(_PhaseGLU):
@@ -404,7 +406,7 @@ class V11(_PhaseGLU):
     """
 
     def phase(self, g, phi):
-        return 0.1 * self.om(phi) * torch.tanh(phi)
+        return 0.1 * self.om(phi) * tanh(phi)
 
 
 class V12(_PhaseGLU):
@@ -414,7 +416,7 @@ class V12(_PhaseGLU):
     """
 
     def phase(self, g, phi):
-        return 0.2 * self.om(g) * g * torch.tanh(phi)
+        return 0.2 * self.om(g) * g * tanh(phi)
 
 
 class V13(_PhaseGLU):
@@ -424,7 +426,7 @@ class V13(_PhaseGLU):
     """
 
     def phase(self, g, phi):
-        return 0.1 * g * torch.tanh(phi)
+        return 0.1 * g * tanh(phi)
 
 
 class V15(Neuron):
@@ -453,7 +455,7 @@ class V15(Neuron):
         g, phi = self.Wg(x), self.Wphi(x)
         wg = self.om(g) * g
         a, b, c = (unit(p, g) for p in (self.a, self.b, self.c))
-        core = torch.sin(wg + b * phi) * (1 + a * torch.sin(2 * wg + c * phi))
+        core = sin(wg + b * phi) * (1 + a * sin(2 * wg + c * phi))
         return {"out": core * self.Wv(x), "g": g, "phase": b * phi}
 
 
@@ -544,7 +546,7 @@ class Siren(Neuron):
 
     def terms(self, x):
         g = self.W(x)
-        return {"out": torch.sin(self.om(g) * g), "g": g}
+        return {"out": sin(self.om(g) * g), "g": g}
 
 
 class Snake(Neuron):
@@ -571,7 +573,7 @@ class Snake(Neuron):
     def terms(self, x):
         z = self.W(x)
         a = unit(self.a, z)
-        return {"out": z + torch.sin(a * z) ** 2 / (a + self.EPS), "g": z}
+        return {"out": z + sin(a * z) ** 2 / (a + self.EPS), "g": z}
 
 
 class FAN(Neuron):
@@ -601,7 +603,7 @@ class FAN(Neuron):
 
     def terms(self, x):
         p = self.Wp(x)
-        out = torch.cat((torch.cos(p), torch.sin(p), F.gelu(self.Wgbar(x))), dim=-1)
+        out = torch.cat((cos(p), sin(p), F.gelu(self.Wgbar(x))), dim=-1)
         return {"out": out, "g": p}
 
 

@@ -632,3 +632,24 @@ def test_stacked_run_equals_each_model_run(arch):
             assert t.keys() == rt.keys()
             for key in t:
                 torch.testing.assert_close(t[key][r], rt[key], rtol=1e-5, atol=1e-6)
+
+
+def test_bilinear_depth2_network_trains_to_the_least_squares_degree4_polynomial():
+    """(Wg·x + bg) ⊙ (Wv·x + bv) is quadratic in x, so two such layers and a linear head span the
+    polynomials of degree ≤ 4: at SinGLU's width, training reaches the unique least-squares fit,
+    whatever the seed. Reference: ordinary least squares on the 70 monomials of degree ≤ 4."""
+    import itertools
+
+    from richneuron import tasks
+    from richneuron.engine import train_stack
+
+    task = tasks.make("complex4d")
+    x, y = task.x_train.double(), task.y_train.double()
+    cols = [torch.ones(len(x), dtype=torch.float64)]
+    for k in range(1, 5):
+        cols += [x[:, list(c)].prod(1) for c in itertools.combinations_with_replacement(range(4), k)]
+    a = torch.stack(cols, 1)
+    ols = (a @ torch.linalg.lstsq(a, y).solution - y).pow(2).mean().item()
+    nets = [build_model("bilinear", 4, 1, budget=5000, seed=s) for s in (0, 1)]
+    _, summary, _ = train_stack(nets, task, 3000, 1e-3)
+    assert summary["final_train_loss"] == pytest.approx([ols, ols], rel=2e-3)

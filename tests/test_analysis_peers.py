@@ -67,3 +67,19 @@ def test_regime_map_names_the_published_best_and_its_ties():
     assert r["published best"] == published.regime_map()[0]["best"] == "singlu"
     assert r["our best"] == "singlu" and r["agrees"] and "v10" in r["tied with our best"]
     assert "vanilla" not in r["tied with our best"]
+
+
+def test_scale_plot_draws_the_geometric_mean_and_every_seed():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = []
+    for params, scores in ((1000, [1e-2, 1e-4]), (4000, [1e-3, 1e-5])):
+        rows += _rows("a", "reg", "mse", 1e-3, scores, params=params, budget=params, predict_mean_mse=1.0)
+    fig, ax = plt.subplots()
+    pr.scale_plot(pd.DataFrame(rows), "reg", ["a", "absent"], ax)
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), [1e-3, 1e-4])          # geometric, not arithmetic, means
+    assert len(ax.collections[0].get_offsets()) == 4                   # every seed
+    assert [ln.get_label() for ln in ax.get_lines()] == ["a", "predict mean"]
+    plt.close(fig)

@@ -151,18 +151,27 @@ def scale_summary(metrics, reference="singlu", other="vanilla"):
 
 
 def scale_plot(metrics, task, archs, ax):
-    """Score against the exact parameter count (log axis), mean ± std over seeds, one line per arch."""
+    """Score against the exact parameter count (log axis), one line per arch through the mean over
+    seeds (geometric for MSE, on its log axis), every seed as a dot."""
     m = metrics[(metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
     m = m.assign(score=stats.score_column(m))
-    sns_ok = m[m["arch"].isin(archs)]
-    for a in archs:
-        d = sns_ok[sns_ok["arch"] == a].groupby("params")["score"].agg(["mean", "std"]).reset_index()
-        ax.errorbar(d["params"], d["mean"], yerr=d["std"].fillna(0), marker="o", ms=3, lw=1, capsize=2, label=a)
     metric = m["metric"].iloc[0]
+    for i, a in enumerate(archs):
+        d = m[m["arch"] == a]
+        if d.empty:
+            continue
+        c = f"C{i}"
+        if metric == "mse":
+            mean = np.exp(np.log(d["score"].clip(lower=1e-300)).groupby(d["params"]).mean())
+        else:
+            mean = d.groupby("params")["score"].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker="o", ms=3, lw=1, c=c, label=a)
+        ax.scatter(d["params"], d["score"], s=6, c=c, alpha=0.45, lw=0)
     base = m["predict_mean_mse"].iloc[0] if metric == "mse" else m["chance_accuracy"].iloc[0]
     ax.axhline(base, ls="--", c="gray", lw=0.8, label="predict mean" if metric == "mse" else "majority class")
     ax.set(xscale="log", yscale="log" if metric == "mse" else "linear", xlabel="parameters",
-           ylabel=f"test {metric}", title=task)
+           ylabel=f"test {metric}" + (" (geometric mean; dots: seeds)" if metric == "mse" else " (mean; dots: seeds)"),
+           title=task)
 
 
 def advantage_closes(cmp):

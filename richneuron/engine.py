@@ -33,6 +33,7 @@ import hashlib
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import signal
 import time
@@ -548,8 +549,22 @@ def _keep_heap():
         pass
 
 
+def _die_with_parent():
+    """Linux: the kernel sends this worker SIGTERM when its parent process dies (a killed or
+    restarted Jupyter kernel), so no orphan keeps training. A no-op elsewhere."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:   # it died before prctl took effect
+        os._exit(1)
+
+
 def _init_worker(threads):
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
+    _die_with_parent()
     torch.set_num_threads(threads)
     _keep_heap()
 

@@ -301,3 +301,28 @@ def test_sweeps_make_the_cartesian_product():
     ex = rn.Experiment(archs="singlu", tasks="spiral", seeds=[0], task_options={"turns": [1.0, 3.0]}, steps=5)
     res = rn.run(ex, progress=False)
     assert sorted(res.metrics["task.turns"]) == [1.0, 3.0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_workers_exit_when_their_parent_is_killed():
+    """A killed Jupyter kernel must not leave pool workers training: they get SIGTERM with it."""
+    code = ("import time\nfrom richneuron import engine\n"
+            "pool = engine._local_pool(2, 1)\n"
+            "futs = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
+            "time.sleep(0.5)\n"
+            "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+            "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 2
+        proc.kill()
+        proc.wait()
+        deadline = time.time() + 20
+        alive = lambda: [p for p in pids if os.path.exists(f"/proc/{p}") and
+                         open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+        while alive() and time.time() < deadline:
+            time.sleep(0.2)
+        assert not alive(), "pool workers outlived their parent"
+    finally:
+        proc.kill()

@@ -12,18 +12,28 @@ import torch
 from . import __version__
 
 
+# What `make report` itself rewrites: a run in progress must not call its own checkout dirty.
+OUTPUTS = ("figures", "paper", "README.md")
+
+
 @lru_cache(maxsize=1)
-def git_commit():
-    """The checkout's commit (with "+dirty" when files differ), or None outside git."""
-    root = Path(__file__).resolve().parent.parent
+def git_commit(root=None):
+    """The commit of the checkout at `root` (default: this package's), with "+dirty" when a source file (anything but OUTPUTS) differs from
+    it and "+unknown" when that could not be checked in time; None outside git."""
+    root = root or Path(__file__).resolve().parent.parent
+    git = ["git", "-C", str(root)]
     try:
-        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
+        sha = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
+    try:
+        dirty = subprocess.run(git + ["status", "--porcelain", "--untracked-files=no", "--", "."]
+                               + [f":!{p}" for p in OUTPUTS], capture_output=True, text=True,
+                               timeout=60, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return sha + "+unknown"
+    return sha + ("+dirty" if dirty else "")
 
 
 @lru_cache(maxsize=1)

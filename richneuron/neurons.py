@@ -44,7 +44,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .ops import cos, sin, tanh
+from .ops import cos, is_transformed, sin, tanh
 
 __all__ = ["available", "get", "NEURONS", "PEERS", "Linear", "LayerNorm", "unit"]
 
@@ -125,7 +125,7 @@ class Neuron(nn.Module):
 
     def forward(self, x):
         t = self.terms(x)
-        if self.record and not _is_transformed(x):
+        if self.record and not is_transformed(x):
             self.last = {k: v.detach() for k, v in t.items()}
         return t["out"]
 
@@ -133,11 +133,6 @@ class Neuron(nn.Module):
         n = sum(p.numel() for p in self.parameters() if p.requires_grad)
         om = f", omega={float(self.omega):g}" if hasattr(self, "omega") else ""
         return f"{self.in_features} -> {self.width}{om}, params={n}"
-
-
-def _is_transformed(t):
-    """True inside torch.func transforms (vmap/grad), whose tensors must not be stored."""
-    return torch._C._functorch.is_functorch_wrapped_tensor(t)
 
 
 def _lin(i, o, bias=True):

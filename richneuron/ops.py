@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["sin", "cos", "tanh", "use_numpy"]
+__all__ = ["sin", "cos", "tanh", "use_numpy", "is_transformed"]
 
 _DTYPES = (torch.float32, torch.float64)
 _ENABLED = [True]
@@ -34,9 +34,14 @@ def use_numpy(enabled=True):
         _ENABLED[0] = old
 
 
+def is_transformed(t):
+    """True for a tensor wrapped by a torch.func transform (vmap, grad): it has no NumPy view and
+    must not be stored."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(t)
+
+
 def _numpy_ok(x):
-    return (_ENABLED[0] and x.device.type == "cpu" and x.dtype in _DTYPES
-            and not torch._C._functorch.is_functorch_wrapped_tensor(x))
+    return _ENABLED[0] and x.device.type == "cpu" and x.dtype in _DTYPES and not is_transformed(x)
 
 
 def _ufunc(fn, x):
@@ -46,53 +51,31 @@ def _ufunc(fn, x):
     return out
 
 
-class _Sin(torch.autograd.Function):
-    @staticmethod
+def _op(name, ufunc, fallback, derivative, of_output=False):
+    """The elementwise op `name`: NumPy's `ufunc` under autograd where `_numpy_ok`, else torch's
+    `fallback`. Backward is grad · derivative(x), or derivative(y) when `of_output` (tanh's
+    1 − y² needs only its output); `derivative` uses these ops, so it is differentiable too."""
+
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _ufunc(np.sin, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * cos(x)
-
-
-class _Cos(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _ufunc(np.cos, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return -grad * sin(x)
-
-
-class _Tanh(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = _ufunc(np.tanh, x)
-        ctx.save_for_backward(y)
+        y = _ufunc(ufunc, x)
+        ctx.save_for_backward(y if of_output else x)
         return y
 
-    @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return grad * (1 - y * y)
+        (saved,) = ctx.saved_tensors
+        return grad * derivative(saved)
+
+    fn = type(f"_{name.capitalize()}", (torch.autograd.Function,),
+              {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+    def op(x):
+        return fn.apply(x) if _numpy_ok(x) else fallback(x)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"{name}(x), elementwise; NumPy's kernel where it applies (see the module docstring)."
+    return op
 
 
-def sin(x):
-    """sin(x), elementwise; NumPy's kernel where it applies (see the module docstring)."""
-    return _Sin.apply(x) if _numpy_ok(x) else torch.sin(x)
-
-
-def cos(x):
-    """cos(x), elementwise; NumPy's kernel where it applies."""
-    return _Cos.apply(x) if _numpy_ok(x) else torch.cos(x)
-
-
-def tanh(x):
-    """tanh(x), elementwise; NumPy's kernel where it applies."""
-    return _Tanh.apply(x) if _numpy_ok(x) else torch.tanh(x)
+sin = _op("sin", np.sin, torch.sin, lambda x: cos(x))
+cos = _op("cos", np.cos, torch.cos, lambda x: -sin(x))
+tanh = _op("tanh", np.tanh, torch.tanh, lambda y: 1 - y * y, of_output=True)

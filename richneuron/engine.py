@@ -536,26 +536,28 @@ class Results:
         return net.eval()
 
 
+def _glibc(name, *args):
+    """Call glibc's `name(*args)`; False where there is no glibc or no such function."""
+    try:
+        import ctypes
+        getattr(ctypes.CDLL("libc.so.6"), name)(*args)
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
 def _keep_heap():
     """Ask glibc to serve the many same-sized activation buffers of a training loop from its heap
     instead of fresh mmap'd (page-faulting) memory each step: up to ~25% faster on small tasks,
     numerically irrelevant. A no-op where glibc's mallopt is not available."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 30)       # M_MMAP_THRESHOLD: 1 GiB
-        libc.mallopt(-1, (1 << 31) - 1)  # M_TRIM_THRESHOLD: keep freed memory
-    except (OSError, AttributeError):
-        pass
+    _glibc("mallopt", -3, 1 << 30)          # M_MMAP_THRESHOLD: 1 GiB
+    _glibc("mallopt", -1, (1 << 31) - 1)    # M_TRIM_THRESHOLD: keep freed memory
 
 
 def _die_with_parent():
     """Linux: the kernel sends this worker SIGTERM when its parent process dies (a killed or
     restarted Jupyter kernel), so no orphan keeps training. A no-op elsewhere."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
+    if not _glibc("prctl", 1, signal.SIGTERM):        # PR_SET_PDEATHSIG
         return
     parent = multiprocessing.parent_process()
     if parent is not None and os.getppid() != parent.pid:   # it died before prctl took effect

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import gmean
 
 from .. import models, neurons, plots, protocol, published, stats, tasks
 from . import ranking as rk
@@ -161,10 +162,7 @@ def scale_plot(metrics, task, archs, ax):
         if d.empty:
             continue
         c = f"C{i}"
-        if metric == "mse":
-            mean = np.exp(np.log(d["score"].clip(lower=1e-300)).groupby(d["params"]).mean())
-        else:
-            mean = d.groupby("params")["score"].mean()
+        mean = d.groupby("params")["score"].agg(gmean if metric == "mse" else "mean")
         ax.plot(mean.index, mean.to_numpy(), marker="o", ms=3, lw=1, c=c, label=a)
         ax.scatter(d["params"], d["score"], s=6, c=c, alpha=0.45, lw=0)
     base = m["predict_mean_mse"].iloc[0] if metric == "mse" else m["chance_accuracy"].iloc[0]

@@ -22,7 +22,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import models, ops, tasks
-from .engine import _loss_fn, train_stack
+from .train import _loss_fn, train_stack
 from .provenance import provenance
 
 CONFIGS = [("singlu", "memorize"), ("singlu", "spiral"), ("v15", "complex4d")]

@@ -5,7 +5,6 @@ models are made. Budget matching follows the study ("binary search over hidden d
 match budgets within ~5%"): the width whose exact trainable-parameter count is closest to the
 budget, which must be within 5%.
 """
-import inspect
 
 import torch
 from torch import nn

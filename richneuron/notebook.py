@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown, display
 
-from . import neurons, plots, tasks
+from . import neurons, plots
 from .provenance import provenance
 
 QUICK_ARCHS = ("vanilla", "singlu", "v10")

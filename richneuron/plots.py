@@ -4,11 +4,9 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
-import numpy as np
 import seaborn as sns
 import torch
 
-from . import tasks as _tasks
 
 DPI = 150
 COL, ROW = 3.0, 2.6          # inches per panel

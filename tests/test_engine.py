@@ -8,7 +8,6 @@ import sys
 import textwrap
 import time
 import warnings
-from pathlib import Path
 
 import pandas as pd
 import pytest

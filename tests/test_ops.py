@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from richneuron import build_model, ops
-from richneuron.engine import train_stack
+from richneuron.train import train_stack
 from richneuron import tasks
 
 OPS = {"sin": (ops.sin, torch.sin), "cos": (ops.cos, torch.cos), "tanh": (ops.tanh, torch.tanh)}

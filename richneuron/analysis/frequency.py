@@ -11,7 +11,6 @@ resampled independently in each arch; > 1 means SinGLU is better, "significant" 
 CI's lower bound is above 1. "Better than predict-zero" means the upper CI bound of SinGLU's
 geometric-mean MSE is below the predict-zero MSE of the test set.
 """
-import math
 
 import numpy as np
 import pandas as pd

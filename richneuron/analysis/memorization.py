@@ -1,5 +1,4 @@
 """Finding 1: "SinGLU stores 168,327× more information per parameter" (memorization MSE ratio)."""
-import numpy as np
 import pandas as pd
 
 from .. import stats

@@ -11,7 +11,6 @@ MSE difference between two models that both fail a task would count as a win.
 """
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from .. import published, stats, tasks as _tasks
 

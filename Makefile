@@ -26,8 +26,9 @@ quick: env
 test: env
 	$(PY) -m pytest
 
+# As root (common in containers) Jupyter refuses to start without --allow-root.
 lab: env
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=richneuron
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=richneuron $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: env
 	$(PY) -m richneuron.bench

@@ -1,7 +1,11 @@
 """Helpers the finding notebooks share: parameter checking, quick mode, provenance, tables.
 
-A notebook's `parameters` cell holds literals only; its next cell calls `setup(...)`, which
-checks them (a clear ValueError naming the valid choices) and derives everything else.
+A notebook's `parameters` cell holds type-annotated literals only; its next cell calls
+`setup(...)`, which checks them (a clear ValueError naming the valid choices) and derives
+everything else. Output paths left at their default ("") are resolved from the repository root
+and the mode, never from the working directory: a full run writes build/full/results/<notebook>
+and figures/, a quick run build/quick/results/<notebook> and build/quick/figures/ (so a quick run
+never touches the committed figures); both share the results store build/cache/.
 """
 import json
 import math
@@ -16,6 +20,39 @@ from . import neurons, plots
 from .provenance import provenance
 
 QUICK_ARCHS = ("vanilla", "singlu", "v10")
+ROOT = Path(__file__).resolve().parent.parent     # the repository (an editable install or a checkout)
+
+
+def default_paths(notebook, quick, root=ROOT):
+    """{output_dir, cache_dir, figures_dir} of notebook `notebook` (e.g. "06_ood") in this mode."""
+    base = Path(root) / "build" / ("quick" if quick else "full")
+    return {"output_dir": base / "results" / notebook, "cache_dir": Path(root) / "build" / "cache",
+            "figures_dir": base / "figures" if quick else Path(root) / "figures"}
+
+
+def _inside(path, folder):
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def resolve_paths(notebook, quick, output_dir="", cache_dir="", figures_dir="", root=ROOT):
+    """The three output folders as absolute paths: "" (or None) takes `default_paths`; an explicit
+    path is taken as given (relative to the working directory). A quick run may not write into
+    the full run's folders (figures/ or build/full/): ValueError."""
+    given = {"output_dir": output_dir, "cache_dir": cache_dir, "figures_dir": figures_dir}
+    out = default_paths(notebook, quick, root)
+    for name, value in given.items():
+        if value is None or value == "":
+            continue
+        if not isinstance(value, (str, Path)):
+            raise ValueError(f"{name} must be a path (str) or \"\" for the default, got {value!r}")
+        out[name] = Path(value).expanduser().absolute()
+    if quick:
+        for name in ("output_dir", "figures_dir"):
+            for full in (Path(root) / "figures", Path(root) / "build" / "full"):
+                if _inside(out[name], full):
+                    raise ValueError(f"{name}={str(out[name])!r}: a quick run must not write into {full} "
+                                     f"(the full run's outputs); leave it \"\" for {default_paths(notebook, True, root)[name]}")
+    return out
 
 
 @dataclass
@@ -65,12 +102,13 @@ def parse_archs(archs, quick=False, group="study"):
 
 
 def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_seeds=2, quick_steps=300,
-          group="study"):
+          group="study", notebook=None):
     """Check a notebook's parameters and derive its run settings.
 
     quick: small run (few archs, `quick_seeds` seeds, `quick_steps` steps) for tests and smoke checks.
     seeds: number of seeds (seeds 0..n-1). archs: "all" (the neurons of `group`: "study", "peers"
-    or "all") or a comma-separated list of arch ids.
+    or "all") or a comma-separated list of arch ids. output_dir, cache_dir, figures_dir: "" for the
+    defaults of `notebook` (its file stem, e.g. "06_ood") in this mode, see `resolve_paths`.
     """
     if not isinstance(quick, bool):
         raise ValueError(f"quick must be True or False, got {quick!r}")
@@ -81,7 +119,11 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
     arch_list = parse_archs(archs, quick, group)
     if quick:
         seeds, steps = min(seeds, quick_seeds), min(steps, quick_steps)
-    out = Setup(quick, list(range(seeds)), arch_list, steps, Path(output_dir), Path(cache_dir), Path(figures_dir))
+    if notebook is None and "" in (output_dir, cache_dir, figures_dir):
+        raise ValueError("setup(notebook=...) is needed to resolve default (\"\") paths")
+    paths = resolve_paths(notebook, quick, output_dir, cache_dir, figures_dir)
+    out = Setup(quick, list(range(seeds)), arch_list, steps, paths["output_dir"], paths["cache_dir"],
+                paths["figures_dir"])
     out.output_dir.mkdir(parents=True, exist_ok=True)
     plots.theme()
     return out

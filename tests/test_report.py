@@ -30,19 +30,25 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameters_cell_holds_commented_literals_only(path):
+def test_parameters_cell_holds_annotated_commented_literals_only(path):
     nb = nbformat.read(path, as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     src = tagged[0].source
-    names = set()
+    names = {}
     for node in ast.parse(src).body:
-        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), ast.unparse(node)
-        names |= {t.id for t in node.targets}
+        assert isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Constant), ast.unparse(node)
+        kind = type(node.value.value).__name__
+        assert ast.unparse(node.annotation) == kind, f"{ast.unparse(node)}: annotate it as {kind}"
+        names[node.target.id] = kind
     for line in src.splitlines():
         if line.strip():
             assert "#" in line, f"parameter without a trailing comment: {line!r}"
-    assert REQUIRED <= names, REQUIRED - names
+    assert REQUIRED <= set(names), REQUIRED - set(names)
+    # papermill's own parser (`papermill --help-notebook`) sees every parameter with its type
+    from papermill.translators import PythonTranslator
+    parsed = {p.name: p.inferred_type_name for p in PythonTranslator.inspect(tagged[0])}
+    assert parsed == names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -69,6 +75,46 @@ def test_a_bad_parameter_fails_in_the_first_cells(tmp_path):
         pm.execute_notebook(str(NOTEBOOKS[1]), str(tmp_path / "out.ipynb"), kernel_name="python3",
                             parameters={"quick": True, "archs": "vanilla,relu", "output_dir": str(tmp_path)},
                             cwd=str(NOTEBOOKS[1].parent), progress_bar=False)
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+def _git_status():
+    return subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def test_a_quick_notebook_run_from_elsewhere_leaves_the_checkout_clean(tmp_path):
+    """Quick mode with the default paths (run from another directory): its figures and tables land
+    under build/quick/, never in figures/ or build/full/, and git sees no change."""
+    import papermill as pm
+    nb = ROOT / "notebooks" / "06_ood.ipynb"                      # the cheapest quick notebook
+    status, figures = _git_status(), _snapshot(ROOT / "figures")
+    full = _snapshot(ROOT / "build" / "full") if (ROOT / "build" / "full").exists() else {}
+    quick_out = ROOT / "build" / "quick" / "results" / "06_ood"
+    shutil.rmtree(quick_out, ignore_errors=True)
+    pm.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), kernel_name="python3", parameters={"quick": True},
+                        cwd=str(tmp_path), progress_bar=False)
+    assert _git_status() == status
+    assert _snapshot(ROOT / "figures") == figures
+    assert (_snapshot(ROOT / "build" / "full") if (ROOT / "build" / "full").exists() else {}) == full
+    assert (quick_out / "verdicts.json").exists()
+    assert list((ROOT / "build" / "quick" / "figures").glob("06_*.png"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.ipynb"]      # nothing in the working directory
+
+
+def test_quick_mode_refuses_the_full_runs_folders(tmp_path):
+    from richneuron import notebook as nbk
+    paths = nbk.resolve_paths("06_ood", True)
+    assert paths["figures_dir"] == ROOT / "build" / "quick" / "figures"
+    assert paths["output_dir"] == ROOT / "build" / "quick" / "results" / "06_ood"
+    assert nbk.resolve_paths("06_ood", False)["figures_dir"] == ROOT / "figures"
+    assert nbk.resolve_paths("06_ood", True, output_dir=str(tmp_path))["output_dir"] == tmp_path
+    with pytest.raises(ValueError, match="figures_dir=.*quick run must not write"):
+        nbk.resolve_paths("06_ood", True, figures_dir=str(ROOT / "figures"))
+    with pytest.raises(ValueError, match="output_dir=.*quick run must not write"):
+        nbk.resolve_paths("06_ood", True, output_dir=str(ROOT / "build" / "full" / "results" / "06_ood"))
 
 
 @pytest.fixture(scope="session")

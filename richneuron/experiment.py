@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from . import __version__, models, neurons, tasks
 
+KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
+
 def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
@@ -35,6 +37,8 @@ class Experiment:
       v15's α/β/γ) relative to `lr`: the direct test of the "gradient competition" explanation.
     log_every: history interval in steps (None: about 30 points per run).
     threads: torch threads per cell (results are bit-identical for one machine and thread count).
+    kernels: "numpy" (default: `ops` takes sin/cos/tanh from NumPy's SIMD kernels) or "torch"
+      (torch's own): the same runs with other rounding, for the report's rounding check.
     """
 
     archs: list
@@ -52,6 +56,7 @@ class Experiment:
     meta_lr_scale: object = 1.0
     log_every: int = None
     threads: int = 1
+    kernels: str = "numpy"
 
     def __post_init__(self):
         self.archs, self.tasks, self.seeds = _as_list(self.archs), _as_list(self.tasks), _as_list(self.seeds)
@@ -99,6 +104,8 @@ class Experiment:
         if self.log_every is not None:
             _positive("log_every", self.log_every, int)
         _positive("threads", self.threads, int)
+        if self.kernels not in KERNELS:
+            raise ValueError(f"kernels must be one of {KERNELS}, got {self.kernels!r}")
         # Build every cell once now, so that infeasible budgets fail before any training.
         self._cells = list(self._make_cells())
 
@@ -127,7 +134,8 @@ class Experiment:
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
                        "log_every": self.log_every or max(1, point["steps"] // 30),
-                       "threads": self.threads}
+                       "threads": self.threads,
+                       **({} if self.kernels == "numpy" else {"kernels": self.kernels})}
                 if cfg["width"] is None:
                     probe = tasks.make(task, seed=0, **cfg["task_options"])
                     cfg["width"], _ = models.width_for_budget(arch, probe.in_dim, probe.out_dim,

@@ -14,6 +14,7 @@ tensors off the CPU, dtypes other than float32/float64, and tensors inside torch
 ops everywhere (the benchmark counts transcendental evaluations that way; tests compare both).
 """
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import torch
@@ -21,17 +22,17 @@ import torch
 __all__ = ["sin", "cos", "tanh", "use_numpy", "is_transformed"]
 
 _DTYPES = (torch.float32, torch.float64)
-_ENABLED = [True]
+_ENABLED = ContextVar("richneuron_ops_numpy", default=True)   # per thread/context: cells may run in threads
 
 
 @contextmanager
 def use_numpy(enabled=True):
     """Within the block, the ops use NumPy's kernels (True) or torch's own (False)."""
-    old, _ENABLED[0] = _ENABLED[0], bool(enabled)
+    token = _ENABLED.set(bool(enabled))
     try:
         yield
     finally:
-        _ENABLED[0] = old
+        _ENABLED.reset(token)
 
 
 def is_transformed(t):
@@ -41,7 +42,7 @@ def is_transformed(t):
 
 
 def _numpy_ok(x):
-    return _ENABLED[0] and x.device.type == "cpu" and x.dtype in _DTYPES and not is_transformed(x)
+    return _ENABLED.get() and x.device.type == "cpu" and x.dtype in _DTYPES and not is_transformed(x)
 
 
 def _ufunc(fn, x):

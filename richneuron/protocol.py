@@ -10,12 +10,18 @@ BUDGET = 5000        # parameters per model (the study: "~5K" for memorization, 
 DEPTH = 2            # hidden layers, then a linear head
 STEPS = 3000         # full-batch Adam steps
 LR = 1e-3            # constant learning rate, Adam default betas
-SEEDS = 5            # model-initialisation seeds 0..4 (the study: 3)
-DATA_SEED = 0        # one data set per task, shared by the seeds
+SEEDS = 4            # model-initialisation seeds 0..3 on each data draw (the study: 3 seeds, one draw)
+DATA_SEEDS = 3       # data draws 0..2 per task: 12 replicas per (arch, task) in every scorecard comparison
+DATA_SEED = 0        # the draw shown where one draw is enough (figures of learned functions)
+KERNELS_CHECK = "torch"   # the rounding check reruns every scorecard comparison with torch's sin/cos/tanh
 
 
-def main_grid(archs, tasks, seeds, steps=STEPS, **overrides):
-    """The default-protocol Experiment for `archs` × `tasks` × `seeds` (a list of ints)."""
-    kw = dict(budget=BUDGET, depth=DEPTH, lr=LR, data_seed=DATA_SEED)
+def main_grid(archs, tasks, seeds, steps=STEPS, data_seeds=None, **overrides):
+    """The default-protocol Experiment for `archs` × `tasks` × `seeds` (a list of ints) on
+    `data_seeds` data draws (a count: draws 0..n-1, or a list; None: the one draw DATA_SEED).
+    The notebooks pass their `data_seeds` parameter (default DATA_SEEDS)."""
+    data_seeds = [DATA_SEED] if data_seeds is None else data_seeds
+    draws = list(range(data_seeds)) if isinstance(data_seeds, int) else list(data_seeds)
+    kw = dict(budget=BUDGET, depth=DEPTH, lr=LR, data_seed=draws)
     kw.update(overrides)
     return Experiment(archs=list(archs), tasks=list(tasks), seeds=list(seeds), steps=steps, **kw)

@@ -9,7 +9,7 @@ import time
 import torch
 from torch.func import stack_module_state
 
-from . import models, tasks
+from . import models, ops, tasks
 from .experiment import _as_list, _replicas, cell_key
 from .provenance import provenance
 
@@ -215,8 +215,9 @@ def run_cell(cfg, progress=None):
                                          depth=cfg["depth"], seed=s,
                                          **cfg["options"], **({} if om is None else {"omega": om}))
                       for s, om, _ in replicas]
-        weights, summary, hist = train_stack(model_list, task, cfg["steps"], [lr for *_, lr in replicas],
-                                             cfg["log_every"], progress, cfg["meta_lr_scale"])
+        with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
+            weights, summary, hist = train_stack(model_list, task, cfg["steps"], [lr for *_, lr in replicas],
+                                                 cfg["log_every"], progress, cfg["meta_lr_scale"])
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
@@ -224,6 +225,7 @@ def run_cell(cfg, progress=None):
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
               "meta_lr_scale": cfg["meta_lr_scale"], "data_seed": cfg["data_seed"],
+              "kernels": cfg.get("kernels", "numpy"),
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []

@@ -9,6 +9,7 @@ import textwrap
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -325,3 +326,16 @@ def test_workers_exit_when_their_parent_is_killed():
         assert not alive(), "pool workers outlived their parent"
     finally:
         proc.kill()
+
+
+def test_kernels_option_reruns_the_same_cell_with_torchs_sine():
+    """The rounding check's runs: same replicas, torch's sin/cos/tanh instead of NumPy's; another
+    cache key, results equal up to rounding."""
+    kw = dict(archs=["singlu"], tasks=["hifreq"], seeds=[0, 1], steps=50, budget=1000)
+    a, b = rn.Experiment(**kw), rn.Experiment(**kw, kernels="torch")
+    assert cell_key(a.cells[0]) != cell_key(b.cells[0])
+    ra, rb = rn.run(a, progress=False, workers=1), rn.run(b, progress=False, workers=1)
+    assert list(ra.metrics["kernels"]) == ["numpy"] * 2 and list(rb.metrics["kernels"]) == ["torch"] * 2
+    assert np.allclose(ra.metrics["final_train_loss"], rb.metrics["final_train_loss"], rtol=1e-3)
+    with pytest.raises(ValueError, match="kernels"):
+        rn.Experiment(**kw, kernels="mkl")

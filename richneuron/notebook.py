@@ -64,6 +64,7 @@ class Setup:
     output_dir: Path
     cache_dir: Path
     figures_dir: Path
+    data_seeds: list = field(default_factory=lambda: [0])
     started: float = field(default_factory=time.perf_counter)
 
     def save(self, fig, name):
@@ -77,7 +78,8 @@ class Setup:
         return df
 
     def _repr_markdown_(self):
-        return (f"**Run settings:** {'quick' if self.quick else 'full'} mode, {len(self.seeds)} seeds, "
+        return (f"**Run settings:** {'quick' if self.quick else 'full'} mode, {len(self.seeds)} seeds on each of "
+                f"{len(self.data_seeds)} data draws, "
                 f"{self.steps} steps, archs: {', '.join(self.archs)}")
 
     def elapsed(self):
@@ -102,13 +104,14 @@ def parse_archs(archs, quick=False, group="study"):
 
 
 def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_seeds=2, quick_steps=300,
-          group="study", notebook=None):
+          group="study", notebook=None, data_seeds=1, quick_data_seeds=2):
     """Check a notebook's parameters and derive its run settings.
 
     quick: small run (few archs, `quick_seeds` seeds, `quick_steps` steps) for tests and smoke checks.
-    seeds: number of seeds (seeds 0..n-1). archs: "all" (the neurons of `group`: "study", "peers"
-    or "all") or a comma-separated list of arch ids. output_dir, cache_dir, figures_dir: "" for the
-    defaults of `notebook` (its file stem, e.g. "06_ood") in this mode, see `resolve_paths`.
+    seeds: number of initialisation seeds (seeds 0..n-1) on each of `data_seeds` data draws (0..n-1).
+    archs: "all" (the neurons of `group`: "study", "peers" or "all") or a comma-separated list of
+    arch ids. output_dir, cache_dir, figures_dir: "" for the defaults of `notebook` (its file stem,
+    e.g. "06_ood") in this mode, see `resolve_paths`.
     """
     if not isinstance(quick, bool):
         raise ValueError(f"quick must be True or False, got {quick!r}")
@@ -116,14 +119,16 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
         raise ValueError(f"seeds must be a positive integer (the number of seeds), got {seeds!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if isinstance(data_seeds, bool) or not isinstance(data_seeds, int) or data_seeds < 1:
+        raise ValueError(f"data_seeds must be a positive integer (the number of data draws), got {data_seeds!r}")
     arch_list = parse_archs(archs, quick, group)
     if quick:
-        seeds, steps = min(seeds, quick_seeds), min(steps, quick_steps)
+        seeds, steps, data_seeds = min(seeds, quick_seeds), min(steps, quick_steps), min(data_seeds, quick_data_seeds)
     if notebook is None and "" in (output_dir, cache_dir, figures_dir):
         raise ValueError("setup(notebook=...) is needed to resolve default (\"\") paths")
     paths = resolve_paths(notebook, quick, output_dir, cache_dir, figures_dir)
     out = Setup(quick, list(range(seeds)), arch_list, steps, paths["output_dir"], paths["cache_dir"],
-                paths["figures_dir"])
+                paths["figures_dir"], list(range(data_seeds)))
     out.output_dir.mkdir(parents=True, exist_ok=True)
     plots.theme()
     return out

@@ -37,6 +37,12 @@ INCONCLUSIVE = "inconclusive"
 VERDICTS = (REPLICATED, CONDITIONAL, NOT_REPLICATED, INCONCLUSIVE)
 HOLDS, FAILS, UNSURE = "holds", "fails", "inconclusive"      # sub-verdicts of one part of a claim
 ALPHA = 0.05
+# Effects smaller than these are "no effect" in the equivalence (TOST) part of a direction
+# criterion: a factor of 1.25 in a geometric-mean error, 2 percentage points of accuracy.
+EQUIVALENCE = {"log": 1.25, "linear": 0.02}
+# Errors this small are at float32's resolution for targets of unit scale: a ratio of two of them
+# measures rounding, not skill, and is not judged by itself (memorize's MSEs reach it).
+FLOAT32_FLOOR = 1e-6
 SCALES = ("log", "linear")
 LOWER_IS_BETTER = {"mse": True, "accuracy": False}
 
@@ -267,7 +273,12 @@ def fmt_ci(point, low, high):
 
 # ----------------------------------------------------------------------------- verdicts
 
-RULE = ("A claim has up to three parts: direction, magnitude and mechanism, each judged holds / fails / "
+RULE = ("Direction: holds when the effect is significant in the claimed direction (Welch, Holm-adjusted within "
+        "the claim's family, alpha 0.05); fails when it is significant the other way or equivalent to none by TOST "
+        "(within a factor 1.25 for errors, 2 pp for accuracies); inconclusive otherwise. Magnitude: holds when the "
+        "estimate lies in the claimed order of magnitude [claim/√10, claim·√10] and fails when the 95% interval "
+        "misses it. "
+        "A claim has up to three parts: direction, magnitude and mechanism, each judged holds / fails / "
         "inconclusive by its criterion. The row is *replicated* when every claimed part holds at the default "
         "protocol; *replicated only under stated conditions* when not, but every claimed part holds under a "
         "stated swept condition; *not replicated* when a claimed part fails at the default protocol and no "

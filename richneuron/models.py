@@ -20,16 +20,16 @@ MAX_WIDTH = 1 << 16  # search bound for the width
 class RichMLP(nn.Module):
     """`depth` hidden layers of one neuron type, then a linear head (with bias)."""
 
-    def __init__(self, arch, in_dim, out_dim, width, depth=2, **options):
+    def __init__(self, arch, in_dim, out_dim, width, depth=2, generator=None, **options):
         super().__init__()
         cls = neurons.get(arch)
         self.arch, self.in_dim, self.out_dim, self.width, self.depth = arch, in_dim, out_dim, width, depth
         self.options = dict(options)
         dims = [in_dim] + [width] * depth
-        self.layers = nn.ModuleList(cls(i, width, **options) for i in dims[:-1])
+        self.layers = nn.ModuleList(cls(i, width, generator=generator, **options) for i in dims[:-1])
         if hasattr(self.layers[0], "first_layer_init"):   # a neuron whose first layer differs (SIREN)
-            self.layers[0].first_layer_init()
-        self.head = neurons.Linear(width, out_dim)
+            self.layers[0].first_layer_init(generator)
+        self.head = neurons.Linear(width, out_dim, generator=generator)
 
     def forward(self, x, return_terms=False):
         """Output `(N, out_dim)`; with `return_terms`, also a list of each layer's terms dict."""
@@ -112,7 +112,10 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     """A `RichMLP` of neuron `arch`: `depth` hidden layers of `width` units and a linear head.
 
     Give exactly one of `width` or `budget`. With `seed`, the initial weights are a pure function
-    of the arguments (the global RNG is left untouched). `options` go to the neuron
+    of the arguments: every draw comes from a `torch.Generator` of this call seeded with `seed`
+    (the same weights as under `torch.manual_seed(seed)`), never from the global RNG, so
+    concurrent calls in threads cannot take each other's draws. Without `seed`, the global RNG
+    (PyTorch's default). `options` go to the neuron
     (see `options_of(arch)`): e.g. omega=30.0, init="siren".
     """
     neurons.get(arch)
@@ -125,8 +128,5 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     if width is None:
         width, _ = width_for_budget(arch, in_dim, out_dim, budget, depth, **options)
     _positive_int("width", width)
-    if seed is None:
-        return RichMLP(arch, in_dim, out_dim, width, depth, **options)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return RichMLP(arch, in_dim, out_dim, width, depth, **options)
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    return RichMLP(arch, in_dim, out_dim, width, depth, generator=generator, **options)

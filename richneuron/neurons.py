@@ -56,16 +56,35 @@ def _check_choice(name, value, choices):
         raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(map(str, choices))}")
 
 
-def _siren_(linear, omega):
+def _siren_(linear, omega, generator=None):
     """SIREN hidden-layer init (Sitzmann et al. 2020, supp. 1.5): W ~ U(±√(6/fan_in)/ω)."""
     bound = math.sqrt(6.0 / linear.in_features) / omega
-    with torch.no_grad():
-        linear.weight.uniform_(-bound, bound)
+    nn.init.uniform_(linear.weight, -bound, bound, generator=generator)
 
 
 class Linear(nn.Linear):
     """`nn.Linear` that also runs a stacked ensemble: weight (K, out, in), bias (K, out), input
-    (N, in) shared by the replicas or (K, N, in) -> (K, N, out), as one batched matrix product."""
+    (N, in) shared by the replicas or (K, N, in) -> (K, N, out), as one batched matrix product.
+
+    Initialisation is `nn.Linear`'s (U(±1/√in) for weight and bias), drawn from `generator`
+    (a `torch.Generator`; None: the global one, as PyTorch does). The same draws in the same
+    order as `nn.Linear`, so a generator seeded with s gives `torch.manual_seed(s)`'s weights."""
+
+    def __init__(self, in_features, out_features, bias=True, generator=None):
+        nn.Module.__init__(self)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_features))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None):
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            nn.init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, x):
         w, b = self.weight, self.bias
@@ -115,10 +134,10 @@ class Neuron(nn.Module):
         """ω shaped to broadcast against `act` (see `unit`)."""
         return unit(self.omega, act)
 
-    def _init(self, init, omega):
+    def _init(self, init, omega, generator=None):
         _check_choice("init", init, INITS)
         if init == "siren" and self.SINE is not None:
-            _siren_(getattr(self, self.SINE), omega)
+            _siren_(getattr(self, self.SINE), omega, generator)
 
     def terms(self, x):
         raise NotImplementedError
@@ -135,8 +154,8 @@ class Neuron(nn.Module):
         return f"{self.in_features} -> {self.width}{om}, params={n}"
 
 
-def _lin(i, o, bias=True):
-    return Linear(i, o, bias=bias)
+def _lin(i, o, generator, bias=True):
+    return Linear(i, o, bias=bias, generator=generator)
 
 
 class Vanilla(Neuron):
@@ -145,9 +164,9 @@ class Vanilla(Neuron):
     Parameters per layer: h·(in + 1). Init: PyTorch default. Source: the study's baseline (B1).
     """
 
-    def __init__(self, in_features, width):
+    def __init__(self, in_features, width, generator=None):
         super().__init__(in_features, width)
-        self.W = _lin(in_features, width)
+        self.W = _lin(in_features, width, generator)
 
     def terms(self, x):
         return {"out": torch.relu(self.W(x))}
@@ -163,11 +182,11 @@ class SinGLU(Neuron):
     OPTIONS = ("omega", "init")
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default"):
+    def __init__(self, in_features, width, omega=1.0, init="default", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
-        self._init(init, float(omega))
+        self.Wg, self.Wv = _lin(in_features, width, generator), _lin(in_features, width, generator)
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         g = self.Wg(x)
@@ -186,12 +205,12 @@ class V1(Neuron):
     OPTIONS = ("omega", "init", "layernorm")
     SINE = "W2"
 
-    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True):
+    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True, generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.W1, self.W2 = _lin(in_features, width), _lin(in_features, width)
+        self.W1, self.W2 = _lin(in_features, width, generator), _lin(in_features, width, generator)
         self.norm = LayerNorm(width) if layernorm else nn.Identity()
-        self._init(init, float(omega))
+        self._init(init, float(omega), generator)
 
     def _sine_pre(self, x):
         w2 = self.W2(x)
@@ -216,7 +235,7 @@ class V4LowRank(Neuron):
     SINE = "B"
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True,
-                 rank=None, rank_fraction=0.25):
+                 rank=None, rank_fraction=0.25, generator=None):
         super().__init__(in_features, width)
         if rank is None:
             rank = max(1, int(min(in_features, width) * rank_fraction))
@@ -224,10 +243,10 @@ class V4LowRank(Neuron):
             raise ValueError(f"rank must be >= 1, got {rank}")
         self.rank = int(rank)
         self._set_omega(omega)
-        self.W1 = _lin(in_features, width)
-        self.A, self.B = _lin(in_features, self.rank, bias=False), _lin(self.rank, width)
+        self.W1 = _lin(in_features, width, generator)
+        self.A, self.B = _lin(in_features, self.rank, generator, bias=False), _lin(self.rank, width, generator)
         self.norm = LayerNorm(width) if layernorm else nn.Identity()
-        self._init(init, float(omega))
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         a = self.W1(x)
@@ -245,14 +264,14 @@ class V4Shared(Neuron):
     OPTIONS = ("omega", "init", "layernorm")
     SINE = "W1"
 
-    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True):
+    def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True, generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.W1 = _lin(in_features, width)
+        self.W1 = _lin(in_features, width, generator)
         bound = 1 / math.sqrt(in_features)
-        self.b = nn.Parameter(torch.empty(width).uniform_(-bound, bound))
+        self.b = nn.Parameter(nn.init.uniform_(torch.empty(width), -bound, bound, generator=generator))
         self.norm = LayerNorm(width) if layernorm else nn.Identity()
-        self._init(init, float(omega))
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         u = self.W1(x)
@@ -271,12 +290,12 @@ class V6(Neuron):
     META = ("Walpha",)
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default"):
+    def __init__(self, in_features, width, omega=1.0, init="default", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
-        self.Wl, self.Walpha = _lin(in_features, width), _lin(in_features, width)
-        self._init(init, float(omega))
+        self.Wg, self.Wv = _lin(in_features, width, generator), _lin(in_features, width, generator)
+        self.Wl, self.Walpha = _lin(in_features, width, generator), _lin(in_features, width, generator)
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         g = self.Wg(x)
@@ -296,11 +315,11 @@ class V7(Neuron):
     META = ("Womega",)
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default"):
+    def __init__(self, in_features, width, omega=1.0, init="default", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.Wg, self.Wv, self.Womega = (_lin(in_features, width) for _ in range(3))
-        self._init(init, float(omega))
+        self.Wg, self.Wv, self.Womega = (_lin(in_features, width, generator) for _ in range(3))
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         g = self.Wg(x)
@@ -319,11 +338,11 @@ class V8(Neuron):
     META = ("Wphi", "Wa")
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default"):
+    def __init__(self, in_features, width, omega=1.0, init="default", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.Wg, self.Wv, self.Wphi, self.Wa = (_lin(in_features, width) for _ in range(4))
-        self._init(init, float(omega))
+        self.Wg, self.Wv, self.Wphi, self.Wa = (_lin(in_features, width, generator) for _ in range(4))
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         g, phase, gate = self.Wg(x), self.Wphi(x), torch.sigmoid(self.Wa(x))
@@ -343,15 +362,15 @@ class V9(Neuron):
     META = ("Womega", "Wphi", "Walpha")
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default", omega_range=0.5):
+    def __init__(self, in_features, width, omega=1.0, init="default", omega_range=0.5, generator=None):
         super().__init__(in_features, width)
         if not 0 <= omega_range < 1:
             raise ValueError(f"omega_range must be in [0, 1), got {omega_range}")
         self.omega_range = float(omega_range)
         self._set_omega(omega)
         self.Wg, self.Wv, self.Womega, self.Wphi, self.Walpha = (
-            _lin(in_features, width) for _ in range(5))
-        self._init(init, float(omega))
+            _lin(in_features, width, generator) for _ in range(5))
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         g = self.Wg(x)
@@ -369,11 +388,11 @@ class _PhaseGLU(Neuron):
     META = ("Wphi",)
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default"):
+    def __init__(self, in_features, width, omega=1.0, init="default", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.Wg, self.Wv, self.Wphi = (_lin(in_features, width) for _ in range(3))
-        self._init(init, float(omega))
+        self.Wg, self.Wv, self.Wphi = (_lin(in_features, width, generator) for _ in range(3))
+        self._init(init, float(omega), generator)
 
     def phase(self, g, phi):
         raise NotImplementedError
@@ -436,15 +455,15 @@ class V15(Neuron):
     META = ("Wphi", "a", "b", "c")
     SINE = "Wg"
 
-    def __init__(self, in_features, width, omega=1.0, init="default", per_unit=False):
+    def __init__(self, in_features, width, omega=1.0, init="default", per_unit=False, generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.Wg, self.Wv, self.Wphi = (_lin(in_features, width) for _ in range(3))
+        self.Wg, self.Wv, self.Wphi = (_lin(in_features, width, generator) for _ in range(3))
         n = width if per_unit else 1
         self.a = nn.Parameter(torch.full((n,), 0.5))   # α
         self.b = nn.Parameter(torch.full((n,), 1.0))   # β
         self.c = nn.Parameter(torch.full((n,), 1.0))   # γ
-        self._init(init, float(omega))
+        self._init(init, float(omega), generator)
 
     def terms(self, x):
         g, phi = self.Wg(x), self.Wphi(x)
@@ -462,9 +481,9 @@ class _GLU(Neuron):
     both (ours) so that the count matches SinGLU's. Init: PyTorch default. Exposes "g".
     """
 
-    def __init__(self, in_features, width):
+    def __init__(self, in_features, width, generator=None):
         super().__init__(in_features, width)
-        self.Wg, self.Wv = _lin(in_features, width), _lin(in_features, width)
+        self.Wg, self.Wv = _lin(in_features, width, generator), _lin(in_features, width, generator)
 
     @staticmethod
     def sigma(g):
@@ -526,18 +545,17 @@ class Siren(Neuron):
     OPTIONS = ("omega", "init")
     SINE = "W"
 
-    def __init__(self, in_features, width, omega=30.0, init="siren"):
+    def __init__(self, in_features, width, omega=30.0, init="siren", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
-        self.W = _lin(in_features, width)
-        self._init(init, float(omega))
+        self.W = _lin(in_features, width, generator)
+        self._init(init, float(omega), generator)
         self.init = init
 
-    def first_layer_init(self):
+    def first_layer_init(self, generator=None):
         """SIREN's first-layer rule (`first_layer_sine_init`): W ~ U(±1/in)."""
         if self.init == "siren":
-            with torch.no_grad():
-                self.W.weight.uniform_(-1 / self.in_features, 1 / self.in_features)
+            nn.init.uniform_(self.W.weight, -1 / self.in_features, 1 / self.in_features, generator=generator)
 
     def terms(self, x):
         g = self.W(x)
@@ -558,11 +576,11 @@ class Snake(Neuron):
     META = ("a",)
     EPS = 1e-9
 
-    def __init__(self, in_features, width, a_init=0.5):
+    def __init__(self, in_features, width, a_init=0.5, generator=None):
         super().__init__(in_features, width)
         if not (math.isfinite(a_init) and a_init > 0):
             raise ValueError(f"a_init must be positive and finite, got {a_init!r}")
-        self.W = _lin(in_features, width)
+        self.W = _lin(in_features, width, generator)
         self.a = nn.Parameter(torch.full((width,), float(a_init)))
 
     def terms(self, x):
@@ -586,15 +604,15 @@ class FAN(Neuron):
     OPTIONS = ("p_ratio",)
     SINE = "Wp"
 
-    def __init__(self, in_features, width, p_ratio=0.25):
+    def __init__(self, in_features, width, p_ratio=0.25, generator=None):
         super().__init__(in_features, width)
         if not 0 < p_ratio < 0.5:
             raise ValueError(f"p_ratio must be in (0, 0.5) (cos and sin each take p_ratio of the "
                              f"width), got {p_ratio!r}")
         self.p_ratio = float(p_ratio)
         self.d_p = int(width * self.p_ratio)
-        self.Wp = _lin(in_features, self.d_p)
-        self.Wgbar = _lin(in_features, width - 2 * self.d_p)
+        self.Wp = _lin(in_features, self.d_p, generator)
+        self.Wgbar = _lin(in_features, width - 2 * self.d_p, generator)
 
     def terms(self, x):
         p = self.Wp(x)

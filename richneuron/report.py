@@ -12,13 +12,14 @@ import argparse
 import json
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 
-from . import stats
+from . import published, stats
 from .provenance import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,15 +73,93 @@ def _anchor(i):
     return f"sec-{i:02d}"
 
 
+PART_NAMES = ("direction", "magnitude", "mechanism")
+
+
+def criterion_commit(text, source, root=ROOT):
+    """The commit (short hash and date) that last changed a criterion line of `source`, by
+    `git log -S` (the newest commit that added or removed that exact text); "uncommitted" when
+    the line is not in HEAD's version of the file, "unknown" without git."""
+    if not text or not source:
+        return "unknown"
+    try:
+        head = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{source}"], capture_output=True,
+                              text=True, timeout=30)
+        if head.returncode != 0:
+            return "unknown"
+        if text not in head.stdout:
+            return "uncommitted"
+        log = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs", "-S", text, "--", source],
+                             capture_output=True, text=True, timeout=60)
+        return log.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def with_commits(verdict_rows, root=ROOT):
+    """Each row gains `criterion_commit` (see `criterion_commit`)."""
+    return [{**r, "criterion_commit": criterion_commit(r.get("criterion"), r.get("criterion_source"), root)}
+            for r in verdict_rows]
+
+
+def ordered(verdict_rows):
+    """The rows in the study's claim order (published.json), one per claim, plus a 'not judged'
+    row for any claim no notebook produced."""
+    order = list(published.claims())
+    by = {r["claim_id"]: r for r in verdict_rows}
+    out = [by[c] for c in order if c in by] + [r for r in verdict_rows if r["claim_id"] not in order]
+    missing = [c for c in order if c not in by]
+    return out, missing
+
+
+def _parts_text(parts):
+    return "; ".join(f"{k}: {parts[k]}" for k in PART_NAMES if parts.get(k)) or "–"
+
+
+def _cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def scorecard(verdict_rows):
-    """The scorecard table (markdown) from all notebooks' verdict rows."""
+    """The scorecard table (markdown) from all notebooks' verdict rows, in the study's claim order."""
     if not verdict_rows:
         return "_No verdicts were produced._"
-    lines = ["| finding | claim | published | ours | verdict |", "|---|---|---|---|---|"]
-    for r in verdict_rows:
+    rows, missing = ordered(verdict_rows)
+    lines = ["| # | finding | claim | published | ours | parts | verdict |", "|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
         pub = r["published"]
         pub = stats.fmt(pub) if isinstance(pub, (int, float)) else ("–" if pub is None else str(pub))
-        lines.append(f"| {r['finding']} | {r['claim']} | {pub} | {r['ours']} | **{r['verdict']}** |")
+        reason = f" <br><small>{_cell(r['reason'])}</small>" if r.get("reason") else ""
+        lines.append(f"| {i} | {r['finding']} | {_cell(r['claim'])} | {_cell(pub)} | {_cell(r['ours'])} | "
+                     f"{_parts_text(r.get('parts') or {})} | **{r['verdict']}**{reason} |")
+    for c in missing:
+        lines.append(f"| – | {published.claims()[c]['finding']} | {_cell(published.claims()[c]['text'])} | "
+                     f"{_cell(published.claims()[c].get('value'))} | – | – | **not judged** (no notebook ran it) |")
+    return "\n".join(lines)
+
+
+def criteria_table(verdict_rows):
+    """Every claim's criterion as its finding module states it, with the commit that last changed it."""
+    rows, _ = ordered(verdict_rows)
+    lines = ["| # | claim | criterion (every branch) | criterion last changed |", "|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
+        lines.append(f"| {i} | {r['claim_id']} | {_cell(r.get('criterion', ''))} | "
+                     f"`{r.get('criterion_commit', 'unknown')}` |")
+    return "\n".join(lines)
+
+
+def rounding_table(verdict_rows):
+    """The rounding check: every verdict computed again from runs with torch's sin/cos/tanh."""
+    rows, _ = ordered(verdict_rows)
+    lines = ["| # | claim | verdict (NumPy kernels) | verdict (torch kernels) | ours (torch kernels) | stable |",
+             "|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
+        if "rounding_stable" not in r:
+            lines.append(f"| {i} | {r['claim_id']} | {r['verdict']} | not checked | – | – |")
+            continue
+        first = r.get("verdict_before_rounding_check", r["verdict"])
+        lines.append(f"| {i} | {r['claim_id']} | {first} | {r['verdict_other_kernels']} | "
+                     f"{_cell(r['ours_other_kernels'])} | {'yes' if r['rounding_stable'] else '**no: inconclusive**'} |")
     return "\n".join(lines)
 
 
@@ -92,16 +171,25 @@ def beyond(answers):
 
 
 def abstract(verdict_rows, quick, answers=()):
-    counts = pd.Series([r["verdict"] for r in verdict_rows]).value_counts()
-    n = len(verdict_rows)
+    rows, missing = ordered(verdict_rows)
+    counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
+    n = len(rows) + len(missing)
     parts = [f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS]
+    named = "; ".join(f"{v}: " + ", ".join(f"{r['claim_id']} ({r['ours']})" for r in rows if r["verdict"] == v)
+                      for v in stats.VERDICTS if counts.get(v, 0))
+    flipped = sum(1 for r in rows if r.get("rounding_stable") is False)
     mode = (" **This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
             "report's results.**" if quick else "")
     return (f"We re-ran the study *Beyond Linear Neurons* (14 neuron designs, 9 toy tasks) under a documented "
             f"protocol, since the study published no code, data generators or hyperparameters, and swept what it "
-            f"left open. Of its {n} headline claims we could test: {', '.join(parts)}. Every number below comes "
-            f"from a run of this repository (the study's own numbers from one data file), with every seed shown "
-            f"and bootstrap confidence intervals for ratios."
+            f"left open. Of its {n} headline claims: {', '.join(parts)}"
+            + (f", {len(missing)} not judged" if missing else "") + f". {named}. "
+            f"Every comparison is a Welch t interval on the log scale for errors (a ratio of geometric means) or the "
+            f"linear scale for accuracies, over initialisation seeds on several data draws, Holm-corrected within "
+            f"each claim; \"no effect\" is only claimed from an equivalence test. Every verdict was computed again "
+            f"from runs with other floating-point kernels; {flipped} changed and {'is' if flipped == 1 else 'are'} "
+            f"reported as inconclusive. Every number below comes from a run of this repository (the study's own "
+            f"numbers from one data file), with every seed shown."
             + (" Beyond the study, against published peer neurons (GLU family, SIREN, Snake, FAN), with tuned "
                "learning rates and from 1K to 64K parameters: " + " ".join(f"*{a['question']}* {a['answer']}" for a in answers)
                if answers else "") + mode)
@@ -135,8 +223,14 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
     toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
     cells.append(nbformat.v4.new_markdown_cell("\n".join(toc)))
     cells.append(nbformat.v4.new_markdown_cell(
-        '<a id="scorecard"></a>\n\n## Scorecard\n\nEach verdict is computed in its notebook from criteria stated '
-        "there before the data are shown.\n\n" + scorecard(verdict_rows)
+        '<a id="scorecard"></a>\n\n## Scorecard\n\nEach verdict is computed in its notebook from the criterion its '
+        "finding module states, shown there before the data. " + stats.RULE + "\n\n" + scorecard(verdict_rows)
+        + "\n\n### Criteria and their history\n\nA criterion changed after its results were seen shows a commit "
+        "later than the results' own (see Provenance).\n\n" + criteria_table(verdict_rows)
+        + "\n\n### Rounding check\n\nMachines round differently (SIMD kernels), and chaotic training amplifies it: a "
+        "verdict that changes from one CPU to another is noise, not a finding. Each scorecard comparison was run "
+        "again with torch's sin/cos/tanh in place of NumPy's (`Experiment(kernels=\"torch\")`); a verdict that "
+        "changes is reported as inconclusive.\n\n" + rounding_table(verdict_rows)
         + ("\n\n### Beyond the study\n\n" + beyond(answers) if answers else "")))
     for s in sections:
         cells += s
@@ -198,7 +292,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
         render(nbformat.read(out, as_version=4), html_dir / f"{nb.stem}.html", exclude_input=False)
         vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"
         if vfile.exists():
-            verdicts += json.loads(vfile.read_text())
+            verdicts += with_commits(json.loads(vfile.read_text()), root)
         if afile.exists():
             answers += json.loads(afile.read_text())
     total = time.perf_counter() - t0

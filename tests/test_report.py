@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from richneuron import report
+from richneuron import published, report, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = report.notebooks(ROOT)
@@ -135,8 +135,7 @@ def test_quick_build_writes_every_artifact(quick_build):
         assert (base / "html" / f"{p.stem}.html").stat().st_size > 10_000
         if p.stem[:2] != "00":
             rows = json.loads((base / "results" / p.stem / "verdicts.json").read_text())
-            assert rows and all(r["verdict"] in ("replicated", "replicated only under stated conditions",
-                                                 "not replicated") for r in rows)
+            assert rows and all(r["verdict"] in stats.VERDICTS for r in rows)
     figures = list((base / "figures").glob("*.png"))
     assert len(figures) >= 10
     names = " ".join(f.name for f in figures)
@@ -152,6 +151,9 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
     for r in verdicts:
         assert r["verdict"] in html
+        assert r["criterion"] and r["criterion_commit"] != "unknown", r["claim_id"]
+    assert sorted(r["claim_id"] for r in verdicts) == sorted(published.claims()), "one row per claim of the study"
+    assert "Rounding check" in html and "Criteria and their history" in html
     answers = json.loads((quick_build / "answers.json").read_text())
     assert [a["question"] for a in answers] == ["Sine or multiplication?", "Does the ranking survive tuning?",
                                                "Does the edge persist with scale?"]

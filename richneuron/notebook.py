@@ -68,8 +68,9 @@ class Setup:
     started: float = field(default_factory=time.perf_counter)
 
     def save(self, fig, name):
-        """Save a figure into figures_dir (the report's figures/) and keep it inline."""
-        return plots.save(fig, name, self.figures_dir)
+        """Save a figure into figures_dir (the report's figures/) and keep it inline. Returns None,
+        so that a cell ending in `cfg.save(...)` prints no file path into the paper."""
+        plots.save(fig, name, self.figures_dir)
 
     def table(self, df, name):
         """Store a table as CSV in output_dir (raw results next to the figures) and return it."""

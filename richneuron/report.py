@@ -240,8 +240,19 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
         "documented choices (README, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
         "protocol and the sweeps shown, not whether the study's own runs were wrong.\n"
         "- Toy scale (3K–8K parameters for the findings; the scale sweep of notebook 07 reaches 64K), full-batch Adam, CPU float32.\n"
-        "- Float32 runs of the LayerNorm neurons (v1, v4) are chaotic in their last digits: reruns on another "
-        "machine or thread count can move their numbers slightly (see the engine's documentation).\n"))
+        "- Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at large lr or ω): another "
+        "CPU or thread count can move a replica's numbers. The rounding check above reruns every scorecard "
+        "comparison with other kernels; a verdict that survives it may still move on hardware we did not try.\n"
+        "- Replicas are (data draw, seed) pairs treated as exchangeable. With three data draws per task, an "
+        "arch-by-draw interaction cannot be estimated well; where the data share of the variance is large "
+        "(notebook 02's variance split), the intervals describe these draws more than the population of draws.\n"
+        "- The equivalence margins (×1.25 for errors, 2 pp for accuracies) and the magnitude band (the claimed "
+        "order of magnitude, ×/÷√10) are our choices, stated before the data; other choices can move a verdict "
+        "between *not replicated* and *inconclusive*.\n"
+        "- Verdicts are computed at one point of the protocol space the study left open (lr, ω, steps, init, task "
+        "difficulty, data size), with sweeps along a few axes only; a claim that fails here may hold elsewhere.\n"
+        "- Every task is synthetic: generators we wrote because the study published none.\n"
+        "- Tuned learning rates (notebook 07) come from one trial per rate on a validation split.\n"))
     prov = "\n".join(f"| {k} | {v} |" for k, v in meta.items())
     cells.append(nbformat.v4.new_markdown_cell(
         f'<a id="provenance"></a>\n\n## Provenance\n\n| item | value |\n|---|---|\n{prov}\n'))

@@ -28,12 +28,18 @@ their last finite values, its metrics are NaN and `diverged` is True; the other 
 the stack continue unaffected (their gradients and Adam states never mix with it).
 """
 import atexit
+import json
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.spawn
 import os
 import signal
+import sys
+import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
@@ -64,13 +70,21 @@ def _keep_heap():
 
 
 def _die_with_parent():
-    """Linux: the kernel sends this worker SIGTERM when its parent process dies (a killed or
-    restarted Jupyter kernel), so no orphan keeps training. A no-op elsewhere."""
-    if not _glibc("prctl", 1, signal.SIGTERM):        # PR_SET_PDEATHSIG
-        return
+    """This worker exits when its parent process dies (a killed or restarted Jupyter kernel), so
+    no orphan keeps training. A daemon thread watches the parent's pid once a second: unlike
+    Linux's PR_SET_PDEATHSIG, which fires when the parent *thread* that started the worker exits,
+    this keeps the pool alive after the thread that created it is gone (`rn.run` from a thread)."""
     parent = multiprocessing.parent_process()
-    if parent is not None and os.getppid() != parent.pid:   # it died before prctl took effect
+    if parent is None:
+        return
+    pid = parent.pid
+
+    def watch():
+        while os.getppid() == pid:
+            time.sleep(1.0)
         os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="richneuron-parent-watch").start()
 
 
 def _init_worker(threads):
@@ -80,19 +94,52 @@ def _init_worker(threads):
     _keep_heap()
 
 
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned pool worker that does not re-run the parent's `__main__`: the worker runs only
+    `richneuron` functions on JSON-able cell configurations, so it never needs the user's script.
+    That is what lets `rn.run` work from a script without an `if __name__ == "__main__":` guard
+    and from a script read on stdin (`python - <<EOF`), where re-running `__main__` would start
+    the run again inside every worker, or fail to find `<stdin>`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = "richneuron-worker-" + self.name
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
+def _preparation_without_main(get_preparation_data):
+    def prepare(name):
+        d = get_preparation_data(name)
+        if name.startswith("richneuron-worker-"):
+            d.pop("init_main_from_path", None)
+            d.pop("init_main_from_name", None)
+        return d
+    prepare._richneuron = True
+    return prepare
+
+
+if not getattr(multiprocessing.spawn.get_preparation_data, "_richneuron", False):
+    multiprocessing.spawn.get_preparation_data = _preparation_without_main(multiprocessing.spawn.get_preparation_data)
+
 _POOL = {}
+_POOL_LOCK = threading.Lock()
 
 
 def _local_pool(workers, threads):
-    """A process pool kept for the life of this process (workers cost a torch import each)."""
+    """A process pool kept for the life of this process (workers cost a torch import each); a
+    pool that broke (a worker killed) is replaced."""
     key = (workers, threads)
-    if key not in _POOL:
-        for old in _POOL.values():
-            old.shutdown(wait=False, cancel_futures=True)
-        _POOL.clear()
-        _POOL[key] = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                                         initializer=_init_worker, initargs=(threads,))
-    return _POOL[key]
+    with _POOL_LOCK:
+        if key not in _POOL or getattr(_POOL[key], "_broken", False):
+            for old in _POOL.values():
+                old.shutdown(wait=False, cancel_futures=True)
+            _POOL.clear()
+            _POOL[key] = ProcessPoolExecutor(workers, mp_context=_WorkerContext(),
+                                             initializer=_init_worker, initargs=(threads,))
+        return _POOL[key]
 
 
 def _drop_local_pool():
@@ -106,13 +153,31 @@ def _drop_local_pool():
 atexit.register(_drop_local_pool)
 
 
+PROGRESS_ENV = "RICHNEURON_PROGRESS_FILE"
+
+def _write_progress(state):
+    """For `make report`: the engine's progress as JSON in the file named by $RICHNEURON_PROGRESS_FILE."""
+    path = os.environ.get(PROGRESS_ENV)
+    if not path:
+        return
+    try:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=None):
     """Run `experiment` (or a list of them, as one pool of cells); returns `Results`.
 
     cache_dir: finished cells are stored there (atomically) and reused on the next run.
     executor: any `concurrent.futures.Executor` (e.g. `distributed.Client().get_executor()`);
-      by default a process pool with `workers` processes (default: the CPU count), or in-process
-      when there is a single cell or `workers=1`.
+      by default the Dask scheduler named by the environment variable RICHNEURON_SCHEDULER
+      (tcp://host:port) if it is set, else a process pool with `workers` processes (default:
+      the CPU count), or in-process when there is a single cell or `workers=1`. Results always
+      come back to this process and its `cache_dir`: workers need no shared disk.
     """
     with warnings.catch_warnings():              # text bars where ipywidgets is missing
         warnings.simplefilter("ignore")
@@ -135,26 +200,52 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
                desc=f"{len(todo)} cells to train ({len(done)} cached)")
+    state = {"cells_total": len(cfgs), "cells_done": len(done), "steps_total": total, "steps_done": 0,
+             "started": time.time()}
+    _write_progress(state)
 
     def finish(res):
         if cache_dir:
             save_cell(cache_dir, res)
         done[res["key"]] = res
+        state["cells_done"] += 1
+        state["steps_done"] += reps(res["config"]) * res["config"]["steps"]
+        _write_progress(state)
+
+    def in_process(cfgs_left):
+        for cfg in cfgs_left:
+            if cell_key(cfg) not in done:
+                finish(run_cell(cfg, progress=bar))
 
     workers = workers or os.cpu_count() or 1
+    own_executor = executor is None
+    if own_executor and todo and os.environ.get("RICHNEURON_SCHEDULER", "").strip():
+        from .cluster import scheduler_executor      # Dask is imported only when asked for
+        executor = scheduler_executor()
     try:
         if executor is None and (workers == 1 or len(todo) <= 1):
-            for cfg in todo:
-                finish(run_cell(cfg, progress=bar))
+            in_process(todo)
         else:
             ex = executor or _local_pool(workers, max(e.threads for e in exps))
             # longest cells first, so that no worker is left with a long one at the end
             todo.sort(key=lambda c: reps(c) * c["steps"] * c["width"] ** 2 * c["depth"], reverse=True)
-            futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}
+            futures = {}
             try:
+                futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}
                 for fut in as_completed(futures):
                     finish(fut.result())
                     bar.update(reps(futures[fut]) * futures[fut]["steps"])
+            except BrokenProcessPool as err:
+                if executor is not None:
+                    raise
+                # The worker processes could not start or died (a start method this Python cannot
+                # use, a killed worker): finish the run here rather than fail it.
+                for fut in futures:
+                    fut.cancel()
+                _drop_local_pool()
+                print(f"richneuron: worker processes failed ({err or type(err).__name__}); "
+                      f"training the remaining {len(todo) - len(done)} cells in this process", file=sys.stderr)
+                in_process(todo)
             except BaseException:
                 # Ctrl-C or a failed cell: finished cells are already stored; stop the rest.
                 for fut in futures:

@@ -27,7 +27,9 @@ class Experiment:
     """A grid of replicas. Any field given as a list is swept (cartesian product).
 
     archs, tasks: ids from `richneuron.neurons.available()` / `richneuron.tasks.available()`.
-    seeds: model-initialisation seeds (the data come from `data_seed`, shared by the seeds).
+    seeds: model-initialisation seeds, each trained on every data draw of `data_seed`.
+    data_seed: the data draw(s): one seed or a list; all draws of an (arch, task, width) train in
+      one stacked cell with the seeds (each metric and history row records its `data_seed`).
     budget or width: give one; budget matching as in `build_model`.
     omega: ω for the archs that take it (ignored by vanilla); None keeps each neuron's default.
     options: other neuron options (e.g. {"init": "siren"}); each must be taken by at least one
@@ -39,6 +41,8 @@ class Experiment:
     threads: torch threads per cell (results are bit-identical for one machine and thread count).
     kernels: "numpy" (default: `ops` takes sin/cos/tanh from NumPy's SIMD kernels) or "torch"
       (torch's own): the same runs with other rounding, for the report's rounding check.
+    device: where the cells train: "cpu" (default), "cuda", "cuda:1", "mps"; a device this
+      machine lacks is a ValueError before any work. Off the CPU, `ops` uses torch's kernels.
     """
 
     archs: list
@@ -57,6 +61,7 @@ class Experiment:
     log_every: int = None
     threads: int = 1
     kernels: str = "numpy"
+    device: str = "cpu"
 
     def __post_init__(self):
         self.archs, self.tasks, self.seeds = _as_list(self.archs), _as_list(self.tasks), _as_list(self.seeds)
@@ -106,6 +111,7 @@ class Experiment:
         _positive("threads", self.threads, int)
         if self.kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {KERNELS}, got {self.kernels!r}")
+        self.device = check_device(self.device)
         # Build every cell once now, so that infeasible budgets fail before any training.
         self._cells = list(self._make_cells())
 
@@ -121,7 +127,7 @@ class Experiment:
             opts = {k: v for k, v in self.options.items() if k in taken}
             sweep = {**size(), "depth": self.depth, "steps": self.steps,
                      "meta_lr_scale": self.meta_lr_scale,
-                     "data_seed": self.data_seed, **{f"task.{k}": v for k, v in self.task_options.items()},
+                     **{f"task.{k}": v for k, v in self.task_options.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
             omegas = _as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
             for point in grid(sweep):
@@ -130,12 +136,13 @@ class Experiment:
                        "budget": point.get("budget"), "width": point.get("width"),
                        "depth": point["depth"], "steps": point["steps"],
                        "meta_lr_scale": float(point["meta_lr_scale"]),
-                       "data_seed": point["data_seed"],
+                       "data_seeds": [int(d) for d in _as_list(self.data_seed)],
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
                        "log_every": self.log_every or max(1, point["steps"] // 30),
                        "threads": self.threads,
-                       **({} if self.kernels == "numpy" else {"kernels": self.kernels})}
+                       **({} if self.kernels == "numpy" else {"kernels": self.kernels}),
+                       **({} if self.device == "cpu" else {"device": self.device})}
                 if cfg["width"] is None:
                     probe = tasks.make(task, seed=0, **cfg["task_options"])
                     cfg["width"], _ = models.width_for_budget(arch, probe.in_dim, probe.out_dim,
@@ -157,13 +164,36 @@ class Experiment:
         return sum(_n_replicas(c) * c["steps"] for c in self._cells)
 
 
+def check_device(device):
+    """`device` as a string if this machine has it, else a ValueError naming it."""
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r}") from None
+    if dev.type == "cpu":
+        return "cpu"
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0 or (dev.index or 0) >= n:
+            raise ValueError(f"device {device!r} is not available on this machine "
+                             f"({n} CUDA device{'s' if n != 1 else ''}; torch {torch.__version__})")
+        return str(dev)
+    if dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device {device!r} is not available on this machine")
+        return "mps"
+    raise ValueError(f"device {device!r} is not supported; valid choices: 'cpu', 'cuda[:i]', 'mps'")
+
+
 def _n_replicas(cfg):
-    return len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"])
+    return len(cfg["data_seeds"]) * len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"])
 
 
 def _replicas(cfg):
-    """The (seed, ω, lr) of each replica of a cell, in stacking order."""
-    return [(s, om, lr) for lr in cfg["lrs"] for om in cfg["omegas"] for s in cfg["seeds"]]
+    """The (data_seed, seed, ω, lr) of each replica of a cell, in stacking order."""
+    return [(d, s, om, lr) for lr in cfg["lrs"] for om in cfg["omegas"] for d in cfg["data_seeds"]
+            for s in cfg["seeds"]]
 
 
 def cost(*experiments):

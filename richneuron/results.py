@@ -24,7 +24,7 @@ class Results:
 
     def model(self, arch, task, seed, **where):
         """The trained replica matching `arch`, `task`, `seed` and any further metric columns
-        (e.g. omega=5.0, lr=1e-2) as a `RichMLP` in eval mode."""
+        (e.g. omega=5.0, lr=1e-2, data_seed=1) as a `RichMLP` in eval mode."""
         m = self.metrics
         sel = (m["arch"] == arch) & (m["task"] == task) & (m["seed"] == seed)
         for k, v in where.items():
@@ -38,7 +38,7 @@ class Results:
         row = rows.iloc[0]
         cell = self._cells[row["cell"]]
         cfg = cell["config"]
-        t = tasks.make(cfg["task"], seed=cfg["data_seed"], **cfg["task_options"])
+        t = tasks.make(cfg["task"], seed=int(row["data_seed"]), **cfg["task_options"])
         om = {} if pd.isna(row["omega"]) else {"omega": float(row["omega"])}
         net = models.build_model(cfg["arch"], t.in_dim, t.out_dim, width=cfg["width"], depth=cfg["depth"],
                                  **cfg["options"], **om)

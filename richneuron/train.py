@@ -19,9 +19,9 @@ STAT_KEYS = ("alpha", "omega", "gate", "phase")
 def _loss_fn(kind):
     if kind == "regression":
         return lambda out, y: ((out - y) ** 2).mean(dim=(1, 2))
-    def ce(out, y):
+    def ce(out, y):                             # y: (N,) shared or (K, N) per replica
         k, n, c = out.shape
-        return torch.nn.functional.cross_entropy(out.reshape(k * n, c), y.repeat(k),
+        return torch.nn.functional.cross_entropy(out.reshape(k * n, c), y.expand(k, n).reshape(-1),
                                                  reduction="none").view(k, n).mean(1)
     return ce
 
@@ -65,11 +65,14 @@ def _bind(module, tensors):
 class _Adam:
     """Adam (default betas, eps 1e-8) over one flat parameter vector with a per-element learning
     rate: K independent Adams with their own lr (and meta-lr scale) in a handful of kernels.
-    The update is torch.optim.Adam's, term for term."""
+    The update is torch.optim.Adam's, term for term and in its rounding order; every
+    intermediate lives in a buffer allocated once."""
 
     def __init__(self, flat, grad, lr, betas=(0.9, 0.999), eps=1e-8):
         self.p, self.g, self.lr, (self.b1, self.b2), self.eps = flat, grad, lr, betas, eps
         self.m, self.v, self.t = torch.zeros_like(flat), torch.zeros_like(flat), 0
+        self.denom, self.upd = torch.empty_like(flat), torch.empty_like(flat)
+        self.size64, self.size = torch.empty_like(lr), torch.empty_like(flat)
 
     @torch.no_grad()
     def step(self):
@@ -77,28 +80,54 @@ class _Adam:
         self.t += 1
         self.m.lerp_(g, 1 - self.b1)
         self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-        denom = (self.v.sqrt() / (1 - self.b2 ** self.t) ** 0.5).add_(self.eps)
-        step_size = (self.lr / -(1 - self.b1 ** self.t)).to(self.p.dtype)   # −lr/bc1, as Adam rounds it
-        self.p.addcdiv_(self.m * step_size, denom)
+        torch.sqrt(self.v, out=self.denom).div_((1 - self.b2 ** self.t) ** 0.5).add_(self.eps)
+        torch.div(self.lr, -(1 - self.b1 ** self.t), out=self.size64)   # −lr/bc1 in float64,
+        self.size.copy_(self.size64)                                      # rounded as Adam rounds it
+        self.p.addcdiv_(torch.mul(self.m, self.size, out=self.upd), self.denom)
 
 
-def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta_lr_scale=1.0):
+class _Data:
+    """The data of a stack: shared tensors (N, ...) when every replica trains on one data set,
+    or tensors with a leading replica axis (K, N, ...) when they train on several draws."""
+
+    def __init__(self, task_list, device):
+        first = task_list[0]
+        shared = all(t is first for t in task_list)
+        for t in task_list:
+            if (t.name, t.kind, tuple(t.x_train.shape), tuple(t.x_test.shape), sorted(t.extra)) != \
+                    (first.name, first.kind, tuple(first.x_train.shape), tuple(first.x_test.shape), sorted(first.extra)):
+                raise ValueError(f"the data sets of one stack must have one shape; got {first!r} and {t!r}")
+        put = lambda get: (get(first) if shared else torch.stack([get(t) for t in task_list])).to(device)
+        self.kind, self.metric, self.shared = first.kind, first.metric, shared
+        self.x, self.y = put(lambda t: t.x_train), put(lambda t: t.y_train)
+        self.x_test, self.y_test = put(lambda t: t.x_test), put(lambda t: t.y_test)
+        self.extra = {n: (put(lambda t: t.extra[n][0]), put(lambda t: t.extra[n][1])) for n in first.extra}
+
+
+def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta_lr_scale=1.0, device="cpu"):
     """Train `model_list` (same arch and width) as one stacked ensemble on `task`.
 
-    `lr` is one learning rate or one per model; `meta_lr_scale` multiplies the learning rate of
-    the "meta" parameters (see `_roles`). The neurons run the stack natively (see
-    `neurons.Linear`): parameters carry a leading replica axis, and all of them live in one flat
-    vector that a per-element-learning-rate Adam updates.
+    `task` is one `Task` shared by all models, or a list with one `Task` per model (data draws of
+    one shape: the inputs then carry the replica axis too, x of shape (K, N, d)). `lr` is one
+    learning rate or one per model; `meta_lr_scale` multiplies the learning rate of the "meta"
+    parameters (see `_roles`). The neurons run the stack natively (see `neurons.Linear`):
+    parameters carry a leading replica axis, and all of them live in one flat vector that a
+    per-element-learning-rate Adam updates. `device`: where to train ("cpu", "cuda", ...).
 
-    Returns (final params dict of stacked tensors, per-replica summary dict of lists,
-    history list of (replica, step, quantity, layer, value)).
+    Returns (final params dict of stacked tensors (on the CPU), per-replica summary dict of
+    lists, history list of (replica, step, quantity, layer, value)).
     """
     k = len(model_list)
+    task_list = list(task) if isinstance(task, (list, tuple)) else [task] * k
+    if len(task_list) != k:
+        raise ValueError(f"give one task or one per model ({k}), got {len(task_list)}")
+    data = _Data(task_list, device)
     stacked, buffers = stack_module_state(model_list)
+    buffers = {n: b.to(device) for n, b in buffers.items()}
     names = list(stacked)
     shapes = {n: stacked[n].shape for n in names}
     sizes = [stacked[n].numel() for n in names]
-    flat = torch.cat([stacked[n].detach().reshape(-1) for n in names])
+    flat = torch.cat([stacked[n].detach().reshape(-1) for n in names]).to(device)
     base = copy.deepcopy(model_list[0])
     for layer in base.layers:
         layer.record = False
@@ -108,8 +137,8 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     if len(lrs) != k:
         raise ValueError(f"give one lr or one per model ({k}), got {len(lrs)}")
     per_elem = lambda per_name: torch.cat([per_name(n).repeat_interleave(shapes[n][1:].numel()) for n in names])
-    lr_vec = per_elem(lambda n: lrs * (meta_lr_scale if roles[n][1] == "meta" else 1.0))
-    replica_of = per_elem(lambda n: torch.arange(k))
+    lr_vec = per_elem(lambda n: lrs * (meta_lr_scale if roles[n][1] == "meta" else 1.0)).to(device)
+    replica_of = per_elem(lambda n: torch.arange(k)).to(device)
 
     def unflat(vec):
         return {n: piece.view(shapes[n]) for n, piece in zip(names, vec.split(sizes))}
@@ -127,18 +156,20 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     def fwd(xx, terms=False):
         return base(xx, return_terms=terms)
 
-    loss_fn, metric_fn = _loss_fn(task.kind), _metric_fn(task.kind)
-    x, y = task.x_train, task.y_train
-    alive = torch.ones(k, dtype=torch.bool)
+    loss_fn, metric_fn = _loss_fn(data.kind), _metric_fn(data.kind)
+    x, y = data.x, data.y
+    alive = torch.ones(k, dtype=torch.bool, device=device)
+    alive_list = [True] * k
     dead_elem = None                           # elements of dead replicas: no gradient, no update
     history = []
     omega0 = {}                                # mean ω(x) per layer at the first log: drift reference
     log_every = log_every or max(1, steps // 30)
 
-    def log(step, losses, grads):
+    def log(step, losses, grads, terms):
+        """Log step `step`; `terms` are the layers' terms of the training forward of that step."""
         with torch.no_grad():
             rows = [("loss", "all", losses)]
-            rows.append(("test_" + task.metric, "all", metric_fn(fwd(task.x_test), task.y_test)))
+            rows.append(("test_" + data.metric, "all", metric_fn(fwd(data.x_test), data.y_test)))
             if grads is not None:
                 sq = {}
                 for name, g in grads.items():
@@ -148,7 +179,6 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
                         sq[key] = sq.get(key, 0) + s
                 for (lab, role), s in sq.items():
                     rows.append((f"grad_norm_{role}" if role != "all" else "grad_norm", lab, s.sqrt()))
-            _, terms = fwd(x, True)
             for i, t in enumerate(terms):
                 lab = str(i)
                 if "alpha" in t:
@@ -163,40 +193,51 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
                 if "phase" in t:
                     rows += [("phase_abs_mean", lab, t["phase"].abs().mean((1, 2))),
                              ("phase_g_corr", lab, _corr(t["phase"], t["g"]))]
-        for q, lab, vals in rows:
-            for r, v in enumerate(vals.tolist()):
-                history.append((r, step, q, lab, v if alive[r] else math.nan))
+            # one transfer for all rows (one sync on a GPU)
+            values = torch.stack([v.reshape(k).to(torch.float64) for _, _, v in rows]).cpu().tolist()
+        for (q, lab, _), vals in zip(rows, values):
+            for r, v in enumerate(vals):
+                history.append((r, step, q, lab, v if alive_list[r] else math.nan))
 
     for step in range(steps):
-        losses = loss_fn(fwd(x), y)
+        logging = step % log_every == 0
+        if logging:
+            out, terms = fwd(x, True)
+        else:
+            out = fwd(x)
+        losses = loss_fn(out, y)
         finite = torch.isfinite(losses)
-        if (alive & ~finite).any():
+        if not bool(finite.all()) and (alive & ~finite).any():
             alive &= finite
+            alive_list = alive.tolist()
             dead_elem = ~alive[replica_of]
             lr_vec[dead_elem] = 0              # frozen at their last finite values
         grad.zero_()
-        torch.where(alive, losses, torch.zeros_like(losses)).sum().backward()
+        (losses.sum() if dead_elem is None else torch.where(alive, losses, torch.zeros_like(losses)).sum()).backward()
         if dead_elem is not None:
             grad[dead_elem] = 0                # NaNs must not reach the Adam moments
-        if step % log_every == 0:
-            log(step, losses.detach(), unflat(grad))
+        if logging:
+            log(step, losses.detach(), unflat(grad), terms)
+            del terms
         opt.step()
         if progress is not None:
             progress.update(k)
 
     with torch.no_grad():
-        out = fwd(x)
+        out, terms = fwd(x, True)
         final_loss = loss_fn(out, y)
         alive &= torch.isfinite(final_loss)
-        log(steps, final_loss, None)
+        alive_list = alive.tolist()
+        log(steps, final_loss, None, terms)
         summary = {"final_train_loss": final_loss,
-                   f"train_{task.metric}": metric_fn(out, y),
-                   f"test_{task.metric}": metric_fn(fwd(task.x_test), task.y_test)}
-        for name, (xe, ye) in task.extra.items():
-            summary[f"{name}_{task.metric}"] = metric_fn(fwd(xe), ye)
-        summary = {n: [v if a else math.nan for v, a in zip(t.tolist(), alive.tolist())] for n, t in summary.items()}
-        summary["diverged"] = (~alive).tolist()
-    return {**{n: p.detach().clone() for n, p in unflat(flat).items()}, **buffers}, summary, history
+                   f"train_{data.metric}": metric_fn(out, y),
+                   f"test_{data.metric}": metric_fn(fwd(data.x_test), data.y_test)}
+        for name, (xe, ye) in data.extra.items():
+            summary[f"{name}_{data.metric}"] = metric_fn(fwd(xe), ye)
+        summary = {n: [v if a else math.nan for v, a in zip(t.tolist(), alive_list)] for n, t in summary.items()}
+        summary["diverged"] = [not a for a in alive_list]
+    return ({**{n: p.detach().clone().cpu() for n, p in unflat(flat).items()},
+             **{n: b.cpu() for n, b in buffers.items()}}, summary, history)
 
 
 def run_cell(cfg, progress=None):
@@ -207,36 +248,39 @@ def run_cell(cfg, progress=None):
     """
     old_threads = torch.get_num_threads()
     torch.set_num_threads(cfg["threads"])
+    device = cfg.get("device", "cpu")
     try:
         t0 = time.perf_counter()
-        task = tasks.make(cfg["task"], seed=cfg["data_seed"], **cfg["task_options"])
+        draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in cfg["data_seeds"]}
+        task = draws[cfg["data_seeds"][0]]
         replicas = _replicas(cfg)
         model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
                                          depth=cfg["depth"], seed=s,
                                          **cfg["options"], **({} if om is None else {"omega": om}))
-                      for s, om, _ in replicas]
+                      for _, s, om, _ in replicas]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
-            weights, summary, hist = train_stack(model_list, task, cfg["steps"], [lr for *_, lr in replicas],
-                                                 cfg["log_every"], progress, cfg["meta_lr_scale"])
+            weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
+                                                 [lr for *_, lr in replicas], cfg["log_every"], progress,
+                                                 cfg["meta_lr_scale"], device=device)
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
     n_params = models.count_params(model_list[0])
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
-              "meta_lr_scale": cfg["meta_lr_scale"], "data_seed": cfg["data_seed"],
-              "kernels": cfg.get("kernels", "numpy"),
+              "meta_lr_scale": cfg["meta_lr_scale"],
+              "kernels": cfg.get("kernels", "numpy"), "device": device,
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []
-    for r, (s, om, lr) in enumerate(replicas):
-        row = {**shared, "seed": s, "omega": om, "lr": lr, "replica": r,
-               **{n: v[r] for n, v in summary.items()}, **task.baselines,
+    for r, (d, s, om, lr) in enumerate(replicas):
+        row = {**shared, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
+               **{n: v[r] for n, v in summary.items()}, **draws[d].baselines,
                "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg)}
         metrics.append(row)
-    history = [{"arch": cfg["arch"], "task": cfg["task"], "seed": replicas[r][0], "omega": replicas[r][1],
-                "lr": replicas[r][2], "meta_lr_scale": cfg["meta_lr_scale"], "width": cfg["width"],
-                "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
+    history = [{"arch": cfg["arch"], "task": cfg["task"], "data_seed": replicas[r][0], "seed": replicas[r][1],
+                "omega": replicas[r][2], "lr": replicas[r][3], "meta_lr_scale": cfg["meta_lr_scale"],
+                "width": cfg["width"], "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
                 **{f"task.{k}": v for k, v in cfg["task_options"].items()},
                 **{f"opt.{k}": v for k, v in cfg["options"].items()},
                 "step": step, "quantity": q, "layer": lab, "value": v}

@@ -1,0 +1,47 @@
+"""Cells on a Dask cluster: `RICHNEURON_SCHEDULER=tcp://host:port` and the workers' heap settings.
+
+`run` sends its cells to the scheduler named by $RICHNEURON_SCHEDULER when it is given no
+executor; results come back to the calling process and its cache (workers need no shared disk,
+only this package installed). `dask_executor(client)` is the executor of any `distributed.Client`
+with the engine's heap settings installed on its workers.
+"""
+import os
+
+from distributed import Client
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from .engine import _keep_heap
+
+SCHEDULER_ENV = "RICHNEURON_SCHEDULER"
+_CLIENTS = {}
+
+
+class HeapPlugin(WorkerPlugin):
+    """The local pool's heap settings (`engine._keep_heap`) in every Dask worker. Dask starts its
+    workers with MALLOC_TRIM_THRESHOLD_=65536, which hands the activation buffers of every
+    training step back to the OS, so that they page-fault again on the next step."""
+
+    name = "richneuron-heap"
+
+    def setup(self, worker):
+        _keep_heap()
+
+
+def dask_executor(client):
+    """`client.get_executor()`, with `HeapPlugin` registered on the client's workers (present
+    and future)."""
+    client.register_plugin(HeapPlugin())
+    return client.get_executor()
+
+
+def scheduler_executor():
+    """The executor of the Dask scheduler named by $RICHNEURON_SCHEDULER, or None when it is unset."""
+    addr = os.environ.get(SCHEDULER_ENV, "").strip()
+    if not addr:
+        return None
+    if addr not in _CLIENTS:
+        try:
+            _CLIENTS[addr] = Client(addr, set_as_default=False, timeout="30s")
+        except OSError as e:
+            raise RuntimeError(f"{SCHEDULER_ENV}={addr}: cannot reach the Dask scheduler ({e})") from None
+    return dask_executor(_CLIENTS[addr])

@@ -58,7 +58,7 @@ def expected_weights(cfg):
     """{name: (shape, dtype)} of the stacked weights a cell's training returns (built on the meta
     device: no memory, no random draws)."""
     from . import models, tasks
-    t = tasks.make(cfg["task"], seed=cfg["data_seed"], **cfg["task_options"])
+    t = tasks.make(cfg["task"], seed=cfg["data_seeds"][0], **cfg["task_options"])
     om = {} if cfg["omegas"][0] is None else {"omega": cfg["omegas"][0]}
     with torch.device("meta"):
         net = models.RichMLP(cfg["arch"], t.in_dim, t.out_dim, cfg["width"], cfg["depth"], **cfg["options"], **om)

@@ -37,18 +37,31 @@ def test_tuning_grid_stacks_the_lrs_on_the_validation_split():
     assert cell["task_options"] == {"validation": pr.VALIDATION}
 
 
-def test_advantage_closes_is_the_first_budget_from_which_never_better_again():
-    cmp = pd.DataFrame({"task": ["t"] * 4 + ["u"] * 2, "budget": [1, 2, 4, 8, 1, 2],
-                        "better": [True, False, True, False, True, True]})
-    assert pr.advantage_closes(cmp) == {"t": 8, "u": None}
+def test_advantage_closes_needs_equivalence_to_say_gone():
+    cmp = pd.DataFrame({"task": ["t"] * 4 + ["u"] * 2 + ["w"] * 3, "budget": [1, 2, 4, 8, 1, 2, 1, 2, 4],
+                        "better": [True, False, True, False, True, True, True, False, False],
+                        "worse": [False] * 9,
+                        "equivalent": [False, False, False, True, False, False, False, True, False]})
+    # t: equivalent at 8 -> gone from 8; u: still better at the top; w: not better from 2, but only
+    # equivalent at 2, not at 4 -> absence of evidence: inconclusive
+    assert pr.advantage_closes(cmp) == {"t": ("gone", 8), "u": ("persists", None), "w": ("inconclusive", 2)}
+    assert "inconclusive" in pr.closes_text(("inconclusive", 2)) and "8" in pr.closes_text(("gone", 8))
 
 
-def test_verdict_regime_counts_rows_whose_every_task_agrees():
-    t = pd.DataFrame({"task type": ["A", "A", "B", "C"], "agrees": [True, False, True, True]})
-    v, per_row = pr.verdict_regime(t)
-    assert v == stats.CONDITIONAL and per_row.to_dict() == {"A": False, "B": True, "C": True}
-    assert pr.verdict_regime(t.assign(agrees=True))[0] == stats.REPLICATED
-    assert pr.verdict_regime(t.assign(agrees=[False, False, False, True]))[0] == stats.NOT_REPLICATED
+def test_scale_summary_is_holm_within_each_task_over_budgets():
+    rng = np.random.default_rng(0)
+    rows = []
+    for b, (s_mu, v_mu) in {1000: (0.01, 0.1), 4000: (0.01, 0.0102)}.items():
+        noise = np.exp(0.05 * rng.standard_normal(12))              # the same spread for both: 2% apart
+        for arch, mu in (("singlu", s_mu), ("vanilla", v_mu)):
+            rows += _rows(arch, "reg", "mse", 1e-3, list(mu * noise), budget=b, params=b, data_seed=0)
+    m = pd.DataFrame(rows)
+    _, cmp = pr.scale_summary(m)
+    grp = lambda b, a: m[(m["budget"] == b) & (m["arch"] == a)]["test_mse"]
+    ref = stats.holm([stats.compare(grp(b, "singlu"), grp(b, "vanilla"), scale="log").p_value for b in (1000, 4000)])
+    np.testing.assert_allclose(cmp.sort_values("budget")["p_holm"], ref)
+    assert cmp.sort_values("budget")["better"].tolist() == [True, False]
+    assert pr.advantage_closes(cmp) == {"reg": ("gone", 4000)}          # equivalent within 1.25 at 4000
 
 
 @pytest.mark.parametrize("d, t, expected", [(5, 6, stats.REPLICATED), (2, 3, stats.NOT_REPLICATED),
@@ -57,16 +70,73 @@ def test_verdict_wins_tuned(d, t, expected):
     assert pr.verdict_wins_tuned(d, t) == expected
 
 
-def test_regime_map_names_the_published_best_and_its_ties():
-    rng = np.random.default_rng(0)
+def _regime_scores(shift=None, archs=("singlu", "vanilla", "v10", "v15"), n=12, spread=0.05):
+    """Every arch on every map task; each row's study-best clearly best unless `shift` says
+    {(arch, task): factor} (an MSE multiplied, an accuracy shifted by factor - 1)."""
+    rng = np.random.default_rng(1)
     rows = []
-    for arch, mu in (("singlu", 0.010), ("vanilla", 0.5), ("v10", 0.0102)):
-        rows += _rows(arch, "nested2d", "mse", 1e-3, list(mu * np.exp(0.01 * rng.standard_normal(5))))
-    t = pr.regime_map(pd.DataFrame(rows), ["singlu", "vanilla", "v10"], ["nested2d"])
-    (r,) = t.to_dict("records")
-    assert r["published best"] == published.regime_map()[0]["best"] == "singlu"
-    assert r["our best"] == "singlu" and r["agrees"] and "v10" in r["tied with our best"]
-    assert "vanilla" not in r["tied with our best"]
+    for row in published.regime_map():
+        for task in row["tasks"]:
+            metric = "accuracy" if task == "spiral" else "mse"
+            for arch in archs:
+                good = arch == row["best"]
+                f = (shift or {}).get((arch, task), 1.0)
+                if metric == "mse":
+                    vals = (0.01 if good else 0.1) * f * np.exp(spread * rng.standard_normal(n))
+                else:
+                    vals = (0.9 if good else 0.6) + (f - 1) + 0.01 * rng.standard_normal(n)
+                rows += [{"arch": arch, "task": task, "metric": metric, "diverged": False, "data_seed": i // 4,
+                          "seed": i % 4, "score": v} for i, v in enumerate(vals)]
+    return pd.DataFrame(rows)
+
+
+ARCHS = ["singlu", "vanilla", "v10", "v15"]
+
+
+def test_regime_replicated_when_every_rows_best_is_significantly_best():
+    row, table, fams = pr.verdict_regime(_regime_scores(), ARCHS)
+    assert row["verdict"] == stats.REPLICATED and set(table["row"]) == {stats.HOLDS}
+    assert row["criterion"] == pr.REGIME_CRITERION and row["criterion_source"] == pr.REGIME_SOURCE
+    fam = fams["Compositional / multiplicative"]                   # 3 others x 2 tasks, one Holm family
+    assert len(fam) == 6
+    np.testing.assert_allclose(fam["p_holm"], stats.holm(fam["p_value"]))
+
+
+def test_regime_not_replicated_when_a_rows_best_is_significantly_beaten():
+    # v10 beats SinGLU on complex4d (MSE 0.1 x 0.05 = 0.005 against SinGLU's 0.01)
+    row, table, _ = pr.verdict_regime(_regime_scores({("v10", "complex4d"): 0.05}), ARCHS)
+    t = table.set_index("task type")
+    assert t.loc["Compositional / multiplicative", "row"] == stats.FAILS
+    assert "v10 (complex4d)" in t.loc["Compositional / multiplicative", "beaten by"]
+    assert row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_regime_inconclusive_when_a_row_is_tied_at_the_top():
+    # vanilla's spiral accuracy lifted to v10's (0.9): neither better nor beaten
+    row, table, _ = pr.verdict_regime(_regime_scores({("vanilla", "spiral"): 1.3}), ARCHS)
+    assert table.set_index("task type").loc["Geometric / rotational (spirals)", "row"] == stats.UNSURE
+    assert row["verdict"] == stats.INCONCLUSIVE
+
+
+def test_regime_row_without_its_best_arch_is_inconclusive():
+    s = _regime_scores()
+    row, table, _ = pr.verdict_regime(s[s["arch"] != "v15"], ["singlu", "vanilla", "v10"])
+    t = table.set_index("task type")
+    assert t.loc["Multi-scale frequencies (audio)", "row"] == stats.UNSURE
+    assert t.loc["Multi-scale frequencies (audio)", "beaten by"] == "not in this run"
+    assert row["verdict"] == stats.INCONCLUSIVE
+
+
+def test_regime_conditional_is_not_reachable():
+    # the map judges no condition sweep: a beaten row is never rescued into "only under conditions"
+    for shift in ({("v10", "complex4d"): 0.05}, {("vanilla", "spiral"): 1.3}, None):
+        assert pr.verdict_regime(_regime_scores(shift), ARCHS)[0]["verdict"] != stats.CONDITIONAL
+
+
+def test_regime_map_keeps_only_the_maps_tasks():
+    m = pd.DataFrame(_rows("singlu", "nested2d", "mse", 1e-3, [0.1, 0.2], data_seed=0)
+                     + _rows("singlu", "checkerboard", "accuracy", 1e-3, [0.9, 0.8], data_seed=0))
+    assert set(pr.regime_map(m, ["singlu"])["task"]) == {"nested2d"}
 
 
 def test_scale_plot_draws_the_geometric_mean_and_every_seed():

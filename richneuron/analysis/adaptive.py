@@ -4,8 +4,14 @@ meta-parameters and direct computation); α stuck at 0.5, ω frozen, phase ~0".
 "Meta" parameters are the ones a neuron lists in `META` (phase Wφ, gates Wα/Wa, frequency Wω,
 v15's α/β/γ); everything else, the head included, is "direct" (see `richneuron.neurons`). The
 adaptive statistics come from the engine's history (logged on the training inputs every
-`log_every` steps); weight movement and phase ablation are computed here from the trained
-replicas, which `Results.model` returns.
+`log_every` steps, from step 0 to the last step); weight movement and phase ablation are
+computed here from the trained replicas, which `Results.model` returns.
+
+The claim has five parts, each judged on its own family of tests (Holm within the family), all
+with `stats.compare`: *performance* (no adaptive arch beats SinGLU), and the mechanisms *α stuck*
+(v6), *ω frozen* (v7), *phase ≈ 0* (v11, relative to its bound 0.1·ω) and *gradient competition*
+(a larger meta learning rate helps). `tables(...)` gathers the per-replica inputs, `families`
+the tests, `verdict` the row.
 """
 import math
 
@@ -14,95 +20,98 @@ import pandas as pd
 import torch
 
 from .. import models, protocol, stats, tasks as _tasks
-from . import ranking
+from . import common, ranking
 
+CLAIM = "adaptive_fail"
+SOURCE = "richneuron/analysis/adaptive.py"
 ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")
 REFERENCE = "singlu"
+ALPHA_ARCH, OMEGA_ARCH, PHASE_ARCH = "v6", "v7", "v11"
+ALPHA_MARGIN = 0.05          # a change of v6's α mean or spread smaller than this is "no change" (TOST)
+OMEGA_MARGIN = 1.05          # v7's ω(x) mean within a factor 1.05 (5%) of its initial value is "frozen" (TOST)
+PHASE_USE_MAX = 0.1          # v11's mean |phase| below 10% of its bound is "≈ 0"
+V11_PHASE_BOUND = 0.1        # v11's phase is 0.1·ω·tanh(φ) (neurons.V11): |phase| < 0.1·ω
+PARTS = ("performance", "alpha stuck (v6)", "omega frozen (v7)", "phase ≈ 0 (v11)", "gradient competition")
 
-ALPHA_TOL, ALPHA_STD_MAX = 0.05, 0.1       # "α stuck at 0.5"
-OMEGA_REL_DRIFT_MAX = 0.05                 # "ω frozen at its initial value"
-PHASE_ABS_MAX = 0.1                        # "phase ~0" (radians)
-
-# The verdict criteria, stated in the notebook's first cell (before any data) and in the scorecard.
+# The verdict criterion, shown in the notebook before any data and stored with the scorecard row (one line).
 CRITERIA = {
-    "adaptive_fail": "an adaptive arch 'significantly beats' SinGLU on a task when " + ranking.SIGNIFICANT + "; "
-                     "replicated if no adaptive arch significantly beats SinGLU on any of the "
-                     "six standard tasks; replicated only under stated conditions if some do on some tasks but none "
-                     "on a majority (4 or more of 6) — the winning archs and tasks are named; not replicated if at "
-                     "least one adaptive arch significantly beats SinGLU on a majority of the tasks",
-    "alpha": f"v6's α is 'stuck at 0.5' if at the end of training its mean over inputs and units lies within "
-             f"{ALPHA_TOL} of 0.5 and its std over inputs and units is below {ALPHA_STD_MAX}, in every layer, seed "
-             f"and task (a router that routes moves its mean or spreads towards 0 and 1)",
-    "omega": f"v7's ω is 'frozen at initialization' if its mean over inputs and units moved by less than "
-             f"{OMEGA_REL_DRIFT_MAX:.0%} of its initial value in every layer, seed and task",
-    "phase": f"v11's phase is '~0' if its mean |phase| stays below {PHASE_ABS_MAX} rad in every layer, seed and "
-             f"task (by construction it is bounded by 0.1·ω, i.e. 0.1 rad at our ω = 1), and 'basically SinGLU' "
-             f"if v11 is not significantly different from SinGLU on a majority of the tasks",
+    CLAIM: "Five parts, each on its own family of stats.compare tests (Welch; Holm within the family, alpha 0.05; equivalence by TOST; 4 seeds x 3 data draws = 12 replicas per group in full mode). (1) performance: each adaptive arch (v6-v13, v15) against SinGLU on each of the six standard tasks (family of 9 x 6 = 54 tests; ratio of geometric-mean MSE or difference of mean accuracy): a pair holds when the adaptive arch is significantly worse or equivalent to SinGLU (within a factor 1.25 / 2 pp, TOST), fails when it is significantly better and not equivalent; the part holds when every pair holds, fails when any pair fails, is inconclusive otherwise. (2) alpha stuck (v6): per task, v6's end-of-training alpha mean and alpha spread (std over inputs and units; means over layers) against their values at step 0 (family of 2 x 6 tests): a test holds when the change is equivalent to none within 0.05 (TOST), fails when it is significant (Holm) and at least 0.05 in size. (3) omega frozen (v7): per task, the ratio end/start of v7's mean omega(x) (family of 6 tests): holds when equivalent to 1 within a factor 1.05, fails when significant and at least that factor. (4) phase ~0 (v11), judged relative to its bound 0.1*omega (so not true by construction): per task, v11's end-of-training mean |phase| divided by 0.1*omega against 0.1 (a one-sample Welch test on the log scale via stats.compare against the constant; family of 6 tests): holds when significantly below a tenth of the bound, fails when significantly above it. (5) gradient competition: the meta learning-rate sweep (v6, v7, v10 on spiral and hifreq at meta-lr multipliers 0.1, 10, 100 against multiplier 1: family of 18 tests): an (arch, task) pair is helped when a multiplier above 1 significantly improves the score and is not equivalent to multiplier 1 (factor 1.25 / 2 pp, TOST), not helped when every multiplier above 1 is significantly worse or equivalent; the part holds when every pair is helped, fails when any pair is not helped. Parts (2)-(5) hold when all their tests (pairs) hold, fail when any fails, are inconclusive otherwise, and are inconclusive when their arch is not in the run. Replicated: all five parts hold at the default protocol. Replicated only under stated conditions: not reachable (no condition sweep bears on this claim). Not replicated: any part fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
 
 
-# ----------------------------------------------------------------------------- scores vs SinGLU
-
-def vs_reference(metrics, archs, task_list=ranking.STANDARD, reference=REFERENCE):
-    """`ranking.compare` of every arch in `archs` against `reference` on every task, one row each."""
-    rows = [ranking.compare(metrics, t, a, reference) for a in archs if a != reference for t in task_list]
-    out = pd.DataFrame(rows)
-    out["vs " + reference] = out.apply(ranking.effect_text, axis=1)
-    return out
+def replica_keys(df):
+    """The columns naming one replica within (arch, task): data draw (when recorded) and seed."""
+    return [c for c in ("data_seed", "seed") if c in df]
 
 
-def wins_summary(cmp, n_tasks):
-    """Per arch: tasks where it is significantly better / worse than the reference."""
-    rows = []
-    for arch, g in cmp.groupby("arch", sort=False):
-        rows.append({"arch": arch, "better on": int(g["better"].sum()), "worse on": int(g["worse"].sum()),
-                     "tasks better": ", ".join(g.loc[g["better"], "task"]) or "–",
-                     "tasks worse": ", ".join(g.loc[g["worse"], "task"]) or "–",
-                     "majority": bool(g["better"].sum() > n_tasks / 2)})
-    return pd.DataFrame(rows)
+better_sign = common.better_sign
 
 
-def verdict(summary):
-    """adaptive_fail from a `wins_summary` (criteria in CRITERIA['adaptive_fail'])."""
-    if summary["majority"].any():
-        return stats.NOT_REPLICATED
-    if (summary["better on"] > 0).any():
-        return stats.CONDITIONAL
-    return stats.REPLICATED
+def _family_with(comparisons, meta):
+    """`stats.family` of {label: Comparison} joined with per-label metadata {label: dict}."""
+    fam = stats.family(comparisons)
+    if not len(fam):
+        return fam
+    extra = pd.DataFrame([{"label": k, **v} for k, v in meta.items()])
+    return extra.merge(fam, on="label")
 
 
-def relative_scores(summary_table, metric_of_task, reference=REFERENCE):
-    """Each arch's mean score relative to the reference's on the same task: MSE ratio
-    reference/arch (> 1: better than the reference) or accuracy difference in pp (> 0: better)."""
-    t = summary_table.copy()
-    ref = t[t["arch"] == reference].set_index("task")["mean"]
-    mse = t["task"].map(metric_of_task) == "mse"
-    t["relative"] = np.where(mse, t["task"].map(ref) / t["mean"], 100 * (t["mean"] - t["task"].map(ref)))
-    return t
+def _no_change(row, margin, scale):
+    """A "nothing moved" test: holds when equivalent (TOST), fails when the Holm-significant
+    change is at least `margin` in size, inconclusive otherwise."""
+    if row["equivalent"] is True:
+        return stats.HOLDS
+    size = abs(math.log(row["estimate"])) if scale == "log" else abs(row["estimate"])
+    bound = math.log(margin) if scale == "log" else margin
+    if row["p_holm"] < stats.ALPHA and size >= bound:
+        return stats.FAILS
+    return stats.UNSURE
 
 
-# ----------------------------------------------------------------------------- history statistics
+def _all_hold(subs):
+    """A part from its tests' sub-verdicts: holds if all hold, fails if any fails, else inconclusive."""
+    subs = list(subs)
+    if not subs:
+        return stats.UNSURE
+    if all(s == stats.HOLDS for s in subs):
+        return stats.HOLDS
+    return stats.FAILS if stats.FAILS in subs else stats.UNSURE
 
-def history_quantity(history, quantity, archs=None):
-    """Rows of one history quantity (all layers), optionally only for `archs`."""
-    h = history[history["quantity"] == quantity]
-    if archs is not None:
-        h = h[h["arch"].isin(list(archs))]
-    return h
+
+# ----------------------------------------------------------------------------- per-replica tables
+
+def score_rows(metrics, archs, task_list):
+    """Per replica of `archs` on `task_list`: arch, task, metric, score, diverged, data_seed, seed
+    (and meta_lr_scale): `common.replica_scores`."""
+    return common.replica_scores(metrics, archs, task_list)
 
 
 def start_end(history, quantity, archs=None, by=("arch", "task", "seed", "layer")):
-    """For every (arch, task, seed, layer): the quantity at the first logged step and at the end of
-    training (the last logged step)."""
-    h = history_quantity(history, quantity, archs)
+    """For every (arch, task, [data_seed,] seed, layer): the quantity at the first logged step
+    (step 0) and at the end of training (the last logged step)."""
+    by = list(by)
+    if "data_seed" in history and "data_seed" not in by:
+        by.insert(by.index("seed") if "seed" in by else len(by), "data_seed")
+    h = history[history["quantity"] == quantity]
+    if archs is not None:
+        h = h[h["arch"].isin(list(archs))]
     if h.empty:
         return pd.DataFrame(columns=[*by, "start", "end"])
-    g = h.sort_values("step").groupby(list(by), sort=False)["value"]
+    g = h.sort_values("step").groupby(by, sort=False)["value"]
     return pd.DataFrame({"start": g.first(), "end": g.last()}).reset_index()
 
 
+def per_replica(history, quantity, arch):
+    """`start_end` of one arch averaged over its hidden layers: one row per replica."""
+    se = start_end(history, quantity, [arch])
+    if se.empty:
+        return se.drop(columns="layer")
+    key = ["arch", "task", *replica_keys(se)]
+    return se.groupby(key, sort=False)[["start", "end"]].mean().reset_index()
+
+
 def across_seeds(se, by=("arch", "task", "layer")):
-    """`start_end` rows summarised over seeds: mean start, mean/min/max end."""
+    """`start_end` rows summarised over replicas: mean start, mean/min/max end."""
     if se.empty:
         return se
     return se.groupby(list(by), sort=False).agg(start=("start", "mean"), end=("end", "mean"),
@@ -110,37 +119,195 @@ def across_seeds(se, by=("arch", "task", "layer")):
                                                 n=("end", "count")).reset_index()
 
 
-def alpha_check(history, arch="v6"):
-    """Is `arch`'s α stuck at 0.5? Per (task, seed, layer) start/end mean and std, and the answer."""
-    m, s = start_end(history, "alpha_mean", [arch]), start_end(history, "alpha_std", [arch])
-    if m.empty:
-        return None, m
-    t = m.merge(s, on=["arch", "task", "seed", "layer"], suffixes=("_mean", "_std"))
-    t["stuck"] = ((t["end_mean"] - 0.5).abs() < ALPHA_TOL) & (t["end_std"] < ALPHA_STD_MAX)
-    return bool(t["stuck"].all()), t
-
-
-def omega_check(history, arch="v7"):
-    """Is `arch`'s ω frozen? Per (task, seed, layer) initial ω mean, drift, relative drift."""
-    m, d = start_end(history, "omega_mean", [arch]), start_end(history, "omega_drift", [arch])
-    if m.empty:
-        return None, m
-    t = m.merge(d[["arch", "task", "seed", "layer", "end"]].rename(columns={"end": "drift"}),
-                on=["arch", "task", "seed", "layer"])
-    t["relative drift"] = t["drift"] / t["start"]
-    t["frozen"] = t["relative drift"].abs() < OMEGA_REL_DRIFT_MAX
-    return bool(t["frozen"].all()), t
-
-
-def phase_check(history, cmp, arch="v11", n_tasks=len(ranking.STANDARD)):
-    """Is `arch`'s phase ~0, and is the arch 'basically SinGLU'? Returns (near_zero, like_singlu, table)."""
-    t = start_end(history, "phase_abs_mean", [arch])
+def phase_use(history, arch=PHASE_ARCH, default_omega=1.0):
+    """Per replica of v11: mean |phase| at step 0 and at the end, divided by its bound 0.1·ω
+    (ω from the history's omega column, `default_omega` where the neuron's default was used)."""
+    h = history[(history["arch"] == arch) & (history["quantity"] == "phase_abs_mean")]
+    t = per_replica(h, "phase_abs_mean", arch)
     if t.empty:
-        return None, None, t
-    t["near zero"] = t["end"] < PHASE_ABS_MAX
-    c = cmp[cmp["arch"] == arch]
-    same = int((~c["better"] & ~c["worse"]).sum())
-    return bool(t["near zero"].all()), bool(same > n_tasks / 2), t
+        return t
+    om = h.groupby(["task", *replica_keys(h)])["omega"].first() if "omega" in h else None
+    omega = [default_omega if om is None or pd.isna(om.get(tuple(k), np.nan)) else float(om.get(tuple(k)))
+             for k in t[["task", *replica_keys(t)]].itertuples(index=False)]
+    bound = V11_PHASE_BOUND * np.asarray(omega, float)
+    return t.assign(bound=bound, start=t["start"] / bound, end=t["end"] / bound)
+
+
+def tables(main_metrics, main_history, sweep_metrics=None, sweep_history=None, archs=None,
+           task_list=ranking.STANDARD, meta_archs=(), meta_tasks=()):
+    """The verdict's inputs as plain per-replica tables: {"scores": adaptive archs and SinGLU on
+    the standard tasks, "alpha_mean"/"alpha_std": v6 start/end, "omega": v7 start/end of the mean
+    ω(x), "phase": v11 |phase| / bound start/end, "meta": the meta-lr sweep's scores (multiplier 1
+    from the main grid, same replicas)}."""
+    archs = list(ADAPTIVE) + [REFERENCE] if archs is None else list(archs)
+    out = {"scores": score_rows(main_metrics, archs, task_list),
+           "alpha_mean": per_replica(main_history, "alpha_mean", ALPHA_ARCH) if ALPHA_ARCH in archs else pd.DataFrame(),
+           "alpha_std": per_replica(main_history, "alpha_std", ALPHA_ARCH) if ALPHA_ARCH in archs else pd.DataFrame(),
+           "omega": per_replica(main_history, "omega_mean", OMEGA_ARCH) if OMEGA_ARCH in archs else pd.DataFrame(),
+           "phase": phase_use(main_history) if PHASE_ARCH in archs else pd.DataFrame()}
+    meta = pd.DataFrame()
+    if sweep_metrics is not None and len(meta_archs) and len(meta_tasks):
+        sw = score_rows(sweep_metrics, meta_archs, meta_tasks)
+        keys = ["arch", "task", *replica_keys(sw)]
+        base = score_rows(main_metrics, meta_archs, meta_tasks)
+        base = base.merge(sw[keys].drop_duplicates(), on=keys)          # the sweep's replicas only
+        meta = pd.concat([base.assign(meta_lr_scale=1.0), sw], ignore_index=True)
+    out["meta"] = meta
+    return out
+
+
+# ----------------------------------------------------------------------------- families
+
+def _ok(t):
+    return t[~t["diverged"].astype(bool)] if "diverged" in t else t
+
+
+def performance_family(scores, reference=REFERENCE):
+    """Every adaptive arch against `reference` on every task: one Holm family. Columns arch,
+    task, metric, estimate, low, high, p_value, p_holm, equivalent, better (adaptive significantly
+    better), worse, part (holds: worse or equivalent; fails: better and not equivalent;
+    inconclusive otherwise)."""
+    s = _ok(scores)
+    comps, meta = {}, {}
+    for (arch, task), g in s[s["arch"] != reference].groupby(["arch", "task"], sort=False):
+        metric = g["metric"].iloc[0]
+        sc = stats.scale_of(metric)
+        ref = s[(s["arch"] == reference) & (s["task"] == task)]["score"]
+        comps[f"{arch} / {task}"] = stats.compare(g["score"], ref, scale=sc, margin=stats.EQUIVALENCE[sc])
+        meta[f"{arch} / {task}"] = {"arch": arch, "task": task, "metric": metric}
+    fam = _family_with(comps, meta)
+    if not len(fam):
+        return fam
+    sign = fam["metric"].map(better_sign)
+    fam["better"], fam["worse"] = fam["direction"] == sign, fam["direction"] == -sign
+    fam["part"] = [stats.HOLDS if (w or e is True) else stats.FAILS if b else stats.UNSURE
+                   for b, w, e in zip(fam["better"], fam["worse"], fam["equivalent"])]
+    return fam
+
+
+def no_change_family(named, scale, margins):
+    """End against start of each statistic in `named` ({statistic: start/end per-replica table}),
+    per task, as one Holm family; `margins` {statistic: margin}. Column part: `_no_change`."""
+    comps, meta = {}, {}
+    for stat, t in named.items():
+        for task, g in t.groupby("task", sort=False):
+            comps[f"{stat} / {task}"] = stats.compare(g["end"], g["start"], scale=scale, margin=margins[stat])
+            meta[f"{stat} / {task}"] = {"statistic": stat, "task": task}
+    fam = _family_with(comps, meta)
+    if len(fam):
+        fam["part"] = [_no_change(r, r["margin"], scale) for _, r in fam.iterrows()]
+    return fam
+
+
+def phase_family(phase, threshold=PHASE_USE_MAX):
+    """v11's end |phase| / bound per task against `threshold` (one-sample, log scale): holds when
+    significantly below (Holm over tasks), fails when significantly above."""
+    comps, meta = {}, {}
+    for task, g in phase.groupby("task", sort=False):
+        comps[task] = stats.compare(g["end"], np.full(len(g), threshold), scale="log")
+        meta[task] = {"task": task, "start (share of bound)": float(np.exp(np.log(g["start"]).mean()))}
+    fam = _family_with(comps, meta)
+    if len(fam):
+        fam["part"] = fam["direction"].map({-1: stats.HOLDS, 1: stats.FAILS, 0: stats.UNSURE})
+    return fam
+
+
+def meta_family(meta):
+    """Each (arch, task, multiplier ≠ 1) of the meta-lr sweep against multiplier 1 (same
+    replicas): one Holm family. Columns improves / harms (significantly, by the task's metric)."""
+    m = _ok(meta)
+    comps, info = {}, {}
+    for (arch, task), g in m.groupby(["arch", "task"], sort=False):
+        metric = g["metric"].iloc[0]
+        sc = stats.scale_of(metric)
+        base = g[g["meta_lr_scale"] == 1.0]["score"]
+        for s, gs in g[g["meta_lr_scale"] != 1.0].groupby("meta_lr_scale"):
+            lab = f"{arch} / {task} / x{s:g}"
+            comps[lab] = stats.compare(gs["score"], base, scale=sc, margin=stats.EQUIVALENCE[sc])
+            info[lab] = {"arch": arch, "task": task, "meta_lr_scale": float(s), "metric": metric}
+    fam = _family_with(comps, info)
+    if len(fam):
+        sign = fam["metric"].map(better_sign)
+        fam["improves"], fam["harms"] = fam["direction"] == sign, fam["direction"] == -sign
+    return fam
+
+
+def meta_pairs(fam):
+    """Per (arch, task) of the sweep: helped (a multiplier > 1 significantly improves, beyond the
+    equivalence margin: holds),
+    not helped (every multiplier > 1 significantly worse or equivalent: fails), else inconclusive."""
+    rows = []
+    for (arch, task), g in fam.groupby(["arch", "task"], sort=False):
+        up = g[g["meta_lr_scale"] > 1]
+        if not len(up):
+            continue
+        helped = up["improves"] & ~up["equivalent"].eq(True)
+        if helped.any():
+            part = stats.HOLDS
+        elif (up["harms"] | up["equivalent"].eq(True)).all():
+            part = stats.FAILS
+        else:
+            part = stats.UNSURE
+        rows.append({"arch": arch, "task": task, "part": part,
+                     "improving multipliers": ", ".join(f"x{s:g}" for s in up.loc[helped, "meta_lr_scale"]) or "–"})
+    return pd.DataFrame(rows, columns=["arch", "task", "part", "improving multipliers"])
+
+
+def families(t):
+    """All the claim's test families from `tables`' output: {part name: family table}."""
+    out = {"performance": performance_family(t["scores"])}
+    alpha = {k: t[k] for k in ("alpha_mean", "alpha_std") if len(t.get(k, ()))}
+    out["alpha stuck (v6)"] = no_change_family(alpha, "linear", {k: ALPHA_MARGIN for k in alpha}) if alpha else pd.DataFrame()
+    out["omega frozen (v7)"] = (no_change_family({"omega_mean": t["omega"]}, "log", {"omega_mean": OMEGA_MARGIN})
+                                if len(t.get("omega", ())) else pd.DataFrame())
+    out["phase ≈ 0 (v11)"] = phase_family(t["phase"]) if len(t.get("phase", ())) else pd.DataFrame()
+    mf = meta_family(t["meta"]) if len(t.get("meta", ())) else pd.DataFrame()
+    out["gradient competition"] = mf
+    out["gradient competition (pairs)"] = meta_pairs(mf) if len(mf) else pd.DataFrame()
+    return out
+
+
+def parts_of(fams):
+    """Sub-verdict of each of the five parts ({part: holds/fails/inconclusive}); a part whose
+    family is empty (its arch is not in the run) is inconclusive."""
+    src = {p: fams.get(p, pd.DataFrame()) for p in PARTS}
+    src["gradient competition"] = fams.get("gradient competition (pairs)", pd.DataFrame())
+    return {p: _all_hold(f["part"]) if len(f) else stats.UNSURE for p, f in src.items()}
+
+
+def verdict(t, ours=None):
+    """The scorecard row of claim 8 from `tables`' output (criterion: CRITERIA[CLAIM])."""
+    fams = families(t)
+    parts = parts_of(fams)
+    v, reason = stats.judge(parts)
+    missing = [p for p in PARTS if not len(fams.get(p if p != "gradient competition" else "gradient competition (pairs)", ()))]
+    if missing:
+        reason += f" (not measured in this run: {', '.join(missing)})"
+    if ours is None:
+        ours = summary(t, fams)
+    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "03_vs_singlu, 03_adaptive_stats, 03_meta_lr",
+                         parts=parts, reason=reason, criterion_source=SOURCE)
+
+
+def summary(t, fams=None):
+    """One line of computed reading: what beat SinGLU, and each mechanism's sub-verdict."""
+    fams = families(t) if fams is None else fams
+    perf = fams["performance"]
+    wins = perf[perf["better"]] if len(perf) else perf
+    parts = parts_of(fams)
+    beat = "; ".join(f"{r.arch} on {r.task}" for r in wins.itertuples()) or "none"
+    return (f"adaptive archs significantly better than SinGLU (Holm over {len(perf)} tests): {beat}; "
+            + "; ".join(f"{p}: {v}" for p, v in parts.items() if p != "performance"))
+
+
+def relative_scores(summary_table, metric_of_task, reference=REFERENCE):
+    """Each arch's centre (geometric mean for MSE) relative to the reference's on the same task:
+    MSE ratio reference/arch (> 1: better than the reference) or accuracy difference in pp."""
+    t = summary_table.copy()
+    ref = t[t["arch"] == reference].set_index("task")["mean"]
+    mse = t["task"].map(metric_of_task) == "mse"
+    t["relative"] = np.where(mse, t["task"].map(ref) / t["mean"], 100 * (t["mean"] - t["task"].map(ref)))
+    return t
 
 
 # ----------------------------------------------------------------------------- gradients
@@ -181,7 +348,7 @@ def grad_rms(history, archs=None):
 def grad_ratio(g):
     """Meta / direct per-parameter gradient RMS (layer "all"), geometric mean over the logged
     steps and seeds, per (arch, task)."""
-    a = g[g["layer"] == "all"].pivot_table(index=["arch", "task", "seed", "step"], columns="role", values="rms")
+    a = g[g["layer"] == "all"].pivot_table(index=["arch", "task", *replica_keys(g), "step"], columns="role", values="rms")
     a = a.dropna()
     r = np.log(a["meta"].clip(lower=1e-30)) - np.log(a["direct"].clip(lower=1e-30))
     return np.exp(r.groupby(["arch", "task"]).mean()).rename("meta/direct").reset_index()
@@ -219,11 +386,20 @@ def _roles_of(net):
     return out
 
 
-def weight_movement(results, archs, task_list, seeds):
-    """‖W_end − W_init‖ / ‖W_init‖ per role (all matrices, biases and scalars of that role
-    together), for every trained replica of `archs` × `task_list` × `seeds` in `results`.
-    The initial weights are rebuilt from the seed (`build_model(..., seed=seed)` is exact)."""
+def _one_draw(results, data_seed):
+    """`results.metrics` restricted to one data draw (when the runs have several), and the
+    `Results.model` filter that picks it."""
     m = results.metrics
+    if "data_seed" not in m:
+        return m, {}
+    return m[m["data_seed"] == data_seed], {"data_seed": data_seed}
+
+
+def weight_movement(results, archs, task_list, seeds, data_seed=protocol.DATA_SEED):
+    """‖W_end − W_init‖ / ‖W_init‖ per role (all matrices, biases and scalars of that role
+    together), for every trained replica of `archs` × `task_list` × `seeds` on data draw
+    `data_seed` in `results`. The initial weights are rebuilt from the seed (exact)."""
+    m, where = _one_draw(results, data_seed)
     rows = []
     for arch in archs:
         for task in task_list:
@@ -232,7 +408,7 @@ def weight_movement(results, archs, task_list, seeds):
                 if sel.empty:
                     continue
                 row = sel.iloc[0]
-                net = results.model(arch, task, seed)
+                net = results.model(arch, task, seed, **where)
                 init = models.build_model(arch, net.in_dim, net.out_dim, width=net.width, depth=net.depth,
                                           seed=seed, **net.options)
                 roles = _roles_of(net)
@@ -256,19 +432,20 @@ def _score(net, task):
     return float((out.argmax(1) == task.y_test).float().mean())
 
 
-def phase_ablation(results, archs, task_list, seeds):
-    """Test score of every trained phase replica with its phase input switched off (Wφ weights and
-    bias set to zero, so the phase term is 0 in every layer), next to its normal score."""
+def phase_ablation(results, archs, task_list, seeds, data_seed=protocol.DATA_SEED):
+    """Test score of every trained phase replica (data draw `data_seed`) with its phase input
+    switched off (Wφ weights and bias set to zero, so the phase term is 0 in every layer), next
+    to its normal score."""
     rows = []
-    m = results.metrics
+    m, where = _one_draw(results, data_seed)
     for arch in archs:
         for task in task_list:
-            t = _tasks.make(task, seed=protocol.DATA_SEED)
+            t = _tasks.make(task, seed=data_seed)
             for seed in seeds:
                 sel = m[(m["arch"] == arch) & (m["task"] == task) & (m["seed"] == seed) & ~m["diverged"].astype(bool)]
                 if sel.empty:
                     continue
-                net = results.model(arch, task, seed)
+                net = results.model(arch, task, seed, **where)
                 if not all(hasattr(layer, "Wphi") for layer in net.layers):
                     continue
                 full = _score(net, t)
@@ -325,21 +502,21 @@ def meta_sweep_table(main, sweep, archs, task_list, seeds):
     m = pd.concat(parts_m, ignore_index=True)
     h = pd.concat(parts_h, ignore_index=True)
     m = m.assign(score=stats.score_column(m))
+    key = ["task", "meta_lr_scale", *replica_keys(h)]
     rows = []
     for arch in archs:
         q, label = meta_stat(arch)
         hh = h[(h["arch"] == arch) & (h["quantity"] == q)]
         last = hh[hh["step"] == hh["steps_total"]]
-        val = last.groupby(["task", "meta_lr_scale", "seed"])["value"].mean()
+        val = last.groupby(key)["value"].mean()
         if q == "omega_drift":      # relative to the initial ω mean
             om = h[(h["arch"] == arch) & (h["quantity"] == "omega_mean") & (h["step"] == 0)]
-            val = val / om.groupby(["task", "meta_lr_scale", "seed"])["value"].mean()
+            val = val / om.groupby(key)["value"].mean()
             label = "relative ω drift"
-        mm = m[m["arch"] == arch].set_index(["task", "meta_lr_scale", "seed"])
-        for key, r in mm.iterrows():
-            rows.append({"arch": arch, "task": key[0], "meta_lr_scale": key[1], "seed": key[2],
-                         "score": r["score"], "metric": r["metric"], "diverged": bool(r["diverged"]),
-                         "statistic": label, "value": val.get(key, np.nan)})
+        mm = m[m["arch"] == arch].set_index(key)
+        for k, r in mm.iterrows():
+            rows.append({"arch": arch, **dict(zip(key, k)), "score": r["score"], "metric": r["metric"],
+                         "diverged": bool(r["diverged"]), "statistic": label, "value": val.get(k, np.nan)})
     return pd.DataFrame(rows)
 
 
@@ -356,48 +533,29 @@ def meta_stat_change(mt):
     return pd.DataFrame(rows)
 
 
-def meta_sweep_effects(mt, reference_scores):
-    """For every (arch, task, scale ≠ 1): score change against the same arch at scale 1 and
-    against SinGLU (`reference_scores`: task -> array of SinGLU scores), as `ranking.compare_scores`."""
-    rows = []
-    ok = mt[~mt["diverged"]]
-    for (arch, task), g in ok.groupby(["arch", "task"], sort=False):
-        base = g[g["meta_lr_scale"] == 1.0]["score"].to_numpy()
-        metric = g["metric"].iloc[0]
-        for s, gs in g.groupby("meta_lr_scale"):
-            a = gs["score"].to_numpy()
-            vs1 = ranking.compare_scores(a, base, metric) if s != 1.0 else None
-            vsr = ranking.compare_scores(a, reference_scores[task], metric)
-            rows.append({"arch": arch, "task": task, "meta_lr_scale": s,
-                         "vs scale 1": ranking.effect_text(vs1) if vs1 else "–",
-                         "better than scale 1": bool(vs1 and vs1["better"]),
-                         "vs SinGLU": ranking.effect_text(vsr), "better than SinGLU": vsr["better"],
-                         "worse than SinGLU": vsr["worse"]})
-    return pd.DataFrame(rows)
-
-
 # ----------------------------------------------------------------------------- figures
 
 PHASE_ARCHS = ("v8", "v9", "v10", "v11", "v12", "v13", "v15")
 
 
-def vs_heatmap(cmp, ax, reference=REFERENCE):
-    """Arch × task grid against the reference: green = significantly better, red = significantly
-    worse, grey = not distinguishable; each cell annotated with the effect (× for MSE, pp for accuracy)."""
+def vs_heatmap(fam, ax, reference=REFERENCE):
+    """Arch × task grid of `performance_family` against the reference: green = significantly better
+    (Holm), red = significantly worse, grey = neither; each cell annotated with the effect: MSE
+    ratio reference/arch (×, > 1 = the arch is better) or accuracy difference arch − reference (pp)."""
     import seaborn as sns
     from matplotlib.colors import ListedColormap
-    archs = list(dict.fromkeys(cmp["arch"]))
-    task_list = [t for t in ranking.STANDARD if t in set(cmp["task"])]
-    c = cmp.set_index(["arch", "task"])
+    archs = list(dict.fromkeys(fam["arch"]))
+    task_list = [t for t in ranking.STANDARD if t in set(fam["task"])]
+    c = fam.set_index(["arch", "task"])
     val = pd.DataFrame([[(1 if c.loc[(a, t), "better"] else -1 if c.loc[(a, t), "worse"] else 0) for t in task_list]
                         for a in archs], index=archs, columns=task_list)
 
     def short(r):
-        return f"{stats.fmt(r['effect'], 2)}×" if r["unit"] == "×" else f"{r['effect']:+.1f}"
+        return f"{stats.fmt(1 / r['estimate'], 2)}×" if r["scale"] == "log" else f"{100 * r['estimate']:+.1f}"
     ann = pd.DataFrame([[short(c.loc[(a, t)]) for t in task_list] for a in archs], index=archs, columns=task_list)
     sns.heatmap(val, annot=ann, fmt="", cmap=ListedColormap(["#d9534f", "#dddddd", "#5cb85c"]), vmin=-1.5, vmax=1.5,
                 cbar=False, linewidths=0.5, ax=ax, annot_kws={"size": 7})
-    ax.set(xlabel="", ylabel="", title=f"against {reference}: MSE ratio {reference}/arch (×) or accuracy difference (pp)")
+    ax.set(xlabel="", ylabel="", title=f"against {reference} (Holm): MSE ratio {reference}/arch (×) or accuracy difference (pp)")
     ax.tick_params(axis="x", rotation=30)
     ax.tick_params(axis="y", rotation=0)
 
@@ -408,7 +566,7 @@ def _rel_omega(history):
     if d.empty:
         return d
     o0 = history[(history["quantity"] == "omega_mean") & (history["step"] == 0)]
-    key = ["arch", "task", "seed", "layer"]
+    key = ["arch", "task", *replica_keys(d), "layer"]
     d = d.merge(o0[key + ["value"]].rename(columns={"value": "omega0"}), on=key)
     return d.assign(value=d["value"] / d["omega0"])
 
@@ -445,12 +603,12 @@ def adaptive_stats_figure(history, archs):
         if ref is not None:
             ax.axhline(ref, c="gray", ls=":", lw=0.8)
         if q == "omega_rel":
-            ax.axhspan(-OMEGA_REL_DRIFT_MAX, OMEGA_REL_DRIFT_MAX, color="gray", alpha=0.15, lw=0)
+            ax.axhspan(1 / OMEGA_MARGIN - 1, OMEGA_MARGIN - 1, color="gray", alpha=0.15, lw=0)
         if q == "alpha_mean":
-            ax.axhspan(0.5 - ALPHA_TOL, 0.5 + ALPHA_TOL, color="gray", alpha=0.15, lw=0)
+            ax.axhspan(0.5 - ALPHA_MARGIN, 0.5 + ALPHA_MARGIN, color="gray", alpha=0.15, lw=0)
         if q == "phase_abs_mean":
             ax.set_yscale("log")
-            ax.axhline(PHASE_ABS_MAX, c="gray", ls=":", lw=0.8)
+            ax.axhline(PHASE_USE_MAX * V11_PHASE_BOUND, c="gray", ls=":", lw=0.8)
         ax.set(ylabel=label, title=f"{label} ({', '.join(use)})")
         if q in ("alpha_std", "gate_mean"):      # same task colours as the α-mean panel
             ax.get_legend().remove()

@@ -33,3 +33,56 @@ def geo_ratio_by_step(history, quantity, num_arch, den_arch):
     g = h.groupby(["arch", "step"])["value"].apply(lambda v: float(np.exp(np.log(v.clip(lower=1e-30)).mean())))
     g = g.unstack("arch")
     return (g[num_arch] / g[den_arch]).rename("ratio").reset_index()
+
+
+def better_sign(metric):
+    """The direction of a − b (or a/b) in which `a` is better: −1 for errors, +1 for accuracies."""
+    return -1 if stats.LOWER_IS_BETTER[metric] else 1
+
+
+def replica_scores(metrics, archs=None, task_list=None):
+    """Per replica: arch, task, metric, diverged, the replica's keys (data_seed, seed, and
+    meta_lr_scale / budget where present) and its test score."""
+    m = metrics
+    if archs is not None:
+        m = m[m["arch"].isin(list(archs))]
+    if task_list is not None:
+        m = m[m["task"].isin(list(task_list))]
+    cols = ["arch", "task", "metric", "diverged"] + [c for c in ("data_seed", "seed", "meta_lr_scale", "budget") if c in m]
+    return m[cols].assign(score=stats.score_column(m) if len(m) else []).reset_index(drop=True)
+
+
+def effect_text(row):
+    """A `stats.compare` row as text: '0.25× [0.1, 0.6]' (ratio a/b) or '+5.3 pp [+2.0, +8.1]' (a − b)."""
+    if row["scale"] == "log":
+        return f"{stats.fmt_ci(row['estimate'], row['low'], row['high'])}×"
+    return f"{100 * row['estimate']:+.1f} pp [{100 * row['low']:+.1f}, {100 * row['high']:+.1f}]"
+
+
+def compare_pairs(scores, pairs, margin=True):
+    """One Holm family of `stats.compare(a, b)` tests, one per (task, a, b) in `pairs`, from
+    `replica_scores` (diverged replicas dropped). Columns task, arch (a), other (b), metric, the
+    Comparison's fields, p_holm, direction, better / worse (a significantly better / worse than b
+    after Holm, by the task's metric), equivalent (TOST at stats.EQUIVALENCE when `margin`), and
+    "effect (ci)" text."""
+    s = scores[~scores["diverged"].astype(bool)]
+    comps, info = {}, {}
+    for task, a, b in pairs:
+        g = s[s["task"] == task]
+        if g.empty:
+            continue
+        metric = g["metric"].iloc[0]
+        sc = stats.scale_of(metric)
+        lab = f"{task} / {a} / {b}"
+        comps[lab] = stats.compare(g.loc[g["arch"] == a, "score"], g.loc[g["arch"] == b, "score"], scale=sc,
+                                   margin=stats.EQUIVALENCE[sc] if margin else None)
+        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric}
+    fam = stats.family(comps)
+    if not len(fam):
+        return pd.DataFrame(columns=["task", "arch", "other", "metric", "estimate", "low", "high", "p_value",
+                                     "p_holm", "direction", "better", "worse", "equivalent", "effect (ci)"])
+    fam = pd.DataFrame(list(info.values())).merge(fam, on="label")
+    sign = fam["metric"].map(better_sign)
+    fam["better"], fam["worse"] = fam["direction"] == sign, fam["direction"] == -sign
+    fam["effect (ci)"] = fam.apply(effect_text, axis=1)
+    return fam

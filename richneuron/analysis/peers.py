@@ -14,7 +14,7 @@ import torch
 from scipy.stats import gmean
 
 from .. import models, neurons, plots, protocol, published, stats, tasks
-from . import ranking as rk
+from . import common, ranking as rk
 
 STUDY, PEERS = neurons.available("study"), neurons.available("peers")
 GLU = ("bilinear", "swiglu", "geglu", "singlu")       # only σ of the gate differs, same width
@@ -122,16 +122,16 @@ def slope_chart(mean_ranks, ax, highlight=("vanilla", "singlu")):
 
 
 def ablation(metrics, task_list, reference="singlu", others=GLU):
-    """`reference` against each other GLU-family member on every task (same width and count)."""
-    rows = [rk.compare(metrics, t, reference, o) for o in others if o != reference for t in task_list]
-    out = pd.DataFrame(rows)
-    out["effect (ci)"] = out.apply(rk.effect_text, axis=1)
-    return out
+    """`reference` against each other GLU-family member on every task (same width and count): one
+    Holm family of `stats.compare` tests (`common.compare_pairs`)."""
+    pairs = [(t, reference, o) for o in others if o != reference for t in task_list]
+    return common.compare_pairs(common.replica_scores(metrics), pairs)
 
 
 def sine_vs_multiplication(ablation_table):
-    """Counts: tasks where SinGLU beats / loses to every non-periodic GLU (bilinear, swiglu, geglu)."""
-    g = ablation_table.groupby("task")
+    """Tasks where SinGLU is significantly better than / worse than every non-periodic GLU
+    (bilinear, swiglu, geglu), after Holm within the ablation's family."""
+    g = ablation_table.groupby("task", sort=False)
     beats_all = [t for t, d in g if d["better"].all()]
     loses_all = [t for t, d in g if d["worse"].all()]
     return beats_all, loses_all
@@ -140,15 +140,28 @@ def sine_vs_multiplication(ablation_table):
 # ----------------------------------------------------------------------------- scale
 
 def scale_summary(metrics, reference="singlu", other="vanilla"):
-    """Per (arch, task, budget): mean ± std and the exact parameter count; and per (task, budget)
-    the `reference` vs `other` comparison (effect, CI, better/worse)."""
+    """Per (arch, task, budget): the centre (geometric mean for MSE) with its interval and the exact
+    parameter count; and per (task, budget) `reference` against `other` (`stats.compare` with
+    TOST at stats.EQUIVALENCE; Holm within each task's family of budgets)."""
     s = stats.summarize(metrics, by=("arch", "task", "budget"))
     params = metrics.groupby(["arch", "task", "budget"])["params"].first().rename("params").reset_index()
     s = s.merge(params, on=["arch", "task", "budget"])
-    cmp = pd.DataFrame([{**rk.compare(metrics[metrics["budget"] == b], t, reference, other), "budget": b}
-                        for t in metrics["task"].unique() for b in sorted(metrics["budget"].unique())])
-    cmp["effect (ci)"] = cmp.apply(rk.effect_text, axis=1)
-    return s, cmp
+    sc = common.replica_scores(metrics)
+    sc = sc[~sc["diverged"].astype(bool)]
+    fams = []
+    for task, gt in sc.groupby("task", sort=False):
+        metric = gt["metric"].iloc[0]
+        scale = stats.scale_of(metric)
+        comps = {int(b): stats.compare(g.loc[g["arch"] == reference, "score"], g.loc[g["arch"] == other, "score"],
+                                       scale=scale, margin=stats.EQUIVALENCE[scale])
+                 for b, g in gt.groupby("budget")}
+        f = stats.family(comps).rename(columns={"label": "budget"}).assign(task=task, metric=metric,
+                                                                          arch=reference, other=other)
+        sign = common.better_sign(metric)
+        f["better"], f["worse"] = f["direction"] == sign, f["direction"] == -sign
+        f["effect (ci)"] = f.apply(common.effect_text, axis=1)
+        fams.append(f)
+    return s, (pd.concat(fams, ignore_index=True) if fams else pd.DataFrame())
 
 
 def scale_plot(metrics, task, archs, ax):
@@ -173,80 +186,141 @@ def scale_plot(metrics, task, archs, ax):
 
 
 def advantage_closes(cmp):
-    """Per task: the smallest budget from which `reference` is never again significantly better
-    (None if it stays better up to the largest budget)."""
+    """Per task, from `scale_summary`'s comparisons sorted by budget: ("persists", None) when the
+    reference is significantly better at the largest budget; ("gone", b) when from budget b on it
+    is equivalent (TOST) or significantly worse at every budget; ("inconclusive", b) otherwise, b
+    the first budget from which it is no longer significantly better (absence of a significant
+    difference is not evidence that the advantage is gone)."""
     out = {}
     for t, d in cmp.sort_values("budget").groupby("task", sort=False):
         better = d["better"].to_numpy()
+        gone = ((d["worse"] | d["equivalent"].eq(True)) & ~d["better"]).to_numpy()
         budgets = d["budget"].to_numpy()
-        idx = next((i for i in range(len(better)) if not better[i:].any()), None)
-        out[t] = None if idx is None else int(budgets[idx])
+        if better[-1]:
+            out[t] = ("persists", None)
+            continue
+        g = next((i for i in range(len(gone)) if gone[i:].all()), None)
+        idx = next(i for i in range(len(better)) if not better[i:].any())
+        out[t] = ("gone", int(budgets[g])) if g is not None else ("inconclusive", int(budgets[idx]))
     return out
+
+
+def closes_text(status):
+    """`advantage_closes` entry as words."""
+    kind, b = status
+    if kind == "persists":
+        return "SinGLU still significantly better at the largest budget"
+    if kind == "gone":
+        return f"advantage gone from {b:,} parameters (equivalent or worse there and above, TOST)"
+    return (f"not significantly better from {b:,} parameters, but not shown equivalent either: inconclusive "
+            "(more replicas would settle it)")
 
 
 # ----------------------------------------------------------------------------- regime map
 
-def regime_map(metrics, archs, task_list):
-    """The study's task → best-arch map, rebuilt: per row (task type), per task of that type (in
-    `task_list`), our best mean among `archs`, the archs statistically tied with it, and the
-    published best arch against our best (effect with 95% CI). `agrees`: the published best is
-    tied with our best."""
-    rows = []
+REGIME_CRITERION = "One row per line of the study's map (task type -> its best arch), judged on that row's tasks among the study's 14 neurons (peers excluded, as in the study) at the default protocol with 4 seeds x 3 data draws = 12 replicas per arch: the row's family is the study's best arch against each other arch on each of the row's tasks (stats.compare: ratio of geometric-mean MSE or difference of mean accuracy, Welch; Holm within the row's family, alpha 0.05). A row holds when its best arch is significantly better than every other arch on every task of the row, fails when some arch is significantly better than it on some task of the row (significantly beaten), and is inconclusive otherwise (neither: tied at the top) or when its best arch or tasks are not in the run. Replicated: all six rows hold. Replicated only under stated conditions: not reachable (no condition sweep is judged for the map). Not replicated: any row fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check)."
+REGIME_SOURCE = "richneuron/analysis/peers.py"
+
+
+def regime_tasks(task_list=None):
+    """The tasks of the study's map (in `task_list` when given), in the map's order."""
+    out = [t for row in published.regime_map() for t in row["tasks"]]
+    return [t for t in dict.fromkeys(out) if task_list is None or t in task_list]
+
+
+def regime_family(scores, row, archs):
+    """One row of the map: its best arch against every other arch of `archs` on each of the row's
+    tasks (`common.compare_pairs`, Holm within the row). Empty when the best arch or the tasks
+    are not in `scores`."""
+    best = row["best"]
+    present = set(scores["task"])
+    if best not in set(scores["arch"]):
+        return common.compare_pairs(scores.iloc[:0], [])
+    pairs = [(t, best, o) for t in row["tasks"] if t in present for o in archs if o != best]
+    return common.compare_pairs(scores, pairs)
+
+
+def regime_rows(scores, archs):
+    """Per row of the map: the row's sub-verdict (holds: its best significantly better than every
+    other arch on every task; fails: significantly beaten; inconclusive: neither or not in the
+    run), the archs that beat it, how many it beats, and our best arch per task (by centre)."""
+    rows, fams = [], {}
+    ok = scores[scores["arch"].isin(archs) & ~scores["diverged"].astype(bool)]
     for row in published.regime_map():
-        for task in [t for t in row["tasks"] if t in task_list]:
-            best, tied = rk.tied_with_best(metrics, task, archs)
-            pub = row["best"]
-            c = rk.compare(metrics, task, best, pub) if pub != best else None
-            rows.append({"task type": row["type"], "task": task, "published best": pub, "our best": best,
-                         "tied with our best": ", ".join(tied),
-                         "our best vs published best": "same arch" if c is None else rk.effect_text(c),
-                         "agrees": pub in tied})
-    return pd.DataFrame(rows)
+        fam = regime_family(scores, row, archs)
+        fams[row["type"]] = fam
+        if not len(fam):
+            part = stats.UNSURE
+        elif fam["better"].all():
+            part = stats.HOLDS
+        elif fam["worse"].any():
+            part = stats.FAILS
+        else:
+            part = stats.UNSURE
+        ours = []
+        for t in row["tasks"]:
+            d = ok[ok["task"] == t]
+            if len(d):
+                metric = d["metric"].iloc[0]
+                cen = d.groupby("arch")["score"].apply(lambda v: stats.center(v, stats.scale_of(metric))[0])
+                ours.append(f"{t}: {cen.idxmin() if stats.LOWER_IS_BETTER[metric] else cen.idxmax()}")
+        beaten = fam[fam["worse"]] if len(fam) else fam
+        rows.append({"task type": row["type"], "tasks": ", ".join(row["tasks"]), "published best": row["best"],
+                     "our best (centre)": "; ".join(ours) or "–",
+                     "significantly better than": f"{int(fam['better'].sum())} of {len(fam)}" if len(fam) else "–",
+                     "beaten by": (", ".join(f"{r.other} ({r.task})" for r in beaten.itertuples()) or "–")
+                     if len(fam) else "not in this run",
+                     "row": part})
+    return pd.DataFrame(rows), fams
 
 
-def regime_plot(metrics, table, archs, top=5):
-    """One panel per task of the map: mean with 95% bootstrap CI of the `top` archs by mean and
-    of the study's best arch for that row (star)."""
-    fig, axes = plots.grid(len(table), ncols=3)
-    m = metrics[metrics["arch"].isin(archs)]
-    for ax, (_, row) in zip(axes, table.iterrows()):
-        task, pub = row["task"], row["published best"]
-        s = stats.summarize(m[m["task"] == task])
-        lower = better_is_lower(m.loc[m["task"] == task, "metric"].iloc[0])
-        s = s.sort_values("mean", ascending=lower)
-        show = list(dict.fromkeys(s["arch"].head(top).tolist() + [pub]))
+def regime_map(metrics, archs, task_list=None):
+    """The verdict's input: per replica scores of `archs` on the map's tasks."""
+    return common.replica_scores(metrics, archs, regime_tasks(task_list))
+
+
+def verdict_regime(scores, archs):
+    """The scorecard row of the regime map (criterion REGIME_CRITERION) from per-replica scores
+    (`regime_map`): (row, per-row table, {row type: family})."""
+    table, fams = regime_rows(scores, archs)
+    parts = dict(zip(table["task type"], table["row"]))
+    v, reason = stats.judge(parts)
+    n_hold, n_fail = sum(p == stats.HOLDS for p in parts.values()), sum(p == stats.FAILS for p in parts.values())
+    ours = (f"{n_hold}/{len(parts)} rows: the study's best is significantly best; {n_fail} rows: significantly "
+            f"beaten; {len(parts) - n_hold - n_fail}: neither")
+    row = stats.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
+                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE)
+    return row, table, fams
+
+
+def regime_plot(scores, archs, top=5):
+    """One panel per task of the map: centre (geometric mean for MSE) with its 95% t interval of
+    the `top` archs by centre and of the study's best arch for that row (star)."""
+    cells = [(row, t) for row in published.regime_map() for t in row["tasks"] if t in set(scores["task"])]
+    fig, axes = plots.grid(len(cells), ncols=3)
+    s = scores[scores["arch"].isin(archs) & ~scores["diverged"].astype(bool)]
+    for ax, (row, task) in zip(axes, cells):
+        pub = row["best"]
+        d = s[s["task"] == task]
+        metric = d["metric"].iloc[0]
+        sc = stats.scale_of(metric)
+        cen = {a: stats.center(g["score"], sc) for a, g in d.groupby("arch")}
+        order = sorted(cen, key=lambda a: cen[a][0], reverse=not stats.LOWER_IS_BETTER[metric])
+        show = list(dict.fromkeys(order[:top] + ([pub] if pub in cen else [])))
         for i, a in enumerate(show):
-            v = rk.scores(metrics, a, task)
-            mean, lo, hi = stats.mean_ci(v)
-            ax.errorbar([mean], [i], xerr=[[mean - lo], [hi - mean]], fmt="*" if a == pub else "o",
-                        ms=9 if a == pub else 4, capsize=2, c="C3" if a == pub else "C0")
+            c, lo, hi = cen[a]
+            err = [[c - lo], [hi - c]] if np.isfinite(lo) else None
+            ax.errorbar([c], [i], xerr=err, fmt="*" if a == pub else "o", ms=9 if a == pub else 4, capsize=2,
+                        c="C3" if a == pub else "C0")
         ax.set_yticks(range(len(show)), show, fontsize=7)
         ax.invert_yaxis()
-        if lower:
+        if sc == "log":
             ax.set_xscale("log")
-        ax.set_title(f"{task} ({row['task type']})", fontsize=7)
-        ax.set_xlabel(f"test {'MSE' if lower else 'accuracy'} (mean, 95% CI)", fontsize=7)
-    fig.suptitle("mean test score with 95% bootstrap CI of the best archs; ★ = the study's best for the row", fontsize=8)
+        ax.set_title(f"{task} ({row['type']})", fontsize=7)
+        ax.set_xlabel(f"test {metric} ({'geometric ' if sc == 'log' else ''}mean, 95% t interval)", fontsize=7)
+    fig.suptitle("the best archs per task with their 95% intervals; ★ = the study's best for the row", fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def verdict_regime(table):
-    """Replicated: the published best is tied with our best on every task of every row;
-    replicated only under stated conditions: on at least half of the rows (all their tasks);
-    not replicated: fewer."""
-    per_row = table.groupby("task type", sort=False)["agrees"].all()
-    if per_row.all():
-        return stats.REPLICATED, per_row
-    if per_row.sum() * 2 >= len(per_row):
-        return stats.CONDITIONAL, per_row
-    return stats.NOT_REPLICATED, per_row
-
-
-REGIME_CRITERION = ("replicated if, for every row of the study's map, its best arch is not significantly worse than "
-                    "our best mean on every task of that row (95% bootstrap, 5 seeds, all study and peer archs); "
-                    "replicated only under stated conditions if that holds for at least half of the rows; "
-                    "not replicated otherwise")
 
 
 def verdict_wins_tuned(n_default, n_tuned):

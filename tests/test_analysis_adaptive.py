@@ -1,0 +1,142 @@
+"""Claim 8 (richneuron.analysis.adaptive): every branch of the verdict on hand-built per-replica tables."""
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from richneuron import stats
+from richneuron.analysis import adaptive as ad
+
+TASKS = {"spiral": "accuracy", "nested2d": "mse"}
+N = 12                                     # 4 seeds x 3 data draws
+
+
+def _keys(n=N):
+    return [{"data_seed": i // 4, "seed": i % 4} for i in range(n)]
+
+
+def _scores(arch, task, centre, spread, rng, **extra):
+    metric = TASKS[task]
+    noise = rng.standard_normal(N)
+    vals = centre * np.exp(spread * noise) if metric == "mse" else centre + spread * noise
+    return [{"arch": arch, "task": task, "metric": metric, "diverged": False, **k, "score": v, **extra}
+            for k, v in zip(_keys(), vals)]
+
+
+def _start_end(arch, start, end, spread, rng, **extra):
+    return pd.DataFrame([{"arch": arch, "task": t, **k, "start": s, "end": e, **extra}
+                         for t in TASKS for k, s, e in zip(_keys(), start + spread * rng.standard_normal(N),
+                                                            end + spread * rng.standard_normal(N))])
+
+
+def tables(v10_spiral=0.6, phase_end=0.02, alpha_end_std=0.10, meta_x10=0.80, adaptive=("v6", "v7", "v10", "v11")):
+    """A run where every part holds: each adaptive arch clearly worse than SinGLU, α/ω unmoved,
+    v11's phase at 2% of its bound, a 10x meta learning rate helps v10 on spiral."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for task, metric in TASKS.items():
+        good, bad = (0.70, 0.6) if metric == "accuracy" else (1e-3, 3e-3)
+        rows += _scores("singlu", task, good, 0.01 if metric == "accuracy" else 0.05, rng)
+        for a in adaptive:
+            centre = v10_spiral if (a, task) == ("v10", "spiral") else bad
+            rows += _scores(a, task, centre, 0.01 if metric == "accuracy" else 0.05, rng)
+    meta = pd.DataFrame(_scores("v10", "spiral", 0.6, 0.01, rng, meta_lr_scale=1.0)
+                        + _scores("v10", "spiral", meta_x10, 0.01, rng, meta_lr_scale=10.0))
+    return {"scores": pd.DataFrame(rows),
+            "alpha_mean": _start_end("v6", 0.5, 0.5, 0.005, rng) if "v6" in adaptive else pd.DataFrame(),
+            "alpha_std": _start_end("v6", 0.10, alpha_end_std, 0.005, rng) if "v6" in adaptive else pd.DataFrame(),
+            "omega": _start_end("v7", 1.0, 1.0, 0.002, rng) if "v7" in adaptive else pd.DataFrame(),
+            "phase": _start_end("v11", 0.3, phase_end, 0.01, rng).assign(
+                end=lambda d: phase_end * np.exp(0.1 * rng.standard_normal(len(d))), bound=0.1),
+            "meta": meta}
+
+
+def test_replicated_when_every_part_holds():
+    row = ad.verdict(tables())
+    assert row["verdict"] == stats.REPLICATED, row["reason"]
+    assert set(row["parts"].values()) == {stats.HOLDS} and set(row["parts"]) == set(ad.PARTS)
+    assert row["criterion"] == ad.CRITERIA[ad.CLAIM] and row["criterion_source"] == ad.SOURCE
+
+
+def test_not_replicated_when_an_adaptive_arch_beats_singlu():
+    row = ad.verdict(tables(v10_spiral=0.95))          # v10: +25 pp over SinGLU on spiral
+    assert row["verdict"] == stats.NOT_REPLICATED
+    assert row["parts"]["performance"] == stats.FAILS and "v10 on spiral" in row["ours"]
+
+
+def test_inconclusive_when_a_part_neither_holds_nor_fails():
+    row = ad.verdict(tables(phase_end=0.1))            # v11's phase at a tenth of its bound: undecided
+    assert row["parts"]["phase ≈ 0 (v11)"] == stats.UNSURE
+    assert row["verdict"] == stats.INCONCLUSIVE
+
+
+def test_conditional_is_not_reachable_a_failing_part_is_not_rescued():
+    row = ad.verdict(tables(alpha_end_std=0.3))        # α spreads from 0.10 to 0.30: the router routes
+    assert row["parts"]["alpha stuck (v6)"] == stats.FAILS
+    assert row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_phase_is_judged_relative_to_its_bound_not_in_radians():
+    # 0.05 rad is below the old 0.1-rad threshold (true by construction at ω = 1), but it is half
+    # of v11's bound 0.1·ω: the phase is used, so "phase ≈ 0" fails.
+    t = tables(phase_end=0.5)
+    assert (t["phase"]["end"] * t["phase"]["bound"]).max() < 0.1
+    fam = ad.phase_family(t["phase"])
+    assert (fam["part"] == stats.FAILS).all()
+    assert ad.verdict(t)["verdict"] == stats.NOT_REPLICATED
+
+
+def test_missing_arch_makes_its_part_inconclusive():
+    t = tables(adaptive=("v6", "v10", "v11"))          # no v7: ω not measured
+    row = ad.verdict(t)
+    assert row["parts"]["omega frozen (v7)"] == stats.UNSURE
+    assert row["verdict"] == stats.INCONCLUSIVE and "omega frozen (v7)" in row["reason"]
+
+
+def test_meta_lr_equivalent_scores_mean_not_helped():
+    t = tables(meta_x10=0.6)                           # ×10 changes nothing: equivalent within 2 pp
+    pairs = ad.meta_pairs(ad.meta_family(t["meta"]))
+    assert pairs["part"].tolist() == [stats.FAILS]
+    assert ad.verdict(t)["parts"]["gradient competition"] == stats.FAILS
+
+
+def test_performance_family_is_holm_over_all_pairs():
+    fam = ad.performance_family(tables()["scores"])
+    assert len(fam) == 4 * len(TASKS)
+    np.testing.assert_allclose(fam["p_holm"], multipletests(fam["p_value"], method="holm")[1])
+    # direction: for MSE the ratio adaptive/SinGLU > 1 means worse; for accuracy a negative difference
+    assert fam["worse"].all() and not fam["better"].any()
+
+
+def test_one_uncorrected_win_among_many_tests_is_not_a_win_after_holm():
+    rng = np.random.default_rng(3)
+    rows = _scores("singlu", "spiral", 0.70, 0.02, rng)
+    for i in range(54):                                 # 54 archs tied with SinGLU, one slightly ahead
+        rows += _scores(f"a{i}", "spiral", 0.72 if i == 0 else 0.70, 0.02, rng)
+    fam = ad.performance_family(pd.DataFrame(rows))
+    assert fam.loc[fam["arch"] == "a0", "p_value"].iloc[0] < 0.05     # uncorrected: a "win"
+    assert not fam["better"].any()                                    # Holm over 54: no win
+    assert ad._all_hold(fam["part"]) != stats.FAILS
+
+
+def test_no_change_fails_only_for_a_significant_change_at_least_the_margin():
+    rng = np.random.default_rng(1)
+    small = _start_end("v6", 0.10, 0.12, 0.003, rng)                  # significant but 0.02 < 0.05
+    fam = ad.no_change_family({"alpha_std": small}, "linear", {"alpha_std": ad.ALPHA_MARGIN})
+    assert (fam["p_holm"] < 0.05).all() and (fam["part"] != stats.FAILS).all()
+
+
+def test_start_end_and_phase_use_keep_data_draws_apart():
+    h = pd.DataFrame([{"arch": "v11", "task": "spiral", "data_seed": d, "seed": 0, "layer": lab, "omega": np.nan,
+                       "step": step, "quantity": "phase_abs_mean", "value": v}
+                      for d, scale in ((0, 1.0), (1, 2.0)) for lab in ("0", "1")
+                      for step, v in ((0, 0.03 * scale), (10, 0.01 * scale))])
+    t = ad.phase_use(h)
+    assert len(t) == 2
+    np.testing.assert_allclose(t.sort_values("data_seed")["end"], [0.1, 0.2])      # 0.01 / (0.1·ω), ω = 1
+    np.testing.assert_allclose(t.sort_values("data_seed")["start"], [0.3, 0.6])
+
+
+@pytest.mark.parametrize("metric, sign", [("mse", -1), ("accuracy", 1)])
+def test_better_sign(metric, sign):
+    assert ad.better_sign(metric) == sign

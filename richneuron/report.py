@@ -10,9 +10,11 @@ script loaded from the network). Each executed notebook is also rendered with it
 """
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -31,15 +33,79 @@ def notebooks(root=ROOT):
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(nb_path, out_path, parameters, log=print):
-    """Run one notebook with papermill (python3 kernel of this environment)."""
+def _fmt_time(seconds):
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _status(nb_path, out_path, progress_file, t0, label, expected, after=None):
+    """One progress line: the notebook, its code cells done (from the notebook papermill saves
+    after every cell), the engine's cells and model-steps done (from the file the engine writes,
+    see `engine._write_progress`) and an estimate of the time left."""
+    elapsed = time.perf_counter() - t0
+    parts = [f"{label} {nb_path.stem}"]
+    try:
+        nb = nbformat.read(out_path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        ran = sum(c.get("metadata", {}).get("papermill", {}).get("status") == "completed" for c in code)
+        parts.append(f"code cell {min(ran + 1, len(code))}/{len(code)}")
+    except Exception:  # noqa: BLE001 - not written yet
+        pass
+    left = None if expected is None else expected - elapsed
+    try:
+        st = json.loads(Path(progress_file).read_text())
+        if st["steps_total"]:
+            parts.append(f"training: {st['cells_done']}/{st['cells_total']} cells, "
+                         f"{st['steps_done'] / 1e6:.2f}/{st['steps_total'] / 1e6:.2f} M model-steps")
+            run_elapsed = time.time() - st["started"]
+            if st["steps_done"]:
+                run_left = run_elapsed * (st["steps_total"] - st["steps_done"]) / st["steps_done"]
+                left = run_left if left is None else max(left, run_left)
+    except Exception:  # noqa: BLE001 - no experiment has started yet
+        pass
+    parts.append(f"{_fmt_time(elapsed)} elapsed" + ("" if left is None else f", ~{_fmt_time(left)} left")
+                 + ("" if left is None or not after else f" (report: ~{_fmt_time(left + after)})"))
+    return " · ".join(parts)
+
+
+def execute(nb_path, out_path, parameters, log=print, label="", expected=None, after=None, every=15.0):
+    """Run one notebook with papermill (python3 kernel of this environment), printing a progress
+    line every `every` seconds (`expected`: its runtime in the last full run, for the estimate;
+    `after`: the last full run's time for the notebooks still to come).
+
+    The kernel logs errors only: ipykernel's "running over TCP without encryption" warning
+    concerns a kernel on a shared network, not one started here for one notebook."""
+    import threading
+
     import papermill as pm
     t0 = time.perf_counter()
-    pm.execute_notebook(str(nb_path), str(out_path), parameters=parameters, kernel_name="python3",
-                        cwd=str(nb_path.parent), progress_bar=False, log_output=False,
-                        request_save_on_cell_execute=True)
+    progress_file = out_path.with_name(f".{out_path.stem}.progress.json")
+    progress_file.unlink(missing_ok=True)
+    stop = threading.Event()
+
+    def report():
+        while not stop.wait(every):
+            log("  " + _status(nb_path, out_path, progress_file, t0, label, expected, after))
+            sys.stdout.flush()
+
+    old = os.environ.get("RICHNEURON_PROGRESS_FILE")
+    os.environ["RICHNEURON_PROGRESS_FILE"] = str(progress_file)      # the kernel inherits it
+    watcher = threading.Thread(target=report, daemon=True)
+    watcher.start()
+    try:
+        pm.execute_notebook(str(nb_path), str(out_path), parameters=parameters, kernel_name="python3",
+                            cwd=str(nb_path.parent), progress_bar=False, log_output=False,
+                            request_save_on_cell_execute=True,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    finally:
+        stop.set()
+        if old is None:
+            os.environ.pop("RICHNEURON_PROGRESS_FILE", None)
+        else:
+            os.environ["RICHNEURON_PROGRESS_FILE"] = old
+        progress_file.unlink(missing_ok=True)
     dt = time.perf_counter() - t0
-    log(f"  {nb_path.name}: {dt:.1f} s")
+    log(f"  {label} {nb_path.name}: {dt:.1f} s")
     return dt
 
 
@@ -294,11 +360,15 @@ def build(quick=False, only=None, root=ROOT, log=print):
     if not todo:
         raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in notebooks(root))}")
     log(f"running {len(todo)} notebooks ({'quick' if quick else 'full'} mode)")
-    for nb in todo:
+    last = root / "paper" / "runtimes.json"          # the last full run's runtimes: the estimates
+    expected = json.loads(last.read_text()).get("notebooks", {}) if (last.exists() and not quick) else {}
+    for i, nb in enumerate(todo):
         out_dir = base / "results" / nb.stem
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}
         out = nb_dir / nb.name
-        runtimes[nb.stem] = execute(nb, out, params, log)
+        runtimes[nb.stem] = execute(nb, out, params, log, label=f"[{i + 1}/{len(todo)}]",
+                                    expected=expected.get(nb.stem),
+                                    after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]))
         executed.append(out)
         render(nbformat.read(out, as_version=4), html_dir / f"{nb.stem}.html", exclude_input=False)
         vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"

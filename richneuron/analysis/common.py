@@ -5,6 +5,14 @@ import pandas as pd
 from .. import published, stats
 
 
+def every(parts):
+    """A universal part from its pieces: holds when all hold, fails when any fails, else inconclusive."""
+    parts = list(parts)
+    if parts and all(p == stats.HOLDS for p in parts):
+        return stats.HOLDS
+    return stats.FAILS if stats.FAILS in parts else stats.UNSURE
+
+
 def score_table(metrics, by=("arch", "task")):
     """mean ± std, per-seed values, diverged count, the sanity baselines and the study's number."""
     s = stats.summarize(metrics, by=by)

@@ -1,0 +1,98 @@
+"""Claim 10's verdict (richneuron.analysis.frequency) on hand-built tables: one test per branch."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from richneuron import stats
+from richneuron.analysis import frequency as fq
+
+Z = np.array([-1.6, -1.1, -0.7, -0.4, -0.15, 0.0, 0.05, 0.3, 0.5, 0.75, 1.0, 1.31])
+SPREAD = np.exp(0.3 * (Z - Z.mean()))      # 12 replicas, geometric mean exactly 1
+ZERO = 0.5                                 # predict-zero MSE of every test set here
+
+
+def _rows(arch, task, centre, spread=SPREAD, **extra):
+    return [{"arch": arch, "task": task, "test_mse": centre * s, "predict_zero_mse": ZERO, "diverged": False, **extra}
+            for s in spread]
+
+
+def _grid(centres, **extra):
+    """centres: {task: {arch: geometric-mean MSE}}"""
+    return pd.DataFrame([r for task, by in centres.items() for a, c in by.items() for r in _rows(a, task, c, **extra)])
+
+
+GOOD = {"singlu": 0.05, "v10": 0.3, "v15": 0.2}
+
+
+def test_versus_is_compare_with_holm_over_the_whole_family():
+    m = _grid({"freqgen": {"singlu": 0.05, "v10": 0.06, "v15": 0.2}, "mixedfreq": GOOD})
+    t = fq.versus(m)
+    raw = [stats.compare(m[(m.task == r.task) & (m.arch == r.other)].test_mse,
+                         m[(m.task == r.task) & (m.arch == "singlu")].test_mse, scale="log").p_value
+           for r in t.itertuples()]
+    assert t["p_value"].tolist() == pytest.approx(raw)
+    assert t["p_holm"].tolist() == pytest.approx(multipletests(raw, method="holm")[1].tolist())
+    assert list(zip(t["task"], t["other"])) == [("freqgen", "v10"), ("freqgen", "v15"), ("mixedfreq", "v10"),
+                                                ("mixedfreq", "v15")]
+
+
+def test_replicated_when_singlu_beats_every_adaptive_and_predict_zero_on_both_tasks():
+    row = fq.verdict(fq.tables(_grid({"freqgen": GOOD, "mixedfreq": GOOD})))
+    assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.HOLDS}
+    assert row["verdict"] == stats.REPLICATED and row["criterion"] == fq.CRITERIA[fq.CLAIM]
+
+
+def test_conditional_on_one_task_alone():
+    row = fq.verdict(fq.tables(_grid({"freqgen": GOOD, "mixedfreq": {"singlu": 0.3, "v10": 0.05, "v15": 0.2}})))
+    assert row["parts"]["direction"] == stats.FAILS
+    assert row["verdict"] == stats.CONDITIONAL and "on freqgen alone" in row["reason"]
+
+
+def test_conditional_at_a_swept_omega():
+    bad = {"singlu": 0.4, "v10": 0.05, "v15": 0.05}
+    om = pd.concat([_grid({"freqgen": GOOD}, omega=3.0), _grid({"freqgen": bad}, omega=1.0)])
+    row = fq.verdict(fq.tables(_grid({"freqgen": bad, "mixedfreq": bad}), om))
+    assert row["verdict"] == stats.CONDITIONAL and "at omega 3 on freqgen against v10, v15" in row["reason"]
+    assert row["conditions"]["at omega 1 on freqgen against v10, v15"]["direction"] == stats.FAILS
+
+
+def test_not_replicated_when_better_than_adaptive_but_no_better_than_predicting_zero():
+    worse = {"singlu": 0.8, "v10": 5.0, "v15": 4.0}                 # SinGLU ahead, yet above predict-zero
+    row = fq.verdict(fq.tables(_grid({"freqgen": worse, "mixedfreq": worse})))
+    assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.FAILS}
+    assert row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_not_replicated_when_an_adaptive_arch_is_equivalent():
+    tie = {"singlu": 0.05, "v10": 0.051, "v15": 0.3}                # v10 within 1.25x by TOST
+    row = fq.verdict(fq.tables(_grid({"freqgen": tie, "mixedfreq": tie})))
+    assert row["parts"]["direction"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_inconclusive_when_noise_hides_both_parts():
+    wide = np.exp(1.5 * (Z - Z.mean()))
+    m = pd.DataFrame([r for task in ("freqgen", "mixedfreq")
+                      for a, c in (("singlu", 0.4), ("v10", 0.6)) for r in _rows(a, task, c, wide)])
+    row = fq.verdict(fq.tables(m))
+    assert row["parts"] == {"direction": stats.UNSURE, "generalizes": stats.UNSURE}
+    assert row["verdict"] == stats.INCONCLUSIVE
+
+
+def test_below_zero_is_the_centre_of_per_replica_ratios():
+    m = _grid({"freqgen": GOOD})
+    m.loc[m.arch == "singlu", "predict_zero_mse"] = np.linspace(0.4, 0.6, 12)
+    z = fq.below_zero(m).iloc[0]
+    s = m[m.arch == "singlu"]
+    assert z["vs_zero"] == pytest.approx(math.exp(np.log(s.test_mse / s.predict_zero_mse).mean()))
+
+
+def test_criterion_is_one_line_of_the_module_and_states_every_branch():
+    text = fq.CRITERIA[fq.CLAIM]
+    assert any(text in line for line in Path(fq.__file__).read_text().splitlines())
+    for words in ("Holm", "Replicated:", "Replicated only under stated conditions:", "Not replicated:",
+                  "Inconclusive:", "1.25", "predict-zero", "omega"):
+        assert words in text

@@ -1,0 +1,97 @@
+"""Claim 1's verdict (richneuron.analysis.memorization) on hand-built tables: one test per branch."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+
+from richneuron import stats
+from richneuron.analysis import memorization as mem
+
+CLAIM = 168327
+# 12 fixed log-spread factors (geometric mean exactly 1): a group's replicas are centre × these
+Z = np.array([-1.6, -1.1, -0.7, -0.4, -0.15, 0.0, 0.05, 0.3, 0.5, 0.75, 1.0, 1.31])
+SPREAD = np.exp(0.3 * (Z - Z.mean()))
+
+
+def _rows(arch, centre, spread=SPREAD, **extra):
+    return [{"arch": arch, "test_mse": centre * s, "diverged": False, **extra} for s in spread]
+
+
+def _tables(van, sin, sweep=()):
+    d = pd.DataFrame(_rows("vanilla", van) + _rows("singlu", sin))
+    s = pd.DataFrame([r for lr, v, g in sweep for r in _rows("vanilla", v, lr=lr) + _rows("singlu", g, lr=lr)])
+    return mem.tables(d, s if len(s) else None)
+
+
+def test_ratio_is_welch_on_log_mse_and_drops_diverged():
+    d = pd.DataFrame(_rows("vanilla", 2.0) + _rows("singlu", 1e-3)
+                     + [{"arch": "singlu", "test_mse": 1e9, "diverged": True}])
+    r = mem.ratio(d)
+    a, b = 2.0 * SPREAD, 1e-3 * SPREAD
+    ci = st.ttest_ind(np.log(a), np.log(b), equal_var=False).confidence_interval(0.95)
+    assert r["ratio"] == pytest.approx(st.gmean(a) / st.gmean(b))
+    assert (r["low"], r["high"]) == pytest.approx((math.exp(ci.low), math.exp(ci.high)))
+    assert r["n_den"] == 12 and r["den_geo"] == pytest.approx(1e-3)
+
+
+def test_replicated_when_resolved_ratio_is_in_the_claimed_decade():
+    row = mem.verdict(_tables(2.0, 2.0 / CLAIM), CLAIM)          # SinGLU 1.2e-5: above the floor
+    assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.HOLDS}
+    assert row["verdict"] == stats.REPLICATED and row["criterion"] == mem.CRITERIA[mem.CLAIM]
+
+
+def test_replicated_at_the_floor_when_the_lower_bound_reaches_the_claim():
+    row = mem.verdict(_tables(0.16, 2e-7), CLAIM)                 # Vanilla far above; ratio ~8e5 as a lower bound
+    assert row["parts"]["magnitude"] == stats.HOLDS and row["verdict"] == stats.REPLICATED
+    assert "lower bound" in row["reason"]
+
+
+def test_conditional_when_only_a_swept_lr_reaches_the_claim():
+    row = mem.verdict(_tables(1e-2, 3.8e-4, sweep=[(1e-2, 3.0, 3.0 / CLAIM), (3e-4, 1e-2, 1e-2)]), CLAIM)
+    assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.FAILS}   # 26x: far short of the claim
+    assert row["verdict"] == stats.CONDITIONAL and "lr 0.01" in row["reason"]
+    assert row["conditions"]["at lr 0.0003"]["direction"] == stats.FAILS        # equivalent: no effect
+
+
+def test_not_replicated_when_singlu_is_worse_and_no_sweep_rescues_it():
+    row = mem.verdict(_tables(1e-3, 1e-2, sweep=[(1e-2, 1e-3, 1e-2)]), CLAIM)
+    assert row["parts"]["direction"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_inconclusive_when_the_groups_overlap_and_the_ratio_is_small():
+    wide = np.exp(20.0 * (Z - Z.mean()))                          # so wide that the interval spans 1 and the claim
+    d = pd.DataFrame(_rows("vanilla", 1.5e-2, wide) + _rows("singlu", 1e-2, wide[::-1]))
+    row = mem.verdict(mem.tables(d), CLAIM)
+    assert row["parts"] == {"direction": stats.UNSURE, "magnitude": stats.UNSURE}
+    assert row["verdict"] == stats.INCONCLUSIVE
+
+
+def test_floor_both_groups_at_the_floor_judge_nothing_by_the_ratio():
+    row = mem.verdict(_tables(8e-6, 3e-7), CLAIM)                 # ratio ~27 and significant, but both at the floor
+    assert row["parts"] == {"direction": stats.UNSURE, "magnitude": stats.UNSURE}
+    assert row["verdict"] == stats.INCONCLUSIVE and "rounding" in row["reason"]
+
+
+def test_floor_singlu_at_floor_vanilla_not_far_above_leaves_magnitude_inconclusive():
+    row = mem.verdict(_tables(3e-5, 7e-7), CLAIM)                 # the committed run's regime: ~40x
+    assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.UNSURE}
+    assert row["verdict"] == stats.INCONCLUSIVE and "float32 floor" in row["reason"]
+
+
+def test_floor_short_lower_bound_cannot_refute_the_claim():
+    row = mem.verdict(_tables(1e-2, 1e-6), CLAIM)                 # ratio 1e4 < claim/sqrt(10): not a failure here
+    assert row["parts"]["magnitude"] == stats.UNSURE and row["verdict"] == stats.INCONCLUSIVE
+    resolved = mem.verdict(_tables(1.0, 1e-4), CLAIM)             # the same ratio, resolved: the magnitude fails
+    assert resolved["parts"]["magnitude"] == stats.FAILS and resolved["verdict"] == stats.NOT_REPLICATED
+
+
+def test_criterion_is_one_line_of_the_module_and_states_its_thresholds():
+    text = mem.CRITERIA[mem.CLAIM]
+    assert "\n" not in text and any(text in line for line in Path(mem.__file__).read_text().splitlines())
+    assert mem.AT_FLOOR == pytest.approx(1e-5) and mem.FAR_ABOVE == pytest.approx(1e-3)
+    for words in ("1e-5", "1e-3", "Holm", "Replicated:", "Replicated only under stated conditions:", "Not replicated:",
+                  "Inconclusive:", "float32 floor", "1.25"):
+        assert words in text

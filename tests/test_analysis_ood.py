@@ -1,0 +1,100 @@
+"""Claim 11's verdict (richneuron.analysis.ood) on hand-built tables: one test per branch."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from richneuron import stats
+from richneuron.analysis import ood
+
+Z = np.array([-1.6, -1.1, -0.7, -0.4, -0.15, 0.0, 0.05, 0.3, 0.5, 0.75, 1.0, 1.31])
+SPREAD = np.exp(0.3 * (Z - Z.mean()))      # 12 replicas, geometric mean exactly 1
+RANGE, VAN = (24, 1273), 7
+
+
+def _rows(arch, in_range, ood_mse, spread=SPREAD, **extra):
+    """Replicas with the given geometric-mean in-range and OOD MSEs (the OOD spread reversed, so the
+    degradation spreads too)."""
+    return [{"arch": arch, "in_range_mse": in_range * s, "test_mse": ood_mse * r, "predict_zero_mse": 2.0,
+             "diverged": False, **extra} for s, r in zip(spread, spread[::-1])]
+
+
+def _grid(spec, **extra):
+    """spec: {arch: (in-range MSE, OOD MSE)}"""
+    return pd.DataFrame([r for a, (i, o) in spec.items() for r in _rows(a, i, o, **extra)])
+
+
+def _verdict(m, om=None):
+    return ood.verdict(ood.tables(m, om), RANGE, VAN)
+
+
+# the claim as published: Vanilla 7x, sine archs 24-1273x, and worse off range in absolute terms
+CLAIMED = {"vanilla": (0.1, 0.7), "singlu": (0.01, 2.0), "v10": (0.001, 1.0)}
+
+
+def test_versus_is_compare_on_both_quantities_with_holm_over_the_family():
+    m = _grid(CLAIMED)
+    t = ood.versus(m)
+    r = ood.with_ratios(m)
+    raw = [stats.compare(r.loc[r.arch == a, v], r.loc[r.arch == "vanilla", v], scale="log").p_value
+           for a, v in zip(t["arch"], t["value"])]
+    assert list(zip(t["arch"], t["value"])) == [("singlu", "ratio"), ("singlu", "test_mse"), ("v10", "ratio"),
+                                                ("v10", "test_mse")]
+    assert t["p_value"].tolist() == pytest.approx(raw)
+    assert t["p_holm"].tolist() == pytest.approx(multipletests(raw, method="holm")[1].tolist())
+
+
+def test_replicated_when_ratio_magnitudes_and_absolute_ood_error_all_agree():
+    row = _verdict(_grid(CLAIMED))
+    assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.HOLDS, "absolute OOD error": stats.HOLDS}
+    assert row["verdict"] == stats.REPLICATED and row["criterion"] == ood.CRITERIA[ood.CLAIM]
+
+
+def test_not_replicated_when_the_ratio_holds_but_sine_archs_are_better_off_range():
+    # the committed run's pattern: sine archs fit in range far better, so their ratio is larger,
+    # while their OOD error is lower than Vanilla's
+    m = _grid({"vanilla": (1e-4, 9.0), "singlu": (1e-7, 0.5), "v10": (1e-6, 0.3)})
+    row = _verdict(m)
+    assert row["parts"]["direction"] == stats.HOLDS and row["parts"]["absolute OOD error"] == stats.FAILS
+    assert row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_magnitude_fails_when_an_interval_misses_the_claimed_band():
+    m = _grid({"vanilla": (0.1, 0.7), "singlu": (1e-6, 2.0), "v10": (0.001, 1.0)})   # singlu 2e6x
+    row = _verdict(m)
+    assert row["parts"]["magnitude"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
+
+
+def test_conditional_at_a_swept_omega():
+    m = _grid({"vanilla": (0.1, 0.7), "singlu": (0.1, 0.7), "v10": (0.1, 0.7)})     # no difference at default
+    om = pd.concat([_grid({"singlu": (0.01, 2.0), "v10": (0.001, 1.0)}, omega=10.0),
+                    _grid({"singlu": (0.1, 0.7), "v10": (0.1, 0.7)}, omega=1.0)])
+    row = _verdict(m, om)
+    assert row["parts"]["absolute OOD error"] == stats.FAILS                          # equivalent at default
+    assert row["verdict"] == stats.CONDITIONAL and "at omega 10 for singlu, v10" in row["reason"]
+
+
+def test_inconclusive_when_noise_hides_the_parts():
+    wide = np.exp(6.0 * (Z - Z.mean()))
+    m = pd.DataFrame(_rows("vanilla", 0.1, 0.7, wide) + _rows("singlu", 5e-5, 1.0, wide))   # 2e4x: above the band
+    row = _verdict(m)
+    assert row["parts"] == {"direction": stats.UNSURE, "magnitude": stats.UNSURE, "absolute OOD error": stats.UNSURE}
+    assert row["verdict"] == stats.INCONCLUSIVE
+
+
+def test_magnitude_bands_are_the_claimed_range_and_vanillas_value_widened_by_sqrt10():
+    deg = pd.DataFrame({"arch": ["vanilla", "a", "b", "c"], "ratio": [25.0, 7.7, 4000.0, 7.5],
+                        "low": [15.0, 7.6, 3000.0, 1.0], "high": [25.0, 8.0, 5000.0, 7.58]})
+    m = ood.magnitude_parts(deg, RANGE, VAN)
+    # 24/√10 = 7.59, 1273·√10 = 4026, 7·√10 = 22.1
+    assert m == {"vanilla": stats.UNSURE, "a": stats.HOLDS, "b": stats.HOLDS, "c": stats.FAILS}
+
+
+def test_criterion_is_one_line_of_the_module_and_states_every_branch():
+    text = ood.CRITERIA[ood.CLAIM]
+    assert any(text in line for line in Path(ood.__file__).read_text().splitlines())
+    for words in ("Holm", "Replicated:", "Replicated only under stated conditions:", "Not replicated:",
+                  "Inconclusive:", "1.25", "absolute OOD MSE", "24/sqrt(10)", "7*sqrt(10)"):
+        assert words in text

@@ -179,7 +179,8 @@ def ordered(verdict_rows):
 
 
 def _parts_text(parts):
-    return "; ".join(f"{k}: {parts[k]}" for k in PART_NAMES if parts.get(k)) or "–"
+    keys = [k for k in PART_NAMES if k in parts] + [k for k in parts if k not in PART_NAMES]   # a claim's own parts last
+    return "; ".join(f"{k}: {parts[k]}" for k in keys if parts.get(k)) or "–"
 
 
 def _cell(text):

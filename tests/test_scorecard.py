@@ -61,3 +61,9 @@ def test_criterion_commit_is_the_commit_that_last_changed_that_line(tmp_path):
     f.write_text('CRITERIA = {"a": "changed but not committed"}\n')
     assert report.criterion_commit("changed but not committed", "crit.py", tmp_path) == "uncommitted"
     assert report.criterion_commit("x", "missing.py", tmp_path) == "unknown"
+
+
+def test_scorecard_shows_a_claims_own_parts_after_the_standard_ones():
+    ids = list(published.claims())
+    md = report.scorecard([row(ids[0], parts={"absolute OOD error": "fails", "direction": "holds", "magnitude": None})])
+    assert "direction: holds; absolute OOD error: fails" in md.splitlines()[2]

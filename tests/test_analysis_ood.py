@@ -70,10 +70,11 @@ def test_magnitude_fails_when_an_interval_misses_the_claimed_band():
 def test_conditional_at_a_swept_omega():
     m = _grid({"vanilla": (0.1, 0.7), "singlu": (0.1, 0.7), "v10": (0.1, 0.7)})     # no difference at default
     om = pd.concat([_grid({"singlu": (0.01, 2.0), "v10": (0.001, 1.0)}, omega=10.0),
-                    _grid({"singlu": (0.1, 0.7), "v10": (0.1, 0.7)}, omega=1.0)])
+                    _grid({"singlu": (0.01, 2.0), "v10": (0.001, 1.0)}, omega=1.0)])   # ω 1: the default, no condition
     row = _verdict(m, om)
     assert row["parts"]["absolute OOD error"] == stats.FAILS                          # equivalent at default
     assert row["verdict"] == stats.CONDITIONAL and "at omega 10 for singlu, v10" in row["reason"]
+    assert list(row["conditions"]) == ["at omega 10 for singlu, v10"]
 
 
 def test_inconclusive_when_noise_hides_the_parts():

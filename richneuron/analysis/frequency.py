@@ -20,6 +20,7 @@ from . import common
 
 ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")   # the study's adaptive variants
 FIXED = "singlu"
+DEFAULT_OMEGA = 1.0     # the sine neurons' default ω: at it the sweep is the default protocol, not a condition
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -28,7 +29,7 @@ CLAIM = "fixed_freq_generalizes"
 SOURCE = "richneuron/analysis/frequency.py"
 
 CRITERIA = {
-    CLAIM: "Family: SinGLU against each adaptive variant (v6-v13, v15) on freqgen and mixedfreq at the default protocol, the ratio adaptive/SinGLU of geometric-mean test MSEs at the unseen frequency (stats.compare, log scale, Welch; 4 seeds x 3 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (18 with every arch). Direction: holds when SinGLU is significantly better than every adaptive variant on both tasks (Holm p < 0.05); fails when on either task some adaptive variant is significantly better than SinGLU or equivalent to it within a factor 1.25 (TOST); inconclusive otherwise. Generalizes (the claim says SinGLU generalizes): per task, the geometric mean over replicas of SinGLU's test MSE / the predict-zero MSE of that replica's test set, with its 95% t interval; holds when the upper bound is below 1 on both tasks, fails when the lower bound is above 1 on either task, inconclusive otherwise. No magnitude is claimed (the published 0.736 is SinGLU's own MSE). Replicated: both parts hold. Replicated only under stated conditions: not so, but both parts hold on one task alone (its tests, with the full family's Holm p-values) or at one swept omega on the swept tasks against the swept adaptive archs (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
+    CLAIM: "Family: SinGLU against each adaptive variant (v6-v13, v15) on freqgen and mixedfreq at the default protocol, the ratio adaptive/SinGLU of geometric-mean test MSEs at the unseen frequency (stats.compare, log scale, Welch; 4 seeds x 3 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (18 with every arch). Direction: holds when SinGLU is significantly better than every adaptive variant on both tasks (Holm p < 0.05); fails when on either task some adaptive variant is significantly better than SinGLU or equivalent to it within a factor 1.25 (TOST); inconclusive otherwise. Generalizes (the claim says SinGLU generalizes): per task, the geometric mean over replicas of SinGLU's test MSE / the predict-zero MSE of that replica's test set, with its 95% t interval; holds when the upper bound is below 1 on both tasks, fails when the lower bound is above 1 on either task, inconclusive otherwise. No magnitude is claimed (the published 0.736 is SinGLU's own MSE). Replicated: both parts hold. Replicated only under stated conditions: not so, but both parts hold on one task alone (its tests, with the full family's Holm p-values) or at one swept omega other than the default 1 on the swept tasks against the swept adaptive archs (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
 
 
@@ -126,7 +127,7 @@ def verdict(t):
             conditions.append((f"on {task} alone", {"direction": common.every(fam.loc[fam["task"] == task, "part"]),
                                                     "generalizes": common.every(zero.loc[zero["task"] == task, "part"])}))
     om_fam, om_zero = versus(t["omega"], by=("task", "omega")), below_zero(t["omega"], by=("task", "omega"))
-    for w in sorted(set(om_zero["omega"])):
+    for w in sorted(set(om_zero["omega"]) - {DEFAULT_OMEGA}):
         archs = ", ".join(dict.fromkeys(om_fam.loc[om_fam["omega"] == w, "other"]))
         tasks_w = ", ".join(dict.fromkeys(om_zero.loc[om_zero["omega"] == w, "task"]))
         conditions.append((f"at omega {w:g} on {tasks_w} against {archs or 'no adaptive arch'}",

@@ -180,6 +180,7 @@ def performance_family(scores, reference=REFERENCE):
         return fam
     sign = fam["metric"].map(better_sign)
     fam["better"], fam["worse"] = fam["direction"] == sign, fam["direction"] == -sign
+    fam["effect (ci)"] = fam.apply(common.effect_text, axis=1)
     fam["part"] = [stats.HOLDS if (w or e is True) else stats.FAILS if b else stats.UNSURE
                    for b, w, e in zip(fam["better"], fam["worse"], fam["equivalent"])]
     return fam

@@ -38,22 +38,24 @@ def omega_sweep(main_metrics, sweep_metrics, arch, seeds):
     return s, dict(zip(best["task"], best["omega"]))
 
 
-def learned_functions(results, task_list, archs, seed=0):
-    """Seed `seed` of each arch on 1-D tasks: the learned function over the training and test
-    ranges, with the target; one panel per task."""
+def learned_functions(results, task_list, archs, seed=0, data_seed=protocol.DATA_SEED):
+    """Seed `seed` of each arch on 1-D tasks (data draw `data_seed`): the learned function over
+    the training and test ranges, with the target; one panel per task."""
+    where = {"data_seed": data_seed} if "data_seed" in results.metrics else {}
     fig, axes = plt.subplots(1, len(task_list), figsize=(5 * len(task_list), 3.2), squeeze=False)
     for ax, name in zip(axes[0], task_list):
-        t = tasks.make(name)
+        t = tasks.make(name, seed=data_seed)
         x = torch.cat([t.x_train, t.x_test])
         o = x[:, 0].argsort()
         y = torch.cat([t.y_train, t.y_test])
         ax.plot(x[o, 0], y[o, 0], c="k", lw=2.2, alpha=0.3, label="target")
         for a in archs:
-            plots.learned_function(results.model(a, name, seed), x, ax, lw=0.9, label=a)
+            plots.learned_function(results.model(a, name, seed, **where), x, ax, lw=0.9, label=a)
         lo, hi = float(t.x_train.min()), float(t.x_train.max())
         ax.axvspan(lo, hi, color="0.9", zorder=0, label="training range")
         span = float(y.abs().max())
-        ax.set(ylim=(-2.5 * span, 2.5 * span), title=f"{name}: learned functions (seed {seed})", xlabel="model input")
+        ax.set(ylim=(-2.5 * span, 2.5 * span), title=f"{name}: learned functions (seed {seed}, data draw {data_seed})",
+               xlabel="model input")
     axes[0][0].legend(fontsize=6, loc="lower left")
     fig.tight_layout()
     return fig

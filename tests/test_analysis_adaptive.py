@@ -140,3 +140,13 @@ def test_start_end_and_phase_use_keep_data_draws_apart():
 @pytest.mark.parametrize("metric, sign", [("mse", -1), ("accuracy", 1)])
 def test_better_sign(metric, sign):
     assert ad.better_sign(metric) == sign
+
+
+def test_ratios_at_the_float32_floor_are_not_judged():
+    # memorize MSEs of 1e-7 against 1e-8: a "10x better" that is float32 rounding, not skill
+    rng = np.random.default_rng(2)
+    rows = [{"arch": a, "task": "memorize", "metric": "mse", "diverged": False, **k, "score": v}
+            for a, mu in (("singlu", 1e-7), ("v10", 1e-8)) for k, v in zip(_keys(), mu * np.exp(0.1 * rng.standard_normal(N)))]
+    fam = ad.performance_family(pd.DataFrame(rows))
+    assert fam["p_holm"].iloc[0] < 0.05 and fam["at_floor"].iloc[0]
+    assert not fam["better"].iloc[0] and fam["part"].iloc[0] == stats.UNSURE

@@ -43,6 +43,18 @@ def geo_ratio_by_step(history, quantity, num_arch, den_arch):
     return (g[num_arch] / g[den_arch]).rename("ratio").reset_index()
 
 
+AT_FLOOR = 10 * stats.FLOAT32_FLOOR     # a geometric-mean MSE at most this is at float32's resolution
+
+
+def at_floor(a, b, scale):
+    """True when both groups' geometric means are at the float32 floor (log scale only): their
+    ratio then measures rounding, not skill, and is not judged."""
+    if scale != "log":
+        return False
+    ca, cb = stats.center(a, "log")[0], stats.center(b, "log")[0]
+    return bool(ca <= AT_FLOOR and cb <= AT_FLOOR)
+
+
 def better_sign(metric):
     """The direction of a − b (or a/b) in which `a` is better: −1 for errors, +1 for accuracies."""
     return -1 if stats.LOWER_IS_BETTER[metric] else 1
@@ -71,8 +83,8 @@ def compare_pairs(scores, pairs, margin=True):
     """One Holm family of `stats.compare(a, b)` tests, one per (task, a, b) in `pairs`, from
     `replica_scores` (diverged replicas dropped). Columns task, arch (a), other (b), metric, the
     Comparison's fields, p_holm, direction, better / worse (a significantly better / worse than b
-    after Holm, by the task's metric), equivalent (TOST at stats.EQUIVALENCE when `margin`), and
-    "effect (ci)" text."""
+    after Holm, by the task's metric; never when both are at the float32 floor: `at_floor`),
+    equivalent (TOST at stats.EQUIVALENCE when `margin`), and "effect (ci)" text."""
     s = scores[~scores["diverged"].astype(bool)]
     comps, info = {}, {}
     for task, a, b in pairs:
@@ -82,15 +94,17 @@ def compare_pairs(scores, pairs, margin=True):
         metric = g["metric"].iloc[0]
         sc = stats.scale_of(metric)
         lab = f"{task} / {a} / {b}"
-        comps[lab] = stats.compare(g.loc[g["arch"] == a, "score"], g.loc[g["arch"] == b, "score"], scale=sc,
-                                   margin=stats.EQUIVALENCE[sc] if margin else None)
-        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric}
+        xa, xb = g.loc[g["arch"] == a, "score"], g.loc[g["arch"] == b, "score"]
+        comps[lab] = stats.compare(xa, xb, scale=sc, margin=stats.EQUIVALENCE[sc] if margin else None)
+        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric,
+                     "at_floor": at_floor(xa, xb, sc) if len(xa) and len(xb) else False}
     fam = stats.family(comps)
     if not len(fam):
         return pd.DataFrame(columns=["task", "arch", "other", "metric", "estimate", "low", "high", "p_value",
-                                     "p_holm", "direction", "better", "worse", "equivalent", "effect (ci)"])
+                                     "p_holm", "direction", "better", "worse", "equivalent", "at_floor", "effect (ci)"])
     fam = pd.DataFrame(list(info.values())).merge(fam, on="label")
     sign = fam["metric"].map(better_sign)
-    fam["better"], fam["worse"] = fam["direction"] == sign, fam["direction"] == -sign
+    fam["better"] = (fam["direction"] == sign) & ~fam["at_floor"]
+    fam["worse"] = (fam["direction"] == -sign) & ~fam["at_floor"]
     fam["effect (ci)"] = fam.apply(effect_text, axis=1)
     return fam

@@ -1,7 +1,6 @@
 """Tests of notebook 07's analysis (richneuron.analysis.peers) on hand-made metrics tables."""
 import numpy as np
 import pandas as pd
-import pytest
 
 from richneuron import published, stats
 from richneuron.analysis import peers as pr
@@ -62,12 +61,6 @@ def test_scale_summary_is_holm_within_each_task_over_budgets():
     np.testing.assert_allclose(cmp.sort_values("budget")["p_holm"], ref)
     assert cmp.sort_values("budget")["better"].tolist() == [True, False]
     assert pr.advantage_closes(cmp) == {"reg": ("gone", 4000)}          # equivalent within 1.25 at 4000
-
-
-@pytest.mark.parametrize("d, t, expected", [(5, 6, stats.REPLICATED), (2, 3, stats.NOT_REPLICATED),
-                                            (2, 5, stats.CONDITIONAL), (4, 4, stats.CONDITIONAL)])
-def test_verdict_wins_tuned(d, t, expected):
-    assert pr.verdict_wins_tuned(d, t) == expected
 
 
 def _regime_scores(shift=None, archs=("singlu", "vanilla", "v10", "v15"), n=12, spread=0.05):

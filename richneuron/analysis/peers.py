@@ -85,9 +85,12 @@ def chosen_lr(tuning_metrics):
     return pd.DataFrame(rows)
 
 
-def tuned_grids(chosen, seeds, steps):
-    """The final runs: one Experiment per (arch, task) at its chosen lr, `seeds` seeds."""
-    return [protocol.main_grid([r.arch], [r.task], seeds, steps, lr=r.lr) for r in chosen.itertuples()]
+def tuned_grids(chosen, seeds, steps, data_seeds=None, **overrides):
+    """The final runs: one Experiment per (arch, task) at its chosen lr, `seeds` seeds on each of
+    `data_seeds` data draws (None: the one draw DATA_SEED); `overrides` as in `protocol.main_grid`
+    (e.g. kernels="torch")."""
+    return [protocol.main_grid([r.arch], [r.task], seeds, steps, data_seeds=data_seeds, lr=r.lr, **overrides)
+            for r in chosen.itertuples()]
 
 
 def lr_table(chosen, archs, task_list):
@@ -325,8 +328,18 @@ def regime_plot(scores, archs, top=5):
     return fig
 
 
-def verdict_wins_tuned(n_default, n_tuned):
-    """Finding 02's SinGLU-wins verdict with both protocols (default lr, tuned lr): `rk.verdict_wins`
-    when both give the same category, replicated only under stated conditions when they disagree."""
-    a, b = rk.verdict_wins(n_default), rk.verdict_wins(n_tuned)
-    return a if a == b else stats.CONDITIONAL
+def verdict_wins_tuned(default_metrics, tuned_metrics=None):
+    """Finding 02's SinGLU-wins row (criterion `rk.CRITERIA['singlu_wins']`): the wins part
+    (`rk.wins_part`) at the shared lr 1e-3 (`default_metrics`) and with tuned lrs (`tuned_metrics`;
+    None: not run). Replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated
+    only under stated conditions when it holds under one protocol only; otherwise by `stats.judge`
+    of the default protocol (not replicated when it fails there, inconclusive when undecided)."""
+    d, fam_d = rk.wins_part(default_metrics)
+    t, fam_t = rk.wins_part(tuned_metrics) if tuned_metrics is not None else (None, None)
+    v, reason = stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
+    if d == stats.HOLDS and t == stats.FAILS:
+        v, reason = stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
+    ours = f"lr 1e-3: {rk.outcome_text(fam_d)}" + (f"; tuned lrs: {rk.outcome_text(fam_t)}" if fam_t is not None else "")
+    return stats.verdict("singlu_wins", ours, v, rk.CRITERIA["singlu_wins"],
+                         "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
+                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=rk.SOURCE)

@@ -1,77 +1,79 @@
-"""Finding 2: "SinGLU wins 5/6 standard tasks, but no universal best neuron exists (Spiral needs v10)".
+"""Finding 2: "SinGLU wins 5/6 standard tasks, but no universal best neuron exists (Spiral needs v10)",
+and the study's two per-task "best" claims (v10 best on Complex, v15 first to beat SinGLU on HiFreq).
 
-Comparisons between two archs on one task are made on the test score of every non-diverged seed:
-for MSE tasks the ratio of geometric means (other / arch, so > 1 means `arch` is better), for
-accuracy tasks the difference of means in percentage points (arch − other, > 0 means `arch` is
-better), each with a 95% percentile-bootstrap CI that resamples seeds independently per arch
-(the settings of `richneuron.stats`). "Significantly better" means the CI excludes no-difference
-*and* the point estimate is at least a practical margin (MIN_RATIO, MIN_PP): with five seeds the
-percentile bootstrap gives very narrow intervals when seeds agree, so without a margin a 0.5%
-MSE difference between two models that both fail a task would count as a win.
+Every comparison of two archs on one task is `stats.compare` on the task metric's scale (ratio of
+geometric-mean MSEs, or difference of mean accuracies) over every non-diverged replica (seeds ×
+data draws), with the TOST margin `stats.EQUIVALENCE`; each claim's family is Holm-corrected
+(`stats.family`) and its parts are judged by `stats.direction` / `stats.magnitude` / `stats.judge`.
+Ranks and "best" use the same centre as the tests (`stats.summarize`'s `mean`: geometric for MSE);
+the across-task ranking is a Friedman test with a Nemenyi critical difference (`stats.friedman`).
 """
 import numpy as np
 import pandas as pd
 
-from .. import published, stats, tasks as _tasks
+from .. import neurons, published, stats, tasks as _tasks
+from . import common
 
 STANDARD = ("complex4d", "nested2d", "hifreq", "memorize", "spiral", "checkerboard")
-MIN_RATIO, MIN_PP = 1.1, 1.0     # practical margins: 10% lower MSE, 1 percentage point of accuracy
-SIGNIFICANT = (f"the 95% bootstrap CI excludes no-difference and the point estimate is at least {MIN_RATIO:g}× "
-               f"lower MSE (ratio of geometric means) or {MIN_PP:g} percentage point higher accuracy")
+STUDY = tuple(neurons.available("study"))            # in the study's order (B1, B2, v1, v4 ... v15)
+SOURCE = "richneuron/analysis/ranking.py"
 
-# The verdict criteria, stated in the notebook's first cell (before any data) and in the scorecard.
+# The verdict criteria, one line each, shown in the notebook before any data and stored in the scorecard.
 CRITERIA = {
-    "singlu_wins": "replicated if SinGLU is significantly better than Vanilla on at least 5 of the 6 standard "
-                   "tasks; replicated only under stated conditions if on exactly 4 (the tasks are named); "
-                   "not replicated if on 3 or fewer; judged at lr 1e-3 and with tuned learning rates, and "
-                   "replicated only under stated conditions when the two disagree",
-    "nested_ratio": "replicated if the 95% CI of the Vanilla/SinGLU nested2d MSE ratio (geometric means) lies "
-                    "above 1 and overlaps [claim/10, 10 × claim]; replicated only under stated conditions if it "
-                    "lies above 1 but entirely below claim/10; not replicated if it includes 1",
-    "checkerboard_pp": "replicated if the 95% CI of the SinGLU − Vanilla checkerboard accuracy difference lies "
-                       "above 0 and its upper end reaches half the claimed gap; replicated only under stated "
-                       "conditions if SinGLU is significantly better by less than that, or the gap reaches that "
-                       "size only at another number of cells in the difficulty sweep; not replicated if the CI "
-                       "includes 0 or Vanilla is better",
-    "spiral_needs_v10": "replicated if on the default spiral v10 is significantly more accurate than both SinGLU "
-                        "and Vanilla and no arch without a phase term (vanilla, singlu, v1, v4-lowrank, v4-shared, "
-                        "v6, v7) is statistically tied with the best arch; replicated only under stated conditions "
-                        "if v10 beats both but some phase-free arch also ties with the best (a free phase helps but "
-                        "is not needed; those archs are named), or if v10 beats only one of them, or both only at "
-                        "some other number of turns in the sweep; not replicated otherwise",
+    "singlu_wins": "Family: SinGLU vs Vanilla on the 6 standard tasks (stats.compare on the metric's scale: ratio of geometric-mean test MSEs or difference of mean test accuracies, 12 replicas each), Holm over the 6; a task is a win when SinGLU is Holm-significantly better, a loss when Holm-significantly worse, a tie when TOST-equivalent (within 1.25x MSE or 2 pp); the wins part (read as: at least 5 of 6) holds with 5 or 6 wins, fails when losses plus ties number at least 2 (at most 4 wins are possible), is inconclusive otherwise; judged at the shared lr 1e-3 and again with each arch's lr tuned on a validation split (same family and rule); replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated only under stated conditions when it holds under one protocol only (named); not replicated when it fails at lr 1e-3 and does not hold with tuned lrs; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "nested_ratio": "Vanilla/SinGLU ratio of geometric-mean nested2d test MSEs (stats.compare, log scale, 12 replicas each; a family of one); direction holds when the ratio is significantly above 1 (Welch p < 0.05), fails when significantly below 1 or TOST-equivalent to 1 (within 1.25x), inconclusive otherwise; magnitude holds when the estimate lies in [222/√10, 222·√10] = [70, 702] and the 95% interval overlaps it, fails when the interval misses it, inconclusive otherwise and whenever either geometric mean is at the float32 floor (below 1e-6, where the ratio measures rounding); replicated when both hold; not replicated when either fails; inconclusive otherwise (no condition); a verdict that changes with torch's kernels is inconclusive.",
+    "checkerboard_pp": "SinGLU − Vanilla difference of mean checkerboard test accuracies (stats.compare, linear scale) at the task's default cells per side (12 replicas each) and at every other cell count of the notebook's difficulty sweep (12 replicas each), Holm over those cell counts; direction holds when SinGLU is Holm-significantly more accurate, fails when significantly less accurate or TOST-equivalent (within 2 pp), inconclusive otherwise; magnitude holds when the estimate lies in [35.9/√10, 35.9·√10] = [11.4, 114] pp and the 95% interval overlaps it, fails when the interval misses it, inconclusive otherwise; replicated when both hold at the default cells; replicated only under stated conditions when not, but both hold at another swept cell count (named: the study does not state its grid); not replicated when a part fails at the default and no cell count rescues it; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "spiral_needs_v10": "Family: v10 vs each arch without a phase term (vanilla, singlu, v1, v4-lowrank, v4-shared, v6, v7) on the default spiral, difference of mean test accuracies (stats.compare, linear scale, 12 replicas each), Holm over the 7; direction holds when v10 is Holm-significantly more accurate than SinGLU, fails when significantly less accurate or TOST-equivalent (within 2 pp), inconclusive otherwise; magnitude holds when the v10 − SinGLU estimate lies in [d/√10, d·√10] for the published d = 99.2 − 44.2 = 55 pp, i.e. [17.4, 174] pp, and its 95% interval overlaps that band, fails when the interval misses it, inconclusive otherwise; mechanism (needs the free phase) holds when v10 is Holm-significantly more accurate than every phase-free arch, fails when some phase-free arch is significantly more accurate than v10 or TOST-equivalent to it (it solves the spiral as well without a phase), inconclusive otherwise or when a phase-free arch was not run; archs with other phase terms (v8, v9, v11-v15) are shown, not judged; replicated when all three hold; not replicated when one fails; inconclusive otherwise; the turns sweep is descriptive (no condition); a verdict that changes with torch's kernels is inconclusive.",
+    "v10_best_complex": "Family: v10 vs every other study arch (vanilla, singlu, v1, v4-lowrank, v4-shared, v6-v9, v11-v13, v15) on complex4d, ratio of geometric-mean test MSEs (stats.compare, log scale, 12 replicas each), Holm over the 13; direction (v10 is the best) holds when v10's MSE is Holm-significantly lower than every other arch's, fails when some arch's is Holm-significantly lower or TOST-equivalent to v10's (within 1.25x: v10 is not the single best), inconclusive otherwise or when a study arch was not run; magnitude not judged (the published 0.0143/0.0080 = 1.8x has a claimed band [0.57, 5.7] that contains no effect); replicated when the direction holds, not replicated when it fails, inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "v15_beats_singlu_hifreq": "Family: v15 and every earlier study design (vanilla, v1, v4-lowrank, v4-shared, v6-v13, in the study's order) each vs SinGLU on hifreq, ratio of geometric-mean test MSEs (stats.compare, log scale, 12 replicas each), Holm over the 13; direction holds when v15's MSE is Holm-significantly lower than SinGLU's, fails when Holm-significantly higher or TOST-equivalent (within 1.25x), inconclusive otherwise; first (read as: no design before v15 beats SinGLU) holds when every earlier design is Holm-significantly worse than SinGLU or TOST-equivalent to it, fails when some earlier design is Holm-significantly better, inconclusive otherwise or when an earlier design was not run; magnitude not judged (the published 1.02/0.85 = 1.2x has a claimed band that contains no effect); replicated when both hold; not replicated when either fails; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
 }
+PHASE_FREE = tuple(a for a in STUDY if "Wphi" not in neurons.get(a).META)   # no phase term at all
+EARLIER_THAN_V15 = tuple(a for a in STUDY[:STUDY.index("v15")] if a != "singlu")
 
+
+# ----------------------------------------------------------------------------- comparisons
 
 def scores(metrics, arch, task, **where):
-    """Test scores of the non-diverged seeds of `arch` on `task` (extra column filters in `where`)."""
+    """Test scores of the non-diverged replicas of `arch` on `task` (extra column filters in `where`)."""
     m = metrics[(metrics["arch"] == arch) & (metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
     for k, v in where.items():
         m = m[m[k] == v]
     return stats.score_column(m).to_numpy(float) if len(m) else np.array([])
 
 
+def metric_of_task(metrics):
+    return metrics.groupby("task")["metric"].first().to_dict()
+
+
+def comparison(metrics, task, a, b, **where):
+    """`stats.compare` of `a`'s replicas with `b`'s on `task`: ratio a/b of geometric-mean MSEs or
+    difference a − b of mean accuracies, with the TOST margin `stats.EQUIVALENCE` of that scale."""
+    tm = metrics.loc[metrics["task"] == task, "metric"]
+    if not len(tm):
+        raise ValueError(f"task {task!r} is not in the metrics; present: {', '.join(sorted(set(metrics['task'])))}")
+    scale = stats.scale_of(tm.iloc[0])
+    return stats.compare(scores(metrics, a, task, **where), scores(metrics, b, task, **where), scale=scale,
+                         margin=stats.EQUIVALENCE[scale])
+
+
 def compare_scores(a, b, metric):
-    """How much better scores `a` are than scores `b` (arrays over seeds) for a task scored by
-    `metric` ("mse" or "accuracy"): dict effect, low, high, unit, better, worse (significantly
-    better / worse, margin included: see the module docstring)."""
+    """How much better scores `a` are than scores `b` for a task scored by `metric`, as a dict (the
+    tables of notebooks 03 and 07): effect, low, high, p_value, unit ("×": ratio b/a of geometric
+    means, > 1 when `a` is better; "pp": a − b in percentage points), better / worse (`stats.compare`'s
+    direction at p < 0.05, uncorrected: families correct with `stats.family`), n_arch, n_other."""
     if metric == "mse":
-        eff, lo, hi = stats.ratio_ci(b, a, log=True)
-        better, worse = lo > 1 and eff >= MIN_RATIO, hi < 1 and eff <= 1 / MIN_RATIO
-        unit = "×"
+        c = stats.compare(b, a, scale="log", margin=stats.EQUIVALENCE["log"])
+        eff, lo, hi, unit, d = c.estimate, c.low, c.high, "×", c.direction()
     else:
-        eff, lo, hi = (100 * v for v in stats.diff_ci(a, b))
-        better, worse = lo > 0 and eff >= MIN_PP, hi < 0 and eff <= -MIN_PP
-        unit = "pp"
-    return {"effect": eff, "low": lo, "high": hi, "unit": unit,
-            "better": bool(better), "worse": bool(worse), "n_arch": len(a), "n_other": len(b)}
+        c = stats.compare(a, b, scale="linear", margin=stats.EQUIVALENCE["linear"])
+        eff, lo, hi, unit, d = 100 * c.estimate, 100 * c.low, 100 * c.high, "pp", c.direction()
+    return {"effect": eff, "low": lo, "high": hi, "p_value": c.p_value, "unit": unit, "better": d == 1,
+            "worse": d == -1, "equivalent": c.equivalent, "n_arch": c.n_b if metric == "mse" else c.n_a,
+            "n_other": c.n_a if metric == "mse" else c.n_b}
 
 
 def compare(metrics, task, arch, other, **where):
-    """How much better `arch` is than `other` on `task` (see the module docstring).
-
-    Returns a dict: task, arch, other, effect, low, high, unit ("×" or "pp"), better / worse (the
-    CI excludes no-difference in `arch`'s / `other`'s favour), n_arch, n_other.
-    """
+    """`compare_scores` of `arch` against `other` on `task`, with columns task, arch, other."""
     a, b = scores(metrics, arch, task, **where), scores(metrics, other, task, **where)
     metric = metrics.loc[metrics["task"] == task, "metric"].iloc[0]
     return {"task": task, "arch": arch, "other": other, **compare_scores(a, b, metric)}
@@ -82,19 +84,229 @@ def compare_all(metrics, arch, other, task_list=STANDARD, **where):
     return pd.DataFrame([compare(metrics, t, arch, other, **where) for t in task_list])
 
 
-def effect_text(row):
-    """'4.1× [2.2, 7.9]' or '+5.3 pp [+2.0, +8.1]'."""
-    if row["unit"] == "×":
-        return f"{stats.fmt_ci(row['effect'], row['low'], row['high'])}×"
-    return f"{row['effect']:+.1f} pp [{row['low']:+.1f}, {row['high']:+.1f}]"
+def family(metrics, pairs):
+    """One claim's family: `pairs` [(task, arch, other)] -> `common.compare_pairs` (Holm `p_holm`,
+    `direction`, `better` / `worse` / `equivalent` for arch against other) with a `text` column."""
+    fam = common.compare_pairs(common.replica_scores(metrics), pairs)
+    fam["text"] = [effect_text(r) for _, r in fam.iterrows()]
+    return fam
 
 
-def metric_of_task(metrics):
-    return metrics.groupby("task")["metric"].first().to_dict()
+def equivalent(v):
+    """A table's `equivalent` cell (True/False/None, or NumPy's bool or NaN) as True only when TOST said so."""
+    return v is not None and not (isinstance(v, float) and np.isnan(v)) and bool(v)
 
+
+def as_comparison(row):
+    """The `stats.Comparison` of one family row."""
+    c = {k: row[k] for k in stats.Comparison.__dataclass_fields__}
+    c["equivalent"] = None if c["margin"] is None or pd.isna(c["margin"]) else equivalent(c["equivalent"])
+    return stats.Comparison(**c)
+
+
+def effect_text(c):
+    """'0.12× [0.05, 0.3], p = 0.01' (ratio) or '+5.3 pp [+2.0, +8.1], p = 0.01' (difference); the
+    Holm-adjusted p when the row has one. `c`: a Comparison, a `family` row or a `compare` dict."""
+    get = (lambda k, d=None: c.get(k, d)) if isinstance(c, (dict, pd.Series)) else (lambda k, d=None: getattr(c, k, d))
+    p = get("p_holm")
+    ptxt = f"p = {stats.fmt_p(get('p_value'))}" if p is None else f"Holm p = {stats.fmt_p(p)}"
+    if get("unit") is not None:                                   # a `compare` dict
+        if get("unit") == "×":
+            return f"{stats.fmt_ci(get('effect'), get('low'), get('high'))}×, {ptxt}"
+        return f"{get('effect'):+.1f} pp [{get('low'):+.1f}, {get('high'):+.1f}], {ptxt}"
+    if get("scale") == "log":
+        return f"{stats.fmt_ci(get('estimate'), get('low'), get('high'))}×, {ptxt}"
+    e, lo, hi = (100 * get(k) for k in ("estimate", "low", "high"))
+    return f"{e:+.1f} pp [{lo:+.1f}, {hi:+.1f}], {ptxt}"
+
+
+def part(row, sign):
+    """`stats.direction` of one family row in the claimed direction `sign`, with its Holm p."""
+    return stats.direction(as_comparison(row), sign, p=row["p_holm"])
+
+
+def not_better(row, sign):
+    """Is `a` NOT better than `b` (`sign`: direction of a better)? holds: Holm-significantly worse
+    or TOST-equivalent; fails: Holm-significantly better; inconclusive otherwise."""
+    d = row["direction"]
+    if d == sign:
+        return stats.FAILS
+    if d == -sign or equivalent(row["equivalent"]):
+        return stats.HOLDS
+    return stats.UNSURE
+
+
+def every(subverdicts, complete=True):
+    """A part that needs all of several sub-verdicts: fails if one fails, holds if all hold (and
+    the family is `complete`), inconclusive otherwise."""
+    s = list(subverdicts)
+    if stats.FAILS in s:
+        return stats.FAILS
+    return stats.HOLDS if s and complete and all(v == stats.HOLDS for v in s) else stats.UNSURE
+
+
+def floor_magnitude(c, claimed, a, b):
+    """`stats.magnitude` of a ratio of errors, inconclusive when either geometric mean is at the
+    float32 floor (the ratio then measures rounding, not skill)."""
+    if min(stats.center(a, "log")[0], stats.center(b, "log")[0]) < stats.FLOAT32_FLOOR:
+        return stats.UNSURE
+    return stats.magnitude(c, claimed)
+
+
+def _missing(metrics, archs):
+    ran = set(metrics["arch"])
+    return [a for a in archs if a not in ran]
+
+
+def _row(claim, ours, parts, evidence, conditions=(), reason_extra=""):
+    v, reason = stats.judge(parts, conditions)
+    return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
+                         reason=reason + reason_extra, criterion_source=SOURCE)
+
+
+# ----------------------------------------------------------------------------- claims
+
+def wins_part(metrics, task_list=STANDARD, need=None):
+    """SinGLU vs Vanilla on `task_list`, Holm over them: (wins part, family table with an `outcome`
+    column win / loss / tie / undecided). `need`: wins claimed (the study's 5)."""
+    need = published.claims()["singlu_wins"]["value"] if need is None else need
+    fam = family(metrics, [(t, "singlu", "vanilla") for t in task_list])
+    out = []
+    for _, r in fam.iterrows():
+        sign = common.better_sign(r["metric"])
+        out.append("win" if r["direction"] == sign else "loss" if r["direction"] == -sign
+                   else "tie" if equivalent(r["equivalent"]) else "undecided")
+    fam["outcome"] = out
+    wins, lost = out.count("win"), out.count("loss") + out.count("tie")
+    p = stats.HOLDS if wins >= need else stats.FAILS if len(task_list) - lost < need else stats.UNSURE
+    return p, fam
+
+
+def outcome_text(fam):
+    """'4/6 wins (a, b, c, d); losses: e; ties: none; undecided: f'."""
+    by = {k: fam.loc[fam["outcome"] == k, "task"].tolist() for k in ("win", "loss", "tie", "undecided")}
+    return (f"{len(by['win'])}/{len(fam)} wins ({', '.join(by['win']) or 'none'}); losses: {', '.join(by['loss']) or 'none'}; "
+            f"ties: {', '.join(by['tie']) or 'none'}; undecided: {', '.join(by['undecided']) or 'none'}")
+
+
+def verdict_nested(metrics):
+    """Claim 3 (222× on nested2d): the scorecard row (criterion: CRITERIA['nested_ratio'])."""
+    a, b = scores(metrics, "vanilla", "nested2d"), scores(metrics, "singlu", "nested2d")
+    c = comparison(metrics, "nested2d", "vanilla", "singlu")
+    parts = {"direction": stats.direction(c, 1),
+             "magnitude": floor_magnitude(c, published.claims()["nested_ratio"]["value"], a, b)}
+    return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv")
+
+
+def checker_family(metrics, sweep=None):
+    """SinGLU vs Vanilla on checkerboard at the default cells (`metrics`) and at every other cell
+    count in `sweep` (metrics with a `task.cells` column), Holm over the cell counts; column cells."""
+    default = _tasks.options_of("checkerboard")["cells"]
+    groups = {default: metrics}
+    if sweep is not None and len(sweep):
+        s = sweep[sweep["task"] == "checkerboard"]
+        groups.update({v: g for v, g in s.groupby("task.cells") if v != default})
+    comps = {v: comparison(g, "checkerboard", "singlu", "vanilla") for v, g in groups.items()}
+    fam = stats.family(comps)
+    fam["cells"] = list(comps)
+    fam["text"] = [effect_text(r) for _, r in fam.iterrows()]
+    return fam, default
+
+
+def verdict_checkerboard(metrics, sweep=None):
+    """Claim 4 (+35.9 pp on checkerboard), with the cells sweep as a stated condition."""
+    fam, default = checker_family(metrics, sweep)
+    claimed = published.claims()["checkerboard_pp"]["value"] / 100
+    parts_at = {r["cells"]: {"direction": part(r, 1), "magnitude": stats.magnitude(as_comparison(r), claimed)}
+                for _, r in fam.iterrows()}
+    conds = [(f"at {v:g} cells per side", p) for v, p in parts_at.items() if v != default]
+    at = fam.set_index("cells")["text"]
+    ours = f"SinGLU − Vanilla {at[default]} at {default:g} cells" + "".join(
+        f"; {at[v]} at {v:g}" for v in at.index if v != default)
+    return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds)
+
+
+def spiral_family(metrics):
+    """v10 vs every phase-free arch that ran, on spiral, Holm over them."""
+    return family(metrics, [("spiral", "v10", a) for a in PHASE_FREE if a in set(metrics["arch"])])
+
+
+def verdict_spiral(metrics):
+    """Claim 5 (spiral needs v10's free phase): direction and magnitude vs SinGLU, mechanism vs
+    every phase-free arch."""
+    fam = spiral_family(metrics).set_index("other")
+    missing = _missing(metrics, PHASE_FREE)
+    claimed = published.value("v10", "spiral") - published.value("singlu", "spiral")
+    s = fam.loc["singlu"] if "singlu" in fam.index else None
+    parts = {"direction": part(s, 1) if s is not None else stats.UNSURE,
+             "magnitude": stats.magnitude(as_comparison(s), claimed) if s is not None else stats.UNSURE,
+             "mechanism": every((part(r, 1) for _, r in fam.iterrows()), complete=not missing)}
+    ours = (f"v10 − SinGLU {s['text'] if s is not None else 'n/a'}; v10 better than "
+            f"{int(fam['better'].sum())}/{len(PHASE_FREE)} phase-free archs"
+            + (f" ({', '.join(missing)} not run)" if missing else ""))
+    return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral")
+
+
+def complex_family(metrics):
+    """v10 vs every other study arch that ran, on complex4d, Holm over them."""
+    return family(metrics, [("complex4d", "v10", a) for a in STUDY if a != "v10" and a in set(metrics["arch"])])
+
+
+def verdict_v10_complex(metrics):
+    """Claim 6 (v10 best on Complex): v10 significantly lower MSE than every other study arch."""
+    fam = complex_family(metrics)
+    missing = _missing(metrics, [a for a in STUDY if a != "v10"])
+    parts = {"direction": every((part(r, -1) for _, r in fam.iterrows()), complete=not missing)}
+    lost = fam.loc[~fam["better"], "other"].tolist()
+    ours = (f"v10 significantly lower MSE than {int(fam['better'].sum())}/{len(fam)} archs"
+            + (f" (not: {', '.join(lost)})" if lost else "")
+            + (f"; {', '.join(missing)} not run" if missing else ""))
+    return _row("v10_best_complex", ours, parts, "complex_family.csv")
+
+
+def hifreq_family(metrics):
+    """v15 and every earlier study design that ran, each vs SinGLU on hifreq, Holm over them."""
+    ran = set(metrics["arch"])
+    return family(metrics, [("hifreq", a, "singlu") for a in ("v15", *EARLIER_THAN_V15) if a in ran])
+
+
+def verdict_v15_hifreq(metrics):
+    """Claim 7 (v15 first to beat SinGLU on HiFreq): v15 beats SinGLU; no earlier design does."""
+    fam = hifreq_family(metrics).set_index("arch")
+    missing = _missing(metrics, EARLIER_THAN_V15)
+    earlier = fam.drop(index="v15", errors="ignore")
+    v = fam.loc["v15"] if "v15" in fam.index else None
+    parts = {"direction": part(v, -1) if v is not None else stats.UNSURE,
+             "first": every((not_better(r, -1) for _, r in earlier.iterrows()), complete=not missing)}
+    beat = earlier.index[earlier["better"]].tolist()
+    ours = (f"v15/SinGLU {v['text'] if v is not None else 'n/a'}; earlier designs significantly better than SinGLU: "
+            f"{', '.join(beat) or 'none'} (of {len(earlier)})" + (f"; {', '.join(missing)} not run" if missing else ""))
+    return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv")
+
+
+def verdict_rows(main, tuned=None, checker_sweep=None):
+    """Every scorecard row of this finding from plain metrics tables: the main grid, the tuned-lr
+    SinGLU/Vanilla runs (None: default lr only) and the checkerboard cells sweep."""
+    from .peers import verdict_wins_tuned
+    return [verdict_wins_tuned(main, tuned), verdict_nested(main), verdict_checkerboard(main, checker_sweep),
+            verdict_spiral(main), verdict_v10_complex(main), verdict_v15_hifreq(main)]
+
+
+def verdict_cells(archs):
+    """The (archs, tasks) blocks of the main grid that `verdict_rows` reads, restricted to `archs`:
+    every arch on complex4d and hifreq (claims 6, 7), v10 and the phase-free archs on spiral
+    (claim 5), SinGLU and Vanilla on the other standard tasks (claims 2-4). The rounding check
+    reruns only these."""
+    spiral = [a for a in archs if a in PHASE_FREE or a == "v10"]
+    pair = [a for a in archs if a in ("vanilla", "singlu")]
+    rest = [t for t in STANDARD if t not in ("complex4d", "hifreq", "spiral")]
+    return [b for b in ((list(archs), ["complex4d", "hifreq"]), (spiral, ["spiral"]), (pair, rest)) if b[0]]
+
+
+# ----------------------------------------------------------------------------- rankings
 
 def rank_table(summary, metrics, task_list=STANDARD):
-    """Per-task ranks (1 = best mean) of every arch in `summary` (columns arch, task, mean), wide:
+    """Per-task ranks (1 = best centre: geometric mean for MSE) of every arch in `summary`, wide:
     one row per arch, one column per task of `task_list`, plus the mean rank; sorted by mean rank."""
     r = stats.ranks(summary, metric_of_task(metrics))
     wide = r.pivot(index="arch", columns="task", values="rank")
@@ -103,23 +315,69 @@ def rank_table(summary, metrics, task_list=STANDARD):
     return wide.sort_values("mean rank")
 
 
-def rank_heatmap(wide, ax, title=None):
-    """Heatmap of a `rank_table` (1 = best = darkest), rank written in every cell."""
-    import seaborn as sns
-    tasks_ = [c for c in wide.columns if c != "mean rank"]
-    data = wide[tasks_]
-    n = int(np.nanmax(data.to_numpy()))
-    sns.heatmap(data, annot=True, fmt=".0f", cmap=sns.color_palette("mako", n), vmin=0.5, vmax=n + 0.5,
-                cbar_kws={"label": "rank (1 = best)", "ticks": list(range(1, n + 1))},
-                ax=ax, linewidths=0.5, annot_kws={"size": 7})
-    ax.set_yticklabels([f"{a}  ({m:.1f})" for a, m in zip(wide.index, wide["mean rank"])], rotation=0)
-    ax.set(xlabel="", ylabel="arch  (mean rank)", title=title or "")
-    ax.tick_params(axis="x", rotation=30)
+def error_table(summary, metrics, task_list=STANDARD):
+    """Wide task × arch table of centres as errors (MSE, or 1 − accuracy): lower is better everywhere."""
+    s = summary[summary["task"].isin(task_list)]
+    wide = s.pivot(index="task", columns="arch", values="mean")
+    acc = [t for t in wide.index if not stats.LOWER_IS_BETTER[metric_of_task(metrics)[t]]]
+    wide.loc[acc] = 1 - wide.loc[acc]
+    return wide.reindex([t for t in task_list if t in wide.index])
 
+
+def friedman(summary, metrics, task_list=STANDARD):
+    """Friedman test and Nemenyi critical difference of the archs' per-task centres (`stats.friedman`)."""
+    return stats.friedman(error_table(summary, metrics, task_list), lower_is_better=True)
+
+
+def cd_diagram(result, ax, colors=None):
+    """autorank's critical-difference diagram on `ax`; each arch's name in its colour (`colors`:
+    arch -> colour)."""
+    from autorank import plot_stats
+    plot_stats(result, allow_insignificant=True, ax=ax)
+    for t in ax.texts:
+        if colors and t.get_text() in colors:
+            t.set_color(colors[t.get_text()])
+    return ax
+
+
+def variance_table(metrics, task_list=STANDARD):
+    """Per arch × task: the shares of the replicas' variance between data draws and within them
+    (initialisation), `stats.variance_split` on the comparison scale (log for MSE, linear for accuracy)."""
+    m = metrics[metrics["task"].isin(task_list) & ~metrics["diverged"].astype(bool)]
+    rows = []
+    for (arch, task), g in m.groupby(["arch", "task"], sort=False):
+        scale = stats.scale_of(g["metric"].iloc[0])
+        v = stats.score_column(g).to_numpy(float)
+        v = np.log(v) if scale == "log" else v
+        rows.append({"arch": arch, "task": task, "scale": scale, **stats.variance_split(v, g["data_seed"])})
+    return pd.DataFrame(rows)
+
+
+def variance_summary(vt):
+    """Per task (and over all): median, lowest and highest share of variance from the data draw."""
+    def agg(g):
+        d = g["data"].dropna()
+        return pd.Series({"archs": len(d), "median data share": d.median(), "min": d.min(), "max": d.max()})
+    per = vt.groupby("task", sort=False)[["data"]].apply(agg)
+    per.loc["all tasks"] = agg(vt)
+    return per.reset_index()
+
+
+def tied_with_best(metrics, task, archs):
+    """The arch with the best centre on `task` (geometric mean for MSE) and the archs not
+    Holm-significantly worse than it (family: the best vs every other arch of `archs` on `task`)."""
+    m = metrics[(metrics["task"] == task) & metrics["arch"].isin(archs)]
+    s = stats.summarize(m).dropna(subset=["mean"])
+    best = s.sort_values("mean", ascending=stats.LOWER_IS_BETTER[m["metric"].iloc[0]])["arch"].iloc[0]
+    fam = family(m, [(task, best, a) for a in s["arch"] if a != best])
+    return best, [best] + (fam.loc[~fam["better"], "other"].tolist() if len(fam) else [])
+
+
+# ----------------------------------------------------------------------------- tables and figures
 
 def published_side_by_side(table):
-    """For the archs the study published: our mean ± std next to the study's mean, one row per
-    (arch, task), with the rank of each arch among those archs by our mean and by the study's."""
+    """For the archs the study published: our centre ± std next to the study's mean, one row per
+    (arch, task), with the rank of each arch among those archs by our centre and by the study's."""
     pub = published.results()
     pub = pub[pub["task"].isin(STANDARD) & pub["arch"].isin(table["arch"])]
     t = table.merge(pub[["arch", "task", "metric"]], on=["arch", "task"])
@@ -137,6 +395,20 @@ def published_side_by_side(table):
     return pd.DataFrame(rows)
 
 
+def rank_heatmap(wide, ax, title=None):
+    """Heatmap of a `rank_table` (1 = best = darkest), rank written in every cell."""
+    import seaborn as sns
+    tasks_ = [c for c in wide.columns if c != "mean rank"]
+    data = wide[tasks_]
+    n = int(np.nanmax(data.to_numpy()))
+    sns.heatmap(data, annot=True, fmt=".0f", cmap=sns.color_palette("mako", n), vmin=0.5, vmax=n + 0.5,
+                cbar_kws={"label": "rank (1 = best)", "ticks": list(range(1, n + 1))},
+                ax=ax, linewidths=0.5, annot_kws={"size": 7})
+    ax.set_yticklabels([f"{a}  ({m:.1f})" for a, m in zip(wide.index, wide["mean rank"])], rotation=0)
+    ax.set(xlabel="", ylabel="arch  (mean rank)", title=title or "")
+    ax.tick_params(axis="x", rotation=30)
+
+
 def default_option(task, option):
     """A task generator's default value of `option` (e.g. spiral turns)."""
     return _tasks.options_of(task)[option]
@@ -145,7 +417,7 @@ def default_option(task, option):
 def difficulty_metrics(main_metrics, sweep_metrics, task, option, archs, seeds):
     """One table of `task` scores against difficulty: the main grid supplies the default value of
     `option`, the sweep the others; restricted to `archs` and `seeds` so that every point has the
-    same seeds."""
+    same replicas."""
     col = f"task.{option}"
     base = main_metrics[(main_metrics["task"] == task) & main_metrics["arch"].isin(archs)
                         & main_metrics["seed"].isin(seeds)].copy()
@@ -161,105 +433,42 @@ def difficulty_metrics(main_metrics, sweep_metrics, task, option, archs, seeds):
 
 
 def difficulty_summary(dm, option):
-    """mean, std, n per (arch, difficulty), with the rank of each arch at each difficulty."""
+    """Centre (geometric for MSE) with its interval, std and n per (arch, difficulty), and the
+    rank of each arch at each difficulty."""
     col = f"task.{option}"
-    ok = dm[~dm["diverged"].astype(bool)]
-    s = ok.groupby(["arch", col])["score"].agg(["mean", "std", "count"]).reset_index()
-    s["rank"] = s.groupby(col)["mean"].rank(ascending=False, method="min").astype(int)
+    s = stats.summarize(dm, by=("arch", col))
+    s["rank"] = stats.ranks(s.assign(task=s[col]), {v: dm["metric"].iloc[0] for v in s[col]},
+                            within=("task",))["rank"]
     s["mean ± std"] = [f"{stats.fmt(m)} ± {stats.fmt(d)}" for m, d in zip(s["mean"], s["std"])]
     return s
 
 
 def compare_by(dm, option, arch, other):
-    """`compare` of `arch` against `other` at every difficulty value in `dm`."""
+    """`compare` of `arch` with `other` at every difficulty value in `dm` (each on its own: a
+    description, not a family)."""
     col = f"task.{option}"
-    return pd.DataFrame([{option: v, **compare(g, g["task"].iloc[0], arch, other)}
-                         for v, g in dm.groupby(col)])
-
-
-# ----------------------------------------------------------------------------- verdicts
-
-def verdict_wins(n_significant):
-    """SinGLU wins 5/6. Replicated: SinGLU significantly better than Vanilla on ≥ 5 of the 6 tasks;
-    replicated only under stated conditions: on exactly 4 (a majority, tasks named);
-    not replicated: on 3 or fewer."""
-    if n_significant >= 5:
-        return stats.REPLICATED
-    if n_significant == 4:
-        return stats.CONDITIONAL
-    return stats.NOT_REPLICATED
-
-
-def verdict_ratio(row, claim_value):
-    """222× on nested. Replicated: the ratio CI lies above 1 and reaches within a factor 10 of the
-    claim (overlaps [claim/10, 10·claim]); conditional: CI above 1 but entirely below claim/10
-    (direction holds, magnitude does not); not replicated: CI includes 1 or lies below it."""
-    lo, hi = row["low"], row["high"]
-    if lo > 1 and hi >= claim_value / 10 and lo <= claim_value * 10:
-        return stats.REPLICATED
-    if lo > 1:
-        return stats.CONDITIONAL
-    return stats.NOT_REPLICATED
-
-
-def verdict_pp(row, claim_value, sweep_rows=None):
-    """+35.9 pp on checkerboard. Replicated: the difference CI lies above 0 and its upper bound
-    reaches half the claimed gap; conditional: SinGLU significantly better but by less, or the
-    claimed size is reached only at another difficulty of the sweep; not replicated: CI includes 0
-    or Vanilla is better."""
-    if row["low"] > 0 and row["high"] >= claim_value / 2:
-        return stats.REPLICATED
-    reached = sweep_rows is not None and any((r["low"] > 0 and r["high"] >= claim_value / 2)
-                                             for _, r in sweep_rows.iterrows())
-    if row["low"] > 0 or reached:
-        return stats.CONDITIONAL
-    return stats.NOT_REPLICATED
-
-
-def phase_free(arch):
-    """True for neurons without a phase term (no Wφ): vanilla, singlu, v1, v4-*, v6, v7."""
-    from .. import neurons
-    return "Wphi" not in neurons.get(arch).META
-
-
-def verdict_spiral(vs_singlu, vs_vanilla, sweep_vs_singlu=None, sweep_vs_vanilla=None, phase_free_tied=()):
-    """Spiral needs v10 (criteria in CRITERIA['spiral_needs_v10']). `phase_free_tied`: the archs
-    without a phase term that are not significantly worse than the best on the default spiral."""
-    if vs_singlu["better"] and vs_vanilla["better"]:
-        return stats.CONDITIONAL if len(phase_free_tied) else stats.REPLICATED
-    swept_both = False
-    if sweep_vs_singlu is not None and sweep_vs_vanilla is not None and len(sweep_vs_singlu):
-        both = sweep_vs_singlu.merge(sweep_vs_vanilla, on=sweep_vs_singlu.columns[0], suffixes=("_s", "_v"))
-        swept_both = bool((both["better_s"] & both["better_v"]).any())
-    if vs_singlu["better"] or vs_vanilla["better"] or swept_both:
-        return stats.CONDITIONAL
-    return stats.NOT_REPLICATED
-
-
-def tied_with_best(metrics, task, archs):
-    """Archs whose score on `task` is not significantly worse than the best mean's arch."""
-    s = {a: scores(metrics, a, task) for a in archs}
-    s = {a: v for a, v in s.items() if len(v)}
-    metric = metrics.loc[metrics["task"] == task, "metric"].iloc[0]
-    means = {a: v.mean() for a, v in s.items()}                  # the ranking's (arithmetic) mean
-    best = (min if metric == "mse" else max)(means, key=means.get)
-    out = [best]
-    for a in s:
-        if a != best and not compare(metrics, task, best, a)["better"]:
-            out.append(a)
-    return best, out
+    rows = []
+    for v, g in dm.groupby(col):
+        c = comparison(g, g["task"].iloc[0], arch, other)
+        rows.append({option: v, **c.asdict(), "text": effect_text(c)})
+    return pd.DataFrame(rows)
 
 
 def boundary_grid(results, task, archs, seed=0, ncols=None, title=None):
-    """One decision-boundary panel per arch (trained replica `seed` of the results' default
-    difficulty), titled with its train and test accuracy; training errors marked with black x."""
+    """One decision-boundary panel per arch (initialisation `seed` on data draw DATA_SEED, the
+    results' default difficulty), titled with its train and test accuracy; training errors marked
+    with black x."""
     from .. import plots, protocol
     t = _tasks.make(task, seed=protocol.DATA_SEED)
     m = results.metrics
+    where = {"data_seed": protocol.DATA_SEED} if "data_seed" in m else {}
     fig, axes = plots.grid(len(archs), ncols=ncols)
     for ax, arch in zip(axes, archs):
-        row = m[(m["arch"] == arch) & (m["task"] == task) & (m["seed"] == seed)].iloc[0]
-        plots.decision_boundary(results.model(arch, task, seed), t, ax,
+        sel = (m["arch"] == arch) & (m["task"] == task) & (m["seed"] == seed)
+        for k, v in where.items():
+            sel &= m[k] == v
+        row = m[sel].iloc[0]
+        plots.decision_boundary(results.model(arch, task, seed, **where), t, ax,
                                 title=f"{arch}: train {row['train_accuracy']:.1%}, test {row['test_accuracy']:.1%}")
     if title:
         fig.suptitle(title)

@@ -1,0 +1,263 @@
+"""Finding 02's verdicts (richneuron.analysis.ranking) on hand-built tables whose verdict is known by hand.
+
+Replicas are built as centre·exp(sd·z) (errors) or centre + sd·z (accuracies) with one fixed standardised
+pattern z of 12 values (4 seeds × 3 data draws): the geometric mean (or mean) of a group is exactly its
+centre, so every effect is known, and the Welch interval's width is set by sd.
+"""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+from statsmodels.stats.multitest import multipletests
+
+from richneuron import stats
+from richneuron.analysis import peers as pr, ranking as rk
+
+METRIC = {"complex4d": "mse", "nested2d": "mse", "hifreq": "mse", "memorize": "mse",
+          "spiral": "accuracy", "checkerboard": "accuracy"}
+Z = np.linspace(-1.5, 1.5, 12)
+Z = (Z - Z.mean()) / Z.std(ddof=1)
+TIGHT, LOOSE = 0.02, 1.5           # sd: every effect below is significant / nothing is
+
+
+def reps(arch, task, centre, sd=TIGHT, z=Z, **extra):
+    metric = METRIC[task]
+    v = centre * np.exp(sd * z) if metric == "mse" else centre + sd * z
+    return [{"arch": arch, "task": task, "metric": metric, f"test_{metric}": float(x), "diverged": False,
+             "seed": i % 4, "data_seed": i // 4, **extra} for i, x in enumerate(v)]
+
+
+def table(*groups):
+    return pd.DataFrame([r for g in groups for r in g])
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+def test_family_is_welch_on_the_metric_scale_with_holm():
+    rng = np.random.default_rng(1)
+    a, b = 0.01 * np.exp(rng.standard_normal(12)), 0.02 * np.exp(rng.standard_normal(12))
+    c, d = 0.7 + 0.05 * rng.standard_normal(12), 0.6 + 0.05 * rng.standard_normal(12)
+    rows = [{"arch": n, "task": t, "metric": METRIC[t], f"test_{METRIC[t]}": float(x), "diverged": False}
+            for n, t, v in (("x", "nested2d", a), ("y", "nested2d", b), ("x", "spiral", c), ("y", "spiral", d)) for x in v]
+    fam = rk.family(pd.DataFrame(rows), [("nested2d", "x", "y"), ("spiral", "x", "y")])
+    p = [st.ttest_ind(np.log(a), np.log(b), equal_var=False).pvalue, st.ttest_ind(c, d, equal_var=False).pvalue]
+    assert np.allclose(fam["p_value"], p) and np.allclose(fam["p_holm"], multipletests(p, method="holm")[1])
+    assert fam["estimate"].iloc[0] == pytest.approx(np.exp(np.log(a).mean() - np.log(b).mean()))
+    assert fam["estimate"].iloc[1] == pytest.approx(c.mean() - d.mean())
+
+
+def test_compare_has_no_private_margin():
+    """A 3% lower MSE that Welch finds significant is 'better' (the old 1.1× margin said no)."""
+    m = table(reps("a", "nested2d", 0.97e-2, 0.005), reps("b", "nested2d", 1e-2, 0.005))
+    r = rk.compare(m, "nested2d", "a", "b")
+    assert r["better"] and not r["worse"] and r["effect"] == pytest.approx(1 / 0.97)
+
+
+def test_tied_with_best_ranks_by_the_geometric_mean():
+    """b has the lower arithmetic mean (one low outlier aside, a is 10× lower), a the lower geometric mean."""
+    za = np.r_[np.full(11, -0.3), 3.3]
+    m = table(reps("a", "nested2d", 1e-3, 1.0, z=za), reps("b", "nested2d", 2e-3, TIGHT))
+    assert rk.scores(m, "a", "nested2d").mean() > rk.scores(m, "b", "nested2d").mean()
+    best, tied = rk.tied_with_best(m, "nested2d", ["a", "b"])
+    assert best == "a"
+
+
+# ----------------------------------------------------------------------------- claim 2: SinGLU wins 5/6
+
+def _wins(outcomes):
+    """SinGLU vs Vanilla per standard task: 'win', 'loss', 'tie' (equivalent) or 'undecided' (noisy)."""
+    rows = []
+    for task, o in zip(rk.STANDARD, outcomes):
+        mse = METRIC[task] == "mse"
+        base = 0.1 if mse else 0.6
+        s = {"win": base / 100 if mse else 0.95, "loss": base * 100 if mse else 0.3, "tie": base,
+             "undecided": base * 1.3 if mse else 0.63}[o]
+        sd = LOOSE if (o == "undecided" and mse) else 0.3 if o == "undecided" else TIGHT
+        rows += reps("vanilla", task, base, sd) + reps("singlu", task, s, sd)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("outcomes, expected", [
+    (["win"] * 5 + ["undecided"], stats.HOLDS),
+    (["win"] * 6, stats.HOLDS),
+    (["win"] * 4 + ["loss", "tie"], stats.FAILS),
+    (["win"] * 4 + ["undecided", "undecided"], stats.UNSURE),
+    (["win"] * 3 + ["undecided", "undecided", "tie"], stats.UNSURE)])
+def test_wins_part(outcomes, expected):
+    p, fam = rk.wins_part(_wins(outcomes))
+    assert fam["outcome"].tolist() == outcomes
+    assert p == expected
+
+
+@pytest.mark.parametrize("default, tuned, expected", [
+    (["win"] * 5 + ["loss"], ["win"] * 5 + ["undecided"], stats.REPLICATED),
+    (["win"] * 5 + ["loss"], ["win"] * 4 + ["undecided", "undecided"], stats.REPLICATED),
+    (["win"] * 5 + ["loss"], ["win"] * 4 + ["loss", "loss"], stats.CONDITIONAL),
+    (["win"] * 4 + ["loss", "tie"], ["win"] * 6, stats.CONDITIONAL),
+    (["win"] * 3 + ["loss"] * 3, ["win"] * 4 + ["undecided", "undecided"], stats.NOT_REPLICATED),
+    (["win"] * 4 + ["undecided", "undecided"], ["win"] * 4 + ["loss", "loss"], stats.INCONCLUSIVE)])
+def test_verdict_wins_tuned(default, tuned, expected):
+    row = pr.verdict_wins_tuned(_wins(default), _wins(tuned))
+    assert row["verdict"] == expected and row["criterion"] == rk.CRITERIA["singlu_wins"]
+    assert pr.verdict_wins_tuned(_wins(default))["verdict"] == stats.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
+
+
+# ----------------------------------------------------------------------------- claim 3: nested 222×
+
+@pytest.mark.parametrize("vanilla, singlu, sd, expected", [
+    (0.05, 0.05 / 200, TIGHT, stats.REPLICATED),          # 200×: in [70, 702]
+    (0.05, 0.05 / 5, TIGHT, stats.NOT_REPLICATED),        # 5×, tight: magnitude fails (the old criterion: conditional)
+    (0.05, 0.05 * 3, TIGHT, stats.NOT_REPLICATED),        # SinGLU worse: direction fails
+    (0.05, 0.05 / 200, 8.0, stats.INCONCLUSIVE),          # 200× but the interval spans 1 and the claim
+    (1e-4, 1e-4 / 200, TIGHT, stats.INCONCLUSIVE)])       # 200× at the float32 floor: magnitude not judged
+def test_verdict_nested(vanilla, singlu, sd, expected):
+    row = rk.verdict_nested(table(reps("vanilla", "nested2d", vanilla, sd), reps("singlu", "nested2d", singlu, sd)))
+    assert row["verdict"] == expected, row
+    if vanilla == 1e-4:
+        assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.UNSURE}
+
+
+# ----------------------------------------------------------------------------- claim 4: checkerboard +35.9 pp
+
+def _checker(gaps, sd=TIGHT):
+    """{cells: SinGLU − Vanilla gap}; the default (4) in the main table, the rest in the sweep."""
+    main, sweep = [], []
+    for cells, gap in gaps.items():
+        rows = reps("vanilla", "checkerboard", 0.55, sd, **{"task.cells": cells}) + \
+            reps("singlu", "checkerboard", 0.55 + gap, sd, **{"task.cells": cells})
+        (main if cells == 4 else sweep).extend(rows)
+    return pd.DataFrame(main), pd.DataFrame(sweep) if sweep else None
+
+
+@pytest.mark.parametrize("gaps, sd, expected", [
+    ({4: 0.35, 8: 0.05}, TIGHT, stats.REPLICATED),
+    ({4: 0.05, 8: 0.35}, TIGHT, stats.CONDITIONAL),        # the claimed size only at 8 cells
+    ({4: 0.0, 8: 0.05}, TIGHT, stats.NOT_REPLICATED),      # equivalent at 4; magnitude fails at 8
+    ({4: 0.05}, TIGHT, stats.NOT_REPLICATED),              # significant but 5 pp: magnitude fails, no sweep
+    ({4: 0.2, 8: 0.2}, 0.5, stats.INCONCLUSIVE)])
+def test_verdict_checkerboard(gaps, sd, expected):
+    main, sweep = _checker(gaps, sd)
+    row = rk.verdict_checkerboard(main, sweep)
+    assert row["verdict"] == expected, row
+    if expected == stats.CONDITIONAL:
+        assert "8 cells" in row["reason"]
+
+
+def test_checker_family_is_holm_over_the_cell_counts():
+    main, sweep = _checker({4: 0.01, 2: 0.01, 8: 0.01}, 0.05)
+    fam, default = rk.checker_family(main, sweep)
+    assert default == 4 and sorted(fam["cells"]) == [2, 4, 8]
+    assert np.allclose(fam["p_holm"], multipletests(fam["p_value"], method="holm")[1])
+
+
+# ----------------------------------------------------------------------------- claim 5: spiral needs v10
+
+def _spiral(v10=0.99, singlu=0.44, others=0.6, sd=TIGHT, drop=(), **override):
+    rows = reps("v10", "spiral", v10, sd) + reps("singlu", "spiral", singlu, sd)
+    for a in rk.PHASE_FREE:
+        if a not in ("singlu", *drop):
+            rows += reps(a, "spiral", override.get(a, others), sd)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("kw, expected, parts", [
+    ({}, stats.REPLICATED, ("holds", "holds", "holds")),
+    ({"v1": 0.99}, stats.NOT_REPLICATED, ("holds", "holds", "fails")),        # v1 solves it without a phase
+    ({"singlu": 0.99}, stats.NOT_REPLICATED, ("fails", "fails", "fails")),
+    ({"singlu": 0.94}, stats.NOT_REPLICATED, ("holds", "fails", "holds")),    # 5 pp: magnitude misses [17, 174] pp
+    ({"drop": ("v7",)}, stats.INCONCLUSIVE, ("holds", "holds", "inconclusive")),
+    ({"sd": 0.6}, stats.INCONCLUSIVE, ("inconclusive", "holds", "inconclusive"))])       # 55 pp, p > 0.05
+def test_verdict_spiral(kw, expected, parts):
+    row = rk.verdict_spiral(_spiral(**kw))
+    assert row["verdict"] == expected, row
+    assert tuple(row["parts"][k] for k in ("direction", "magnitude", "mechanism")) == parts
+
+
+# ----------------------------------------------------------------------------- claim 6: v10 best on Complex
+
+def _complex(v10=0.008, others=0.02, sd=TIGHT, drop=(), **override):
+    return pd.DataFrame([r for a in rk.STUDY if a not in drop
+                         for r in reps(a, "complex4d", v10 if a == "v10" else override.get(a, others), sd)])
+
+
+@pytest.mark.parametrize("kw, expected", [
+    ({}, stats.REPLICATED),
+    ({"v11": 0.0081}, stats.NOT_REPLICATED),       # v11 equivalent: v10 not the single best
+    ({"singlu": 0.004}, stats.NOT_REPLICATED),     # SinGLU significantly better
+    ({"drop": ("v15",)}, stats.INCONCLUSIVE),      # a study arch not run
+    ({"v11": 0.012, "sd": 0.5}, stats.INCONCLUSIVE)])
+def test_verdict_v10_complex(kw, expected):
+    row = rk.verdict_v10_complex(_complex(**kw))
+    assert row["verdict"] == expected, row
+
+
+# ----------------------------------------------------------------------------- claim 7: v15 first on HiFreq
+
+def _hifreq(v15=0.85, singlu=1.02, earlier=1.2, sd=TIGHT, drop=(), **override):
+    rows = reps("v15", "hifreq", v15, sd) + reps("singlu", "hifreq", singlu, sd)
+    for a in rk.EARLIER_THAN_V15:
+        if a not in drop:
+            rows += reps(a, "hifreq", override.get(a, earlier), sd)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("kw, expected, parts", [
+    ({}, stats.REPLICATED, ("holds", "holds")),
+    ({"v12": 1.02}, stats.REPLICATED, ("holds", "holds")),            # equivalent to SinGLU: does not beat it
+    ({"v13": 0.8}, stats.NOT_REPLICATED, ("holds", "fails")),         # an earlier design beat SinGLU first
+    ({"v15": 1.0, "sd": 0.1}, stats.NOT_REPLICATED, ("fails", "holds")),   # 2%, not significant, equivalent
+    ({"drop": ("v6",)}, stats.INCONCLUSIVE, ("holds", "inconclusive")),
+    ({"sd": 0.8}, stats.INCONCLUSIVE, ("inconclusive", "inconclusive"))])
+def test_verdict_v15_hifreq(kw, expected, parts):
+    row = rk.verdict_v15_hifreq(_hifreq(**kw))
+    assert row["verdict"] == expected, row
+    assert (row["parts"]["direction"], row["parts"]["first"]) == parts
+
+
+def test_every_row_is_one_claim_with_its_one_line_criterion():
+    main = pd.concat([_wins(["win"] * 5 + ["loss"]), _complex(), _hifreq(),
+                      _spiral().query("arch != 'v10' or task != 'spiral'"), _spiral().query("arch == 'v10'")])
+    rows = rk.verdict_rows(main)
+    assert [r["claim_id"] for r in rows] == list(rk.CRITERIA)
+    for r in rows:
+        assert r["criterion"] == rk.CRITERIA[r["claim_id"]] and "\n" not in r["criterion"]
+        assert r["criterion_source"] == "richneuron/analysis/ranking.py" and r["verdict"] in stats.VERDICTS
+
+
+# ----------------------------------------------------------------------------- rankings and variance
+
+def test_friedman_ranks_accuracy_as_error():
+    summ = pd.DataFrame([{"arch": a, "task": t, "mean": v} for t, vals in
+                         (("nested2d", (1e-4, 1e-3, 1e-2)), ("complex4d", (1e-3, 1e-2, 1e-1)),
+                          ("hifreq", (0.8, 0.9, 1.0)), ("memorize", (1e-6, 1e-5, 1e-4)),
+                          ("spiral", (0.99, 0.9, 0.6)), ("checkerboard", (0.95, 0.8, 0.7)))
+                         for a, v in zip(("a", "b", "c"), vals)])
+    metrics = pd.DataFrame([{"task": t, "metric": m} for t, m in METRIC.items()])
+    err = rk.error_table(summ, metrics)
+    assert err.loc["spiral", "a"] == pytest.approx(0.01)
+    res = rk.friedman(summ, metrics)
+    assert res.rankdf["meanrank"].to_dict() == {"a": 1.0, "b": 2.0, "c": 3.0}
+    assert res.pvalue == pytest.approx(st.friedmanchisquare(*err.to_numpy().T).pvalue)
+
+
+def test_variance_table_splits_on_the_comparison_scale():
+    """MSE that differs only between data draws (a factor e per draw) is all data on the log scale;
+    accuracy that differs only between seeds is all initialisation."""
+    rows = [{"arch": "a", "task": "nested2d", "metric": "mse", "test_mse": float(np.exp(d)), "diverged": False,
+             "seed": s, "data_seed": d} for d in range(3) for s in range(4)]
+    rows += [{"arch": "a", "task": "spiral", "metric": "accuracy", "test_accuracy": 0.5 + 0.1 * s, "diverged": False,
+              "seed": s, "data_seed": d} for d in range(3) for s in range(4)]
+    vt = rk.variance_table(pd.DataFrame(rows)).set_index("task")
+    assert vt.loc["nested2d", "data"] == pytest.approx(1) and vt.loc["spiral", "data"] == pytest.approx(0)
+    assert vt.loc["nested2d", "scale"] == "log"
+    s = rk.variance_summary(vt.reset_index()).set_index("task")
+    assert s.loc["all tasks", "median data share"] == pytest.approx(0.5) and s.loc["all tasks", "archs"] == 2
+
+
+def test_verdict_cells_cover_what_the_verdicts_read_and_no_more():
+    blocks = rk.verdict_cells(list(rk.STUDY))
+    cells = {(a, t) for archs, ts in blocks for a in archs for t in ts}
+    assert cells >= {(a, "complex4d") for a in rk.STUDY} | {(a, "hifreq") for a in rk.STUDY}
+    assert {a for a, t in cells if t == "spiral"} == set(rk.PHASE_FREE) | {"v10"}
+    assert {a for a, t in cells if t in ("nested2d", "memorize", "checkerboard")} == {"vanilla", "singlu"}
+    assert len(cells) == 2 * len(rk.STUDY) + len(rk.PHASE_FREE) + 1 + 2 * 3

@@ -102,6 +102,16 @@ def test_verdict_wins_tuned(default, tuned, expected):
     assert pr.verdict_wins_tuned(_wins(default))["verdict"] == stats.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
 
 
+def test_wins_part_leaves_a_pair_at_the_float32_floor_undecided():
+    """memorize with both MSEs near 1e-6: a 10x ratio there measures rounding, not a win."""
+    m = _wins(["win"] * 6)
+    m = m[m["task"] != "memorize"]
+    m = pd.concat([m, table(reps("vanilla", "memorize", 1e-6), reps("singlu", "memorize", 1e-7))])
+    p, fam = rk.wins_part(m)
+    assert fam.set_index("task").loc["memorize", "outcome"] == "undecided" and p == stats.HOLDS
+    assert rk.part(fam.set_index("task").loc["memorize"], -1) == stats.UNSURE
+
+
 # ----------------------------------------------------------------------------- claim 3: nested 222×
 
 @pytest.mark.parametrize("vanilla, singlu, sd, expected", [

@@ -13,6 +13,7 @@ in the same run.
 """
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
+from . import engine as engine_mod
 from . import models, ops, tasks
 from .train import _loss_fn, train_stack
 from .provenance import provenance
@@ -46,7 +48,11 @@ class _CountTranscendentals(TorchDispatchMode):
 
 def _work_per_step(arch, task):
     """(matmul FLOPs, transcendental evaluations) of one forward+backward of one model."""
-    model = models.build_model(arch, task.in_dim, task.out_dim, budget=BUDGET, depth=DEPTH, seed=0)
+    return _work_of(models.build_model(arch, task.in_dim, task.out_dim, budget=BUDGET, depth=DEPTH, seed=0), task)
+
+
+def _work_of(model, task):
+    """(matmul FLOPs, transcendental evaluations) of one forward+backward of `model` on `task`."""
     loss_fn = _loss_fn(task.kind)
     flops, trans = FlopCounterMode(display=False), _CountTranscendentals()
     with flops, trans, ops.use_numpy(False):          # torch's kernels, so the mode sees them
@@ -64,11 +70,13 @@ def _rate(fn, work, min_seconds=0.5):
 
 
 def machine_rates():
-    """(float32 GEMM FLOP/s, sine evaluations/s of `ops.sin`) on this machine, current thread count."""
+    """(float32 GEMM FLOP/s with torch's threads, sine evaluations/s of `ops.sin` on all cores)
+    on this machine. NumPy's sine runs on one thread: its rate is measured on one core and
+    counted once per core (the machine's, not one process's, limit)."""
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     gemm = _rate(lambda: torch.mm(a, b), 2 * 1024 ** 3)
     x = torch.randn(1 << 20)
-    sin = _rate(lambda: ops.sin(x), x.numel())
+    sin = _rate(lambda: ops.sin(x), x.numel()) * (os.cpu_count() or 1)
     return gemm, sin
 
 
@@ -86,57 +94,183 @@ def plain_loop(arch, task, steps, seeds):
     return seeds * steps / (time.perf_counter() - t0)
 
 
-def engine(arch, task, steps, seeds):
-    """Model-steps per second of the engine's stacked training of `seeds` replicas."""
+def engine(arch, task, steps, seeds, device="cpu"):
+    """Model-steps per second of the engine's stacked training of `seeds` replicas, one cell with
+    this process's threads."""
     build = lambda: [models.build_model(arch, task.in_dim, task.out_dim, budget=BUDGET, depth=DEPTH, seed=s)
                      for s in range(seeds)]
-    train_stack(build(), task, 3, 1e-3)                       # warm-up (vmap tracing, allocator)
+    train_stack(build(), task, 3, 1e-3, device=device)        # warm-up (allocator, kernels)
     ms = build()
     t0 = time.perf_counter()
-    train_stack(ms, task, steps, 1e-3)
+    train_stack(ms, task, steps, 1e-3, device=device)
     return seeds * steps / (time.perf_counter() - t0)
 
 
-def run(steps=300, plain_seeds=4):
+def _timed_cell(arch, task_name, steps, seeds):
+    """In a pool worker: (start, end) wall-clock times of training one `seeds`-replica cell."""
+    task = tasks.make(task_name)
+    build = lambda: [models.build_model(arch, task.in_dim, task.out_dim, budget=BUDGET, depth=DEPTH, seed=s)
+                     for s in range(seeds)]
+    train_stack(build(), task, 3, 1e-3)
+    ms = build()
+    t0 = time.time()
+    train_stack(ms, task, steps, 1e-3)
+    return t0, time.time()
+
+
+def engine_pool(arch, task_name, steps, seeds, workers):
+    """Model-steps per second of the engine as `run` schedules it: `workers` cells of `seeds`
+    replicas at once, one per worker process with one thread each (the default pool)."""
+    pool = engine_mod._local_pool(workers, 1)
+    list(pool.map(time.sleep, [0.1] * workers))               # workers started and imported
+    from richneuron.bench import _timed_cell as timed   # by its module's name, also under `python -m`
+    spans = list(pool.map(timed, *zip(*[(arch, task_name, steps, seeds)] * workers)))
+    return workers * seeds * steps / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
+def run(steps=300, plain_seeds=4, device="cpu", repeats=2):
+    """The benchmark; each rate is the best of `repeats` measurements (the machine may be shared)."""
+    from .experiment import check_device
+    device = check_device(device)
+    engine_mod._keep_heap()                            # the heap settings of the engine's workers
+    workers = os.cpu_count() or 1
     gemm, sin = machine_rates()
     rows = []
+    best = lambda f: max(f() for _ in range(repeats))
     for arch, name in CONFIGS:
         task = tasks.make(name)
         flops, trans = _work_per_step(arch, task)
         limit = 1.0 / (flops / gemm + trans / sin)
-        e = engine(arch, task, steps, SEEDS)
-        p = plain_loop(arch, task, steps, plain_seeds)     # per-model rate; the 16 would take 16/4 as long
+        e = best(lambda: engine(arch, task, steps, SEEDS, device))
+        pool = best(lambda: engine_pool(arch, name, steps, SEEDS, workers)) if device == "cpu" else float("nan")
+        p = best(lambda: plain_loop(arch, task, steps, plain_seeds))   # per-model rate
         rows.append({"config": f"{arch} on {name}", "n_train": len(task.x_train),
                      "mflop_per_step": flops / 1e6, "transcendentals_per_step": trans,
-                     "engine_model_steps_per_s": e, "plain_model_steps_per_s": p,
-                     "speedup": e / p, "limit_model_steps_per_s": limit, "fraction_of_limit": e / limit})
-    return {"rows": rows, "gemm_gflops": gemm / 1e9, "sin_gevals_per_s": sin / 1e9,
-            "steps": steps, "seeds": SEEDS, "provenance": provenance()}
+                     "engine_model_steps_per_s": e, "engine_pool_model_steps_per_s": pool,
+                     "plain_model_steps_per_s": p, "speedup": e / p, "pool_speedup": pool / p,
+                     "limit_model_steps_per_s": limit, "fraction_of_limit": e / limit,
+                     "pool_fraction_of_limit": pool / limit})
+    return {"rows": rows, "gemm_gflops": gemm / 1e9, "sin_gevals_per_s": sin / 1e9, "device": device,
+            "workers": workers, "steps": steps, "seeds": SEEDS, "provenance": provenance()}
 
 
 def table(result):
     p = result["provenance"]
-    lines = [f"Machine: {p['cpu']}, {p['cpu_count']} cores, torch {p['torch']} with {p['torch_threads']} threads; "
-             f"measured GEMM {result['gemm_gflops']:.1f} GFLOP/s (float32), sine (NumPy) "
-             f"{result['sin_gevals_per_s']:.2f} G evals/s; {result['steps']} steps, {result['seeds']} seeds, "
-             f"{p['date'][:10]}.", "",
-             "| configuration | MFLOP / model-step | engine (model-steps/s) | plain loop (model-steps/s) "
-             "| speedup | est. limit (model-steps/s) | engine / limit |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [f"Machine: {p['cpu']}, {p['cpu_count']} cores, torch {p['torch']} with {p['torch_threads']} threads, "
+             f"device {result.get('device', 'cpu')}; measured GEMM {result['gemm_gflops']:.1f} GFLOP/s (float32), "
+             f"sine (NumPy, all cores) {result['sin_gevals_per_s']:.2f} G evals/s; {result['steps']} steps, "
+             f"{result['seeds']} seeds, {p['date'][:10]}.", "",
+             "| configuration | MFLOP / model-step | engine, one cell (model-steps/s) "
+             f"| engine, {result.get('workers', 1)} cells at once as `run` schedules them | plain loop (model-steps/s) "
+             "| speedup (one cell; as run) | est. limit (model-steps/s) | engine / limit (one cell; as run) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
+        pool = r.get("engine_pool_model_steps_per_s", float("nan"))
         lines.append(f"| {r['config']} | {r['mflop_per_step']:.2f} | {r['engine_model_steps_per_s']:,.0f} | "
-                     f"{r['plain_model_steps_per_s']:,.0f} | {r['speedup']:.2f}× | "
-                     f"{r['limit_model_steps_per_s']:,.0f} | {100 * r['fraction_of_limit']:.0f}% |")
+                     f"{pool:,.0f} | {r['plain_model_steps_per_s']:,.0f} | "
+                     f"{r['speedup']:.2f}×; {r.get('pool_speedup', float('nan')):.2f}× | "
+                     f"{r['limit_model_steps_per_s']:,.0f} | {100 * r['fraction_of_limit']:.0f}%; "
+                     f"{100 * r.get('pool_fraction_of_limit', float('nan')):.0f}% |")
+    rep = result.get("report")
+    if rep:
+        lines += ["", f"Full report ({rep['source']}): {rep['model_steps'] / 1e9:.2f} G model-steps in "
+                  f"{rep['cells']:,} cells; at this machine's estimated limit they would take "
+                  f"{rep['limit_seconds'] / 60:.1f} min; the run took {rep['wall_seconds'] / 60:.1f} min "
+                  f"({rep['training_seconds'] / 60:.1f} min of it training): "
+                  f"{100 * rep['fraction_of_limit']:.0f}% of the limit over the whole run, "
+                  f"{100 * rep['training_fraction_of_limit']:.0f}% over its training time."]
+    elif "report" in result:
+        lines += ["", "Full report: no cells of a full `make report` in build/cache to count."]
+    dk = result.get("dask")
+    if dk:
+        lines += ["", f"Dask vs the engine's pool ({dk['cells']} cells, {dk['model_steps'] / 1e6:.1f} M model-steps, "
+                  f"{result.get('workers', 1)} one-thread workers each): pool {dk['pool_seconds']:.1f} s, "
+                  f"Dask {dk['dask_seconds']:.1f} s with the engine's heap settings, "
+                  f"{dk['dask_without_heap_settings_seconds']:.1f} s without."]
     return "\n".join(lines)
+
+
+def full_report(gemm, sin, root=Path(".")):
+    """Total model-steps of the last full report (its cells in build/cache, those named by the
+    executed notebooks' results) and the share of this machine's limit it reached, from each
+    cell's work per model-step (`_work_per_step`, once per shape) and the report's runtimes."""
+    runtimes = root / "build" / "full" / "runtimes.json"
+    cache = root / "build" / "cache"
+    if not runtimes.exists() or not cache.exists():
+        return None
+    wall = json.loads(runtimes.read_text())["total_seconds"]
+    started = runtimes.stat().st_mtime - wall
+    work, steps, cells, limit_s, train_s = {}, 0, 0, 0.0, 0.0
+    for f in cache.glob("*.json"):
+        doc = json.loads(f.read_text())
+        cfg, prov = doc["config"], doc["provenance"]
+        if not (started - 60 <= f.stat().st_mtime <= runtimes.stat().st_mtime + 60):
+            continue                                  # a cell of another run
+        shape = json.dumps({k: cfg[k] for k in ("arch", "task", "width", "depth", "options", "task_options")},
+                           sort_keys=True)
+        if shape not in work:
+            task = tasks.make(cfg["task"], **cfg["task_options"])
+            model = models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
+                                       depth=cfg["depth"], **cfg["options"])
+            work[shape] = _work_of(model, task)
+        n = len(doc["metrics"]) * cfg["steps"]
+        fl, tr = work[shape]
+        steps += n
+        cells += 1
+        limit_s += n * (fl / gemm + tr / sin)
+        train_s += prov.get("wall_seconds", 0.0)
+    if not cells:
+        return None
+    workers = os.cpu_count() or 1
+    return {"source": f"{cells} cells trained during the last `make report`", "cells": cells,
+            "model_steps": steps, "limit_seconds": limit_s, "wall_seconds": wall,
+            "training_seconds": train_s / workers, "fraction_of_limit": limit_s / wall,
+            "training_fraction_of_limit": limit_s / max(train_s / workers, 1e-9)}
+
+
+def dask_vs_pool(steps=300):
+    """Seconds to train one grid (4 archs × 2 tasks, 16 seeds) through the engine's own pool and
+    through a local Dask cluster of as many one-thread workers, with and without the engine's heap
+    settings on the Dask workers (`cluster.HeapPlugin`). Results are identical (tested)."""
+    from distributed import Client, LocalCluster
+
+    from . import engine as eng
+    from .cluster import dask_executor
+    from .experiment import Experiment
+    workers = os.cpu_count() or 1
+    ex = Experiment(archs=["vanilla", "singlu", "v10", "v15"], tasks=["memorize", "spiral"],
+                    seeds=list(range(SEEDS)), steps=steps)
+    warm = Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0], steps=3)
+    out = {}
+    eng.run(warm, progress=False, workers=workers)
+    t0 = time.perf_counter()
+    eng.run(ex, progress=False, workers=workers)
+    out["pool_seconds"] = time.perf_counter() - t0
+    for name, plugin in (("dask_seconds", True), ("dask_without_heap_settings_seconds", False)):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+                Client(cl) as client:
+            executor = dask_executor(client) if plugin else client.get_executor()
+            eng.run(warm, progress=False, executor=executor)
+            t0 = time.perf_counter()
+            eng.run(ex, progress=False, executor=executor)
+            out[name] = time.perf_counter() - t0
+    out["cells"], out["model_steps"] = len(ex.cells), ex.model_steps
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300, help="training steps per measurement")
     ap.add_argument("--json", default="build/bench.json", help="where to store the raw result")
+    ap.add_argument("--device", default="cpu", help="device of the one-cell measurement (cpu, cuda)")
+    ap.add_argument("--dask", action="store_true", help="also time one grid through a local Dask cluster "
+                    "and through the engine's own pool")
     ap.add_argument("--update-readme", action="store_true", help="rewrite the README's benchmark table")
     a = ap.parse_args(argv)
-    result = run(a.steps)
+    result = run(a.steps, device=a.device)
+    result["report"] = full_report(result["gemm_gflops"] * 1e9, result["sin_gevals_per_s"] * 1e9)
+    if a.dask:
+        result["dask"] = dask_vs_pool()
     text = table(result)
     print(text)
     Path(a.json).parent.mkdir(parents=True, exist_ok=True)

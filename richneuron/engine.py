@@ -95,7 +95,7 @@ def _init_worker(threads):
 
 
 class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    """A spawned pool worker that does not re-run the parent's `__main__`: the worker runs only
+    """A spawned pool worker that does not re-run the parent's `__main__` script: the worker runs only
     `richneuron` functions on JSON-able cell configurations, so it never needs the user's script.
     That is what lets `rn.run` work from a script without an `if __name__ == "__main__":` guard
     and from a script read on stdin (`python - <<EOF`), where re-running `__main__` would start
@@ -114,9 +114,8 @@ def _preparation_without_main(get_preparation_data):
     def prepare(name):
         d = get_preparation_data(name)
         if name.startswith("richneuron-worker-"):
-            d.pop("init_main_from_path", None)
-            d.pop("init_main_from_name", None)
-        return d
+            d.pop("init_main_from_path", None)   # a script's path (or none, for stdin); a module run
+        return d                                 # with -m is still imported, as __mp_main__
     prepare._richneuron = True
     return prepare
 

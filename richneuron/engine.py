@@ -4,16 +4,18 @@ Protocol (the study's is unpublished, so this one is ours and recorded with ever
 full-batch Adam (default betas, eps 1e-8), constant learning rate, MSE for regression and
 cross-entropy for classification, no clipping. A replica is one (arch, task, seed, ω, ...) run.
 
-How it is fast. Replicas that share a shape (the seeds, ω values and learning rates of one arch,
-width and task) form a *cell* and are trained as one ensemble. The neurons run a stack natively
+How it is fast. Replicas that share a shape (the seeds, data draws, ω values and learning rates
+of one arch, width and task) form a *cell* and are trained as one ensemble. The neurons run a stack natively
 (`neurons.Linear` becomes a batched matrix product when its weight has a leading replica axis),
 so a cell is one ordinary forward and backward pass over parameters stacked along that axis:
 no vmap, contiguous gradients. All parameters of a cell live in one flat vector and one Adam
 with a per-element learning rate updates it in a few kernels: K independent Adams, each with
 its own lr (Adam is elementwise). Cells are independent and run in parallel worker processes
 with one torch thread each, through any `concurrent.futures.Executor` (a Dask
-`Client().get_executor()` works the same way). The sine, cosine and tanh come from `ops` (NumPy's
-SIMD kernels, several times faster than torch's on the CPU).
+`Client().get_executor()` works the same way; $RICHNEURON_SCHEDULER names a Dask scheduler for every
+`run` without an executor, see `cluster`). The sine, cosine and tanh come from `ops` (NumPy's
+SIMD kernels, several times faster than torch's on the CPU); `Experiment(device="cuda")` trains
+on a GPU with torch's kernels.
 
 Equivalence with a plain loop. A replica ends with the final train loss of the same
 `build_model(..., seed=seed)` trained alone by `torch.optim.Adam` on the same data: the only

@@ -141,3 +141,24 @@ def test_run_works_from_any_way_of_starting_python(tmp_path, how):
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip().splitlines()[-1] == _expected()
     assert "BrokenProcessPool" not in p.stderr and "Traceback" not in p.stderr
+
+
+def test_workers_that_cannot_start_leave_the_cells_to_this_process(monkeypatch, capsys):
+    """Where worker processes fail (here: each one exits as it starts), the run finishes in-process
+    after one line saying why, with the numbers of a workers=1 run."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from richneuron import engine
+    dying = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=os._exit, initargs=(1,))
+    monkeypatch.setattr(engine, "_local_pool", lambda workers, threads: dying)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0], steps=10)
+    try:
+        got = rn.run(ex, progress=False, workers=2)
+    finally:
+        dying.shutdown(wait=False, cancel_futures=True)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "worker processes failed" in err[0] and "in this process" in err[0], err
+    want = rn.run(ex, progress=False, workers=1)
+    pd.testing.assert_frame_equal(got.metrics.drop(columns=VOLATILE), want.metrics.drop(columns=VOLATILE),
+                                  check_exact=True)

@@ -14,6 +14,7 @@ with `stats.compare`: *performance* (no adaptive arch beats SinGLU), and the mec
 the tests, `verdict` the row.
 """
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -207,7 +208,9 @@ def phase_family(phase, threshold=PHASE_USE_MAX):
     significantly below (Holm over tasks), fails when significantly above."""
     comps, meta = {}, {}
     for task, g in phase.groupby("task", sort=False):
-        comps[task] = stats.compare(g["end"], np.full(len(g), threshold), scale="log")
+        with warnings.catch_warnings():      # scipy warns about the constant group's zero variance
+            warnings.simplefilter("ignore", RuntimeWarning)
+            comps[task] = stats.compare(g["end"], np.full(len(g), threshold), scale="log")
         meta[task] = {"task": task, "start (share of bound)": float(np.exp(np.log(g["start"]).mean()))}
     fam = _family_with(comps, meta)
     if len(fam):

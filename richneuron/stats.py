@@ -368,23 +368,3 @@ def write_verdicts(rows, output_dir):
     cols = [c for c in ("claim", "published", "ours", "verdict", "reason", "criterion") if c in pd.DataFrame(rows)]
     return pd.DataFrame(rows)[cols]
 
-
-# ----------------------------------------------------------------------------- older names
-# Kept only while the finding modules move to `compare`/`center`; same machinery (Welch t).
-
-def ratio_ci(a, b, log=True, confidence=0.95):
-    c = compare(a, b, scale="log", confidence=confidence)
-    return c.estimate, c.low, c.high
-
-
-def diff_ci(a, b, confidence=0.95):
-    c = compare(a, b, scale="linear", confidence=confidence)
-    return c.estimate, c.low, c.high
-
-
-def geo_ci(values):
-    return center(values, "log")
-
-
-def mean_ci(values, confidence=0.95):
-    return center(values, "linear", confidence)

@@ -45,6 +45,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
+from . import validate
 from .experiment import Experiment, _n_replicas, cell_key, cost
 from .results import Results
 from .store import load_cell, save_cell
@@ -189,6 +190,9 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             raise TypeError(f"run() takes an Experiment or a list of them, got {type(e).__name__}")
     if not exps:
         raise ValueError("run() got an empty list of experiments")
+    cache_dir, workers = validate.cache_dir(cache_dir), validate.workers(workers)   # before any training
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValueError(f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}")
     cfgs = list({cell_key(c): c for e in exps for c in e.cells}.values())   # shared cells once
     done, todo = {}, []
     for cfg in cfgs:

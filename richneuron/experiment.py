@@ -9,7 +9,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from . import __version__, models, neurons, tasks
+from . import __version__, models, neurons, tasks, validate
 
 KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
 
@@ -64,35 +64,37 @@ class Experiment:
     device: str = "cpu"
 
     def __post_init__(self):
-        self.archs, self.tasks, self.seeds = _as_list(self.archs), _as_list(self.tasks), _as_list(self.seeds)
+        listy = lambda v: isinstance(validate.plain(v), list)
+        def norm(name, v, check):
+            """One value or a list of values (a sweep), each checked and normalised."""
+            vals = [check(name, x) for x in validate.values(name, v)]
+            return vals if listy(v) else vals[0]
+        self.archs, self.tasks = validate.values("archs", self.archs), validate.values("tasks", self.tasks)
         for a in self.archs:
             neurons.get(a)
         for t in self.tasks:
             tasks._get(t)
-        if not self.archs or not self.tasks:
-            raise ValueError("archs and tasks must not be empty")
-        if not self.seeds:
+        if validate.plain(self.seeds) == []:
             raise ValueError("seeds must not be empty: give at least one integer seed, e.g. [0, 1, 2, 3, 4]")
-        for s in self.seeds:
-            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-                raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+        self.seeds = validate.seeds("seeds", self.seeds)
         if (self.budget is None) == (self.width is None):
             raise ValueError("give exactly one of budget= or width=")
         for name in ("budget", "width", "depth", "steps"):
-            for v in _as_list(getattr(self, name)) if getattr(self, name) is not None else []:
-                _positive(name, v, int)
-        for v in _as_list(self.lr):
-            _positive("lr", v)
-        for v in _as_list(self.meta_lr_scale):
-            _positive("meta_lr_scale", v)
-        for v in _as_list(self.data_seed):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"data_seed must be a non-negative integer, got {v!r}")
+            if getattr(self, name) is not None:
+                setattr(self, name, norm(name, getattr(self, name), validate.integer))
+        self.lr = norm("lr", self.lr, validate.positive)
+        validate.distinct("lr", validate.values("lr", self.lr))
+        self.meta_lr_scale = norm("meta_lr_scale", self.meta_lr_scale, validate.positive)
+        self.data_seed = norm("data_seed", self.data_seed,
+                              lambda n, v: validate.integer(n, v, minimum=0, maximum=validate.SEED_LIMIT - 1))
+        validate.distinct("data_seed", validate.values("data_seed", self.data_seed))
         if self.omega is not None:
-            for v in _as_list(self.omega):
-                _positive("omega", v)
+            self.omega = norm("omega", self.omega, validate.positive)
+            validate.distinct("omega", validate.values("omega", self.omega))
             if not any("omega" in models.options_of(a) for a in self.archs):
                 raise ValueError(f"omega is taken by none of the archs {self.archs}")
+        if not isinstance(self.options, dict):
+            raise ValueError(f"options must be a dict of neuron options, got {self.options!r}")
         for k in self.options:
             if k == "omega":
                 raise ValueError("give omega as Experiment(omega=...), not in options")
@@ -100,15 +102,32 @@ class Experiment:
                 valid = sorted({o for a in self.archs for o in models.options_of(a)} - {"omega"})
                 raise ValueError(f"option {k!r} is taken by none of the archs {self.archs}; "
                                  f"valid options: {', '.join(valid) or 'none'}")
+        self.options = {k: norm(f"options[{k!r}]", v, lambda n, x, k=k: neurons.check_option(k, x))
+                        for k, v in self.options.items()}
+        if not isinstance(self.task_options, dict):
+            raise ValueError(f"task_options must be a dict of task options, got {self.task_options!r}")
         for t in self.tasks:
             valid = tasks.options_of(t)
             bad = sorted(set(self.task_options) - set(valid))
             if bad:
                 raise ValueError(f"task {t!r} takes no option {', '.join(map(repr, bad))}; "
                                  f"valid options: {', '.join(valid)}")
+        # A list-valued task option (hifreq's freqs) takes a list as one value; a sweep of it is
+        # written as a list of lists: freqs=[5.0, 11.0] is one task, freqs=[[5.0], [5.0, 11.0]] two.
+        self._task_sweeps = {}
+        for k, v in self.task_options.items():
+            v = validate.plain(v)
+            if isinstance(tasks.options_of(self.tasks[0])[k], (list, tuple)):
+                vals = v if isinstance(v, list) and v and all(isinstance(x, list) for x in v) else [v]
+            else:
+                vals = validate.values(f"task_options[{k!r}]", v)
+            for t in self.tasks:                                   # checked as every task takes it
+                checked = [tasks.check_options(t, {k: x})[k] for x in vals]
+            self._task_sweeps[k] = checked
+        self.task_options = {k: vals if len(vals) > 1 else vals[0] for k, vals in self._task_sweeps.items()}
         if self.log_every is not None:
-            _positive("log_every", self.log_every, int)
-        _positive("threads", self.threads, int)
+            self.log_every = validate.integer("log_every", self.log_every)
+        self.threads = validate.threads(self.threads)
         if self.kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {KERNELS}, got {self.kernels!r}")
         self.device = check_device(self.device)
@@ -127,7 +146,7 @@ class Experiment:
             opts = {k: v for k, v in self.options.items() if k in taken}
             sweep = {**size(), "depth": self.depth, "steps": self.steps,
                      "meta_lr_scale": self.meta_lr_scale,
-                     **{f"task.{k}": v for k, v in self.task_options.items()},
+                     **{f"task.{k}": v for k, v in self._task_sweeps.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
             omegas = _as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
             for point in grid(sweep):
@@ -136,17 +155,22 @@ class Experiment:
                        "budget": point.get("budget"), "width": point.get("width"),
                        "depth": point["depth"], "steps": point["steps"],
                        "meta_lr_scale": float(point["meta_lr_scale"]),
-                       "data_seeds": [int(d) for d in _as_list(self.data_seed)],
+                       "data_seeds": list(_as_list(self.data_seed)),
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
                        "log_every": self.log_every or max(1, point["steps"] // 30),
                        "threads": self.threads,
                        **({} if self.kernels == "numpy" else {"kernels": self.kernels}),
                        **({} if self.device == "cpu" else {"device": self.device})}
+                probe = _probe(task, cfg["task_options"])
+                om = {} if omegas[0] is None else {"omega": omegas[0]}
                 if cfg["width"] is None:
-                    probe = tasks.make(task, seed=0, **cfg["task_options"])
-                    cfg["width"], _ = models.width_for_budget(arch, probe.in_dim, probe.out_dim,
-                                                              cfg["budget"], cfg["depth"], **cfg["options"])
+                    cfg["width"], n_params = models.width_for_budget(arch, probe.in_dim, probe.out_dim,
+                                                                     cfg["budget"], cfg["depth"], **cfg["options"])
+                else:      # the neuron's own checks run in the parent (on the meta device)
+                    n_params = models._count_at(arch, probe.in_dim, probe.out_dim, cfg["width"], cfg["depth"],
+                                                {**cfg["options"], **om})
+                _check_memory(cfg, n_params, len(probe.x_train))
                 yield cfg
 
     @property
@@ -186,6 +210,27 @@ def check_device(device):
     raise ValueError(f"device {device!r} is not supported; valid choices: 'cpu', 'cuda[:i]', 'mps'")
 
 
+def _probe(task, options, _cache={}):
+    """The task with these options (seed 0), built once: its options are checked in the parent and
+    its sizes read, so no bad option reaches a worker."""
+    key = (task, json.dumps(options, sort_keys=True))
+    if key not in _cache:
+        _cache[key] = tasks.make(task, seed=0, **options)
+    return _cache[key]
+
+
+def _check_memory(cfg, n_params, n_points):
+    """ValueError when one cell would need more memory than this machine has."""
+    need, have = validate.cell_memory(_n_replicas(cfg), n_params, n_points, cfg["width"], cfg["depth"]), \
+        validate.physical_memory()
+    if have and need > have:
+        size = f"budget={cfg['budget']}" if cfg["budget"] is not None else f"width={cfg['width']}"
+        raise ValueError(f"{size} is too large: the cell {cfg['arch']} on {cfg['task']} (width {cfg['width']}, "
+                         f"{n_params:,} parameters, {_n_replicas(cfg)} replicas, {n_points} points) needs about "
+                         f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. Lower the budget or "
+                         f"width, or stack fewer seeds/lr/omega values in one cell")
+
+
 def _n_replicas(cfg):
     return len(cfg["data_seeds"]) * len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"])
 
@@ -202,6 +247,9 @@ def cost(*experiments):
 
 
 def cell_key(cfg):
-    """Cache key: a hash of the complete cell configuration and the package version."""
-    blob = json.dumps({"cfg": cfg, "version": __version__}, sort_keys=True, default=str)
+    """Cache key: a hash of the complete cell configuration, the package version and the neuron's
+    REVISION when nonzero (so a changed neuron recomputes its own cells and no other)."""
+    rev = neurons.get(cfg["arch"]).REVISION
+    blob = json.dumps({"cfg": cfg, "version": __version__, **({"revision": rev} if rev else {})},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

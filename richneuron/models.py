@@ -9,7 +9,7 @@ budget, which must be within 5%.
 import torch
 from torch import nn
 
-from . import neurons
+from . import neurons, validate
 
 __all__ = ["RichMLP", "build_model", "count_params", "width_for_budget", "options_of"]
 
@@ -30,6 +30,8 @@ class RichMLP(nn.Module):
         if hasattr(self.layers[0], "first_layer_init"):   # a neuron whose first layer differs (SIREN)
             self.layers[0].first_layer_init(generator)
         self.head = neurons.Linear(width, out_dim, generator=generator)
+        if hasattr(self.layers[-1], "head_init"):          # a neuron whose network's head differs (SIREN)
+            self.layers[-1].head_init(self.head, generator)
 
     def forward(self, x, return_terms=False):
         """Output `(N, out_dim)`; with `return_terms`, also a list of each layer's terms dict."""
@@ -58,17 +60,17 @@ def options_of(arch):
 
 
 def _check_options(arch, options):
+    """`options` of neuron `arch` checked and normalised (see `neurons.check_option`)."""
     valid = options_of(arch)
     bad = sorted(set(options) - set(valid))
     if bad:
         raise ValueError(f"arch {arch!r} takes no option {', '.join(map(repr, bad))}; "
                          f"valid options: {', '.join(valid) or 'none'}")
+    return {k: neurons.check_option(k, v) for k, v in options.items()}
 
 
 def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return validate.integer(name, value, minimum=1)
 
 
 def _count_at(arch, in_dim, out_dim, width, depth, options):
@@ -82,9 +84,9 @@ def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
     Raises ValueError naming the smallest feasible budget when no width is within 5%.
     """
     neurons.get(arch)
-    _check_options(arch, options)
-    for name, v in (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget), ("depth", depth)):
-        _positive_int(name, v)
+    options = _check_options(arch, options)
+    in_dim, out_dim, budget, depth = (_positive_int(n, v) for n, v in
+                                      (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget), ("depth", depth)))
     count = lambda w: _count_at(arch, in_dim, out_dim, w, depth, options)
     lo, hi = 1, MAX_WIDTH
     if count(hi) < budget:
@@ -119,14 +121,14 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     (see `options_of(arch)`): e.g. omega=30.0, init="siren".
     """
     neurons.get(arch)
-    _check_options(arch, options)
-    _positive_int("in_dim", in_dim)
-    _positive_int("out_dim", out_dim)
-    _positive_int("depth", depth)
+    options = _check_options(arch, options)
+    in_dim, out_dim, depth = (_positive_int(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim), ("depth", depth)))
     if (width is None) == (budget is None):
         raise ValueError("give exactly one of width= or budget=")
     if width is None:
         width, _ = width_for_budget(arch, in_dim, out_dim, budget, depth, **options)
-    _positive_int("width", width)
+    width = _positive_int("width", width)
+    if seed is not None:
+        seed = validate.integer("seed", seed, minimum=0, maximum=validate.SEED_LIMIT - 1)
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     return RichMLP(arch, in_dim, out_dim, width, depth, generator=generator, **options)

@@ -44,6 +44,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import validate
 from .ops import cos, is_transformed, sin, tanh
 
 __all__ = ["available", "get", "NEURONS", "PEERS", "Linear", "LayerNorm", "unit"]
@@ -54,6 +55,26 @@ INITS = ("default", "siren")
 def _check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(map(str, choices))}")
+
+
+def check_option(name, value):
+    """A neuron option's value checked and normalised (plain Python), or a ValueError naming the
+    option, the value and what is allowed (each neuron's docstring gives the meaning)."""
+    if name in ("omega", "a_init"):
+        return validate.positive(name, value)
+    if name in ("layernorm", "per_unit"):
+        return validate.flag(name, value)
+    if name == "init":
+        return validate.choice(name, value, INITS)
+    if name == "rank":
+        return None if value is None else validate.integer(name, value, minimum=1)
+    if name == "rank_fraction":
+        return validate.real(name, value, low=0, high=1, high_open=False)
+    if name == "omega_range":
+        return validate.real(name, value, low=0, high=1, low_open=False)
+    if name == "p_ratio":
+        return validate.real(name, value, low=0, high=0.5)
+    return validate.plain(value)
 
 
 def _siren_(linear, omega, generator=None):
@@ -118,6 +139,7 @@ class Neuron(nn.Module):
     META = ()            # names of the meta (modulating) submodules / parameters
     OPTIONS = ()         # keyword options this neuron takes beyond in/width
     SINE = None          # name of the Linear inside the sine (for init="siren")
+    REVISION = 0         # raised when a neuron's computation or init changes: enters its cells' cache keys
 
     def __init__(self, in_features, width):
         super().__init__()
@@ -520,15 +542,19 @@ class SwiGLU(_GLU):
 
 
 class GEGLU(_GLU):
-    """Peer: GEGLU, y = gelu(Wg·x + bg) ⊙ (Wv·x + bv), exact (erf) GELU.
+    """Peer: GEGLU, y = gelu(Wg·x + bg) ⊙ (Wv·x + bv), with the authors' GELU: the tanh
+    approximation 0.5·z·(1 + tanh(√(2/π)·(z + 0.044715·z³))) of Mesh-TensorFlow's `mtf.gelu`
+    (ops.py), the code of the GLU-variants paper (it differs from the exact erf GELU by ≤ 4.7e-4).
 
     Parameters per layer: 2·h·(in + 1) (SinGLU's; biases are ours, Shazeer's FFN has none).
     Init: PyTorch default. Source: Shazeer 2020, arXiv:2002.05202.
     """
 
+    REVISION = 1         # 1: tanh GELU (was the exact erf GELU)
+
     @staticmethod
     def sigma(g):
-        return F.gelu(g)
+        return F.gelu(g, approximate="tanh")
 
 
 class Siren(Neuron):
@@ -538,24 +564,35 @@ class Siren(Neuron):
     W ~ U(±√(6/in)/ω0), the reference's hidden-layer rule; b keeps PyTorch's default, like the
     reference. `init="default"` keeps PyTorch's default for W too.
     The network's first layer is redrawn from U(±1/in), the reference's first-layer rule
-    (`RichMLP` calls `first_layer_init` on its first layer), so that ω0·W spans ±ω0/in there.
+    (`RichMLP` calls `first_layer_init` on its first layer), so that ω0·W spans ±ω0/in there, and
+    the network's linear head from U(±√(6/w)/ω0), the reference's outermost-linear rule
+    (`RichMLP` calls `head_init` of its last layer).
     Exposes "g" = W·x + b. Source: Sitzmann et al. 2020, arXiv:2006.09661.
     """
 
     OPTIONS = ("omega", "init")
     SINE = "W"
+    REVISION = 1         # 1: the head gets the reference's outermost-linear init (was PyTorch's default)
 
     def __init__(self, in_features, width, omega=30.0, init="siren", generator=None):
         super().__init__(in_features, width)
         self._set_omega(omega)
         self.W = _lin(in_features, width, generator)
         self._init(init, float(omega), generator)
-        self.init = init
+        self.init, self.omega0 = init, float(omega)
 
     def first_layer_init(self, generator=None):
         """SIREN's first-layer rule (`first_layer_sine_init`): W ~ U(±1/in)."""
         if self.init == "siren":
             nn.init.uniform_(self.W.weight, -1 / self.in_features, 1 / self.in_features, generator=generator)
+
+    def head_init(self, head, generator=None):
+        """SIREN's outermost linear layer (the network's head after SIREN layers): the reference
+        applies its hidden-layer rule to it too, W ~ U(±√(6/w)/ω0), w = this layer's width
+        (`sine_init` over the whole `FCBlock`; `final_linear` in explore_siren.ipynb). b keeps
+        PyTorch's default."""
+        if self.init == "siren":
+            _siren_(head, self.omega0, generator)
 
     def terms(self, x):
         g = self.W(x)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import validate
+
 __all__ = ["Task", "available", "make", "TASKS"]
 
 
@@ -220,27 +222,50 @@ def _get(name):
     return TASKS[name]
 
 
-def make(name, seed=0, **options):
-    """Build task `name` with `seed`; `options` override the generator's keyword defaults."""
-    fn = _get(name)
+_WHOLE = {"n_train": 1, "n_test": 1, "n_points": 1, "in_dim": 1, "out_dim": 1, "cells": 2}
+_POSITIVE = ("turns", "k", "scale", "k_train", "k_test")
+
+
+def check_options(name, options):
+    """Task `name`'s `options` checked and normalised (plain Python numbers), or a ValueError
+    naming the option, the value and what is allowed. Used by `make` and by `Experiment`, so a
+    bad option fails before any training."""
     valid = options_of(name)
     bad = sorted(set(options) - set(valid))
     if bad:
         raise ValueError(f"task {name!r} takes no option {', '.join(map(repr, bad))}; "
                          f"valid options: {', '.join(valid)}")
+    out = {}
     for k, v in options.items():
-        if k.startswith("n_") and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-            raise ValueError(f"{k} must be a positive integer, got {v!r}")
-    for k in ("turns", "cells", "n_points", "k", "scale", "k_train", "k_test", "in_dim", "out_dim"):
-        v = options.get(k)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0
-                              or (k == "cells" and v < 2)):
-            raise ValueError(f"{k} must be a positive number{' >= 2' if k == 'cells' else ''}, got {v!r}")
-    if "freqs" in options and (not options["freqs"] or any(f <= 0 for f in options["freqs"])):
-        raise ValueError(f"freqs must be a non-empty sequence of positive frequencies, got {options['freqs']!r}")
+        if k in _WHOLE:
+            v = validate.integer(k, v, minimum=_WHOLE[k])
+            ram = validate.physical_memory()
+            if k.startswith("n_") and ram and 16 * v > ram:        # ≥ 4 floats (x and y) per point
+                raise ValueError(f"{k}={v:,} is too large: its data alone need at least {16 * v / 2**30:,.1f} GiB; "
+                                 f"this machine has {ram / 2**30:,.1f} GiB")
+        elif k in _POSITIVE:
+            v = validate.positive(k, v)
+        elif k == "noise":
+            v = validate.real(k, v, low=0, low_open=False, what="a finite number >= 0 (the noise's standard deviation)")
+        elif k == "validation":
+            v = validate.real(k, v, low=0, high=0.5, low_open=False, high_open=False, what="a fraction in [0, 0.5]")
+        elif k == "mode":
+            v = validate.choice(k, v, ("scaled", "direct"))
+        elif k == "freqs":
+            v = validate.plain(v)
+            if not isinstance(v, list) or not v:
+                raise ValueError(f"freqs must be a non-empty list of positive frequencies, got {v!r}")
+            v = [validate.positive("freqs", f) for f in v]
+        out[k] = v
+    return out
+
+
+def make(name, seed=0, **options):
+    """Build task `name` with `seed`; `options` override the generator's keyword defaults."""
+    fn = _get(name)
+    valid = options_of(name)
+    options = check_options(name, options)
     validation = options.get("validation", 0.0)
-    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or not 0 <= validation <= 0.5:
-        raise ValueError(f"validation must be a fraction in [0, 0.5], got {validation!r}")
     gen = torch.Generator().manual_seed(int(seed))
     out = fn(gen, **{k: v for k, v in options.items() if k != "validation"})
     kind, xtr, ytr, xte, yte = out[:5]

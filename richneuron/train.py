@@ -259,9 +259,11 @@ def run_cell(cfg, progress=None):
                                          **cfg["options"], **({} if om is None else {"omega": om}))
                       for _, s, om, _ in replicas]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
+            initial = [initial_loss(m, draws[d]) for m, (d, *_) in zip(model_list, replicas)]
             weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
                                                  [lr for *_, lr in replicas], cfg["log_every"], progress,
                                                  cfg["meta_lr_scale"], device=device)
+        mark_divergence(summary, initial, [baseline_loss(draws[d]) for d, *_ in replicas])
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
@@ -287,3 +289,49 @@ def run_cell(cfg, progress=None):
                for r, step, q, lab, v in hist]
     return {"key": cell_key(cfg), "config": cfg, "metrics": metrics, "history": history,
             "weights": weights, "provenance": provenance(wall_seconds=wall)}
+
+
+# Divergence beyond NaN. A replica whose final train loss is finite but above both its own initial
+# loss and DIVERGENCE_FACTOR × the loss of the best constant prediction has been made worse by
+# training, by more than an order of magnitude than knowing nothing about x: its training blew up
+# (e.g. singlu at lr 1e4 ends at an MSE of 1e27). Ordinary poor fits stay below the constant's
+# loss or their own start, so they are never flagged. Such a replica is marked `diverged` and
+# its metrics are NaN, exactly like a NaN/inf replica: statistics exclude it and count it.
+DIVERGENCE_FACTOR = 10.0
+
+
+def baseline_loss(task):
+    """Training loss of the best constant prediction on the training set: the train targets'
+    variance (MSE of predicting their mean) or the class-frequency entropy (cross-entropy of
+    predicting the class frequencies)."""
+    y = task.y_train
+    if task.kind == "regression":
+        return float(((y - y.mean(0)) ** 2).mean())
+    p = torch.bincount(y, minlength=task.out_dim).double() / len(y)
+    return float(-(p[p > 0] * p[p > 0].log()).sum())
+
+
+@torch.no_grad()
+def initial_loss(model, task):
+    """Training loss of one untrained model (the start every replica is compared with)."""
+    out = model(task.x_train)
+    if task.kind == "regression":
+        return float(((out - task.y_train) ** 2).mean())
+    return float(torch.nn.functional.cross_entropy(out, task.y_train))
+
+
+def diverged(final_loss, initial, baseline, factor=DIVERGENCE_FACTOR):
+    """The divergence rule for one replica: NaN/inf, or above both `initial` and factor × `baseline`."""
+    return not math.isfinite(final_loss) or (final_loss > initial and final_loss > factor * baseline)
+
+
+def mark_divergence(summary, initial, baseline):
+    """Apply `diverged` to a `train_stack` summary in place (`initial`, `baseline`: one per replica,
+    whose data draw may differ); newly diverged replicas get NaN metrics."""
+    for r, loss in enumerate(summary["final_train_loss"]):
+        if not summary["diverged"][r] and diverged(loss, initial[r], baseline[r]):
+            summary["diverged"][r] = True
+            for name, vals in summary.items():
+                if name != "diverged":
+                    vals[r] = math.nan
+    return summary

@@ -96,13 +96,20 @@ def test_non_positive_sizes_raise(bad):
         build_model("singlu", kw.pop("in_dim"), kw.pop("out_dim"), **kw)
 
 
-@pytest.mark.parametrize("bad", [dict(width=2.5), dict(in_dim=2.0), dict(depth=True)],
-                         ids=["width-float", "in_dim-float", "depth-bool"])
+@pytest.mark.parametrize("bad", [dict(width=2.5), dict(in_dim=2.5), dict(depth=True), dict(in_dim="2")],
+                         ids=["width-float", "in_dim-float", "depth-bool", "in_dim-str"])
 def test_non_integer_sizes_raise(bad):
     kw = dict(in_dim=2, out_dim=1, depth=2, width=4)
     kw.update(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"{next(iter(bad))} must be a whole number"):
         build_model("vanilla", kw.pop("in_dim"), kw.pop("out_dim"), **kw)
+
+
+def test_whole_floats_and_numpy_integers_are_taken_as_the_numbers_they_are():
+    import numpy as np
+    ref = build_model("vanilla", 2, 1, width=4, seed=0).state_dict()
+    got = build_model("vanilla", 2.0, np.int64(1), width=4.0, depth=np.int32(2), seed=np.int64(0)).state_dict()
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -160,7 +160,7 @@ def hand_terms(arch, L, x, omega=2.5, omega_range=0.5):
         elif arch == "swiglu":
             gate = g / (1 + torch.exp(-g))                          # Swish₁
         else:
-            gate = 0.5 * g * (1 + torch.erf(g / math.sqrt(2)))      # exact GELU
+            gate = 0.5 * g * (1 + torch.tanh(math.sqrt(2 / math.pi) * (g + 0.044715 * g ** 3)))  # mtf.gelu
         return {"out": gate * v, "g": g}
     if arch == "siren":
         g = lin(x, L.W)

@@ -150,3 +150,255 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         store._write_atomic(tmp_path / "x.json", b"{}")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- every bad input is rejected before training, with the argument, the value and what is allowed ----
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from richneuron import tasks  # noqa: E402
+
+E = dict(archs="singlu", tasks="memorize", seeds=[0], steps=5)
+NAN, INF = float("nan"), float("inf")
+
+BAD_EXPERIMENTS = [
+    # the width= path checks task and neuron options in the parent, as the budget= path does
+    (dict(E, archs="vanilla", tasks="spiral", budget=None, width=16, task_options={"turns": -1}), "turns must be positive"),
+    (dict(E, archs="fan", budget=None, width=16, options={"p_ratio": 0.7}), "p_ratio must be"),
+    (dict(E, archs="v4-lowrank", budget=None, width=16, options={"rank": 0}), "rank must be positive"),
+    (dict(E, archs="v1", options={"layernorm": "no"}), "layernorm must be True or False, got 'no'"),
+    (dict(E, archs="v15", options={"per_unit": 1}), "per_unit must be True or False"),
+    (dict(E, options={"init": "xavier"}), "init must be one of 'default', 'siren'"),
+    (dict(E, archs="v9", options={"omega_range": 2}), "omega_range must be"),
+    (dict(E, archs="snake", options={"a_init": -1}), "a_init must be positive"),
+    (dict(E, options={"init": ["siren", "xavier"]}), "init must be one of"),
+    (dict(E, tasks="spiral", task_options={"turns": NAN}), "turns must be positive and finite"),
+    (dict(E, tasks="complex4d", task_options={"scale": INF}), "scale must be positive and finite"),
+    (dict(E, tasks="complex4d", task_options={"noise": NAN}), "noise must be a finite number >= 0"),
+    (dict(E, tasks="complex4d", task_options={"noise": -0.1}), "noise must be a finite number >= 0"),
+    (dict(E, tasks="complex4d", task_options={"noise": "0.1"}), r"noise must be .*'0.1' \(str\)"),
+    (dict(E, task_options={"in_dim": "8"}), r"in_dim must be a whole number >= 1, got '8' \(str\)"),
+    (dict(E, task_options={"in_dim": 2.5}), "in_dim must be a whole number"),
+    (dict(E, tasks="checkerboard", task_options={"cells": 2.5}), "cells must be a whole number >= 2"),
+    (dict(E, tasks="checkerboard", task_options={"cells": 1}), "cells must be positive|cells must be"),
+    (dict(E, tasks="hifreq", task_options={"freqs": []}), "freqs must be a non-empty list"),
+    (dict(E, tasks="hifreq", task_options={"freqs": [5.0, -1.0]}), "freqs must be positive"),
+    (dict(E, tasks="hifreq", task_options={"freqs": "5"}), "freqs must be a non-empty list"),
+    (dict(E, tasks="freqgen", task_options={"mode": "x"}), "mode must be one of 'scaled', 'direct'"),
+    (dict(E, task_options={"validation": 0.7}), r"validation must be a fraction in \[0, 0.5\]"),
+    (dict(E, task_options={"n_points": 10 ** 13}), "n_points=.* is too large: its data alone need"),
+    (dict(E, task_options={"n_points": 0}), "n_points must be positive"),
+    (dict(E, task_options={"turns": 3}), "takes no option 'turns'"),
+    (dict(E, task_options=[("turns", 3)]), "task_options must be a dict"),
+    (dict(E, options="siren"), "options must be a dict"),
+    (dict(E, options={"rank": 2}), "valid options: init"),
+    (dict(E, seeds=[0, 0]), r"seeds must be distinct .* \[0\]"),
+    (dict(E, seeds=[2 ** 70]), "seeds must be in range: a whole number in 0..9223372036854775807"),
+    (dict(E, seeds=[-1]), "seeds must be in range"),
+    (dict(E, seeds=[1.5]), "seeds must be a whole number"),
+    (dict(E, seeds=["a"]), r"seeds must be a whole number >= 0, got 'a' \(str\)"),
+    (dict(E, seeds=[True]), "seeds must be a whole number"),
+    (dict(E, seeds=[]), "seeds must not be empty"),
+    (dict(E, lr=[]), "lr must not be empty"),
+    (dict(E, lr=[1e-3, 1e-3]), "lr values must be distinct"),
+    (dict(E, lr="1e-3"), r"lr must be positive and finite .*'1e-3' \(str\)"),
+    (dict(E, lr=0), "lr must be positive"),
+    (dict(E, lr=INF), "lr must be positive"),
+    (dict(E, steps=100.5), "steps must be a whole number"),
+    (dict(E, steps=-5), "steps must be positive"),
+    (dict(E, steps="100"), r"steps must be a whole number >= 1, got '100' \(str\)"),
+    (dict(E, steps=True), "steps must be a whole number"),
+    (dict(E, budget=1e9), r"budget=1000000000 is too large: .* needs about .* GiB; this machine has"),
+    (dict(E, budget=None, width=10 ** 6), r"width=1000000 is too large"),
+    (dict(E, budget=5000.5), "budget must be a whole number"),
+    (dict(E, budget=INF), "budget must be a whole number"),
+    (dict(E, budget=10), "smallest feasible budget"),
+    (dict(E, budget=5000, width=16), "exactly one of"),
+    (dict(E, depth=0), "depth must be positive"),
+    (dict(E, depth=2.5), "depth must be a whole number"),
+    (dict(E, threads=1000), r"threads must be in range: a whole number in 1\.\.\d+, got 1000"),
+    (dict(E, threads=0), "threads must be in range"),
+    (dict(E, omega=NAN), "omega must be positive and finite"),
+    (dict(E, omega=[1.0, 1.0]), "omega values must be distinct"),
+    (dict(E, omega=[]), "omega must not be empty"),
+    (dict(E, archs="vanilla", omega=3.0), "omega is taken by none"),
+    (dict(E, meta_lr_scale=0), "meta_lr_scale must be positive"),
+    (dict(E, data_seed=-1), "data_seed must be in range"),
+    (dict(E, data_seed=2 ** 70), "data_seed must be in range"),
+    (dict(E, log_every=0), "log_every must be positive"),
+    (dict(E, archs=[]), "archs must not be empty"),
+    (dict(E, tasks=[]), "tasks must not be empty"),
+    (dict(E, archs="relu"), "valid choices: vanilla"),
+    (dict(E, tasks="mnist"), "valid choices: complex4d"),
+    (dict(E, kernels="gpu"), "kernels must be one of"),
+]
+
+
+@pytest.mark.parametrize("kwargs,match", BAD_EXPERIMENTS, ids=[m[:40] for _, m in BAD_EXPERIMENTS])
+def test_bad_experiment_is_rejected_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        rn.Experiment(**kwargs)
+
+
+def _file(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    return f
+
+
+BAD_RUNS = [
+    (lambda t: dict(cache_dir=_file(t)), "cache_dir .* is a file, not a folder"),
+    (lambda t: dict(cache_dir=_file(t) / "sub"), "cache_dir .* cannot be written"),
+    (lambda t: dict(cache_dir=5), r"cache_dir must be a folder path or None, got 5 \(int\)"),
+    (lambda t: dict(workers=0), "workers must be positive: a whole number >= 1, got 0"),
+    (lambda t: dict(workers="2"), r"workers must be a whole number >= 1, got '2' \(str\)"),
+    (lambda t: dict(workers=-1), "workers must be positive"),
+    (lambda t: dict(workers=2.5), "workers must be a whole number"),
+    (lambda t: dict(executor="dask"), "executor must be a concurrent.futures.Executor"),
+]
+
+
+@pytest.mark.parametrize("make,match", BAD_RUNS, ids=[m[:30] for _, m in BAD_RUNS])
+def test_bad_run_arguments_are_rejected_before_any_training(tmp_path, monkeypatch, make, match):
+    def no_training(*a, **k):
+        raise AssertionError("a cell was trained before the arguments were checked")
+    monkeypatch.setattr(rn.engine, "run_cell", no_training)
+    with pytest.raises(ValueError, match=match):
+        rn.run(rn.Experiment(**dict(E, seeds=[0, 1])), progress=False, **make(tmp_path))
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+@pytest.mark.skipif(getattr(__import__("os"), "geteuid", lambda: 1)() == 0, reason="root can write anywhere")
+def test_read_only_cache_dir_is_rejected_before_training(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    with pytest.raises(ValueError, match="cannot be written"):
+        rn.run(rn.Experiment(**E), cache_dir=ro, progress=False)
+
+
+BAD_CALLS = [
+    (lambda: rn.build_model("vanilla", 2, 1, width=4, seed=-1), "seed must be in range"),
+    (lambda: rn.build_model("vanilla", 2, 1, width=4, seed=2 ** 70), "seed must be in range"),
+    (lambda: rn.build_model("vanilla", "2", 1, width=4), r"in_dim must be a whole number >= 1, got '2' \(str\)"),
+    (lambda: rn.build_model("v1", 2, 1, width=4, layernorm="no"), "layernorm must be True or False"),
+    (lambda: tasks.make("spiral", turns=NAN), "turns must be positive and finite"),
+    (lambda: tasks.make("memorize", in_dim="8"), "in_dim must be a whole number"),
+    (lambda: tasks.make("complex4d", noise=[0.1]), r"noise must be .*\(list\)"),
+    (lambda: rn.run([]), "empty list of experiments"),
+]
+
+
+@pytest.mark.parametrize("call,match", BAD_CALLS, ids=[m[:30] for _, m in BAD_CALLS])
+def test_bad_library_calls_are_rejected(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+ACCEPTED = [   # (as given, as written with plain Python values): the same experiment
+    (dict(E, steps=100.0), dict(E, steps=100)),
+    (dict(E, budget=5e3), dict(E, budget=5000)),
+    (dict(E, lr=np.float32(1e-3)), dict(E, lr=float(np.float32(1e-3)))),
+    (dict(E, seeds=range(3)), dict(E, seeds=[0, 1, 2])),
+    (dict(E, seeds=np.arange(3)), dict(E, seeds=[0, 1, 2])),
+    (dict(E, seeds=(0, 1)), dict(E, seeds=[0, 1])),
+    (dict(E, tasks="spiral", task_options={"turns": np.float64(3)}), dict(E, tasks="spiral", task_options={"turns": 3.0})),
+    (dict(E, tasks="hifreq", task_options={"freqs": (5.0, 11.0)}), dict(E, tasks="hifreq", task_options={"freqs": [5.0, 11.0]})),
+    (dict(E, tasks="hifreq", task_options={"freqs": np.array([5.0, 11.0])}),
+     dict(E, tasks="hifreq", task_options={"freqs": [5.0, 11.0]})),
+    (dict(E, omega=np.float32(0.05)), dict(E, omega=float(np.float32(0.05)))),
+    (dict(E, archs="v4-lowrank", options={"rank": np.int64(2)}), dict(E, archs="v4-lowrank", options={"rank": 2})),
+    (dict(E, archs="v1", options={"layernorm": np.bool_(False)}), dict(E, archs="v1", options={"layernorm": False})),
+    (dict(E, budget=None, width=np.int64(16)), dict(E, budget=None, width=16)),
+    (dict(E, depth=2.0), dict(E, depth=2)),
+    (dict(E, data_seed=np.int64(1)), dict(E, data_seed=1)),
+    (dict(E, threads=np.int64(1)), dict(E, threads=1)),
+    (dict(E, meta_lr_scale=np.float64(2)), dict(E, meta_lr_scale=2.0)),
+]
+
+
+@pytest.mark.parametrize("given,plain", ACCEPTED, ids=lambda kw: None)
+def test_numbers_are_taken_as_the_numbers_they_are(given, plain):
+    got, want = rn.Experiment(**given), rn.Experiment(**plain)
+    assert [rn.engine.cell_key(c) for c in got.cells] == [rn.engine.cell_key(c) for c in want.cells]
+    json_ready = __import__("json").dumps(got.cells)       # plain Python all the way down
+    assert "float32" not in json_ready
+
+
+def test_numpy_inputs_train_and_save(tmp_path):
+    ex = rn.Experiment(archs="singlu", tasks="spiral", seeds=np.arange(2), steps=np.int64(3), lr=np.float32(1e-3),
+                       omega=np.float32(0.5), task_options={"turns": np.float32(1.5)})
+    res = rn.run(ex, cache_dir=tmp_path, progress=False, workers=np.int64(1))
+    assert len(res.metrics) == 2 and len(list(tmp_path.glob("*.json"))) == 1
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_list_valued_option_is_one_value_and_a_list_of_lists_is_a_sweep():
+    one = rn.Experiment(**dict(E, tasks="hifreq", task_options={"freqs": [5.0, 11.0]}))
+    assert [c["task_options"] for c in one.cells] == [{"freqs": [5.0, 11.0]}]
+    two = rn.Experiment(**dict(E, tasks="hifreq", task_options={"freqs": [[5.0], [5.0, 11.0]]}))
+    assert [c["task_options"] for c in two.cells] == [{"freqs": [5.0]}, {"freqs": [5.0, 11.0]}]
+    swept = rn.Experiment(**dict(E, tasks="spiral", task_options={"turns": [1.0, 3.0]}))
+    assert [c["task_options"] for c in swept.cells] == [{"turns": 1.0}, {"turns": 3.0}]
+    task = tasks.make("hifreq", **one.cells[0]["task_options"])
+    ref = tasks.make("hifreq", freqs=(5.0, 11.0))
+    assert torch.equal(task.y_train, ref.y_train)
+
+
+# ---- divergence beyond NaN ----
+
+def test_divergence_rule_by_hand():
+    from richneuron.train import DIVERGENCE_FACTOR, baseline_loss, diverged
+    assert DIVERGENCE_FACTOR == 10.0
+    assert diverged(math.nan, 1.0, 1.0) and diverged(math.inf, 1.0, 1.0)
+    assert diverged(20.0, 1.0, 1.0)                 # above its start and 10x the constant's loss
+    assert not diverged(20.0, 30.0, 1.0)            # a bad start it improved on (e.g. SIREN at large ω0)
+    assert not diverged(5.0, 1.0, 1.0)              # worse than its start, but within 10x the constant
+    t = tasks.make("nested2d", seed=0)
+    assert baseline_loss(t) == pytest.approx(float(t.y_train.var(unbiased=False)), rel=1e-6)
+    c = tasks.make("spiral", seed=0)                # two balanced classes: entropy ln 2
+    p = torch.bincount(c.y_train).double() / len(c.y_train)
+    assert baseline_loss(c) == pytest.approx(float(-(p * p.log()).sum()), rel=1e-9)
+
+
+def test_a_blown_up_replica_is_marked_diverged_and_left_out_of_the_statistics():
+    ex = rn.Experiment(archs="singlu", tasks="nested2d", seeds=[0, 1], lr=[1e-3, 1e4], steps=100)
+    res = rn.run(ex, progress=False, workers=1)
+    m = res.metrics
+    ok, bad = m[m["lr"] == 1e-3], m[m["lr"] == 1e4]
+    assert not ok["diverged"].any() and ok["final_train_loss"].notna().all()
+    assert bad["diverged"].all() and bad["test_mse"].isna().all()
+    # the evidence stays in the history: the loss ended far above its start and the constant's loss
+    h = res.history.query("lr == 10000.0 and quantity == 'loss' and layer == 'all'")
+    first, last = h[h["step"] == 0]["value"], h[h["step"] == 100]["value"]
+    blown = last.values > 10 * first.values
+    assert (blown | np.isnan(last.values)).all()
+    assert blown.any()                     # at least one finite blow-up (~1e26): NaN alone was the old rule
+    s = rn.stats.summarize(m, by=("arch", "task", "lr"))
+    assert list(s.sort_values("lr")["diverged"]) == [0, 2]
+
+
+def test_entries_trained_before_the_rule_get_it_when_loaded(tmp_path):
+    import json
+    ex = rn.Experiment(archs="singlu", tasks="nested2d", seeds=[0], lr=[1e-3, 1e4], steps=100)
+    rn.run(ex, cache_dir=tmp_path, progress=False, workers=1)
+    j = next(tmp_path.glob("*.json"))
+    doc = json.loads(j.read_text())
+    del doc["payload_sha256"]                                   # as written before the rule
+    last = {h["lr"]: h["value"] for h in doc["history"] if h["quantity"] == "loss" and h["step"] == 100}
+    for row in doc["metrics"]:
+        row["diverged"], row["final_train_loss"], row["test_mse"] = False, last[row["lr"]], 1.0
+    j.write_text(json.dumps(doc))
+    m = rn.run(ex, cache_dir=tmp_path, progress=False).metrics.set_index("lr")
+    assert not m.loc[1e-3, "diverged"] and m.loc[1e-3, "test_mse"] == 1.0
+    assert m.loc[1e4, "diverged"] and math.isnan(m.loc[1e4, "test_mse"])
+
+
+def test_a_changed_peer_recomputes_its_own_cells_only():
+    cfg = rn.Experiment(archs=["siren", "geglu", "singlu"], tasks="nested2d", seeds=[0], steps=5).cells
+    from richneuron.experiment import cell_key
+    import hashlib, json as _json
+    plain = lambda c: hashlib.sha256(_json.dumps({"cfg": c, "version": rn.__version__}, sort_keys=True,
+                                                 default=str).encode()).hexdigest()[:20]
+    assert [cell_key(c) == plain(c) for c in cfg] == [False, False, True]

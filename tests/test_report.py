@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from richneuron import report, stats
+from richneuron import published, report, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = report.notebooks(ROOT)
@@ -151,6 +151,9 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
     for r in verdicts:
         assert r["verdict"] in html
+        assert r["criterion"] and r["criterion_commit"] not in ("unknown", "uncommitted"), r["claim_id"]
+        assert isinstance(r.get("rounding_stable"), bool) or r["claim_id"] == "width_penalty", r["claim_id"]
+    assert sorted(r["claim_id"] for r in verdicts) == sorted(published.claims()), "one row per claim of the study"
     assert "Rounding check" in html and "Criteria and their history" in html
     answers = json.loads((quick_build / "answers.json").read_text())
     assert [a["question"] for a in answers] == ["Sine or multiplication?", "Does the ranking survive tuning?",

@@ -201,6 +201,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             done[cell_key(cfg)] = hit
         else:
             todo.append(cfg)
+    validate.disk_space(cache_dir, todo)                     # before any training
     reps = _n_replicas
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,

@@ -402,3 +402,20 @@ def test_a_changed_peer_recomputes_its_own_cells_only():
     plain = lambda c: hashlib.sha256(_json.dumps({"cfg": c, "version": rn.__version__}, sort_keys=True,
                                                  default=str).encode()).hexdigest()[:20]
     assert [cell_key(c) == plain(c) for c in cfg] == [False, False, True]
+
+
+def test_a_run_that_would_fill_the_disk_is_refused_before_training(tmp_path, monkeypatch):
+    """The store's room is checked against the cells' estimated size before any cell trains; the
+    estimate is an upper bound of what a real cell writes."""
+    import shutil as _shutil
+    from richneuron import validate
+    exp = rn.Experiment(archs=["singlu"], tasks=["spiral"], seeds=[0, 1], steps=30, budget=1000)
+    rn.run(exp, cache_dir=tmp_path, progress=False, workers=1)
+    written = sum(f.stat().st_size for f in tmp_path.iterdir())
+    assert 0 < written <= validate.cell_disk(exp.cells[0]) < 50 * written
+    real = _shutil.disk_usage
+    monkeypatch.setattr(validate.shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
+    fresh = tmp_path / "other"
+    with pytest.raises(ValueError, match="MiB free.*need about"):
+        rn.run(exp, cache_dir=fresh, progress=False, workers=1)
+    assert not [f for f in fresh.iterdir() if not f.name.startswith(".")]

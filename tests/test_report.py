@@ -155,6 +155,8 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
         assert isinstance(r.get("rounding_stable"), bool) or r["claim_id"] == "width_penalty", r["claim_id"]
     assert sorted(r["claim_id"] for r in verdicts) == sorted(published.claims()), "one row per claim of the study"
     assert "Rounding check" in html and "Criteria and their history" in html
+    leaked = re.findall(r"PosixPath\(|(?:/tmp|/root|/home|/work)/[\w./-]+", html)
+    assert not leaked and str(ROOT) not in html, f"machine paths in the paper: {leaked[:3]}"
     answers = json.loads((quick_build / "answers.json").read_text())
     assert [a["question"] for a in answers] == ["Sine or multiplication?", "Does the ranking survive tuning?",
                                                "Does the edge persist with scale?"]

@@ -5,12 +5,13 @@ import pandas as pd
 from .. import published, stats
 
 
-def every(parts):
-    """A universal part from its pieces: holds when all hold, fails when any fails, else inconclusive."""
+def every(parts, complete=True):
+    """A universal part from its pieces: fails when any fails, holds when all hold (and the family
+    is `complete`: every member was run), inconclusive otherwise."""
     parts = list(parts)
-    if parts and all(p == stats.HOLDS for p in parts):
-        return stats.HOLDS
-    return stats.FAILS if stats.FAILS in parts else stats.UNSURE
+    if stats.FAILS in parts:
+        return stats.FAILS
+    return stats.HOLDS if parts and complete and all(p == stats.HOLDS for p in parts) else stats.UNSURE
 
 
 def score_table(metrics, by=("arch", "task")):

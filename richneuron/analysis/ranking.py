@@ -56,34 +56,6 @@ def comparison(metrics, task, a, b, **where):
                          margin=stats.EQUIVALENCE[scale])
 
 
-def compare_scores(a, b, metric):
-    """How much better scores `a` are than scores `b` for a task scored by `metric`, as a dict (the
-    tables of notebooks 03 and 07): effect, low, high, p_value, unit ("×": ratio b/a of geometric
-    means, > 1 when `a` is better; "pp": a − b in percentage points), better / worse (`stats.compare`'s
-    direction at p < 0.05, uncorrected: families correct with `stats.family`), n_arch, n_other."""
-    if metric == "mse":
-        c = stats.compare(b, a, scale="log", margin=stats.EQUIVALENCE["log"])
-        eff, lo, hi, unit, d = c.estimate, c.low, c.high, "×", c.direction()
-    else:
-        c = stats.compare(a, b, scale="linear", margin=stats.EQUIVALENCE["linear"])
-        eff, lo, hi, unit, d = 100 * c.estimate, 100 * c.low, 100 * c.high, "pp", c.direction()
-    return {"effect": eff, "low": lo, "high": hi, "p_value": c.p_value, "unit": unit, "better": d == 1,
-            "worse": d == -1, "equivalent": c.equivalent, "n_arch": c.n_b if metric == "mse" else c.n_a,
-            "n_other": c.n_a if metric == "mse" else c.n_b}
-
-
-def compare(metrics, task, arch, other, **where):
-    """`compare_scores` of `arch` against `other` on `task`, with columns task, arch, other."""
-    a, b = scores(metrics, arch, task, **where), scores(metrics, other, task, **where)
-    metric = metrics.loc[metrics["task"] == task, "metric"].iloc[0]
-    return {"task": task, "arch": arch, "other": other, **compare_scores(a, b, metric)}
-
-
-def compare_all(metrics, arch, other, task_list=STANDARD, **where):
-    """`compare` on every task of `task_list`, one row each."""
-    return pd.DataFrame([compare(metrics, t, arch, other, **where) for t in task_list])
-
-
 def family(metrics, pairs):
     """One claim's family: `pairs` [(task, arch, other)] -> `common.compare_pairs` (Holm `p_holm`,
     `direction`, `better` / `worse` / `equivalent` for arch against other) with a `text` column."""
@@ -105,19 +77,12 @@ def as_comparison(row):
 
 
 def effect_text(c):
-    """'0.12× [0.05, 0.3], p = 0.01' (ratio) or '+5.3 pp [+2.0, +8.1], p = 0.01' (difference); the
-    Holm-adjusted p when the row has one. `c`: a Comparison, a `family` row or a `compare` dict."""
-    get = (lambda k, d=None: c.get(k, d)) if isinstance(c, (dict, pd.Series)) else (lambda k, d=None: getattr(c, k, d))
-    p = get("p_holm")
-    ptxt = f"p = {stats.fmt_p(get('p_value'))}" if p is None else f"Holm p = {stats.fmt_p(p)}"
-    if get("unit") is not None:                                   # a `compare` dict
-        if get("unit") == "×":
-            return f"{stats.fmt_ci(get('effect'), get('low'), get('high'))}×, {ptxt}"
-        return f"{get('effect'):+.1f} pp [{get('low'):+.1f}, {get('high'):+.1f}], {ptxt}"
-    if get("scale") == "log":
-        return f"{stats.fmt_ci(get('estimate'), get('low'), get('high'))}×, {ptxt}"
-    e, lo, hi = (100 * get(k) for k in ("estimate", "low", "high"))
-    return f"{e:+.1f} pp [{lo:+.1f}, {hi:+.1f}], {ptxt}"
+    """`common.effect_text` with its p-value: '0.12× [0.05, 0.3], p = 0.01' or '+5.3 pp [...], Holm p = 0.01'
+    (the Holm-adjusted p when the row has one). `c`: a Comparison or a `family` row."""
+    row = c if isinstance(c, (dict, pd.Series)) else c.asdict()
+    p = row.get("p_holm")
+    ptxt = f"p = {stats.fmt_p(row['p_value'])}" if p is None else f"Holm p = {stats.fmt_p(p)}"
+    return f"{common.effect_text(row)}, {ptxt}"
 
 
 def part(row, sign):
@@ -139,15 +104,6 @@ def not_better(row, sign):
     if d == -sign or equivalent(row["equivalent"]):
         return stats.HOLDS
     return stats.UNSURE
-
-
-def every(subverdicts, complete=True):
-    """A part that needs all of several sub-verdicts: fails if one fails, holds if all hold (and
-    the family is `complete`), inconclusive otherwise."""
-    s = list(subverdicts)
-    if stats.FAILS in s:
-        return stats.FAILS
-    return stats.HOLDS if s and complete and all(v == stats.HOLDS for v in s) else stats.UNSURE
 
 
 def floor_magnitude(c, claimed, a, b):
@@ -245,7 +201,7 @@ def verdict_spiral(metrics):
     s = fam.loc["singlu"] if "singlu" in fam.index else None
     parts = {"direction": part(s, 1) if s is not None else stats.UNSURE,
              "magnitude": stats.magnitude(as_comparison(s), claimed) if s is not None else stats.UNSURE,
-             "mechanism": every((part(r, 1) for _, r in fam.iterrows()), complete=not missing)}
+             "mechanism": common.every((part(r, 1) for _, r in fam.iterrows()), complete=not missing)}
     ours = (f"v10 − SinGLU {s['text'] if s is not None else 'n/a'}; v10 better than "
             f"{int(fam['better'].sum())}/{len(PHASE_FREE)} phase-free archs"
             + (f" ({', '.join(missing)} not run)" if missing else ""))
@@ -261,7 +217,7 @@ def verdict_v10_complex(metrics):
     """Claim 6 (v10 best on Complex): v10 significantly lower MSE than every other study arch."""
     fam = complex_family(metrics)
     missing = _missing(metrics, [a for a in STUDY if a != "v10"])
-    parts = {"direction": every((part(r, -1) for _, r in fam.iterrows()), complete=not missing)}
+    parts = {"direction": common.every((part(r, -1) for _, r in fam.iterrows()), complete=not missing)}
     lost = fam.loc[~fam["better"], "other"].tolist()
     ours = (f"v10 significantly lower MSE than {int(fam['better'].sum())}/{len(fam)} archs"
             + (f" (not: {', '.join(lost)})" if lost else "")
@@ -282,7 +238,7 @@ def verdict_v15_hifreq(metrics):
     earlier = fam.drop(index="v15", errors="ignore")
     v = fam.loc["v15"] if "v15" in fam.index else None
     parts = {"direction": part(v, -1) if v is not None else stats.UNSURE,
-             "first": every((not_better(r, -1) for _, r in earlier.iterrows()), complete=not missing)}
+             "first": common.every((not_better(r, -1) for _, r in earlier.iterrows()), complete=not missing)}
     beat = earlier.index[earlier["better"]].tolist()
     ours = (f"v15/SinGLU {v['text'] if v is not None else 'n/a'}; earlier designs significantly better than SinGLU: "
             f"{', '.join(beat) or 'none'} (of {len(earlier)})" + (f"; {', '.join(missing)} not run" if missing else ""))

@@ -201,8 +201,8 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             done[cell_key(cfg)] = hit
         else:
             todo.append(cfg)
-    validate.disk_space(cache_dir, todo)                     # before any training
     reps = _n_replicas
+    validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo), len(todo))   # before training
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
                desc=f"{len(todo)} cells to train ({len(done)} cached)")

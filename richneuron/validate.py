@@ -140,23 +140,21 @@ def cache_dir(path):
     return p
 
 
-def cell_disk(cfg):
+def cell_disk(n_replicas, cfg):
     """Rough bytes a finished cell takes in the store: its float32 weights and its history as JSON
     (about 20 logged quantities per logged step and replica, ~350 bytes each)."""
-    k = len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"]) * len(cfg.get("data_seeds", [0]))
     params = cfg.get("budget") or 4 * cfg["depth"] * cfg["width"] ** 2
     logs = cfg["steps"] // max(1, cfg["log_every"]) + 2
-    return k * (4 * params + logs * 20 * 350)
+    return n_replicas * (4 * params + logs * 20 * 350)
 
 
-def disk_space(cache_dir, cfgs):
-    """ValueError before any training when `cache_dir` lacks the room the cells `cfgs` need."""
-    if cache_dir is None or not cfgs:
+def disk_space(cache_dir, need, n_cells):
+    """ValueError before any training when `cache_dir` lacks the `need` bytes `n_cells` cells take."""
+    if cache_dir is None or not n_cells:
         return
-    need = sum(cell_disk(c) for c in cfgs)
     free = shutil.disk_usage(cache_dir).free
     if need > free:
-        raise ValueError(f"cache_dir {str(cache_dir)!r} has {free / 2**20:,.0f} MiB free; the {len(cfgs)} cells to "
+        raise ValueError(f"cache_dir {str(cache_dir)!r} has {free / 2**20:,.0f} MiB free; the {n_cells} cells to "
                          f"train need about {need / 2**20:,.0f} MiB: free some space or give another cache_dir")
 
 

@@ -412,7 +412,7 @@ def test_a_run_that_would_fill_the_disk_is_refused_before_training(tmp_path, mon
     exp = rn.Experiment(archs=["singlu"], tasks=["spiral"], seeds=[0, 1], steps=30, budget=1000)
     rn.run(exp, cache_dir=tmp_path, progress=False, workers=1)
     written = sum(f.stat().st_size for f in tmp_path.iterdir())
-    assert 0 < written <= validate.cell_disk(exp.cells[0]) < 50 * written
+    assert 0 < written <= validate.cell_disk(exp.n_replicas, exp.cells[0]) < 50 * written
     real = _shutil.disk_usage
     monkeypatch.setattr(validate.shutil, "disk_usage", lambda p: real(p)._replace(free=1000))
     fresh = tmp_path / "other"

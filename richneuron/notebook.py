@@ -86,6 +86,14 @@ class Setup:
     def elapsed(self):
         return time.perf_counter() - self.started
 
+    def require(self, *archs):
+        """ValueError unless every arch in `archs` is among this run's archs (a notebook that
+        compares, e.g., vanilla with singlu needs both)."""
+        missing = [a for a in archs if a not in self.archs]
+        if missing:
+            raise ValueError(f"this notebook needs the archs {', '.join(archs)} in archs; missing "
+                             f"{', '.join(missing)} (got {', '.join(self.archs)})")
+
 
 def parse_archs(archs, quick=False, group="study"):
     """ "all" or "a,b,c" -> a list of arch ids (ValueError naming the valid ids).

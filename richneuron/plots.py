@@ -91,3 +91,59 @@ def curves(history, quantity, ax, hue="arch", layer="all", logy=True, title=None
     if logy:
         ax.set_yscale("log")
     ax.set(title=title or quantity, ylabel=quantity)
+
+
+# One colour per arch across the whole report: the study's 14 in its order, then the 6 peers.
+def _arch_colors():
+    from .neurons import available
+    archs = available("all")
+    pal = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8) + sns.color_palette("Set1", 9)[:2]
+    return {a: pal[i % len(pal)] for i, a in enumerate(archs)}
+
+
+ARCH_COLORS = _arch_colors()
+
+
+def color(arch):
+    """The report's colour for `arch` (the same in every figure)."""
+    return ARCH_COLORS.get(arch, (0.4, 0.4, 0.4))
+
+
+def log_axis(ax, axis="y"):
+    """Readable log ticks: at most one label per decade, plain 1e-3 style, no minor labels."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_locator(LogLocator(base=10, numticks=6))
+    a.set_major_formatter(LogFormatterSciNotation())
+    a.set_minor_formatter(NullFormatter())
+
+
+def replicas(scores, ax, value="score", order=None, center=None, baselines=None, published=None,
+             floor=None, log=False, title=None, ylabel=None):
+    """The report's recurring figure: every replica as a dot (one colour per arch), its centre as a
+    bar (`center`: arch -> value, e.g. a geometric mean), sanity baselines as dashed lines
+    (`baselines`: label -> value), the study's published value as a red star (`published`:
+    arch -> value) and the float32 floor as a dotted line."""
+    order = list(order if order is not None else dict.fromkeys(scores["arch"]))
+    sns.stripplot(scores, x="arch", y=value, order=order, hue="arch", hue_order=order,
+                  palette=[color(a) for a in order], legend=False, ax=ax, size=3, jitter=0.15)
+    if center:
+        xs = [i for i, a in enumerate(order) if a in center]
+        ax.scatter(xs, [center[order[i]] for i in xs], marker="_", s=300, c="k", lw=1.2, zorder=4,
+                   label="centre")
+    for i, (lab, v) in enumerate((baselines or {}).items()):
+        ax.axhline(v, ls="--", c=str(0.35 + 0.2 * i), lw=0.8, label=lab)
+    if floor is not None:
+        ax.axhline(floor, ls=":", c="k", lw=0.8, label="float32 floor")
+    if published:
+        xs = [i for i, a in enumerate(order) if published.get(a) is not None]
+        ax.scatter(xs, [published[order[i]] for i in xs], marker="*", c="red", s=60, zorder=5,
+                   label="study (published)")
+    if log:
+        ax.set_yscale("log")
+        log_axis(ax)
+    ax.set(xlabel="", ylabel=ylabel or value, title=title or "")
+    ax.tick_params(axis="x", rotation=60)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=6)
+    return ax

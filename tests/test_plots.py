@@ -16,3 +16,35 @@ def test_saved_figures_are_byte_for_byte_reproducible(tmp_path):
     a, b = (p.read_bytes() for p in paths)
     assert a == b and a[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"Software" not in a and b"Creation" not in a
+
+
+def test_every_arch_has_its_own_colour_in_every_figure():
+    from richneuron import neurons
+    archs = neurons.available("all")
+    assert set(plots.ARCH_COLORS) == set(archs)
+    assert len({plots.color(a) for a in archs}) == len(archs)      # no two archs share a colour
+
+
+def test_replicas_figure_draws_every_replica_in_its_arch_colour():
+    import pandas as pd
+    df = pd.DataFrame({"arch": ["vanilla"] * 3 + ["singlu"] * 2, "score": [1e-3, 2e-3, 3e-3, 1e-6, 2e-6]})
+    fig, ax = plt.subplots()
+    plots.replicas(df, ax, center={"vanilla": 2e-3, "singlu": 1.4e-6}, baselines={"predict zero": 1.0},
+                   published={"vanilla": 0.157, "singlu": None}, floor=1e-6, log=True)
+    assert [len(c.get_offsets()) for c in ax.collections[:2]] == [3, 2]     # every replica a dot
+    colours = {tuple(c.get_facecolor()[0][:3]) for c in ax.collections[:2]}
+    assert colours == {tuple(plots.color("vanilla")), tuple(plots.color("singlu"))}
+    labels = ax.get_legend_handles_labels()[1]
+    assert {"predict zero", "float32 floor", "study (published)", "centre"} <= set(labels)
+    assert ax.get_yscale() == "log"
+    plt.close(fig)
+
+
+def test_setup_require_names_the_missing_arch(tmp_path):
+    import pytest
+    from richneuron import notebook as nbk
+    cfg = nbk.setup(True, 2, "vanilla,v10", 10, str(tmp_path / "o"), str(tmp_path / "c"), str(tmp_path / "f"),
+                    notebook="01_memorization")
+    cfg.require("vanilla")
+    with pytest.raises(ValueError, match="missing singlu"):
+        cfg.require("vanilla", "singlu")

@@ -67,9 +67,11 @@ class Setup:
     data_seeds: list = field(default_factory=lambda: [0])
     started: float = field(default_factory=time.perf_counter)
 
-    def save(self, fig, name):
-        """Save a figure into figures_dir (the report's figures/) and keep it inline. Returns None,
-        so that a cell ending in `cfg.save(...)` prints no file path into the paper."""
+    def save(self, fig, name, caption=""):
+        """Save a figure into figures_dir (the report's figures/) and keep it inline. `caption`:
+        one or two sentences saying what the figure shows (computed numbers welcome); the paper
+        numbers the figure and uses the caption as its alt text. Returns None, so that a cell
+        ending in `cfg.save(...)` prints no file path into the paper."""
         plots.save(fig, name, self.figures_dir)
 
     def table(self, df, name):

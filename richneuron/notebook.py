@@ -186,3 +186,10 @@ def write_answers(rows, output_dir):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rows, indent=1, default=str))
     return path
+
+
+def positive_int(value, name):
+    """A count parameter (e.g. sweep_seeds) checked: ValueError naming it unless a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value

@@ -48,3 +48,12 @@ def test_setup_require_names_the_missing_arch(tmp_path):
     cfg.require("vanilla")
     with pytest.raises(ValueError, match="missing singlu"):
         cfg.require("vanilla", "singlu")
+
+
+def test_positive_int_names_the_parameter_and_its_value():
+    import pytest
+    from richneuron import notebook as nbk
+    assert nbk.positive_int(3, "sweep_seeds") == 3
+    for bad in (0, -1, 2.0, True, "4"):
+        with pytest.raises(ValueError, match=f"sweep_seeds must be a positive integer, got {bad!r}"):
+            nbk.positive_int(bad, "sweep_seeds")

@@ -193,3 +193,11 @@ def positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def fraction(value, name, high=1.0):
+    """A notebook parameter that must be a float in (0, `high`] (e.g. a held-out share): returned
+    as is, else a ValueError naming `name`, the value and the interval."""
+    if isinstance(value, bool) or not isinstance(value, float) or not 0 < value <= high:
+        raise ValueError(f"{name} must be a fraction in (0, {high:g}], got {value!r}")
+    return value

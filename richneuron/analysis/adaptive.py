@@ -25,7 +25,7 @@ from . import common, ranking
 
 CLAIM = "adaptive_fail"
 SOURCE = "richneuron/analysis/adaptive.py"
-ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")
+ADAPTIVE = ranking.ADAPTIVE
 REFERENCE = "singlu"
 ALPHA_ARCH, OMEGA_ARCH, PHASE_ARCH = "v6", "v7", "v11"
 ALPHA_MARGIN = 0.05          # a change of v6's α mean or spread smaller than this is "no change" (TOST)

@@ -17,8 +17,7 @@ import pandas as pd
 
 from .. import published, stats, tasks
 from . import common
-
-ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")   # the study's adaptive variants
+from .ranking import ADAPTIVE   # the study's adaptive variants (defined once, in ranking)
 FIXED = "singlu"
 DEFAULT_OMEGA = 1.0     # the sine neurons' default ω: at it the sweep is the default protocol, not a condition
 

@@ -14,8 +14,9 @@ import pandas as pd
 from .. import neurons, published, stats, tasks as _tasks
 from . import common
 
-STANDARD = ("complex4d", "nested2d", "hifreq", "memorize", "spiral", "checkerboard")
+STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
 STUDY = tuple(neurons.available("study"))            # in the study's order (B1, B2, v1, v4 ... v15)
+ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")   # the study's adaptive variants
 SOURCE = "richneuron/analysis/ranking.py"
 
 # The verdict criteria, one line each, shown in the notebook before any data and stored in the scorecard.
@@ -33,26 +34,24 @@ EARLIER_THAN_V15 = tuple(a for a in STUDY[:STUDY.index("v15")] if a != "singlu")
 
 # ----------------------------------------------------------------------------- comparisons
 
-def scores(metrics, arch, task, **where):
-    """Test scores of the non-diverged replicas of `arch` on `task` (extra column filters in `where`)."""
-    m = metrics[(metrics["arch"] == arch) & (metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
-    for k, v in where.items():
-        m = m[m[k] == v]
-    return stats.score_column(m).to_numpy(float) if len(m) else np.array([])
+def scores(metrics, arch, task):
+    """Test scores of the non-diverged replicas of `arch` on `task` (`common.replica_scores`)."""
+    s = common.replica_scores(metrics, [arch], [task])
+    return s.loc[~s["diverged"].astype(bool), "score"].to_numpy(float)
 
 
 def metric_of_task(metrics):
     return metrics.groupby("task")["metric"].first().to_dict()
 
 
-def comparison(metrics, task, a, b, **where):
+def comparison(metrics, task, a, b):
     """`stats.compare` of `a`'s replicas with `b`'s on `task`: ratio a/b of geometric-mean MSEs or
     difference a − b of mean accuracies, with the TOST margin `stats.EQUIVALENCE` of that scale."""
     tm = metrics.loc[metrics["task"] == task, "metric"]
     if not len(tm):
         raise ValueError(f"task {task!r} is not in the metrics; present: {', '.join(sorted(set(metrics['task'])))}")
     scale = stats.scale_of(tm.iloc[0])
-    return stats.compare(scores(metrics, a, task, **where), scores(metrics, b, task, **where), scale=scale,
+    return stats.compare(scores(metrics, a, task), scores(metrics, b, task), scale=scale,
                          margin=stats.EQUIVALENCE[scale])
 
 

@@ -147,3 +147,17 @@ def replicas(scores, ax, value="score", order=None, center=None, baselines=None,
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6)
     return ax
+
+
+def log_ticks(ax, axis="y"):
+    """`log_axis` for any range: an axis spanning less than two decades (where `log_axis` labels one
+    power of ten or none) is labelled at 1, 2 and 5 × 10^k as plain numbers (0.02, 0.05, 0.1; 20,
+    50, 100). Call it after plotting: it reads the axis limits."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo >= 100:
+        return log_axis(ax, axis)
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    a.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    a.set_minor_formatter(NullFormatter())

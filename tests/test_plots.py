@@ -57,3 +57,18 @@ def test_positive_int_names_the_parameter_and_its_value():
     for bad in (0, -1, 2.0, True, "4"):
         with pytest.raises(ValueError, match=f"sweep_seeds must be a positive integer, got {bad!r}"):
             nbk.positive_int(bad, "sweep_seeds")
+
+
+def test_log_ticks_label_a_short_log_range_at_1_2_5_and_a_long_one_by_decade():
+    from matplotlib.ticker import LogFormatterSciNotation
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(0.15, 1.6)                  # under one decade: log_axis would label only 1
+    plots.log_ticks(ax)
+    locs = [v for v in ax.yaxis.get_majorticklocs() if 0.15 <= v <= 1.6]
+    assert [round(v, 6) for v in locs] == [0.2, 0.5, 1.0]
+    assert [ax.yaxis.get_major_formatter()(v) for v in locs] == ["0.2", "0.5", "1"]
+    ax.set_ylim(1e-7, 1)                    # seven decades: one label per decade at most (log_axis)
+    plots.log_ticks(ax)
+    assert isinstance(ax.yaxis.get_major_formatter(), LogFormatterSciNotation)
+    plt.close(fig)

@@ -41,13 +41,13 @@ def test_versus_is_compare_with_holm_over_the_whole_family():
 
 
 def test_replicated_when_singlu_beats_every_adaptive_and_predict_zero_on_both_tasks():
-    row = fq.verdict(fq.tables(_grid({"freqgen": GOOD, "mixedfreq": GOOD})))
+    row = fq.verdict(fq.inputs(_grid({"freqgen": GOOD, "mixedfreq": GOOD})))
     assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.HOLDS}
     assert row["verdict"] == stats.REPLICATED and row["criterion"] == fq.CRITERIA[fq.CLAIM]
 
 
 def test_conditional_on_one_task_alone():
-    row = fq.verdict(fq.tables(_grid({"freqgen": GOOD, "mixedfreq": {"singlu": 0.3, "v10": 0.05, "v15": 0.2}})))
+    row = fq.verdict(fq.inputs(_grid({"freqgen": GOOD, "mixedfreq": {"singlu": 0.3, "v10": 0.05, "v15": 0.2}})))
     assert row["parts"]["direction"] == stats.FAILS
     assert row["verdict"] == stats.CONDITIONAL and "on freqgen alone" in row["reason"]
 
@@ -55,21 +55,21 @@ def test_conditional_on_one_task_alone():
 def test_conditional_at_a_swept_omega():
     bad = {"singlu": 0.4, "v10": 0.05, "v15": 0.05}
     om = pd.concat([_grid({"freqgen": GOOD}, omega=3.0), _grid({"freqgen": GOOD}, omega=1.0)])   # ω 1: the default, no condition
-    row = fq.verdict(fq.tables(_grid({"freqgen": bad, "mixedfreq": bad}), om))
+    row = fq.verdict(fq.inputs(_grid({"freqgen": bad, "mixedfreq": bad}), om))
     assert row["verdict"] == stats.CONDITIONAL and "at omega 3 on freqgen against v10, v15" in row["reason"]
     assert list(row["conditions"]) == ["on freqgen alone", "on mixedfreq alone", "at omega 3 on freqgen against v10, v15"]
 
 
 def test_not_replicated_when_better_than_adaptive_but_no_better_than_predicting_zero():
     worse = {"singlu": 0.8, "v10": 5.0, "v15": 4.0}                 # SinGLU ahead, yet above predict-zero
-    row = fq.verdict(fq.tables(_grid({"freqgen": worse, "mixedfreq": worse})))
+    row = fq.verdict(fq.inputs(_grid({"freqgen": worse, "mixedfreq": worse})))
     assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.FAILS}
     assert row["verdict"] == stats.NOT_REPLICATED
 
 
 def test_not_replicated_when_an_adaptive_arch_is_equivalent():
     tie = {"singlu": 0.05, "v10": 0.051, "v15": 0.3}                # v10 within 1.25x by TOST
-    row = fq.verdict(fq.tables(_grid({"freqgen": tie, "mixedfreq": tie})))
+    row = fq.verdict(fq.inputs(_grid({"freqgen": tie, "mixedfreq": tie})))
     assert row["parts"]["direction"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
 
 
@@ -77,7 +77,7 @@ def test_inconclusive_when_noise_hides_both_parts():
     wide = np.exp(1.5 * (Z - Z.mean()))
     m = pd.DataFrame([r for task in ("freqgen", "mixedfreq")
                       for a, c in (("singlu", 0.4), ("v10", 0.6)) for r in _rows(a, task, c, wide)])
-    row = fq.verdict(fq.tables(m))
+    row = fq.verdict(fq.inputs(m))
     assert row["parts"] == {"direction": stats.UNSURE, "generalizes": stats.UNSURE}
     assert row["verdict"] == stats.INCONCLUSIVE
 

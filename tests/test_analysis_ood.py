@@ -27,7 +27,7 @@ def _grid(spec, **extra):
 
 
 def _verdict(m, om=None):
-    return ood.verdict(ood.tables(m, om), RANGE, VAN)
+    return ood.verdict(ood.inputs(m, om), RANGE, VAN)
 
 
 # the claim as published: Vanilla 7x, sine archs 24-1273x, and worse off range in absolute terms

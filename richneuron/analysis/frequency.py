@@ -10,16 +10,21 @@ data draws) with its t interval (`stats.center`). SinGLU against an adaptive arc
 interval and p-value, TOST equivalence within `stats.EQUIVALENCE`; the family of all such tests
 is Holm-adjusted (`stats.family`). "Below predict-zero": per replica test MSE / the predict-zero
 MSE of its own test set, geometric mean with its t interval.
-"""
 
-import numpy as np
+The notebook's face: `experiments(cfg, ...)` (the runs), `tables(results)` (every table it shows,
+the verdict's inputs among them), the figures (`fig_*`, each saved with its caption), the
+one-line readings (`read_*`), `verdict(tables)` and `summary(row, tables)`.
+"""
+import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import published, stats, tasks
+from .. import plots, protocol, published, stats, tasks
 from . import common
 from .ranking import ADAPTIVE   # the study's adaptive variants (defined once, in ranking)
+
 FIXED = "singlu"
 DEFAULT_OMEGA = 1.0     # the sine neurons' default ω: at it the sweep is the default protocol, not a condition
+TASKS = ("freqgen", "mixedfreq")
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -32,33 +37,52 @@ CRITERIA = {
 }
 
 
-def score_table(metrics, by=("arch", "task")):
-    """`common.score_table` (its `mean` is the geometric mean for MSE) plus the in-range MSE's
-    geometric mean, the ratio to predict-zero and the number of replicas that beat predict-zero."""
-    s = common.score_table(metrics, by=by)
-    m = metrics[~metrics["diverged"].astype(bool)]
-    rows = []
-    for key, g in m.groupby(list(by), sort=False):
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
-                     "in_range_geo": stats.center(g["in_range_mse"], "log")[0] if "in_range_mse" in g else float("nan"),
-                     "seeds_below_zero": int((g["test_mse"] < g["predict_zero_mse"]).sum())})
-    s = s.merge(pd.DataFrame(rows), on=list(by), how="left")
-    s = s.rename(columns={"mean": "geo_mean", "low": "geo_low", "high": "geo_high"})
-    s["geo [95% CI]"] = [stats.fmt_ci(a, b, c) for a, b, c in zip(s["geo_mean"], s["geo_low"], s["geo_high"])]
-    s["vs_predict_zero"] = s["geo_mean"] / s["predict_zero_mse"]
-    return s
+def experiments(cfg, omegas, omega_archs, direct_archs, sweep_seeds):
+    """The notebook's runs by name: `main` (every arch of `cfg` on both tasks at the default
+    protocol), `omega` (the archs of `omega_archs` in the run, vanilla excepted, at every ω of
+    `omegas`), `direct` (the archs of `direct_archs` in the run, in the study's direct reading,
+    one data draw: shown, not judged), and the rounding check of the cells the verdict reads,
+    `check` and `check_omega` (torch's kernels). The sweeps use the first `sweep_seeds` seeds;
+    quick mode sweeps freqgen only, the first two ω and two direct archs. Absent runs have no key."""
+    quick = slice(2 if cfg.quick else None)
+    sweep_tasks = list(TASKS[:1] if cfg.quick else TASKS)
+    om_archs = [a for a in omega_archs if a in cfg.archs and a != "vanilla"]
+    dir_archs = [a for a in direct_archs if a in cfg.archs][quick]
+    sw_seeds, omegas = cfg.seeds[:sweep_seeds], list(omegas)[quick]
+    adaptive = [a for a in ADAPTIVE if a in cfg.archs]
 
-
-def display(s, extra=()):
-    """The columns a reader needs, formatted."""
-    cols = [c for c in ("arch", "task", *extra, "geo [95% CI]", "per_seed", "in_range_geo",
-                        "seeds_below_zero", "count", "diverged", "predict_zero_mse", "vs_predict_zero", "published")
-            if c in s]
-    out = s[cols].copy()
-    for c in ("in_range_geo", "predict_zero_mse", "vs_predict_zero", "published"):
-        if c in out:
-            out[c] = out[c].map(lambda v: stats.fmt(v) if v is not None and not pd.isna(v) else "–")
+    def grid(archs, task_list, seeds, **kw):
+        return protocol.main_grid(archs, list(task_list), seeds, cfg.steps, data_seeds=cfg.data_seeds, **kw)
+    out = {"main": grid(cfg.archs, TASKS, cfg.seeds)}
+    if om_archs:
+        out["omega"] = grid(om_archs, sweep_tasks, sw_seeds, omega=omegas)
+    if dir_archs:
+        out["direct"] = protocol.main_grid(dir_archs, sweep_tasks, sw_seeds, cfg.steps, task_options={"mode": "direct"})
+    out["check"] = grid([FIXED, *adaptive], TASKS, cfg.seeds, kernels=protocol.KERNELS_CHECK)
+    if om_archs:
+        out["check_omega"] = grid(om_archs, sweep_tasks, sw_seeds, omega=omegas, kernels=protocol.KERNELS_CHECK)
     return out
+
+
+def _geo(v):
+    v = v.dropna()
+    return stats.center(v, "log")[0] if len(v) else float("nan")
+
+
+def scores(metrics, by=("arch", "task")):
+    """`common.score_table` (its `mean`, `low`, `high`: the geometric mean of the test MSE with its
+    t interval) plus the in-range MSE's geometric mean (`in_range_geo`), the number of replicas
+    below predict-zero (`seeds_below_zero`) and the geometric mean over predict-zero (`vs_predict_zero`)."""
+    s = common.score_table(metrics, by=by)
+    m = _ok(metrics).assign(below=lambda d: d["test_mse"] < d["predict_zero_mse"])
+    if "in_range_mse" not in m:
+        m["in_range_mse"] = float("nan")
+    g = m.groupby(list(by), sort=False)
+    extra = pd.DataFrame({"in_range_geo": g["in_range_mse"].apply(_geo), "seeds_below_zero": g["below"].sum().astype(int)})
+    s = s.merge(extra.reset_index(), on=list(by), how="left")
+    s["vs_predict_zero"] = s["mean"] / s["predict_zero_mse"]
+    s["geometric mean [95% CI]"] = [stats.fmt_ci(a, b, c) for a, b, c in zip(s["mean"], s["low"], s["high"])]
+    return s
 
 
 def _ok(metrics):
@@ -105,7 +129,7 @@ def below_zero(metrics, by=("task",), ref=FIXED):
     return pd.DataFrame(rows, columns=[*by, "vs_zero", "low", "high", "n", "part"])
 
 
-def tables(main, omega=None):
+def inputs(main, omega=None):
     """The verdict's inputs: the default protocol's replicas of SinGLU and the adaptive archs
     (arch, task, test_mse, predict_zero_mse, diverged) and the ω sweep's (plus omega)."""
     cols = ["arch", "task", "test_mse", "predict_zero_mse", "diverged"]
@@ -113,6 +137,54 @@ def tables(main, omega=None):
     d = main[main["arch"].isin(keep)][cols].reset_index(drop=True)
     o = pd.DataFrame(columns=cols + ["omega"]) if omega is None else omega[omega["arch"].isin(keep)][cols + ["omega"]]
     return {"default": d, "omega": o.reset_index(drop=True)}
+
+
+def tables(res, cfg=None):
+    """Every table the notebook shows from the runs `res` ({name: Results} of `experiments`), with
+    the verdict's `inputs` ("default", "omega"); with `cfg`, each is stored as CSV too."""
+    main = res["main"].metrics
+    t = inputs(main, res["omega"].metrics if "omega" in res else None)
+    t.update(scores=scores(main), versus=versus(main), below_zero=below_zero(main),
+             published=published.results().query("task in @TASKS", local_dict={"TASKS": list(TASKS)}))
+    if "omega" in res:
+        om = res["omega"].metrics
+        t.update(scores_by_omega=scores(om, by=("arch", "task", "omega")),
+                 versus_by_omega=versus(om, by=("task", "omega")), below_zero_by_omega=below_zero(om, by=("task", "omega")))
+    if "direct" in res:
+        d = scores(res["direct"].metrics)
+        t["scores_direct"] = d.assign(perfect_fit_mse=[perfect_fit_mse(k, seed=protocol.DATA_SEED) for k in d["task"]])
+    for name in ("scores", "versus", "below_zero", "scores_by_omega", "versus_by_omega", "scores_direct"):
+        if cfg is not None and name in t:
+            cfg.table(t[name], CSV.get(name, name))
+    return t
+
+
+CSV = {"versus": "singlu_vs_adaptive", "below_zero": "singlu_vs_predict_zero",
+       "versus_by_omega": "singlu_vs_adaptive_by_omega"}      # the tables' file names in output_dir
+
+
+def view(t, name):
+    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers, no index column."""
+    if name not in t:
+        return None
+    d = t[name]
+    if name.startswith("scores"):
+        extra = ("omega",) if "omega" in d else ()
+        cols = ("geometric mean [95% CI]", "in_range_geo", "vs_predict_zero", "seeds_below_zero", "count",
+                *(("perfect_fit_mse",) if "perfect_fit_mse" in d else ()))
+        out = common.display_table(d.assign(**{c: d[c].map(stats.fmt) for c in ("in_range_geo", "vs_predict_zero",
+                                                                                 "perfect_fit_mse") if c in d}),
+                                   extra=extra + cols).drop(columns="per_seed")
+        out = out.rename(columns={"in_range_geo": "in-range MSE", "vs_predict_zero": "× predict-zero",
+                                  "seeds_below_zero": "replicas below predict-zero", "count": "replicas"})
+    elif name.startswith("versus"):
+        cols = [c for c in ("task", "omega", "other", "estimate", "low", "high", "p_value", "p_holm", "equivalent", "part")
+                if c in d]
+        out = d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
+                             **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")})
+    else:
+        out = d.assign(**{c: d[c].map(stats.fmt) for c in ("vs_zero", "low", "high")})
+    return out.style.hide(axis="index")
 
 
 def verdict(t):
@@ -142,9 +214,111 @@ def verdict(t):
                          criterion_source=SOURCE, conditions={c: p for c, p in conditions})
 
 
-def summary(row):
-    """One line for the notebook."""
-    return f"**Verdict: {row['verdict']}** ({row['reason']}). {row['ours']}."
+def checked_verdict(res):
+    """The verdict row from the default kernels' runs, through `stats.rounding_check` against the
+    same verdict from the torch-kernel runs (`check`, `check_omega`), and the two side by side."""
+    row_np = verdict(inputs(res["main"].metrics, res["omega"].metrics if "omega" in res else None))
+    row_torch = verdict(inputs(res["check"].metrics, res["check_omega"].metrics if "check_omega" in res else None))
+    side = pd.DataFrame([{"kernels": k, "verdict": r["verdict"], "ours": r["ours"]}
+                         for k, r in (("numpy (default)", row_np), (protocol.KERNELS_CHECK, row_torch))])
+    return stats.rounding_check(row_np, row_torch), side
+
+
+def summary(row, t=None):
+    """One line for the notebook; with `t` (`tables`), where the study's supporting number stands
+    against predicting zero."""
+    text = f"**Verdict: {row['verdict']}** ({row['reason']}). {row['ours']}."
+    if t is None:
+        return text
+    claim = published.claims()[CLAIM]["value"]
+    zero = t["scores"].loc[t["scores"]["task"] == "freqgen", "predict_zero_mse"].iloc[0]
+    return (text + f" The study's supporting number (SinGLU {claim:g} on Freq Gen) is "
+            + ("above" if claim > zero else "below") + f" the predict-zero MSE of this target ({stats.fmt(zero)}).")
+
+
+# ----------------------------------------------------------------------------- readings
+
+def read_scores(t):
+    """Where every arch stands against predicting zero, per task, and the study's values."""
+    table, pub, lines = t["scores"], t["published"], []
+    for task in TASKS:
+        s = table[table["task"] == task]
+        zero = s["predict_zero_mse"].iloc[0]
+        p = pub[pub["task"] == task]["published"]
+        below = s[s["seeds_below_zero"] > 0]["arch"].tolist()
+        lines.append(f"On {task}, the predict-zero MSE of the test set is {stats.fmt(zero)}; "
+                     f"{int((s['mean'] < zero).sum())} of {len(s)} archs have a geometric-mean test MSE below it "
+                     f"(archs with at least one seed below: {', '.join(below) or 'none'}); the in-range MSEs are "
+                     f"{stats.fmt(s['in_range_geo'].min())}–{stats.fmt(s['in_range_geo'].max())}. The study's published values, "
+                     f"{stats.fmt(p.min())}–{stats.fmt(p.max())}, are {'all ' if (p > zero).all() else ''}"
+                     f"{'above' if (p > zero).all() else 'not all above'} this predict-zero MSE.")
+    easy = (table["in_range_geo"] < 0.1 * table["predict_zero_mse"]).mean()
+    hard = (table["mean"] > table["predict_zero_mse"]).mean()
+    return " ".join(lines) + (" Fitting the training range is easy; extrapolating to the unseen frequency is not."
+                              if easy > 0.5 and hard > 0.5 else "")
+
+
+def read_versus(t):
+    """SinGLU against the adaptive variants and against predicting zero, per task."""
+    fam, zero, out = t["versus"], t["below_zero"], []
+    for task in TASKS:
+        f, z = fam[fam["task"] == task], zero[zero["task"] == task].iloc[0]
+        failed = f.loc[f["part"] == stats.FAILS, "other"]
+        out.append(f"On {task}, SinGLU is significantly better (Holm) than {int((f['part'] == stats.HOLDS).sum())} of {len(f)} "
+                   f"adaptive variants, significantly worse than or equivalent to {len(failed)}"
+                   + (f" ({', '.join(failed)})" if len(failed) else "")
+                   + f"; its test MSE is {stats.fmt_ci(z['vs_zero'], z['low'], z['high'])} × the predict-zero MSE.")
+    return " ".join(out)
+
+
+def read_omega(t):
+    """The ω sweep's lowest test MSE per task, and the ω at which SinGLU beats every swept arch."""
+    if "scores_by_omega" not in t:
+        return "No ω sweep in this run."
+    s, fam, zero = t["scores_by_omega"], t["versus_by_omega"], t["below_zero_by_omega"]
+    best = s.loc[s.groupby("task")["mean"].idxmin()]
+    held = [w for w in dict.fromkeys(s["omega"]) if (fam.loc[fam["omega"] == w, "part"] == stats.HOLDS).all()
+            and (zero.loc[zero["omega"] == w, "part"] == stats.HOLDS).all() and (fam["omega"] == w).any()]
+    return (" ".join(f"On {r['task']}, the lowest test MSE of the ω sweep is {r['arch']} at ω = {r['omega']:g} "
+                     f"({stats.fmt(r['mean'])}, predict-zero {stats.fmt(r['predict_zero_mse'])})." for _, r in best.iterrows())
+            + " SinGLU beats every swept adaptive arch significantly (Holm over the sweep) and predict-zero at: "
+            + (", ".join(f"ω = {w:g}" for w in held) or "no ω") + ".")
+
+
+def read_learned(t, shown):
+    """In-range against unseen-frequency MSE of the `shown` archs."""
+    r = t["scores"][t["scores"]["arch"].isin(shown)]
+    fit = r["in_range_geo"] < 0.1 * r["predict_zero_mse"]
+    worse = r["mean"] > r["predict_zero_mse"]
+    return ("In-range → unseen-frequency MSE (geometric means): " + "; ".join(
+        f"{a} on {k}: {stats.fmt(i)} → {stats.fmt(g)}" for a, k, i, g in zip(r["arch"], r["task"], r["in_range_geo"], r["mean"]))
+        + f". {int(fit.sum())} of {len(r)} arch × task pairs fit the training range (in-range MSE below a tenth of "
+        f"predict-zero); {int(worse.sum())} of {len(r)} are worse than predicting zero at the unseen frequency.")
+
+
+def read_direct(t):
+    """The direct reading's MSEs against a perfect fit of the training target and predict-zero."""
+    if "scores_direct" not in t:
+        return "No direct-reading runs in this run."
+    pub = t["published"]
+    return " ".join(
+        f"Direct reading, {k}: test MSEs {stats.fmt(g['mean'].min())}–{stats.fmt(g['mean'].max())} (geometric means), "
+        f"a perfect fit of the training target would score {stats.fmt(g['perfect_fit_mse'].iloc[0])}, predict-zero "
+        f"{stats.fmt(g['predict_zero_mse'].iloc[0])}; the study published "
+        f"{stats.fmt(pub[pub['task'] == k]['published'].min())}–{stats.fmt(pub[pub['task'] == k]['published'].max())}."
+        for k, g in t["scores_direct"].groupby("task", sort=False)) + (
+        " Read this way the task measures how well a model fits the training sine (the better, the closer to the "
+        "perfect-fit number), not generalization.")
+
+
+def read_ranks(t):
+    """SinGLU's rank on each task in our runs (geometric-mean MSE) and in the study's table."""
+    rk = stats.ranks(t["scores"], {k: "mse" for k in TASKS})
+    pub = t["published"].assign(rank=t["published"].groupby("task")["published"].rank(method="min").astype(int))
+    return " ".join(
+        f"On {k}, SinGLU ranks {int(rk[(rk['task'] == k) & (rk['arch'] == FIXED)]['rank'].iloc[0])} of {int((rk['task'] == k).sum())} "
+        f"in our runs (geometric-mean MSE) and {int(pub[(pub['task'] == k) & (pub['arch'] == FIXED)]['rank'].iloc[0])} "
+        f"of {int((pub['task'] == k).sum())} in the study's table." for k in TASKS)
 
 
 # ----------------------------------------------------------------------------- tasks and curves
@@ -168,38 +342,152 @@ def perfect_fit_mse(task, seed=0, **options):
 
 # ----------------------------------------------------------------------------- figures
 
-def strip(metrics, ax, task, order=None, value="test_mse", in_range=True, title=None, zero=None,
-          show_published=True):
-    """Every seed's MSE per arch (dots), its geometric mean (bar tick), the in-range MSE (grey x),
-    the predict-zero MSE (dashed line; `zero` overrides the test set's) and the study's
-    published mean (red star)."""
-    m = metrics[(metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
-    order = order or list(dict.fromkeys(m["arch"]))
-    starred = False
-    for i, a in enumerate(order):
-        v = m.loc[m["arch"] == a, value].to_numpy()
-        xs = i + np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else np.full(len(v), i)
-        ax.scatter(xs, v, s=10, color="C0", zorder=3, label="each seed" if i == 0 else None)
-        ax.plot([i - 0.3, i + 0.3], [stats.center(v, "log")[0]] * 2, c="C0", lw=1.5, label="geometric mean" if i == 0 else None)
-        if in_range and "in_range_mse" in m:
-            ax.scatter(xs, m.loc[m["arch"] == a, "in_range_mse"], marker="x", s=10, color="gray", lw=0.8,
-                       label="in-range MSE" if i == 0 else None)
-        p = published.value(a, task) if show_published else None
-        if p is not None:
-            ax.scatter(i, p, marker="*", s=70, c="red", zorder=4, label=None if starred else "study (published mean)")
-            starred = True
-    ax.axhline(m["predict_zero_mse"].iloc[0] if zero is None else zero, c="k", ls="--", lw=0.9, label="predict zero")
-    ax.set_xticks(range(len(order)), order, rotation=90)
-    ax.set(yscale="log", ylabel="MSE", title=title or task)
+def strip(metrics, ax, task, order=None, title=None, zero=None, extra=None):
+    """Every replica's test MSE per arch on `task` (`plots.replicas`: dots in the arch's colour, the
+    geometric mean as a bar, predict-zero dashed, the study's published mean as a red star), each
+    replica's in-range MSE as a grey x, and `extra` baselines {label: value} dotted."""
+    m = _ok(metrics)
+    m = m[m["task"] == task]
+    order = list(order or dict.fromkeys(m["arch"]))
+    m = m[m["arch"].isin(order)]
+    plots.replicas(m, ax, value="test_mse", order=order, log=True, title=title or task, ylabel="MSE",
+                   center={a: _geo(g["test_mse"]) for a, g in m.groupby("arch")},
+                   baselines={"predict zero": m["predict_zero_mse"].iloc[0] if zero is None else zero},
+                   published={a: published.value(a, task) for a in order})
+    for i, a in enumerate(order if "in_range_mse" in m else ()):
+        v = m.loc[m["arch"] == a, "in_range_mse"]
+        ax.scatter([i] * len(v), v, marker="x", s=10, color="gray", lw=0.8, label="in-range MSE" if i == 0 else None)
+    for lab, v in (extra or {}).items():
+        ax.axhline(v, c="k", ls=":", lw=1, label=lab)
 
 
-def draw_frame(ax, x, truth, shade=None, ylim=None, title=None):
-    """The true function (black) over `x`, predict-zero (dashed) and the shaded training range;
-    models are added with `plots.learned_function`."""
+def draw_frame(ax, x, truth, shade=None, ylim=None, title=None, label="true function", color="k"):
+    """The true function over `x`, predict-zero (dashed) and the shaded training range; models are
+    added with `plots.learned_function`."""
     if shade is not None:
         ax.axvspan(*shade, color="gold", alpha=0.2, label="training range", lw=0)
-    ax.plot(x[:, 0], truth[:, 0], c="k", lw=1.6, label="true function", zorder=1)
+    ax.plot(x[:, 0], truth[:, 0], c=color, lw=1.6 if color == "k" else 0.8, label=label, zorder=1)
     ax.axhline(0, c="gray", ls="--", lw=0.8, label="predict zero")
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set(title=title or "")
+
+
+def _legend_right(ax):
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+
+
+def fig_scores(t, res, cfg):
+    """Every replica's test MSE at the unseen frequency on both tasks (archs by freqgen's geometric mean)."""
+    s = t["scores"]
+    order = list(s[s["task"] == TASKS[0]].sort_values("mean")["arch"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, task in zip(axes, TASKS):
+        strip(res["main"].metrics, ax, task, order=order, title=f"{task}: test at the unseen frequency")
+        ax.get_legend().remove()
+    _legend_right(axes[-1])
+    fig.tight_layout()
+    below = {k: int((s.loc[s["task"] == k, "vs_predict_zero"] < 1).sum()) for k in TASKS}
+    cfg.save(fig, "05_scores", caption=(
+        "Test MSE at the unseen frequency of every replica (dots, one colour per arch) on freqgen (left) and mixedfreq "
+        "(right), with each arch's geometric mean (bar), in-range MSE (grey x), the predict-zero MSE (dashed) and the "
+        "study's published mean (red star). Archs with a geometric mean below predict-zero: "
+        + ", ".join(f"{below[k]} of {int((s['task'] == k).sum())} on {k}" for k in TASKS) + "."))
+
+
+def _log_omega(ax, omegas):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plots.log_axis(ax, "y")
+    plots.log_axis(ax, "x")
+    ax.set_xticks(omegas, [f"{w:g}" for w in omegas])
+
+
+def fig_omega(t, res, cfg):
+    """Geometric-mean test MSE (95% CI) against ω per swept arch, every replica as a dot, with
+    vanilla (no ω) and predict-zero as lines."""
+    if "scores_by_omega" not in t:
+        return
+    s, om, van = t["scores_by_omega"], res["omega"].metrics, t["scores"][t["scores"]["arch"] == "vanilla"].set_index("task")
+    task_list = list(dict.fromkeys(s["task"]))
+    fig, axes = plt.subplots(1, len(task_list), figsize=(4.5 * len(task_list), 3.4), sharey=True, squeeze=False)
+    for ax, task in zip(axes[0], task_list):
+        k = s[s["task"] == task]
+        for arch, g in k.groupby("arch", sort=False):
+            g = g.sort_values("omega")
+            ax.errorbar(g["omega"], g["mean"], yerr=[g["mean"] - g["low"], g["high"] - g["mean"]], marker="o", ms=4,
+                        capsize=3, lw=1, label=arch, color=plots.color(arch))
+            mm = om[(om["task"] == task) & (om["arch"] == arch)]
+            ax.scatter(mm["omega"], mm["test_mse"], s=5, color=plots.color(arch), alpha=0.4)
+        if task in van.index:
+            ax.axhline(van.loc[task, "mean"], c=plots.color("vanilla"), lw=1, label="vanilla (no ω)")
+        ax.axhline(k["predict_zero_mse"].iloc[0], c="k", ls="--", lw=0.9, label="predict zero")
+        ax.set(xlabel="ω", ylabel="test MSE (geometric mean, 95% CI; dots: replicas)", title=task)
+        _log_omega(ax, sorted(set(k["omega"])))
+    _legend_right(axes[0, -1])
+    fig.tight_layout()
+    best = s.loc[s["mean"].idxmin()]
+    cfg.save(fig, "05_omega", caption=(
+        f"Test MSE at the unseen frequency against the sine frequency ω ({', '.join(f'{w:g}' for w in sorted(set(s['omega'])))}) "
+        f"for {', '.join(dict.fromkeys(s['arch']))}: geometric mean with its 95% interval, every replica as a dot, Vanilla "
+        f"(no ω) and predict-zero as lines. Lowest: {best['arch']} at ω = {best['omega']:g} on {best['task']} "
+        f"({stats.fmt(best['mean'])})."))
+
+
+def fig_learned(res, cfg, shown):
+    """Seed 0 on data draw 0 of each `shown` arch over the training inputs and the test inputs."""
+    fig, axes = plt.subplots(len(TASKS), 2, figsize=(12, 3.2 * len(TASKS)), gridspec_kw={"width_ratios": [1, 2.4]})
+    for row, task in zip(axes, TASKS):
+        t = tasks.make(task)
+        k_tr, k_te = t.options["k_train"], t.options["k_test"]
+        (x_tr, y_tr), (x_te, y_te) = dense(task, k_tr), dense(task, k_te)
+        lim = (-2.5 * float(y_te.abs().max()), 2.5 * float(y_te.abs().max()))
+        draw_frame(row[0], x_tr, y_tr, ylim=lim, title=f"{task}: training inputs (k = {k_tr:g})")
+        draw_frame(row[1], x_te, y_te, shade=(float(t.x_train.min()), float(t.x_train.max())), ylim=lim,
+                   title=f"{task}: test inputs (k = {k_te:g})")
+        for arch in shown:
+            net = res["main"].model(arch, task, 0, data_seed=protocol.DATA_SEED)
+            for ax, x in ((row[0], x_tr), (row[1], x_te)):
+                plots.learned_function(net, x, ax, lw=1, color=plots.color(arch), label=arch)
+                ax.set_xlabel("model input t = k·x")
+    _legend_right(axes[0, 1])
+    fig.tight_layout()
+    cfg.save(fig, "05_learned_functions", caption=(
+        f"What {', '.join(shown)} learned (seed 0, data draw {protocol.DATA_SEED}) on freqgen (top) and mixedfreq (bottom), "
+        "over the training inputs (left) and the test inputs (right, training range shaded): the true function in black, "
+        "predict-zero dashed. The model sees t = k·x, so the unseen frequency is the same curve over a wider t."))
+
+
+def fig_direct(t, res, cfg):
+    """The study's direct reading: every replica's test MSE with the perfect-fit and predict-zero
+    MSEs (top), and seed 0's models against the training and test targets (bottom)."""
+    if "scores_direct" not in t:
+        return
+    d, direct = t["scores_direct"], res["direct"]
+    task_list, dir_archs = list(dict.fromkeys(d["task"])), list(dict.fromkeys(d["arch"]))
+    fig, axes = plt.subplots(2, len(task_list), figsize=(5 * len(task_list), 6.2), squeeze=False,
+                             gridspec_kw={"height_ratios": [1, 1.1]})
+    for j, task in enumerate(task_list):
+        strip(direct.metrics, axes[0, j], task, order=dir_archs, title=f"{task}, direct reading: test MSE",
+              extra={"perfect fit of the training target": d.loc[d["task"] == task, "perfect_fit_mse"].iloc[0]})
+        axes[0, j].get_legend().remove()
+        k = tasks.make(task, mode="direct").options
+        x_tr, y_tr = dense(task, k["k_train"], mode="direct")
+        x_te, y_te = dense(task, k["k_test"], mode="direct")
+        ax = axes[1, j]
+        draw_frame(ax, x_te, y_te, title=f"{task}, direct: seed-0 models vs both targets", color="0.6",
+                   label=f"test target (k = {k['k_test']:g})")
+        ax.plot(x_tr[:, 0], y_tr[:, 0], c="k", lw=1.4, label=f"training target (k = {k['k_train']:g})")
+        for arch in dir_archs:
+            plots.learned_function(direct.model(arch, task, 0), x_tr, ax, lw=1, color=plots.color(arch), label=arch)
+        ax.set_xlabel("model input x")
+    _legend_right(axes[0, -1])
+    _legend_right(axes[1, -1])
+    fig.tight_layout()
+    cfg.save(fig, "05_direct", caption=(
+        "The study's direct reading (input x only; trained on the low frequency, tested on the high one at the same x): "
+        f"every replica's test MSE of {', '.join(dir_archs)} with the MSE of a perfect fit of the training target (dotted) "
+        "and of predicting zero (dashed) (top); seed 0's learned functions against the training target (black) and the "
+        "test target (grey) (bottom). Perfect fit: "
+        + ", ".join(f"{stats.fmt(v)} on {k}" for k, v in zip(d["task"].drop_duplicates(), d.drop_duplicates("task")["perfect_fit_mse"]))
+        + "."))

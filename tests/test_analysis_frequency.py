@@ -96,3 +96,45 @@ def test_criterion_is_one_line_of_the_module_and_states_every_branch():
     for words in ("Holm", "Replicated:", "Replicated only under stated conditions:", "Not replicated:",
                   "Inconclusive:", "1.25", "predict-zero", "omega"):
         assert words in text
+
+
+def test_scores_adds_in_range_geometric_mean_and_replicas_below_predict_zero():
+    m = _grid({"freqgen": {"singlu": 0.3, "v10": 2.0}})
+    m["metric"] = "mse"
+    m["in_range_mse"] = np.linspace(1e-4, 1e-2, len(m))
+    m.loc[m.index[-1], "diverged"] = True                       # dropped from every statistic
+    s = fq.scores(m).set_index("arch")
+    for arch in ("singlu", "v10"):
+        g = m[(m.arch == arch) & ~m.diverged]
+        geo = math.exp(np.log(g.test_mse).mean())
+        assert s.loc[arch, "mean"] == pytest.approx(geo)
+        assert s.loc[arch, "in_range_geo"] == pytest.approx(math.exp(np.log(g.in_range_mse).mean()))
+        assert s.loc[arch, "seeds_below_zero"] == int((g.test_mse < ZERO).sum())
+        assert s.loc[arch, "vs_predict_zero"] == pytest.approx(geo / ZERO)
+    assert s.loc["v10", "count"] == 11 and s.loc["v10", "diverged"] == 1
+
+
+class _Cfg:
+    def __init__(self, quick, archs):
+        self.quick, self.archs, self.seeds, self.steps, self.data_seeds = quick, archs, [0, 1, 2, 3], 10, [0, 1]
+
+
+def test_experiments_sweep_only_the_run_archs_and_quick_mode_trims_the_sweeps():
+    archs = ["vanilla", "singlu", "v10", "v6"]
+    full = fq.experiments(_Cfg(False, archs), [1.0, 3.0, 10.0], ["vanilla", "singlu", "v15"], archs, 2)
+    assert set(full) == {"main", "omega", "direct", "check", "check_omega"}
+    assert full["omega"].archs == ["singlu"] and full["omega"].seeds == [0, 1] and full["omega"].tasks == list(fq.TASKS)
+    assert full["check"].archs == ["singlu", "v6", "v10"] and full["check"].kernels == "torch"
+    assert {c["task_options"]["mode"] for c in full["direct"].cells} == {"direct"}
+    quick = fq.experiments(_Cfg(True, archs), [1.0, 3.0, 10.0], ["v15"], archs, 2)
+    assert "omega" not in quick and "check_omega" not in quick
+    assert quick["direct"].archs == ["vanilla", "singlu"] and quick["direct"].tasks == ["freqgen"]
+
+
+def test_checked_verdict_is_inconclusive_when_the_other_kernels_change_it():
+    from types import SimpleNamespace as R
+    good, bad = _grid({"freqgen": GOOD, "mixedfreq": GOOD}), _grid({"freqgen": {"singlu": 0.3, "v10": 0.05}})
+    row, side = fq.checked_verdict({"main": R(metrics=good), "check": R(metrics=good)})
+    assert row["verdict"] == stats.REPLICATED and row["rounding_stable"] and list(side["verdict"]) == [stats.REPLICATED] * 2
+    row, side = fq.checked_verdict({"main": R(metrics=good), "check": R(metrics=bad)})
+    assert row["verdict"] == stats.INCONCLUSIVE and side["verdict"].tolist()[0] == stats.REPLICATED

@@ -99,3 +99,27 @@ def test_criterion_is_one_line_of_the_module_and_states_every_branch():
     for words in ("Holm", "Replicated:", "Replicated only under stated conditions:", "Not replicated:",
                   "Inconclusive:", "1.25", "absolute OOD MSE", "24/sqrt(10)", "7*sqrt(10)"):
         assert words in text
+
+
+def test_degradation_by_omega_is_the_geometric_mean_of_per_replica_ratios():
+    om = pd.concat([_grid({"singlu": (0.01, 2.0), "v10": (0.001, 1.0)}, omega=w) for w in (1.0, 3.0)], ignore_index=True)
+    om["test_mse"] *= np.where(om["omega"] == 3.0, 5.0, 1.0)
+    d = ood.degradation_by_omega(om).set_index(["arch", "omega"])
+    for (arch, w), g in om.groupby(["arch", "omega"]):
+        assert d.loc[(arch, w), "ratio"] == pytest.approx(float(np.exp(np.log(g.test_mse / g.in_range_mse).mean())))
+        assert d.loc[(arch, w), "zero_ratio"] == pytest.approx(float(np.exp(np.log(2.0 / g.in_range_mse).mean())))
+        assert d.loc[(arch, w), "ood_geo"] == pytest.approx(float(np.exp(np.log(g.test_mse).mean())))
+        assert d.loc[(arch, w), "n"] == 12
+    assert d.loc[("singlu", 3.0), "ratio"] == pytest.approx(5 * d.loc[("singlu", 1.0), "ratio"])
+
+
+def test_experiments_need_vanilla_and_another_arch_and_sweep_the_sine_archs_only():
+    class Cfg:
+        quick, archs, seeds, steps, data_seeds = True, ["vanilla", "singlu"], [0, 1], 10, [0]
+    e = ood.experiments(Cfg, [1.0, 3.0, 10.0], ["vanilla", "singlu", "v10"], 1)
+    assert e["omega"].archs == ["singlu"] and e["omega"].seeds == [0]
+    assert [c["omegas"] for c in e["omega"].cells] == [[1.0, 3.0]]          # quick mode: the first two ω
+    assert e["check"].kernels == "torch" and e["check"].archs == ["vanilla", "singlu"]
+    Cfg.archs = ["vanilla"]
+    with pytest.raises(ValueError, match="archs: .*keep vanilla and at least one other arch"):
+        ood.experiments(Cfg, [1.0], ["singlu"], 1)

@@ -174,7 +174,7 @@ def view(t, name):
                 *(("perfect_fit_mse",) if "perfect_fit_mse" in d else ()))
         out = common.display_table(d.assign(**{c: d[c].map(stats.fmt) for c in ("in_range_geo", "vs_predict_zero",
                                                                                  "perfect_fit_mse") if c in d}),
-                                   extra=extra + cols).drop(columns="per_seed")
+                                   extra=extra + cols).drop(columns=["per_seed", "mean ± std"])
         out = out.rename(columns={"in_range_geo": "in-range MSE", "vs_predict_zero": "× predict-zero",
                                   "seeds_below_zero": "replicas below predict-zero", "count": "replicas"})
     elif name.startswith("versus"):
@@ -183,7 +183,10 @@ def view(t, name):
         out = d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
                              **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")})
     else:
-        out = d.assign(**{c: d[c].map(stats.fmt) for c in ("vs_zero", "low", "high")})
+        out = d.assign(**{c: d[c].map(stats.fmt) for c in ("vs_zero", "low", "high")}).rename(
+            columns={"vs_zero": "SinGLU / predict-zero", "n": "replicas"})
+    if "omega" in out:
+        out["omega"] = out["omega"].map(lambda w: f"{w:g}")
     return out.style.hide(axis="index")
 
 

@@ -11,7 +11,7 @@ the across-task ranking is a Friedman test with a Nemenyi critical difference (`
 import numpy as np
 import pandas as pd
 
-from .. import neurons, published, stats, tasks as _tasks
+from .. import neurons, protocol, published, stats, tasks as _tasks
 from . import common
 
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
@@ -356,8 +356,10 @@ def published_side_by_side(table):
 
 
 def rank_heatmap(wide, ax, title=None):
-    """Heatmap of a `rank_table` (1 = best = darkest), rank written in every cell."""
+    """Heatmap of a `rank_table` (1 = best = darkest), rank written in every cell, each arch's name
+    in its report colour (`plots.color`)."""
     import seaborn as sns
+    from .. import plots
     tasks_ = [c for c in wide.columns if c != "mean rank"]
     data = wide[tasks_]
     n = int(np.nanmax(data.to_numpy()))
@@ -365,6 +367,8 @@ def rank_heatmap(wide, ax, title=None):
                 cbar_kws={"label": "rank (1 = best)", "ticks": list(range(1, n + 1))},
                 ax=ax, linewidths=0.5, annot_kws={"size": 7})
     ax.set_yticklabels([f"{a}  ({m:.1f})" for a, m in zip(wide.index, wide["mean rank"])], rotation=0)
+    for label, arch in zip(ax.get_yticklabels(), wide.index):
+        label.set_color(plots.color(arch))
     ax.set(xlabel="", ylabel="arch  (mean rank)", title=title or "")
     ax.tick_params(axis="x", rotation=30)
 
@@ -418,7 +422,7 @@ def boundary_grid(results, task, archs, seed=0, ncols=None, title=None):
     """One decision-boundary panel per arch (initialisation `seed` on data draw DATA_SEED, the
     results' default difficulty), titled with its train and test accuracy; training errors marked
     with black x."""
-    from .. import plots, protocol
+    from .. import plots
     t = _tasks.make(task, seed=protocol.DATA_SEED)
     m = results.metrics
     where = {"data_seed": protocol.DATA_SEED} if "data_seed" in m else {}
@@ -434,3 +438,389 @@ def boundary_grid(results, task, archs, seed=0, ncols=None, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- the notebook's face
+
+DIFFICULTY = {"spiral": "turns", "checkerboard": "cells"}     # task -> its difficulty option in the sweep
+PAIR = ("vanilla", "singlu")                                   # the archs tuned and swept for the verdicts
+
+
+def criteria_text():
+    """The verdict criteria as markdown, one bullet per claim, then the rule that joins parts."""
+    claims = published.claims()
+    return ("**Verdict criteria**, as written in `richneuron/analysis/ranking.py` before the data:\n\n"
+            + "\n".join(f"- *{claims[k]['text']}*: {text}" for k, text in CRITERIA.items())
+            + f"\n\n*How parts make a verdict:* {stats.RULE}")
+
+
+def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chosen=None):
+    """Every Experiment notebook 02 runs, by name. "main": every arch of `cfg` on the six standard
+    tasks; "spiral" / "checkerboard": the difficulty sweep of `diff_archs` (seeds `diff_seeds`) at
+    the `turns` / `cells` other than the task's default (which the main grid supplies; quick mode
+    keeps one); "tuning": one trial per lr of `lrs` (quick: the first two) for Vanilla and SinGLU on
+    a `validation` split. With `chosen` (`peers.chosen_lr` of the tuning runs) also "tuned" (every
+    seed at the chosen lr) and the rounding check's reruns with torch's kernels of the cells the
+    verdicts read: "check_main", "check_sweep" (SinGLU and Vanilla in the checkerboard sweep),
+    "check_tuned"."""
+    from . import peers
+    grid = lambda archs, task_list, seeds, **kw: protocol.main_grid(archs, task_list, seeds, cfg.steps,
+                                                                    data_seeds=cfg.data_seeds, **kw)
+    extra = {t: [v for v in values if v != default_option(t, DIFFICULTY[t])][: 1 if cfg.quick else None]
+             for t, values in (("spiral", turns), ("checkerboard", cells))}
+    exps = {"main": grid(cfg.archs, STANDARD, cfg.seeds)}
+    for t, values in extra.items():
+        if diff_archs and values:
+            exps[t] = grid(diff_archs, [t], diff_seeds, task_options={DIFFICULTY[t]: values})
+    exps["tuning"] = peers.tuning_grid(list(PAIR), STANDARD, cfg.steps, lrs[: 2 if cfg.quick else None],
+                                       validation=validation)
+    if chosen is None:
+        return exps
+    kern = dict(kernels=protocol.KERNELS_CHECK)
+    exps["tuned"] = peers.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
+    exps["check_main"] = [grid(a, t, cfg.seeds, **kern) for a, t in verdict_cells(cfg.archs)]
+    pair = [a for a in PAIR if a in diff_archs]
+    if pair and extra["checkerboard"]:
+        exps["check_sweep"] = grid(pair, ["checkerboard"], diff_seeds, task_options={"cells": extra["checkerboard"]},
+                                   **kern)
+    exps["check_tuned"] = peers.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kern)
+    return exps
+
+
+def cost_text(exps):
+    """What the experiments train, in replicas and model-steps, by group and in all."""
+    from ..engine import cost
+    c = {k: cost(*(e if isinstance(e, list) else [e])) for k, e in exps.items()}
+    groups = {"the main grid (shared with the other notebooks)": ["main"],
+              "the difficulty sweep": [k for k in DIFFICULTY if k in c], "the lr tuning": ["tuning"],
+              "the runs at the tuned lrs": ["tuned"], "the rounding check": [k for k in c if k.startswith("check_")]}
+    parts = [f"{name} {sum(c[k][0] for k in ks):,} replicas ({sum(c[k][1] for k in ks):,} model-steps)"
+             for name, ks in groups.items() if any(k in c for k in ks)]
+    total = [sum(v[i] for v in c.values()) for i in (0, 1)]
+    return f"Runs: {'; '.join(parts)}. In all {total[0]:,} replicas, {total[1]:,} model-steps."
+
+
+def _metrics(runs, key):
+    return runs[key].metrics if key in runs else None
+
+
+def tables(runs, cfg, diff_archs, diff_seeds):
+    """Every table the notebook shows, from the Results of `experiments` (`runs`: name -> Results),
+    by name; each DataFrame is also stored as `<name>.csv` by `cfg.table`. Other entries: the
+    rank table with its arch index ("ranks"), the Friedman result, the two default-protocol
+    comparisons, the wins parts and the metrics the verdicts read."""
+    main = runs["main"].metrics
+    T = {"metrics": {k: _metrics(runs, k) for k in ("main", "tuned", "checkerboard", "check_main", "check_tuned",
+                                                    "check_sweep")}}
+    order = lambda s: s.map(list(STANDARD).index)
+    T["standard_scores"] = common.score_table(main).sort_values("task", key=order, kind="stable")
+    T["ranks"] = rank_table(T["standard_scores"], main)
+    T["standard_ranks"] = T["ranks"].reset_index()
+    T["ties"] = {t: tied_with_best(main, t, cfg.archs) for t in STANDARD}
+    T["best_and_tied"] = pd.DataFrame([{"task": t, "best mean": b, "not significantly worse than the best": ", ".join(s)}
+                                       for t, (b, s) in T["ties"].items()])
+    T["friedman"] = friedman(T["standard_scores"], main)
+    T["friedman_ranks"] = T["friedman"].rankdf.reset_index()
+    T["variance_split"] = variance_table(main)
+    T["variance_split_summary"] = variance_summary(T["variance_split"])
+    T["published_side_by_side"] = published_side_by_side(T["standard_scores"])
+    T["wins"], T["singlu_vs_vanilla"] = wins_part(main)
+    T["nested"] = comparison(main, "nested2d", "vanilla", "singlu")
+    T["checker"] = comparison(main, "checkerboard", "singlu", "vanilla")
+    T["spiral_family"], T["complex_family"], T["hifreq_family"] = (spiral_family(main), complex_family(main),
+                                                                   hifreq_family(main))
+    T["difficulty"] = {t: difficulty_metrics(main, _metrics(runs, t), t, o, diff_archs, diff_seeds)
+                       for t, o in DIFFICULTY.items()}
+    for t, d in T["difficulty"].items():
+        T[f"difficulty_{t}"] = difficulty_summary(d, DIFFICULTY[t])
+    T["difficulty_spiral_comparisons"] = pd.concat(
+        [compare_by(T["difficulty"]["spiral"], "turns", "v10", o).assign(pair=f"v10 - {n}")
+         for o, n in zip(PAIR, ("Vanilla", "SinGLU"))])
+    T["difficulty_comparisons"] = checker_family(main, T["metrics"]["checkerboard"])[0]
+    if "tuned" in runs:
+        from .peers import chosen_lr
+        T["tuned_lr"] = chosen_lr(runs["tuning"].metrics)
+        T["wins_tuned"], fam_t = wins_part(runs["tuned"].metrics)
+        lr = T["tuned_lr"].set_index(["arch", "task"])["lr"]
+        sv = T["singlu_vs_vanilla"]
+        T["singlu_vs_vanilla_tuned"] = pd.DataFrame({
+            "task": sv["task"], f"lr {protocol.LR:g}": sv["text"], "outcome": sv["outcome"],
+            "tuned lr": fam_t["text"].to_numpy(), "outcome tuned": fam_t["outcome"].to_numpy(),
+            "lr singlu": [lr[("singlu", t)] for t in sv["task"]], "lr vanilla": [lr[("vanilla", t)] for t in sv["task"]]})
+        T["tuned_outcomes"] = fam_t
+    for k, v in T.items():
+        if isinstance(v, pd.DataFrame) and k != "ranks":
+            cfg.table(v, k)
+    return T
+
+
+def verdict(T):
+    """The finding's scorecard rows from `tables`, each computed twice (NumPy's kernels, then the
+    torch-kernel reruns) and joined by `stats.rounding_check`."""
+    m = T["metrics"]
+    rows = verdict_rows(m["main"], m["tuned"], m["checkerboard"])
+    other = verdict_rows(m["check_main"], m["check_tuned"], m["check_sweep"])
+    return [stats.rounding_check(a, b) for a, b in zip(rows, other)]
+
+
+def rounding_table(rows):
+    """One line per verdict: with NumPy's and with torch's kernels, stable or not."""
+    return pd.DataFrame([{"claim": r["claim_id"], "NumPy kernels": r.get("verdict_before_rounding_check", r["verdict"]),
+                          "torch kernels": r["verdict_other_kernels"], "stable": r["rounding_stable"],
+                          "ours with torch kernels": r["ours_other_kernels"]} for r in rows])
+
+
+def summary(row):
+    """One verdict row as a markdown line: claim, verdict, our numbers, parts and reason."""
+    parts = ", ".join(f"{k} {v}" for k, v in row["parts"].items() if v is not None)
+    return f"**{row['claim']}: {row['verdict']}.** {row['ours']}. Parts: {parts}; {row['reason']}."
+
+
+# ----------------------------------------------------------------------------- views (tables as shown)
+
+def show(df):
+    """A table as the notebook shows it: no index column, every cell in full."""
+    return df.style.hide(axis="index")
+
+
+def _pct(v):
+    return "n/a" if pd.isna(v) else f"{v:.0%}"
+
+
+def view(T, name):
+    """The notebook's display of table `name` of `tables`: the columns a reader needs, renamed."""
+    t = T[name]
+    if name == "standard_scores":
+        return show(common.display_table(t))
+    if name == "variance_split_summary":
+        return show(t.assign(archs=t["archs"].astype(int), **{c: t[c].map(_pct) for c in ("median data share", "min", "max")}))
+    if name == "singlu_vs_vanilla":
+        return show(t[["task", "text", "outcome", "n_a", "n_b"]].rename(columns={
+            "text": "SinGLU vs Vanilla (MSE ratio SinGLU/Vanilla, or accuracy difference)", "n_a": "n SinGLU",
+            "n_b": "n Vanilla"}))
+    flags = ["better", "worse", "equivalent"]
+    if name == "spiral_family":
+        return show(t[["other", "text", *flags]].rename(columns={"other": "phase-free arch", "text": "v10 − arch, test accuracy"}))
+    if name == "complex_family":
+        return show(t[["other", "text", *flags]].rename(columns={"other": "arch", "text": "v10 / arch, complex4d MSE"}))
+    if name == "hifreq_family":
+        return show(t[["arch", "text", *flags]].rename(columns={"text": "arch / SinGLU, hifreq MSE"}))
+    if name.startswith("difficulty_") and name[11:] in DIFFICULTY:
+        o = DIFFICULTY[name[11:]]
+        wide = t.pivot(index="arch", columns=f"task.{o}", values="mean ± std")
+        return show(wide.rename(columns=lambda v: f"{o} = {v:g}").reset_index())
+    if name == "difficulty_spiral_comparisons":
+        w = t.pivot(index="turns", columns="pair", values="text").reset_index()
+        return show(w.assign(turns=w["turns"].map("{:g}".format)).rename(columns=lambda c: c.replace(" - ", " − ")))
+    if name == "difficulty_comparisons":
+        return show(t[["cells", "text", "n_a", "n_b"]].assign(cells=t["cells"].astype(int)).rename(columns={
+            "text": "SinGLU − Vanilla, checkerboard (Holm over cell counts)", "n_a": "n SinGLU", "n_b": "n Vanilla"}))
+    if name == "singlu_vs_vanilla_tuned":
+        return show(t.assign(**{c: t[c].map("{:g}".format) for c in ("lr singlu", "lr vanilla")}))
+    return show(t)
+
+
+# ----------------------------------------------------------------------------- readings (one line each)
+
+def ties_text(T):
+    ties, wide = T["ties"], T["ranks"]
+    archs = list(wide.index)
+    universal = [a for a in archs if all(a in s for _, s in ties.values())]
+    winners = sorted({b for b, _ in ties.values()})
+    head = (f"{len(winners)} different archs have the best mean on the {len(ties)} tasks ({', '.join(winners)}); "
+            f"tied with the best on every task: {', '.join(universal) or 'none'}. Best mean rank: {wide.index[0]} "
+            f"({wide['mean rank'].iloc[0]:.1f}). ")
+    return head + ("So no single neuron is best everywhere at this budget, as the study says." if not universal else
+                   f"So {', '.join(universal)} is best or tied with the best on every task: at this budget and protocol "
+                   "there is a universal neuron among the archs run here, contrary to the study.")
+
+
+def friedman_text(T):
+    fr = T["friedman"]
+    best = fr.rankdf["meanrank"].iloc[0]
+    near = fr.rankdf.index[fr.rankdf["meanrank"] - best <= fr.cd].tolist()
+    return (f"Friedman test over the {len(STANDARD)} tasks: p = {stats.fmt_p(fr.pvalue)}; Nemenyi critical difference "
+            f"{fr.cd:.2f} ranks. Best mean rank: {fr.rankdf.index[0]} ({best:.2f}); within the critical difference "
+            f"of it: {', '.join(near)}.")
+
+
+def variance_text(T):
+    vs = T["variance_split_summary"]
+    n_draws = T["metrics"]["main"]["data_seed"].nunique()
+    return (f"Over the {int(vs['archs'].iloc[-1])} arch × task groups, a median {vs['median data share'].iloc[-1]:.0%} "
+            f"of the replicas' variance lies between data draws ({n_draws} draws); the rest is initialisation.")
+
+
+def side_text(T):
+    side = T["published_side_by_side"]
+    same = [t for t, g in side.groupby("task", sort=False)
+            if g.loc[g["our rank"] == 1, "arch"].tolist() == g.loc[g["published rank"] == 1, "arch"].tolist()]
+    return (f"Among the published archs, our best matches the study's best on {len(same)} of "
+            f"{side['task'].nunique()} tasks ({', '.join(same) or 'none'}).")
+
+
+def wins_text(T):
+    fam, claims = T["singlu_vs_vanilla"], published.claims()
+    by_mean = int((fam["estimate"] < 1).where(fam["scale"] == "log", fam["estimate"] > 0).sum())
+    return (f"At lr {protocol.LR:g}, Holm over the {len(fam)} tasks: {outcome_text(fam)}; better by the centre alone "
+            f"on {by_mean}. Wins part: **{T['wins']}**. The study: {claims['singlu_wins']['value']}/6, from means only.")
+
+
+def nested_checker_text(T):
+    claims = published.claims()
+    ours = T["standard_scores"].set_index(["arch", "task"]).loc[("vanilla", "checkerboard"), "mean"]
+    theirs = published.value("vanilla", "checkerboard")
+    return (f"Nested2d, Vanilla / SinGLU MSE (geometric means): **{effect_text(T['nested'])}**; the study claims "
+            f"{claims['nested_ratio']['value']}×. Checkerboard, SinGLU − Vanilla accuracy: **{effect_text(T['checker'])}**; "
+            f"the study claims +{claims['checkerboard_pp']['value']} pp, with its Vanilla at {theirs:.1%} against our "
+            f"{ours:.1%} ({100 * (ours - theirs):+.1f} pp): the study's near-chance Vanilla "
+            f"{'accounts for much of' if ours - theirs > 0.1 else 'does not explain'} the claimed gap.")
+
+
+def spiral_text(T):
+    fam, (best, tied) = T["spiral_family"], T["ties"]["spiral"]
+    sp = T["standard_scores"].query("task == 'spiral'").set_index("arch")
+    free = [a for a in tied if a in PHASE_FREE]
+    return (f"On spiral (Holm over v10 against the {len(fam)} phase-free archs run), v10 {sp.loc['v10', 'mean ± std']}, "
+            f"SinGLU {sp.loc['singlu', 'mean ± std']}, Vanilla {sp.loc['vanilla', 'mean ± std']} (majority class "
+            f"{sp['chance_accuracy'].iloc[0]:.1%}). The best centre is {best}; not significantly worse than it: "
+            f"{', '.join(tied)}. " + (f"Archs without any phase term among them: {', '.join(free)}: a free phase is one "
+                                      "way to solve this spiral, not the only one." if free else
+                                      "None of them is phase-free: at this difficulty the phase archs are the only "
+                                      "ones at the top."))
+
+
+def complex_hifreq_text(T):
+    cx, hf = T["complex_family"], T["hifreq_family"]
+    return (f"Complex: v10 has a significantly lower MSE than {int(cx['better'].sum())} of the {len(cx)} other archs run, "
+            f"a significantly higher one than {', '.join(cx.loc[cx['worse'], 'other']) or 'none'}. HiFreq: significantly "
+            f"better than SinGLU: {', '.join(hf.loc[hf['better'], 'arch']) or 'none'} (of {len(hf)} archs run).")
+
+
+def difficulty_text(T):
+    out = []
+    for t, o in DIFFICULTY.items():
+        s = T[f"difficulty_{t}"]
+        best = s[s["rank"] == 1].groupby(f"task.{o}")["arch"].apply("/".join)
+        out.append(f"{t}: best mean at each {o}: " + "; ".join(f"{v:g} → {a}" for v, a in best.items()) + ".")
+    fam = T["difficulty_comparisons"]
+    top = fam.loc[fam["estimate"].idxmax()]
+    default = default_option("checkerboard", "cells")
+    n = fam.set_index("cells")["n_a"]
+    others = f"; {int(n.drop(default).min())} at the other cell counts" if len(n) > 1 else ""
+    return (" ".join(out) + f" The largest SinGLU − Vanilla checkerboard gap is {100 * top['estimate']:+.1f} pp at "
+            f"{top['cells']:g} cells per side (replicas per arch: {int(n[default])} at the default {default}, every "
+            f"main-grid replica{others}).")
+
+
+def tuned_text(T):
+    fam = T["tuned_outcomes"]
+    return (f"With tuned learning rates (Holm over the {len(fam)} tasks): {outcome_text(fam)}; wins part: "
+            f"**{T['wins_tuned']}** (at lr {protocol.LR:g}: {T['wins']}).")
+
+
+def rounding_text(check):
+    return (f"{int(check['stable'].sum())} of {len(check)} verdicts are the same with NumPy's and with torch's "
+            "sin/cos/tanh kernels.")
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _replica_text(cfg):
+    return f"{len(cfg.seeds)} seeds × {len(cfg.data_seeds)} data draws, {cfg.steps} steps, ~5,000 parameters"
+
+
+def scores_figure(T, cfg):
+    """Every replica of every arch on the six standard tasks (`plots.replicas`), one panel per task."""
+    import matplotlib.pyplot as plt
+    from .. import plots
+    m = T["metrics"]["main"]
+    m = m[~m["diverged"].astype(bool)].assign(score=lambda d: stats.score_column(d))
+    centre = T["standard_scores"].set_index(["arch", "task"])["mean"]
+    fig, axes = plots.grid(len(STANDARD), ncols=3)
+    for i, (ax, task) in enumerate(zip(axes, STANDARD)):
+        d = m[m["task"] == task]
+        mse = stats.LOWER_IS_BETTER[d["metric"].iloc[0]]
+        base = {"predict mean": d["predict_mean_mse"].iloc[0]} if mse else {"majority class": d["chance_accuracy"].iloc[0]}
+        floor = stats.FLOAT32_FLOOR if mse and d["score"].min() < 10 * stats.FLOAT32_FLOOR else None
+        plots.replicas(d, ax, order=cfg.archs, center={a: centre[(a, task)] for a in cfg.archs if (a, task) in centre},
+                       baselines=base, published={a: published.value(a, task) for a in cfg.archs}, floor=floor,
+                       log=mse, title=task, ylabel="test MSE" if mse else "test accuracy")
+        if mse:
+            plots.log_ticks(ax)
+        if i not in (0, len(STANDARD) - 1) and ax.get_legend():
+            ax.get_legend().remove()
+    fig.tight_layout()
+    cfg.save(fig, "02_scores_all_tasks", caption=(
+        f"Test score of every replica (dots; {_replica_text(cfg)}) of every arch on the six standard tasks: MSE on a "
+        "log axis (lower is better) or accuracy (higher is better). Black bar: the centre (geometric mean for MSE); "
+        "dashed: predicting the training mean or the majority class; red star: the study's published mean."))
+    plt.show()
+
+
+def rank_figure(T, cfg):
+    """The rank heatmap of the standard tasks, arch names in their report colours."""
+    import matplotlib.pyplot as plt
+    wide = T["ranks"]
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(wide) + 1.2))
+    rank_heatmap(wide, ax, title=f"rank per task ({_replica_text(cfg)})")
+    best = wide.index[0]
+    cfg.save(fig, "02_rank_heatmap", caption=(
+        f"Rank of every arch on each standard task (1 = best centre: geometric-mean MSE or mean accuracy), archs "
+        f"sorted by their mean rank (in parentheses); best mean rank: {best} ({wide['mean rank'].iloc[0]:.1f})."))
+    plt.show()
+
+
+def cd_figure(T, cfg):
+    """The critical-difference diagram of the Friedman/Nemenyi ranking, arch names in their colours."""
+    import matplotlib.pyplot as plt
+    from .. import plots
+    fr = T["friedman"]
+    fig, ax = plt.subplots(figsize=(7, 0.22 * len(fr.rankdf) + 1.6))
+    cd_diagram(fr, ax, {a: plots.color(a) for a in fr.rankdf.index})
+    ax.set_title(f"mean rank over {len(STANDARD)} tasks; bars join archs within the critical difference ({fr.cd:.2f})",
+                 fontsize=8)
+    cfg.save(fig, "02_critical_difference", caption=(
+        f"Mean rank of every arch over the {len(STANDARD)} standard tasks (Friedman p = {stats.fmt_p(fr.pvalue)}); "
+        f"a bar joins archs whose mean ranks differ by less than the Nemenyi critical difference {fr.cd:.2f}."))
+    plt.show()
+
+
+def boundaries_figure(results, task, cfg):
+    """Decision boundaries of seed 0 of every arch on `task` (`boundary_grid`)."""
+    import matplotlib.pyplot as plt
+    o = DIFFICULTY[task]
+    v = default_option(task, o)
+    size = f"{v:g} turns" if task == "spiral" else f"{v}×{v} cells"
+    fig = boundary_grid(results, task, cfg.archs, title=f"{task} ({size}), seed 0")
+    cfg.save(fig, f"02_decision_boundaries_{task}", caption=(
+        f"Decision boundaries on {task} ({size}) of seed 0 on data draw 0 of every arch, {cfg.steps} steps: "
+        "background = predicted class, dots = training points, black × = misclassified training points; each "
+        "title gives the train and test accuracy."))
+    plt.show()
+
+
+def difficulty_figure(T, cfg):
+    """Accuracy against difficulty (spiral turns, checkerboard cells) for the sweep's archs."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from .. import plots
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, (task, d) in zip(axes, T["difficulty"].items()):
+        col, archs = f"task.{DIFFICULTY[task]}", list(dict.fromkeys(d["arch"]))
+        sns.lineplot(d[~d["diverged"].astype(bool)], x=col, y="score", hue="arch", hue_order=archs, marker="o",
+                     palette={a: plots.color(a) for a in archs}, errorbar="sd", err_style="bars", ax=ax)
+        p = published.results().query("task == @task and arch in @archs")
+        ax.scatter([default_option(task, DIFFICULTY[task])] * len(p), p["published"], marker="*", c="red", s=50,
+                   zorder=5, label="study (its own difficulty)")
+        ax.axhline(d["chance_accuracy"].iloc[0], ls="--", c="gray", lw=0.8, label="majority class")
+        ax.set_xticks(sorted(d[col].unique()))
+        ax.set(xlabel=DIFFICULTY[task], ylabel="test accuracy", title=f"{task}: accuracy vs difficulty")
+        ax.legend(fontsize=6, loc="lower left")
+    fig.tight_layout()
+    d = T["difficulty"]["spiral"]
+    cfg.save(fig, "02_difficulty", caption=(
+        f"Test accuracy (mean ± std over {d['seed'].nunique()} seeds × {d['data_seed'].nunique()} data draws) against "
+        "difficulty: spiral turns and checkerboard cells per side; the default difficulty comes from the main grid. "
+        "Red stars: the study's published accuracy (at a difficulty it does not state); dashed: the majority class."))
+    plt.show()

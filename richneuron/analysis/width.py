@@ -26,7 +26,8 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import models, neurons, stats, tasks
+from .. import models, neurons, protocol, stats, tasks
+from . import common
 
 CLAIM = "width_penalty"
 SOURCE = "richneuron/analysis/width.py"
@@ -62,9 +63,8 @@ def shapes_of(task_names):
 # ----------------------------------------------------------------------------- arithmetic
 
 def geo_mean(v):
-    v = np.asarray(v, float)
-    v = v[np.isfinite(v) & (v > 0)]
-    return float(np.exp(np.log(v).mean())) if len(v) else float("nan")
+    """The geometric mean (`stats.center` on the log scale)."""
+    return stats.center(v, "log")[0]
 
 
 def layer_anatomy(arch, in_dim, width=64):
@@ -93,6 +93,8 @@ def width_table(archs, shapes, budgets, depths):
     `shapes` is {(in, out): [task names]}. Infeasible budgets (no width within 5%) give NaN
     widths and the reason in `note`. `rel_width` is width / vanilla's width at the same point.
     """
+    if "vanilla" not in archs:
+        raise ValueError(f"the width table needs vanilla among its archs (widths are measured against it), got {list(archs)}")
     anat = anatomy_table(archs).set_index("arch")
     rows = []
     for (i, o), names in shapes.items():
@@ -113,7 +115,7 @@ def width_table(archs, shapes, budgets, depths):
     van = t[t["arch"] == "vanilla"].set_index(key)["width"]
     t["rel_width"] = [w / van.get(tuple(k), np.nan) for w, k in zip(t["width"], t[key].itertuples(index=False))]
     t["params_vs_budget"] = (t["params"] - t["budget"]) / t["budget"]
-    return t
+    return t.astype({"width": "Int64", "params": "Int64"})
 
 
 def per_matrix_loss(table):
@@ -223,21 +225,197 @@ def budget_gain(metrics, low, high, depth=2):
     return fam
 
 
-# ----------------------------------------------------------------------------- bookkeeping
+# ----------------------------------------------------------------------------- the notebook's face
+
+def arithmetic(archs, shapes, budgets, depths, cfg):
+    """Part (1), no training: the anatomy of every arch, the width table over `shapes` × `budgets`
+    (quick mode: the default budget only) × `depths`, the per-matrix loss by depth and budget and by
+    shape, the default protocol's fit (`primary`) and the other conditions (`others`); the tables
+    are stored as CSV by `cfg.table`. ValueError when `budgets` or `depths` lack the default
+    protocol's (the verdict is read there)."""
+    for name, need, have in (("budgets", protocol.BUDGET, budgets), ("depths", protocol.DEPTH, depths)):
+        if need not in have:
+            raise ValueError(f"{name} must include the default protocol's {need} (the verdict is read there), got {have}")
+    W = {"anatomy": anatomy_table(archs)}
+    W["width_table"] = width_table(archs, shapes, [protocol.BUDGET] if cfg.quick else budgets, depths)
+    W["width_loss_by_depth_budget"] = loss_by(W["width_table"], ["depth", "budget"])
+    W["width_loss_by_shape"] = loss_by(W["width_table"], ["depth", "budget", "shape"])
+    for k in ("width_table", "width_loss_by_depth_budget", "width_loss_by_shape"):
+        cfg.table(W[k], k)
+    losses, by_shape = W["width_loss_by_depth_budget"], W["width_loss_by_shape"]
+    at = (losses["depth"] == protocol.DEPTH) & (losses["budget"] == protocol.BUDGET)
+    W["primary"] = losses[at].iloc[0]
+    W["others"] = ([(f"depth {r.depth} / {r.budget} (pooled)", r.loss_fit) for r in losses[~at].itertuples()]
+                   + [(f"depth {r.depth} / {r.budget} / {r.shape}", r.loss_fit) for r in by_shape.itertuples()])
+    return W
+
+
+def experiments(cfg, score_tasks, budgets, depths, sweep_archs, depth_archs, sweep_seeds):
+    """Part (2)'s runs, by name: "main" (every arch of `cfg` on `score_tasks` at the default
+    protocol, every seed on every data draw), "budgets" (`sweep_archs` at the other budgets; quick:
+    one) and "depths" (`depth_archs` at the other depths; quick: two archs), both with the first
+    `sweep_seeds` seeds on one data draw. `sweep_archs` / `depth_archs` are kept where in `cfg.archs`."""
+    seeds = cfg.seeds[:sweep_seeds]
+    other_budgets = [b for b in budgets if b != protocol.BUDGET][: 1 if cfg.quick else None]
+    other_depths = [d for d in depths if d != protocol.DEPTH]
+    sweep_archs = [a for a in sweep_archs if a in cfg.archs]
+    depth_archs = [a for a in depth_archs if a in cfg.archs][: 2 if cfg.quick else None]
+    exps = {"main": protocol.main_grid(cfg.archs, score_tasks, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)}
+    if sweep_archs and other_budgets:
+        exps["budgets"] = protocol.main_grid(sweep_archs, score_tasks, seeds, cfg.steps, budget=other_budgets)
+    if depth_archs and other_depths:
+        exps["depths"] = protocol.main_grid(depth_archs, score_tasks, seeds, cfg.steps, depth=other_depths)
+    return exps
+
+
+def cost_text(exps):
+    """Replicas and model-steps of the main grid and of this notebook's extra runs."""
+    from ..engine import cost
+    (n_main, s_main), (n_extra, s_extra) = cost(exps["main"]), cost(*(e for k, e in exps.items() if k != "main"))
+    return (f"Runs: the shared main grid has {n_main:,} replicas ({s_main:,} model-steps, shared with the other "
+            f"notebooks); this notebook's extra budget and depth runs add {n_extra:,} replicas ({s_extra:,} model-steps).")
+
+
+def tables(runs, W, cfg):
+    """Part (2)'s tables from the Results of `experiments` (`runs`: name -> Results), stored as CSV:
+    scores by width, the score table (the study's number only at the default protocol), the
+    width-or-richness correlations, the budget gain (smallest against largest budget run at the
+    default depth) and the depth comparison."""
+    m = pd.concat([r.metrics for r in runs.values()], ignore_index=True)
+    key = ["arch", "task", "budget", "depth"]
+    S = {"metrics": m, "scores_by_width": score_by_width(m, W["anatomy"])}
+    st = common.score_table(m, by=tuple(key))
+    st.loc[(st["budget"] != protocol.BUDGET) | (st["depth"] != protocol.DEPTH), "published"] = None
+    S["scores"] = st.merge(S["scores_by_width"][[*key, "width"]], on=key).sort_values(["task", "arch", "depth", "budget"])
+    S["width_or_richness"] = width_or_richness(S["scores_by_width"])
+    ran = sorted(m.loc[m["depth"] == protocol.DEPTH, "budget"].unique())
+    if len(ran) > 1:
+        S["budget_gain"] = budget_gain(m, int(ran[0]), int(ran[-1]), protocol.DEPTH)
+    d = S["scores_by_width"]
+    d = d[(d["budget"] == protocol.BUDGET) & d["arch"].isin(set(m.loc[m["depth"] != protocol.DEPTH, "arch"]))]
+    if len(d):
+        S["depth_comparison"] = d[["task", "arch", "depth", "width", "geo_mean"]].sort_values(["task", "arch", "depth"])
+    for k, v in S.items():
+        if k != "metrics":
+            cfg.table(v, {"scores_by_width": "score_by_width"}.get(k, k))
+    return S
+
+
+def scorecard_row(W):
+    """The finding's scorecard row (`verdict`) from `arithmetic`'s fits."""
+    p = W["primary"]
+    ours = (f"{p['loss_fit']:.0%} per extra matrix at depth {protocol.DEPTH} / {protocol.BUDGET} (fit over pure archs); "
+            f"first extra matrix {p['loss_1to2']:.0%}")
+    return verdict(p["loss_fit"], W["others"], ours=ours)
+
+
+# ----------------------------------------------------------------------------- views and readings
+
+def show(df):
+    """A table as the notebook shows it: no index column, every cell in full."""
+    return df.style.hide(axis="index")
+
+
+def _pct(df):
+    return df.assign(**{c: df[c].map(lambda v: "–" if pd.isna(v) else f"{v:.1%}") for c in df if c.startswith("loss")})
+
+
+def view(T, name):
+    """The notebook's display of table `name` of `arithmetic` or `tables`."""
+    if name == "widths":                      # width (exact parameters) at the default budget, per depth and shape
+        at = T["width_table"][T["width_table"]["budget"] == protocol.BUDGET]
+        at = at.assign(cell=[f"{w} ({p:,})" if pd.notna(w) else "infeasible" for w, p in zip(at["width"], at["params"])])
+        v = at.pivot_table(index="arch", columns=["depth", "shape"], values="cell", aggfunc="first", sort=False)
+        v.columns = [f"depth {d}, {s}" for d, s in v.columns]
+        return show(T["anatomy"][["arch", "matrices", "pure"]].merge(v.reset_index(), on="arch"))
+    t = T[name]
+    if name.startswith("width_loss"):
+        return show(_pct(t[[c for c in t if c not in ("n_points", "max_matrices")]]))
+    if name == "scores":
+        return show(common.display_table(t, extra=("budget", "depth", "width")))
+    if name == "width_or_richness":
+        return show(t.assign(**{c: t[c].map(stats.fmt) for c in t if c.startswith(("rho", "p_"))}))
+    if name == "budget_gain":
+        ran = sorted(T["metrics"].loc[T["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
+        g = t.assign(ci=[f"{stats.fmt_ci(e, lo, hi)}×" for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
+                     p_holm=t["p_holm"].map(stats.fmt_p))
+        return show(g[["task", "arch", "ci", "p_holm", "reading"]].rename(
+            columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"}))
+    return show(t)
+
+
+def feasible_text(W):
+    wt = W["width_table"]
+    return (f"{int(wt['width'].notna().sum())} of {len(wt)} arch × shape × budget × depth combinations are feasible; "
+            f"the largest deviation of a parameter count from its budget is {wt['params_vs_budget'].abs().max():.1%} "
+            "(the rule allows 5%).")
+
+
+def _steps(row):
+    return {c[5:].replace("to", "→"): row[c] for c in row.index if c.startswith("loss_") and "to" in c and pd.notna(row[c])}
+
+
+def loss_text(W, claim):
+    p, losses = W["primary"], W["width_loss_by_depth_budget"]
+    steps = _steps(p)
+    shrinking = all(a > b for a, b in zip(list(steps.values()), list(steps.values())[1:]))
+    return (f"At depth {protocol.DEPTH} and {protocol.BUDGET:,} parameters each extra matrix costs **{p['loss_fit']:.0%}** "
+            f"of the width (fit), the study says ~{claim:.0%}. Step by step: "
+            + ", ".join(f"{k}: {v:.0%}" for k, v in steps.items())
+            + (": the first extra matrix costs most and each later one less, as expected when width×width matrices "
+               "dominate the count and width falls like 1/√k rather than by a constant fraction. " if shrinking else ". ")
+            + " ".join(f"With {d} hidden layer{'s' if d > 1 else ''} the fit gives {g['loss_fit'].mean():.0%}."
+                       for d, g in losses.groupby("depth") if d != protocol.DEPTH))
+
+
+def correlation_text(S):
+    wr, sc = S["width_or_richness"], S["scores_by_width"]
+    wr = wr[(wr["budget"] == protocol.BUDGET) & (wr["depth"] == protocol.DEPTH)]
+    van = sc[(sc["arch"] == "vanilla") & (sc["budget"] == protocol.BUDGET) & (sc["depth"] == protocol.DEPTH)]
+    van = van.set_index("task")["width"]
+    lines = [f"On {r.task} at {r.budget:,} parameters, across {r.archs} archs, Spearman ρ between MSE and width is "
+             f"{r.rho_width:+.2f} (Holm-adjusted p = {stats.fmt(r.p_width_holm)}) and between MSE and matrix count "
+             f"{r.rho_matrices:+.2f} (p = {stats.fmt(r.p_matrices_holm)}); the best arch is {r.best_arch} at width "
+             f"{r.best_width}" + (f", vanilla has width {int(van[r.task])}." if r.task in van else ".")
+             for r in wr.itertuples()]
+    sig = wr[["p_width_holm", "p_matrices_holm"]]
+    tail = (" Neither correlation is significant after Holm on any task; with this few archs that is not evidence of "
+            "no relation." if len(sig) and (sig.fillna(1) >= stats.ALPHA).all().all() else "")
+    return (" ".join(lines) + " (A negative ρ with width means wider is better; a negative ρ with matrices, richer is "
+            "better.)" + tail)
+
+
+def gain_text(S):
+    if "budget_gain" not in S:
+        return "Only one budget was run at the default depth: no budget comparison."
+    g = S["budget_gain"]
+    ran = sorted(S["metrics"].loc[S["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
+    return (f"From {ran[0]:,} to {ran[-1]:,} parameters (Holm over {len(g)} tests): " + "; ".join(
+        f"{r.task} {r.arch}: {stats.fmt_ci(r.estimate, r.low, r.high)}×, {r.reading}" for r in g.itertuples()) + ".")
+
+
+def depth_text(S):
+    if "depth_comparison" not in S:
+        return "No arch was run at another depth."
+    txt = [f"{arch} on {task}: " + "; ".join(f"depth {r.depth}: width {r.width}, MSE {stats.fmt(r.geo_mean)}"
+                                            for r in g.itertuples())
+           for (task, arch), g in S["depth_comparison"].groupby(["task", "arch"], sort=False)]
+    return f"At {protocol.BUDGET:,} parameters: " + ". ".join(txt) + "."
+
+
+def summary(row, W, claim):
+    p = W["primary"]
+    inside = [n for n, x in W["others"] if CLAIM_BAND[0] <= x <= CLAIM_BAND[1]]
+    return (f"**Verdict: {row['verdict']}** ({row['reason']}). Each extra matrix costs {p['loss_fit']:.0%} of the "
+            f"hidden width at our default protocol (the first one {p['loss_1to2']:.0%}), against the study's "
+            f"~{claim:.0%}. Conditions inside the band: {len(inside)} of {len(W['others'])}.")
+
 
 # ----------------------------------------------------------------------------- figures
 
-def _plain_log_ticks(axis):
-    """Plain numbers (30, 100, 300) instead of 3×10¹ on a log axis."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
-    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-
-
 def plot_widths(table, claim, axes):
     """Width relative to vanilla against the number of full matrices, one panel per depth (at the
-    table's budgets pooled), every arch and shape a point, with the three reference curves."""
+    table's budgets pooled), every shape a colour (pure archs filled), with the three reference curves."""
     import matplotlib.pyplot as plt
     k = np.linspace(1, table["matrices"].max(), 50)
     shapes = list(dict.fromkeys(table["shape"]))
@@ -258,59 +436,97 @@ def plot_widths(table, claim, axes):
     return axes[-1].get_legend_handles_labels()
 
 
+def widths_figure(W, claim, cfg):
+    """`plot_widths`, one panel per depth, saved with its caption."""
+    import matplotlib.pyplot as plt
+    wt = W["width_table"]
+    depths = sorted(wt["depth"].unique())
+    fig, axes = plt.subplots(1, len(depths), figsize=(4.2 * len(depths), 3.4), squeeze=False)
+    handles, labels = plot_widths(wt, claim, axes[0])
+    fig.suptitle("Width left after adding matrices, relative to vanilla (every shape and budget)", fontsize=9)
+    fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=4, fontsize=7, frameon=False)
+    p = W["primary"]
+    cfg.save(fig, "04_widths", caption=(
+        f"Hidden width of every arch relative to vanilla's at the same budget and shape, against its full weight matrices "
+        f"per layer k, for depths {', '.join(map(str, depths))}; lines: the claim's constant loss of {claim:.0%} per "
+        f"matrix, 1/k and 1/√k. The fitted loss at depth {protocol.DEPTH}, {protocol.BUDGET:,} parameters is "
+        f"{p['loss_fit']:.0%}."))
+    plt.show()
+
+
 def plot_score_vs_width(scores, metrics, ax, task, published_values=None, published_budget=5000, depth=2):
     """One task: geometric-mean MSE against width, one line per arch through its budgets at
     `depth` (filled markers), other depths as hollow squares, every seed as a dot, the
     predict-zero / predict-mean baselines as lines, and the study's number (red-edged star)
-    at the arch's width at `published_budget`."""
-    import matplotlib.pyplot as plt
+    at the arch's width at `published_budget`; one colour per arch (`plots.color`)."""
+    from .. import plots
     s = scores[scores["task"] == task]
     m = metrics[(metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
-    colors = dict(zip(dict.fromkeys(s["arch"]), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3))
     for arch, g in s.groupby("arch", sort=False):
+        c = plots.color(arch)
         d2 = g[g["depth"] == depth].sort_values("width")
-        ax.plot(d2["width"], d2["geo_mean"], marker="o", ms=4, lw=1, c=colors[arch], label=arch)
+        ax.plot(d2["width"], d2["geo_mean"], marker="o", ms=4, lw=1, c=c, label=arch)
         d1 = g[g["depth"] != depth]
-        ax.scatter(d1["width"], d1["geo_mean"], marker="s", s=22, facecolors="none", edgecolors=colors[arch], zorder=3)
+        ax.scatter(d1["width"], d1["geo_mean"], marker="s", s=22, facecolors="none", edgecolors=c, zorder=3)
         mm = m[m["arch"] == arch]
-        ax.scatter(mm["width"], stats.score_column(mm), s=4, color=colors[arch], alpha=0.35, linewidths=0)
+        ax.scatter(mm["width"], stats.score_column(mm), s=4, color=c, alpha=0.35, linewidths=0)
         if published_values and published_values.get(arch) is not None:
             w5 = d2.loc[d2["budget"] == published_budget, "width"]
             if len(w5):
-                ax.scatter(w5.iloc[0], published_values[arch], marker="*", s=60, c=[colors[arch]], edgecolors="red",
+                ax.scatter(w5.iloc[0], published_values[arch], marker="*", s=60, color=c, edgecolors="red",
                            linewidths=0.8, zorder=5)
     ax.axhline(m["predict_zero_mse"].iloc[0], c="gray", ls="--", lw=0.8, label="predict zero")
     ax.axhline(m["predict_mean_mse"].iloc[0], c="gray", ls=":", lw=0.8, label="predict mean")
     ax.set(xscale="log", yscale="log", xlabel="hidden width (log scale)", ylabel="test MSE (geometric mean; dots: seeds)",
            title=f"{task}: score against width")
-    _plain_log_ticks(ax.xaxis)
+    plots.log_ticks(ax, "x")
+    plots.log_ticks(ax, "y")
 
 
 def plot_all_archs(scores, metrics, ax, task, budget, depth, published_values=None):
-    """Every arch at one budget and depth, ordered from widest to narrowest: each seed's test MSE
-    (dots) and the geometric mean (bar), coloured by matrix count, with the predict-zero /
-    predict-mean lines and the study's numbers (red stars)."""
-    import matplotlib.pyplot as plt
+    """Every arch at one budget and depth, ordered from widest to narrowest (`plots.replicas`):
+    each seed's test MSE (dots) and the geometric mean (bar), with the predict-zero / predict-mean
+    lines and the study's numbers (red stars); tick labels give each arch's width."""
+    from .. import plots
     s = scores[(scores["task"] == task) & (scores["budget"] == budget) & (scores["depth"] == depth)]
-    s = s.sort_values(["width", "arch"], ascending=[False, True]).reset_index(drop=True)
+    s = s.sort_values(["width", "arch"], ascending=[False, True])
     m = metrics[(metrics["task"] == task) & (metrics["budget"] == budget) & (metrics["depth"] == depth)
                 & ~metrics["diverged"].astype(bool)]
-    kmax = int(scores["matrices"].max())
-    palette = plt.get_cmap("viridis")(np.linspace(0, 0.9, kmax))
-    seen = set()
-    for i, r in s.iterrows():
-        c = palette[int(r["matrices"]) - 1]
-        lab = f"{int(r['matrices'])} matri{'x' if r['matrices'] == 1 else 'ces'}" if r["matrices"] not in seen else None
-        seen.add(r["matrices"])
-        ax.bar(i, r["geo_mean"], color=c, alpha=0.35, width=0.7, label=lab)
-        v = stats.score_column(m[m["arch"] == r["arch"]])
-        ax.scatter(i + np.linspace(-0.15, 0.15, len(v)), v, s=6, color=c, zorder=3)
-        if published_values and published_values.get(r["arch"]) is not None:
-            ax.scatter(i, published_values[r["arch"]], marker="*", s=60, c="red", zorder=4,
-                       label="study (published)" if "pub" not in seen else None)
-            seen.add("pub")
-    ax.axhline(s["predict_zero_mse"].iloc[0], c="gray", ls="--", lw=0.8, label="predict zero")
-    ax.axhline(s["predict_mean_mse"].iloc[0], c="gray", ls=":", lw=0.8, label="predict mean")
-    ax.set_xticks(range(len(s)), [f"{a} ({int(w)})" for a, w in zip(s["arch"], s["width"])], rotation=90, fontsize=6)
-    ax.set(yscale="log", ylabel="test MSE (bar: geometric mean; dots: seeds)", xlabel="arch and width (widest first)",
-           title=f"{task}: every arch at {budget} parameters, depth {depth}")
+    order = s["arch"].tolist()
+    plots.replicas(m.assign(score=stats.score_column(m)), ax, order=order, center=dict(zip(s["arch"], s["geo_mean"])),
+                   baselines={"predict zero": s["predict_zero_mse"].iloc[0], "predict mean": s["predict_mean_mse"].iloc[0]},
+                   published=published_values, log=True, ylabel="test MSE (bar: geometric mean; dots: seeds)",
+                   title=f"{task}: every arch at {budget:,} parameters, depth {depth}")
+    plots.log_ticks(ax)
+    ax.set_xticks(range(len(order)), [f"{a} ({w})" for a, w in zip(order, s["width"])], rotation=90, fontsize=6)
+    ax.set_xlabel("arch and width (widest first)")
+
+
+def score_figure(S, cfg):
+    """Top row: every arch at the default protocol (`plot_all_archs`); bottom row: score against
+    width (`plot_score_vs_width`) for the archs run at other budgets or depths; one column per task."""
+    import matplotlib.pyplot as plt
+    from .. import published
+    sc, m = S["scores_by_width"], S["metrics"]
+    task_list = list(dict.fromkeys(sc["task"]))
+    swept = set(m.loc[(m["budget"] != protocol.BUDGET) | (m["depth"] != protocol.DEPTH), "arch"])
+    fig, axes = plt.subplots(2, len(task_list), figsize=(4.8 * len(task_list), 8), squeeze=False)
+    for j, task in enumerate(task_list):
+        pub = {a: published.value(a, task) for a in sc["arch"].unique()}
+        plot_all_archs(sc, m, axes[0, j], task, protocol.BUDGET, protocol.DEPTH, pub)
+        plot_score_vs_width(sc[sc["arch"].isin(swept)], m, axes[1, j], task, pub, protocol.BUDGET, protocol.DEPTH)
+        if j < len(task_list) - 1:
+            axes[0, j].get_legend().remove()
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=6)
+    axes[1, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=6,
+                       title="lines: depth 2 across budgets\nhollow squares: other depths\nred-edged stars: the study",
+                       title_fontsize=6)
+    fig.tight_layout()
+    n = m[(m["budget"] == protocol.BUDGET) & (m["depth"] == protocol.DEPTH)].groupby(["arch", "task"]).size().max()
+    cfg.save(fig, "04_score_vs_width", caption=(
+        f"Top: test MSE of every replica (dots; up to {n} per arch) of every arch at {protocol.BUDGET:,} parameters and "
+        f"depth {protocol.DEPTH}, widest first (width in parentheses), with the geometric mean (bar), the predict-zero "
+        "and predict-mean baselines and the study's number (red star). Bottom: geometric-mean MSE against hidden width "
+        "for the archs also run at other budgets (lines) and depths (hollow squares)."))
+    plt.show()

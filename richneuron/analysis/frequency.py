@@ -376,6 +376,13 @@ def draw_frame(ax, x, truth, shade=None, ylim=None, title=None, label="true func
     ax.set(title=title or "")
 
 
+def log_y(fig):
+    """Readable ticks on every log y axis of `fig` (`plots.log_ticks`: after plotting, as it reads the limits)."""
+    for ax in fig.axes:
+        if ax.get_yscale() == "log":
+            plots.log_ticks(ax, "y")
+
+
 def _legend_right(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
 
@@ -389,6 +396,7 @@ def fig_scores(t, res, cfg):
         strip(res["main"].metrics, ax, task, order=order, title=f"{task}: test at the unseen frequency")
         ax.get_legend().remove()
     _legend_right(axes[-1])
+    log_y(fig)
     fig.tight_layout()
     below = {k: int((s.loc[s["task"] == k, "vs_predict_zero"] < 1).sum()) for k in TASKS}
     cfg.save(fig, "05_scores", caption=(
@@ -401,7 +409,6 @@ def fig_scores(t, res, cfg):
 def _log_omega(ax, omegas):
     ax.set_xscale("log")
     ax.set_yscale("log")
-    plots.log_axis(ax, "y")
     plots.log_axis(ax, "x")
     ax.set_xticks(omegas, [f"{w:g}" for w in omegas])
 
@@ -428,6 +435,7 @@ def fig_omega(t, res, cfg):
         ax.set(xlabel="ω", ylabel="test MSE (geometric mean, 95% CI; dots: replicas)", title=task)
         _log_omega(ax, sorted(set(k["omega"])))
     _legend_right(axes[0, -1])
+    log_y(fig)
     fig.tight_layout()
     best = s.loc[s["mean"].idxmin()]
     cfg.save(fig, "05_omega", caption=(
@@ -486,6 +494,7 @@ def fig_direct(t, res, cfg):
         ax.set_xlabel("model input x")
     _legend_right(axes[0, -1])
     _legend_right(axes[1, -1])
+    log_y(fig)
     fig.tight_layout()
     cfg.save(fig, "05_direct", caption=(
         "The study's direct reading (input x only; trained on the low frequency, tested on the high one at the same x): "

@@ -29,7 +29,7 @@ from scipy import stats as _st
 
 from .. import plots, protocol, published, stats, tasks
 from . import common
-from .frequency import draw_frame
+from .frequency import draw_frame, log_y
 
 REFERENCE = "vanilla"
 HALF_DECADE = math.sqrt(10)     # "same order of magnitude": within a factor √10 either way
@@ -377,6 +377,7 @@ def fig_degradation(res, t, cfg):
                    ylabel="OOD MSE / in-range MSE", title="degradation")
     ax.vlines(range(len(order)), d["low"], d["high"], color="k", lw=1, label="95% CI")
     ax.scatter(range(len(order)), d["zero_ratio"], marker="D", s=14, c="gray", label="predict-zero ratio", zorder=3)
+    log_y(fig)
     fig.tight_layout()
     _legend_below(fig, axes, ncol=5)
     sine = deg[deg["arch"] != REFERENCE]
@@ -407,11 +408,11 @@ def fig_omega(res, t, cfg):
     for ax, v in zip(axes, ("ratio", "ood_geo")):
         ax.axhline(van[v], c=plots.color(REFERENCE), lw=1, label="vanilla (no ω)")
         ax.set(xscale="log", yscale="log", xlabel="ω")
-        plots.log_axis(ax, "y")
         plots.log_axis(ax, "x")
         ax.set_xticks(sorted(set(od["omega"])), [f"{w:g}" for w in sorted(set(od["omega"]))])
     axes[0].set(ylabel="OOD / in-range MSE (95% CI)", title="degradation against ω")
     axes[1].set(ylabel="OOD MSE (geometric mean; dots: replicas)", title="OOD error against ω")
+    log_y(fig)
     fig.tight_layout()
     _legend_below(fig, axes, ncol=4)
     hi = od.loc[od["ratio"].idxmax()]

@@ -271,3 +271,54 @@ def test_verdict_cells_cover_what_the_verdicts_read_and_no_more():
     assert {a for a, t in cells if t == "spiral"} == set(rk.PHASE_FREE) | {"v10"}
     assert {a for a, t in cells if t in ("nested2d", "memorize", "checkerboard")} == {"vanilla", "singlu"}
     assert len(cells) == 2 * len(rk.STUDY) + len(rk.PHASE_FREE) + 1 + 2 * 3
+
+
+# ----------------------------------------------------------------------------- the notebook's runs
+
+def _keys(*exps):
+    from richneuron.experiment import cell_key
+    flat = [x for e in exps for x in (e if isinstance(e, list) else [e])]
+    return sorted(cell_key(c) for x in flat for c in x.cells)
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_experiments_are_the_notebooks_runs(quick):
+    """Each named experiment has exactly the cells built by hand with protocol.main_grid: the sweep skips the
+    default difficulty (quick keeps one other value, and the first two tuning lrs), the rounding check reruns the
+    verdicts' cells, SinGLU and Vanilla in the checkerboard sweep and the tuned runs with torch's kernels."""
+    from types import SimpleNamespace
+    from richneuron import protocol
+    cfg = SimpleNamespace(quick=quick, archs=["vanilla", "singlu", "v10"], seeds=[0, 1], data_seeds=[0, 1], steps=20)
+    lrs = [3e-4, 1e-3, 3e-3]
+    chosen = pd.DataFrame([{"arch": a, "task": t, "lr": 1e-3 if a == "singlu" else 3e-3}
+                           for a in ("vanilla", "singlu") for t in rk.STANDARD])
+    plan = dict(diff_archs=["singlu", "v10"], diff_seeds=[0], turns=[1.0, 2.0, 3.0], cells=[4, 6, 8], lrs=lrs,
+                validation=0.2)
+    first = rk.experiments(cfg, **plan)
+    assert set(first) == {"main", "spiral", "checkerboard", "tuning"}
+    exps = rk.experiments(cfg, **plan, chosen=chosen)
+    turns, cells = ([1.0], [6]) if quick else ([1.0, 3.0], [6, 8])
+    grid = lambda archs, tasks, seeds, **kw: protocol.main_grid(archs, tasks, seeds, 20, data_seeds=[0, 1], **kw)
+    torch_ = dict(kernels="torch")
+    want = {"main": grid(cfg.archs, rk.STANDARD, [0, 1]),
+            "spiral": grid(["singlu", "v10"], ["spiral"], [0], task_options={"turns": turns}),
+            "checkerboard": grid(["singlu", "v10"], ["checkerboard"], [0], task_options={"cells": cells}),
+            "tuning": pr.tuning_grid(["vanilla", "singlu"], rk.STANDARD, 20, lrs[:2] if quick else lrs, validation=0.2),
+            "tuned": pr.tuned_grids(chosen, [0, 1], 20, data_seeds=[0, 1]),
+            "check_main": [grid(a, t, [0, 1], **torch_) for a, t in rk.verdict_cells(cfg.archs)],
+            "check_sweep": grid(["singlu"], ["checkerboard"], [0], task_options={"cells": cells}, **torch_),
+            "check_tuned": pr.tuned_grids(chosen, [0, 1], 20, data_seeds=[0, 1], **torch_)}
+    assert set(exps) == set(want)
+    for name in want:
+        assert _keys(exps[name]) == _keys(want[name]), name
+
+
+def test_cost_text_counts_replicas_and_model_steps_by_group():
+    from richneuron import protocol
+    exps = {"main": protocol.main_grid(["vanilla", "singlu"], ["spiral"], [0, 1], 10, data_seeds=[0, 1, 2]),   # 12 x 10
+            "spiral": protocol.main_grid(["v10"], ["spiral"], [0], 10, task_options={"turns": [1.0, 3.0]}),   # 2 x 10
+            "check_main": [protocol.main_grid(["v10"], ["spiral"], [0, 1], 10, kernels="torch")]}             # 2 x 10
+    text = rk.cost_text(exps)
+    assert "main grid (shared with the other notebooks) 12 replicas (120 model-steps)" in text
+    assert "difficulty sweep 2 replicas (20 model-steps)" in text and "rounding check 2 replicas (20 model-steps)" in text
+    assert text.endswith("In all 16 replicas, 160 model-steps.")

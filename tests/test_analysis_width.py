@@ -75,3 +75,77 @@ def test_budget_gain_says_no_gain_only_with_equivalence():
     assert g.loc["b", "reading"] == "no gain (equivalent)"
     assert g.loc["c", "reading"] == "inconclusive"                     # noisy: neither shown
     np.testing.assert_allclose(g["p_holm"], stats.holm(g["p_value"]))
+
+
+# ----------------------------------------------------------------------------- the notebook's face
+
+def _cfg(quick, archs=("vanilla", "singlu", "v10")):
+    from types import SimpleNamespace
+    return SimpleNamespace(quick=quick, archs=list(archs), seeds=[0, 1, 2, 3], data_seeds=[0, 1, 2], steps=20,
+                           table=lambda df, name: df)
+
+
+def test_width_table_gives_widths_and_parameter_counts_as_ints():
+    t = wd.width_table(["vanilla", "singlu"], {(2, 1): ["nested2d"]}, [5000, 10], [2])
+    assert str(t["width"].dtype) == "Int64" and str(t["params"].dtype) == "Int64"
+    assert t.loc[t["budget"] == 10, "width"].isna().all()          # infeasible: missing, not a float NaN width
+    assert t.loc[t["budget"] == 5000].set_index("arch").loc["singlu", "width"] == \
+        models.width_for_budget("singlu", 2, 1, 5000, 2)[0]
+    with pytest.raises(ValueError, match="needs vanilla"):
+        wd.width_table(["singlu"], {(2, 1): ["nested2d"]}, [5000], [2])
+
+
+def test_arithmetic_judges_the_default_protocol_and_names_every_other_condition():
+    shapes = {(2, 1): ["nested2d"], (8, 4): ["memorize"]}
+    archs = ["vanilla", "singlu", "v10", "v9"]
+    W = wd.arithmetic(archs, shapes, [3000, 5000], [1, 2], _cfg(False))
+    t = wd.width_table(archs, shapes, [3000, 5000], [1, 2])
+    want = wd.per_matrix_loss(t[(t["depth"] == 2) & (t["budget"] == 5000)])
+    assert W["primary"]["loss_fit"] == pytest.approx(want["loss_fit"])
+    names = [n for n, _ in W["others"]]
+    assert len(names) == 3 + 2 * 2 * 2 and "depth 1 / 3000 (pooled)" in names and "depth 2 / 5000 / 8→4" in names
+    assert "depth 2 / 5000 (pooled)" not in names                  # the default is the primary, not a condition
+    quick = wd.arithmetic(archs, shapes, [3000, 5000], [1, 2], _cfg(True))
+    assert set(quick["width_table"]["budget"]) == {5000}
+    with pytest.raises(ValueError, match="budgets must include the default protocol's 5000"):
+        wd.arithmetic(archs, shapes, [3000], [1, 2], _cfg(False))
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_experiments_are_the_notebooks_runs(quick):
+    from richneuron import protocol
+    from richneuron.experiment import cell_key
+    keys = lambda e: sorted(cell_key(c) for c in e.cells)
+    cfg = _cfg(quick)
+    exps = wd.experiments(cfg, ["nested2d"], [3000, 5000, 8000], [1, 2], ["vanilla", "v9", "v10"],
+                          ["vanilla", "singlu", "v10"], 2)
+    budgets, depth_archs = ([3000], ["vanilla", "singlu"]) if quick else ([3000, 8000], ["vanilla", "singlu", "v10"])
+    want = {"main": protocol.main_grid(cfg.archs, ["nested2d"], cfg.seeds, 20, data_seeds=cfg.data_seeds),
+            "budgets": protocol.main_grid(["vanilla", "v10"], ["nested2d"], [0, 1], 20, budget=budgets),  # v9 not in archs
+            "depths": protocol.main_grid(depth_archs, ["nested2d"], [0, 1], 20, depth=[1])}
+    assert set(exps) == set(want) and all(keys(exps[k]) == keys(want[k]) for k in want)
+
+
+def test_tables_read_the_budget_gain_and_the_depth_comparison_off_the_runs():
+    """Replicas centre·exp(0.02·z) with a z of mean zero: every geometric mean is its centre exactly."""
+    from types import SimpleNamespace
+    from richneuron import published
+    z = np.array([-1.5, -0.5, 0.5, 1.5])
+    centre = {("vanilla", 5000, 2): 1e-2, ("vanilla", 3000, 2): 3e-2, ("vanilla", 5000, 1): 5e-2,
+              ("singlu", 5000, 2): 2e-3, ("singlu", 3000, 2): 2e-3, ("singlu", 5000, 1): 4e-2}
+    width = {("vanilla", 5000, 2): 68, ("vanilla", 3000, 2): 51, ("vanilla", 5000, 1): 1250,
+             ("singlu", 5000, 2): 48, ("singlu", 3000, 2): 36, ("singlu", 5000, 1): 714}
+    rows = [{"arch": a, "task": "nested2d", "budget": b, "depth": d, "width": width[(a, b, d)], "params": b,
+             "metric": "mse", "test_mse": c * float(np.exp(0.02 * v)), "diverged": False, "seed": i,
+             "predict_zero_mse": 0.3, "predict_mean_mse": 0.2} for (a, b, d), c in centre.items() for i, v in enumerate(z)]
+    m = pd.DataFrame(rows)
+    runs = {"main": SimpleNamespace(metrics=m[(m["budget"] == 5000) & (m["depth"] == 2)]),
+            "budgets": SimpleNamespace(metrics=m[m["budget"] == 3000]), "depths": SimpleNamespace(metrics=m[m["depth"] == 1])}
+    S = wd.tables(runs, {"anatomy": wd.anatomy_table(["vanilla", "singlu"])}, _cfg(False))
+    pub = S["scores"].set_index(["arch", "budget", "depth"])["published"]
+    assert pub[("vanilla", 5000, 2)] == published.value("vanilla", "nested2d") and pd.isna(pub[("vanilla", 3000, 2)])
+    gain = S["budget_gain"].set_index("arch")["gain"]
+    assert gain["vanilla"] == pytest.approx(3.0) and gain["singlu"] == pytest.approx(1.0)
+    dc = S["depth_comparison"].set_index(["arch", "depth"])
+    assert dc.loc[("vanilla", 1), "geo_mean"] == pytest.approx(5e-2) and dc.loc[("singlu", 1), "width"] == 714
+    assert len(dc) == 4

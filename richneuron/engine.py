@@ -261,4 +261,17 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                 raise
     finally:
         bar.close()
+    _record_cells(cfgs)
     return Results([done[cell_key(c)] for c in cfgs])
+
+
+CELLS_ENV = "RICHNEURON_CELLS_FILE"
+
+
+def _record_cells(cfgs):
+    """For `make report`: append the keys of the cells a run returned, one per line, to the file
+    named by $RICHNEURON_CELLS_FILE, so the paper publishes exactly the results its notebooks read."""
+    path = os.environ.get(CELLS_ENV)
+    if path:
+        with open(path, "a") as f:
+            f.write("".join(f"{cell_key(c)}\n" for c in cfgs))

@@ -7,12 +7,15 @@ and the mode, never from the working directory: a full run writes build/full/res
 and figures/, a quick run build/quick/results/<notebook> and build/quick/figures/ (so a quick run
 never touches the committed figures); both share the results store build/cache/.
 """
+import base64
+import html
 import json
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
@@ -66,13 +69,20 @@ class Setup:
     figures_dir: Path
     data_seeds: list = field(default_factory=lambda: [0])
     started: float = field(default_factory=time.perf_counter)
+    figures: int = 0                 # figures shown so far (their numbers in this notebook)
 
     def save(self, fig, name, caption=""):
-        """Save a figure into figures_dir (the report's figures/) and keep it inline. `caption`:
-        one or two sentences saying what the figure shows (computed numbers welcome); the paper
-        numbers the figure and uses the caption as its alt text. Returns None, so that a cell
-        ending in `cfg.save(...)` prints no file path into the paper."""
-        plots.save(fig, name, self.figures_dir)
+        """Save a figure into figures_dir (the report's figures/, byte-reproducible PNG) and show
+        that PNG as a numbered figure with `caption` under it and as its alt text (the paper
+        renumbers the figures across the whole paper). `caption`: one or two sentences saying what
+        the figure shows (computed numbers welcome); without one, the figure's titles stand in.
+        The matplotlib figure is closed, so it is not shown a second time. Returns None, so that a
+        cell ending in `cfg.save(...)` prints no file path into the paper."""
+        caption = " ".join(str(caption).split()) or _titles(fig)
+        path = plots.save(fig, name, self.figures_dir)
+        plt.close(fig)
+        self.figures += 1
+        show_figure(path.read_bytes(), caption, self.figures, name)
 
     def table(self, df, name):
         """Store a table as CSV in output_dir (raw results next to the figures) and return it."""
@@ -142,6 +152,7 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
                 paths["figures_dir"], list(range(data_seeds)))
     out.output_dir.mkdir(parents=True, exist_ok=True)
     plots.theme()
+    plain_tables()
     return out
 
 
@@ -201,3 +212,64 @@ def fraction(value, name, high=1.0):
     if isinstance(value, bool) or not isinstance(value, float) or not 0 < value <= high:
         raise ValueError(f"{name} must be a fraction in (0, {high:g}], got {value!r}")
     return value
+
+
+# Figures and tables as the paper shows them.
+FIGURE_KEY = "richneuron_figure"      # output metadata of a figure shown by `show_figure`
+
+
+def _titles(fig):
+    """A figure's own titles (suptitle, then the panels' titles), the caption of last resort."""
+    sup = fig._suptitle.get_text() if fig._suptitle else ""
+    panels = "; ".join(t for t in dict.fromkeys(ax.get_title() for ax in fig.axes) if t)
+    return ". ".join(t for t in (sup, panels) if t) or "(no caption given)"
+
+
+def figure_html(png_b64, caption, number, name="", width=None):
+    """A figure as HTML: the PNG (embedded), the caption as its alt text and, under it,
+    "Figure `number`." and the caption."""
+    cap = html.escape(caption, quote=True)
+    size = f' width="{width}"' if width else ""
+    anchor = f' id="fig-{html.escape(name, quote=True)}"' if name else ""
+    return (f'<figure class="rn-figure"{anchor}><img src="data:image/png;base64,{png_b64}" alt="{cap}"{size} '
+            f'style="max-width: 100%; height: auto">\n<figcaption><b>Figure {number}.</b> {cap}</figcaption></figure>')
+
+
+def figure_output(png_b64, caption, number, name="", width=None):
+    """The display data of one figure (HTML and plain text) and its metadata (name, caption,
+    width), which the paper reads to renumber the figure."""
+    data = {"text/html": figure_html(png_b64, caption, number, name, width),
+            "text/plain": f"Figure {number}. {caption}"}
+    return data, {FIGURE_KEY: {"name": name, "caption": caption, "width": width}}
+
+
+def show_figure(png, caption, number, name=""):
+    """Display PNG bytes as figure `number` with its caption (see `figure_html`); shown at the
+    size matplotlib would show it inline (figure.dpi), whatever the PNG's resolution."""
+    width = round(int.from_bytes(png[16:20], "big") * plt.rcParams["figure.dpi"] / plots.DPI)   # PNG IHDR width
+    data, meta = figure_output(base64.b64encode(png).decode(), caption, number, name, width)
+    display(data, raw=True, metadata=meta)
+
+
+def table_html(df):
+    """A DataFrame as the paper shows it: no pandas index column (an unnamed integer index, the
+    row numbers, is dropped; a meaningful one, named or of labels, becomes ordinary columns),
+    column levels joined by " · ", nothing truncated."""
+    if any(n is not None for n in df.index.names) or not pd.api.types.is_integer_dtype(df.index):
+        df = df.reset_index()
+    multi = isinstance(df.columns, pd.MultiIndex)
+    df = df.set_axis([" · ".join(str(v) for v in c if str(v) != "") if multi else c for c in df.columns], axis=1)
+    return df.to_html(index=False, max_rows=None, max_cols=None, na_rep="–", border=0)
+
+
+def plain_tables():
+    """Every DataFrame a notebook shows renders by `table_html` (no index column, no truncation);
+    pandas' text display is not truncated either."""
+    pd.set_option("display.max_rows", None)
+    pd.set_option("display.max_columns", None)
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.width", None)
+    from IPython import get_ipython
+    ip = get_ipython()
+    if ip is not None:
+        ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, table_html)

@@ -9,6 +9,7 @@ scorecard and table of contents, rendered to a self-contained HTML file (images 
 script loaded from the network). Each executed notebook is also rendered with its code.
 """
 import argparse
+import inspect
 import json
 import os
 import re
@@ -20,13 +21,15 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import torch
 
-from . import published, stats
+from . import neurons, notebook as nbk, protocol, published, stats, tasks
 from .provenance import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "Beyond Linear Neurons, re-run: do richer neurons beat ReLU at a matched parameter budget?"
+RESULTS_FILE, DICTIONARY_FILE = "results.csv.gz", "results_dictionary.md"
 
 
 def notebooks(root=ROOT):
@@ -68,10 +71,12 @@ def _status(nb_path, out_path, progress_file, t0, label, expected, after=None):
     return " · ".join(parts)
 
 
-def execute(nb_path, out_path, parameters, log=print, label="", expected=None, after=None, every=15.0):
+def execute(nb_path, out_path, parameters, log=print, label="", expected=None, after=None, every=15.0,
+            cells_file=None):
     """Run one notebook with papermill (python3 kernel of this environment), printing a progress
     line every `every` seconds (`expected`: its runtime in the last full run, for the estimate;
-    `after`: the last full run's time for the notebooks still to come).
+    `after`: the last full run's time for the notebooks still to come). `cells_file`: the keys of
+    the cells the notebook's runs return are written there (see `engine._record_cells`).
 
     The kernel logs errors only: ipykernel's "running over TCP without encryption" warning
     concerns a kernel on a shared network, not one started here for one notebook."""
@@ -88,8 +93,11 @@ def execute(nb_path, out_path, parameters, log=print, label="", expected=None, a
             log("  " + _status(nb_path, out_path, progress_file, t0, label, expected, after))
             sys.stdout.flush()
 
-    old = os.environ.get("RICHNEURON_PROGRESS_FILE")
-    os.environ["RICHNEURON_PROGRESS_FILE"] = str(progress_file)      # the kernel inherits it
+    env = {"RICHNEURON_PROGRESS_FILE": str(progress_file), "RICHNEURON_CELLS_FILE": str(cells_file or "")}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)                                            # the kernel inherits them
+    if cells_file:
+        Path(cells_file).unlink(missing_ok=True)
     watcher = threading.Thread(target=report, daemon=True)
     watcher.start()
     try:
@@ -99,10 +107,11 @@ def execute(nb_path, out_path, parameters, log=print, label="", expected=None, a
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
     finally:
         stop.set()
-        if old is None:
-            os.environ.pop("RICHNEURON_PROGRESS_FILE", None)
-        else:
-            os.environ["RICHNEURON_PROGRESS_FILE"] = old
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         progress_file.unlink(missing_ok=True)
     dt = time.perf_counter() - t0
     log(f"  {label} {nb_path.name}: {dt:.1f} s")
@@ -237,29 +246,98 @@ def beyond(answers):
     return "\n".join(lines)
 
 
+def headlines(verdict_rows):
+    """The abstract's effect sizes: one line per claim, in the study's order, with the study's
+    published value, our headline effect with its 95% interval (the row's `ours`) and the verdict."""
+    rows, missing = ordered(verdict_rows)
+    lines = []
+    for r in rows:
+        pub = r.get("published")
+        if isinstance(pub, (int, float)) and not isinstance(pub, bool):
+            pub = f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
+        else:
+            pub = "–" if pub is None else str(pub)
+        lines.append(f"- **{r['verdict']}**: {r['claim']} (study: {pub}). Ours: {r['ours']}.")
+    lines += [f"- **not judged**: {published.claims()[c]['text']} (no notebook ran it)." for c in missing]
+    return "\n".join(lines)
+
+
 def abstract(verdict_rows, quick, answers=()):
     rows, missing = ordered(verdict_rows)
     counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
     n = len(rows) + len(missing)
     parts = [f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS]
-    named = "; ".join(f"{v}: " + ", ".join(f"{r['claim_id']} ({r['ours']})" for r in rows if r["verdict"] == v)
-                      for v in stats.VERDICTS if counts.get(v, 0))
     flipped = sum(1 for r in rows if r.get("rounding_stable") is False)
-    mode = (" **This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
+    mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
             "report's results.**" if quick else "")
-    return (f"We re-ran the study *Beyond Linear Neurons* (14 neuron designs, 9 toy tasks) under a documented "
-            f"protocol, since the study published no code, data generators or hyperparameters, and swept what it "
-            f"left open. Of its {n} headline claims: {', '.join(parts)}"
-            + (f", {len(missing)} not judged" if missing else "") + f". {named}. "
+    beyond_ = (" Beyond the study, against published peer neurons (GLU family, SIREN, Snake, FAN), with tuned "
+               "learning rates and from 1K to 64K parameters: " + " ".join(f"*{a['question']}* {a['answer']}"
+                                                                        for a in answers)) if answers else ""
+    return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons* ({len(neurons.available())} neuron designs, "
+            f"{len(tasks.available())} toy tasks) under a documented protocol, since the study published no code, "
+            f"data generators or hyperparameters, and swept what it left open. Of its {n} headline claims: "
+            f"{', '.join(parts)}" + (f", {len(missing)} not judged" if missing else "") + ". "
             f"Every comparison is a Welch t interval on the log scale for errors (a ratio of geometric means) or the "
             f"linear scale for accuracies, over initialisation seeds on several data draws, Holm-corrected within "
             f"each claim; \"no effect\" is only claimed from an equivalence test. Every verdict was computed again "
             f"from runs with other floating-point kernels; {flipped} changed and {'is' if flipped == 1 else 'are'} "
             f"reported as inconclusive. Every number below comes from a run of this repository (the study's own "
-            f"numbers from one data file), with every seed shown."
-            + (" Beyond the study, against published peer neurons (GLU family, SIREN, Snake, FAN), with tuned "
-               "learning rates and from 1K to 64K parameters: " + " ".join(f"*{a['question']}* {a['answer']}" for a in answers)
-               if answers else "") + mode)
+            f"numbers from one data file), with every seed shown; the per-replica results are published next to "
+            f"this paper ([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE}))."
+            + beyond_ + "\n\n**Effect sizes behind the verdicts** (the study's published value, then ours: the "
+            "effect with its 95% interval):\n\n" + headlines(verdict_rows) + mode)
+
+
+def limitations(verdict_rows=()):
+    """The limitations section (markdown): what the verdicts depend on, with the values from the code."""
+    sine_omega = inspect.signature(neurons.SinGLU).parameters["omega"].default
+    siren_omega = inspect.signature(neurons.Siren).parameters["omega"].default
+    eps = float(torch.finfo(torch.float32).eps)
+    knobs = {"spiral": "turns", "checkerboard": "cells", "nested2d": "k", "complex4d": "scale", "hifreq": "freqs",
+             "memorize": "n_points"}
+    difficulty = ", ".join(f"{t} {k} = {tasks.options_of(t)[k]}" for t, k in knobs.items())
+    return "\n".join([
+        '<a id="limitations"></a>', "", "## Limitations", "",
+        "- The study's code, data generators and hyperparameters are not public; our generators and protocol are "
+        "documented choices (Methods, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
+        "protocol and the sweeps shown, not whether the study's own runs were wrong. Every task is synthetic: "
+        "generators we wrote because the study published none.",
+        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), chosen by the "
+        "calibration in Methods for the study's neurons together; an arch whose best rate lies elsewhere is judged "
+        "off its optimum. Only some claims are re-judged at swept rates, and the tuned rates of notebook 07 come "
+        "from one trial per rate on a validation split.",
+        f"- **ω.** Every sine neuron runs at ω = {sine_omega:g} unless a finding sweeps it (05, 06); SIREN at its "
+        f"paper's ω0 = {siren_omega:g}. A claim about a sine neuron is a claim at that frequency scale.",
+        f"- **Task difficulty.** Each task is judged at one difficulty (the generator defaults: {difficulty}); the "
+        "ordering of neurons can change with difficulty, as notebook 02's difficulty sweep shows where it was run.",
+        f"- **The data draw.** Replicas are (data draw, seed) pairs, {protocol.SEEDS} seeds on each of "
+        f"{protocol.DATA_SEEDS} draws, treated as exchangeable. With {protocol.DATA_SEEDS} draws per task an "
+        "arch-by-draw interaction cannot be estimated well; where the data share of the variance is large "
+        "(notebook 02's variance split), the intervals describe these draws more than the population of draws.",
+        f"- **Float32 floors.** Training and scoring are in float32 (machine epsilon {eps:.2g}): an MSE cannot be "
+        f"resolved much below ε² ≈ {eps ** 2:.1g} for targets of order 1, and in practice training stalls far "
+        f"above it; errors below stats.FLOAT32_FLOOR = {stats.FLOAT32_FLOOR:g} (within a decade of it for finding 1) "
+        "are not judged by their ratio alone, since a ratio of two rounding errors is not a skill ratio.",
+        "- **Adam's normalisation.** Adam divides every parameter's step by the running RMS of its own gradient, "
+        "so a modulating (meta) matrix whose gradients are far smaller than the direct ones still moves at the "
+        "same rate: \"gradient competition\" (meta gradients drowned by the direct ones) is a statement about "
+        "plain SGD and cannot be tested as stated under Adam. Notebook 03 reports the gradient norms and a "
+        "meta-learning-rate sweep instead; its verdict on that part is about those.",
+        "- **Untuned peers.** The published peers (GLU family, SIREN, Snake, FAN) run at our protocol with their "
+        "reference initialisation and default options, without the per-model tuning their papers used beyond the "
+        "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
+        "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
+        "large lr or ω): another CPU or thread count can move a replica's numbers. The rounding check reruns every "
+        "scorecard comparison with other kernels; a verdict that survives it may still move on hardware we did "
+        "not try.",
+        f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
+        f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
+        f"magnitude, ×/÷{inspect.signature(stats.magnitude).parameters['band'].default:.3g}) are our choices, stated "
+        "before the data; other choices can move a verdict between *not replicated* and *inconclusive*.",
+        f"- **Toy scale.** {protocol.BUDGET:,} parameters per model at the default protocol (other budgets only "
+        "where a notebook sweeps them, up to notebook 07's scale sweep), full-batch Adam, CPU float32; nothing "
+        "here speaks for large models.",
+        ""])
 
 
 def assemble(executed, verdict_rows, meta, quick, answers=()):
@@ -301,30 +379,119 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
         + ("\n\n### Beyond the study\n\n" + beyond(answers) if answers else "")))
     for s in sections:
         cells += s
-    cells.append(nbformat.v4.new_markdown_cell(
-        '<a id="limitations"></a>\n\n## Limitations\n\n'
-        "- The study's code, data generators and hyperparameters are not public; our generators and protocol are "
-        "documented choices (README, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
-        "protocol and the sweeps shown, not whether the study's own runs were wrong.\n"
-        "- Toy scale (3K–8K parameters for the findings; the scale sweep of notebook 07 reaches 64K), full-batch Adam, CPU float32.\n"
-        "- Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at large lr or ω): another "
-        "CPU or thread count can move a replica's numbers. The rounding check above reruns every scorecard "
-        "comparison with other kernels; a verdict that survives it may still move on hardware we did not try.\n"
-        "- Replicas are (data draw, seed) pairs treated as exchangeable. With three data draws per task, an "
-        "arch-by-draw interaction cannot be estimated well; where the data share of the variance is large "
-        "(notebook 02's variance split), the intervals describe these draws more than the population of draws.\n"
-        "- The equivalence margins (×1.25 for errors, 2 pp for accuracies) and the magnitude band (the claimed "
-        "order of magnitude, ×/÷√10) are our choices, stated before the data; other choices can move a verdict "
-        "between *not replicated* and *inconclusive*.\n"
-        "- Verdicts are computed at one point of the protocol space the study left open (lr, ω, steps, init, task "
-        "difficulty, data size), with sweeps along a few axes only; a claim that fails here may hold elsewhere.\n"
-        "- Every task is synthetic: generators we wrote because the study published none.\n"
-        "- Tuned learning rates (notebook 07) come from one trial per rate on a validation split.\n"))
+    cells.append(nbformat.v4.new_markdown_cell(limitations(verdict_rows)))
     prov = "\n".join(f"| {k} | {v} |" for k, v in meta.items())
     cells.append(nbformat.v4.new_markdown_cell(
         f'<a id="provenance"></a>\n\n## Provenance\n\n| item | value |\n|---|---|\n{prov}\n'))
+    number_figures(cells)
     paper.cells = cells
     return paper
+
+
+def number_figures(cells):
+    """Number the paper's figures in order ("Figure 1." ...) across all notebooks, in place: a
+    figure shown by `Setup.save` keeps its caption (also its alt text); a bare PNG output (a figure
+    shown without `cfg.save`) becomes a numbered figure with an empty caption. Returns the count."""
+    n = 0
+    for c in cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            if o.output_type not in ("display_data", "execute_result"):
+                continue
+            meta = o.get("metadata", {}).get(nbk.FIGURE_KEY)
+            if meta:
+                png = re.search(r'src="data:image/png;base64,([^"]+)"', o.data["text/html"])[1]
+            elif "image/png" in o.data:
+                png, meta = "".join(o.data["image/png"].split()), {"name": "", "caption": "", "width": None}
+            else:
+                continue
+            n += 1
+            data, metadata = nbk.figure_output(png, meta["caption"], n, meta["name"], meta.get("width"))
+            o.data, o.metadata = nbformat.from_dict(data), nbformat.from_dict(metadata)
+    return n
+
+
+# The per-replica results published next to the paper: one row per replica (the metrics rows the
+# notebooks read from the results store), and what each column means.
+COLUMNS = {
+    "arch": "neuron id (Methods: the neurons' equations)",
+    "task": "task id (Methods: the tasks' generators)",
+    "width": "hidden width of each layer (matched to `budget` when a budget was given)",
+    "params": "exact number of trainable parameters of the model",
+    "budget": "parameter budget the width was matched to (empty where the width was set directly)",
+    "depth": "hidden layers of the neuron, then a linear head",
+    "steps": "full-batch Adam steps",
+    "meta_lr_scale": "factor on the learning rate of the meta (modulating) parameters; 1 = the same rate",
+    "kernels": "sin/cos/tanh kernels: numpy (the default) or torch (the rounding check)",
+    "device": "where the replica trained (cpu or cuda)",
+    "data_seed": "seed of the task's data draw",
+    "seed": "initialisation seed of the model",
+    "omega": "ω of this replica (empty: the neuron's default, or a neuron without ω)",
+    "lr": "constant Adam learning rate",
+    "replica": "index of the replica within its cell (the stacked ensemble it trained in)",
+    "final_train_loss": "training loss (MSE or cross-entropy) after the last step; empty if diverged",
+    "diverged": "True when training diverged (NaN/inf, or ended worse than its start and 10× the best "
+                "constant's loss); its scores are empty",
+    "predict_zero_mse": "sanity baseline: MSE of predicting 0 on this draw's test set",
+    "predict_mean_mse": "sanity baseline: MSE of predicting the training targets' mean on the test set",
+    "chance_accuracy": "sanity baseline: accuracy of predicting the test set's majority class",
+    "uniform_accuracy": "sanity baseline: 1 / number of classes",
+    "metric": "the task's score: mse (lower is better) or accuracy (higher is better), in the "
+              "`test_<metric>` column",
+    "wall_seconds": "the cell's training time divided by its replicas (machine-dependent)",
+    "cell": "key of the cell in the results store (build/cache/<cell>.json holds its history and weights)",
+    "notebooks": "the notebooks that read this replica (comma-separated)",
+}
+PATTERNS = (
+    (r"train_(mse|accuracy)", "score on the training set"),
+    (r"test_(mse|accuracy)", "score on the test set: fresh draws, the training pairs for memorize, the "
+                             "shifted range for ood, freqgen and mixedfreq (the report's score)"),
+    (r"in_range_(mse|accuracy)", "score on fresh points of the training range (ood, freqgen, mixedfreq)"),
+    (r"task\.\w+", "task option set for this run (empty: the generator's default, see Methods)"),
+    (r"opt\.\w+", "neuron option set for this run (empty: the neuron's default, see Methods)"),
+)
+
+
+def column_doc(name):
+    """What column `name` of the published results means (None: undocumented)."""
+    return COLUMNS.get(name) or next((d for p, d in PATTERNS if re.fullmatch(p, name)), None)
+
+
+def results_table(used, cache):
+    """One row per replica the notebooks read: `used` maps a notebook's stem to the keys of the cells
+    its runs returned (see `engine._record_cells`); the rows are the store's metrics rows, with the
+    notebooks that read them. Replicas read by several notebooks appear once."""
+    by_key = {}
+    for stem, keys in used.items():
+        for k in keys:
+            stems = by_key.setdefault(k, [])
+            if stem not in stems:
+                stems.append(stem)
+    rows = [{**r, "notebooks": ",".join(stems)} for k, stems in by_key.items()
+            for r in json.loads((Path(cache) / f"{k}.json").read_text())["metrics"]]
+    df = pd.DataFrame(rows)
+    known = [c for c in COLUMNS if c in df] + sorted(c for c in df if c not in COLUMNS)
+    return df[known]
+
+
+def data_dictionary(df):
+    """The results file's data dictionary (markdown): every column, its type, how many rows fill it."""
+    lines = [f"# {RESULTS_FILE}: the per-replica results behind the paper", "",
+             f"One row per trained replica that a notebook of the paper read ({len(df):,} rows, "
+             f"{df['cell'].nunique() if len(df) else 0:,} cells), from the results store the report used. Read it with "
+             f"`pandas.read_csv(\"{RESULTS_FILE}\")`; a replica's loss curve, gradient norms and trained weights are "
+             "in the results store under its `cell` key (`richneuron.run` with the same experiment returns them).", "",
+             "| column | type | rows filled | meaning |", "|---|---|---|---|"]
+    for c in df.columns:
+        lines.append(f"| `{c}` | {df[c].dtype} | {int(df[c].notna().sum()):,} | {column_doc(c) or 'undocumented'} |")
+    return "\n".join(lines) + "\n"
+
+
+def publish_results(used, cache, base):
+    """Write base/results.csv.gz (byte-reproducible gzip) and base/results_dictionary.md."""
+    df = results_table(used, cache)
+    df.to_csv(base / RESULTS_FILE, index=False, compression={"method": "gzip", "mtime": 0})
+    (base / DICTIONARY_FILE).write_text(data_dictionary(df))
+    return df
 
 
 def notebook_table(root, executed, full, quick_rt):
@@ -356,7 +523,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
     for d in (nb_dir, html_dir, figures):
         d.mkdir(parents=True, exist_ok=True)
     cache = root / "build" / "cache"
-    executed, runtimes, verdicts, answers = [], {}, [], []
+    executed, runtimes, verdicts, answers, used = [], {}, [], [], {}
     todo = [p for p in notebooks(root) if not only or p.stem[:2] in only]
     if not todo:
         raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in notebooks(root))}")
@@ -366,11 +533,13 @@ def build(quick=False, only=None, root=ROOT, log=print):
     for i, nb in enumerate(todo):
         out_dir = base / "results" / nb.stem
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}
-        out = nb_dir / nb.name
+        out, cells_file = nb_dir / nb.name, out_dir / "cells.txt"
+        out_dir.mkdir(parents=True, exist_ok=True)
         runtimes[nb.stem] = execute(nb, out, params, log, label=f"[{i + 1}/{len(todo)}]",
                                     expected=expected.get(nb.stem),
-                                    after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]))
+                                    after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]), cells_file=cells_file)
         executed.append(out)
+        used[nb.stem] = cells_file.read_text().split() if cells_file.exists() else []
         render(nbformat.read(out, as_version=4), html_dir / f"{nb.stem}.html", exclude_input=False)
         vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"
         if vfile.exists():
@@ -380,6 +549,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
     total = time.perf_counter() - t0
     meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
                       notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()))
+    publish_results(used, cache, base)
     paper = assemble(executed, verdicts, meta, quick, answers)
     nbformat.write(paper, base / "paper.ipynb")
     html = render(paper, base / "paper.html", exclude_input=True)
@@ -393,6 +563,8 @@ def build(quick=False, only=None, root=ROOT, log=print):
         shutil.copy(base / "runtimes.json", dest / "runtimes.json")
         shutil.copy(base / "verdicts.json", dest / "verdicts.json")
         shutil.copy(base / "answers.json", dest / "answers.json")
+        shutil.copy(base / RESULTS_FILE, dest / RESULTS_FILE)
+        shutil.copy(base / DICTIONARY_FILE, dest / DICTIONARY_FILE)
         qfile = root / "build" / "quick" / "runtimes.json"
         quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
         update_readme(root, notebook_table(root, executed, runtimes, quick_rt))

@@ -196,3 +196,145 @@ def test_quick_paper_loads_in_headless_chromium(quick_build, tmp_path):
     check = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert check["images"] >= 10 and check["broken"] == 0, check
     assert check["errors"] == [], check
+
+
+# --- The paper stands alone: numbered captioned figures, plain tables, Methods, published results ---
+
+def _soup(html):
+    from bs4 import BeautifulSoup
+    return BeautifulSoup(html, "html.parser")
+
+
+def test_table_html_drops_the_row_numbers_and_cuts_nothing():
+    import pandas as pd
+    from richneuron import notebook as nbk
+    long = ("a criterion " * 40).strip()
+    df = pd.DataFrame({"claim": [f"c{i}" for i in range(80)], "criterion": [long] * 80,
+                       **{f"col{j}": range(80) for j in range(30)}})
+    table = _soup(nbk.table_html(df[df["col0"] >= 5])).table            # a filtered frame: index 5..79
+    assert not table.tbody.find("th"), "no index column"
+    assert [th.text for th in table.thead.find_all("th")] == list(df.columns)
+    rows = table.tbody.find_all("tr")
+    assert len(rows) == 75 and rows[0].find_all("td")[0].text == "c5"
+    assert rows[-1].find_all("td")[1].text == long and "..." not in str(table)
+    named = pd.DataFrame({"width": [3, 4]}, index=pd.Index(["vanilla", "singlu"], name="arch"))
+    cells = [[td.text for td in tr.find_all("td")] for tr in _soup(nbk.table_html(named)).tbody.find_all("tr")]
+    assert cells == [["vanilla", "3"], ["singlu", "4"]]                   # a named index becomes a column
+    wide = pd.DataFrame({("2→1", 5000): [1], ("8→4", 5000): [2]}, index=pd.Index(["v10"], name="arch"))
+    assert [th.text for th in _soup(nbk.table_html(wide)).find_all("th")] == ["arch", "2→1 · 5000", "8→4 · 5000"]
+
+
+def test_save_shows_the_saved_png_as_a_numbered_captioned_figure(tmp_path, monkeypatch):
+    import base64
+    import matplotlib.pyplot as plt
+    from richneuron import notebook as nbk
+    shown = []
+    monkeypatch.setattr(nbk, "display", lambda data, raw, metadata: shown.append((data, metadata)))
+    cfg = nbk.Setup(True, [0], ["vanilla"], 10, tmp_path, tmp_path, tmp_path / "figures")
+    for i, caption in enumerate(["MSE of <every> replica & its mean.", ""]):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        ax.set_title(f"panel {i}")
+        assert cfg.save(fig, f"00_test{i}", caption=caption) is None
+        assert not plt.fignum_exists(fig.number), "the figure is closed: not shown a second time"
+    (data, meta), (data2, meta2) = shown
+    fig_html = _soup(data["text/html"]).figure
+    png = (tmp_path / "figures" / "00_test0.png").read_bytes()
+    assert base64.b64decode(fig_html.img["src"].split(",", 1)[1]) == png   # the file's bytes, shown as they are
+    assert fig_html.img["alt"] == "MSE of <every> replica & its mean." == meta[nbk.FIGURE_KEY]["caption"]
+    assert fig_html.figcaption.text == "Figure 1. MSE of <every> replica & its mean."
+    assert _soup(data2["text/html"]).figcaption.text == "Figure 2. panel 1"       # no caption: the titles
+
+
+def test_the_paper_numbers_every_figure_in_order():
+    import nbformat
+    from richneuron import notebook as nbk
+    def output(caption, number):
+        data, meta = nbk.figure_output("iVBORw0KGgo=", caption, number, f"n{number}")
+        return nbformat.v4.new_output("display_data", data=data, metadata=meta)
+    cells = [nbformat.v4.new_code_cell(outputs=[output("first", 1), output("second", 2)]),
+             nbformat.v4.new_markdown_cell("text"),
+             nbformat.v4.new_code_cell(outputs=[output("third", 1)]),      # the next notebook starts at 1 again
+             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=\n"})])]
+    assert report.number_figures(cells) == 4
+    captions = [_soup(o.data["text/html"]).figcaption.text for c in cells if c.cell_type == "code" for o in c.outputs]
+    assert captions == ["Figure 1. first", "Figure 2. second", "Figure 3. third", "Figure 4. "]
+
+
+def test_published_results_one_row_per_replica_with_every_column_documented(tmp_path):
+    import pandas as pd
+    def cell(key, arch, n):
+        rows = [{"arch": arch, "task": "spiral", "seed": s, "replica": s, "test_accuracy": 0.5 + s / 10,
+                 "in_range_mse": 0.1, "task.turns": 3.0, "diverged": False, "cell": key} for s in range(n)]
+        (tmp_path / f"{key}.json").write_text(json.dumps({"metrics": rows}))
+    cell("k1", "vanilla", 2)
+    cell("k2", "singlu", 3)
+    df = report.results_table({"01_a": ["k1", "k2"], "02_b": ["k2", "k2"]}, tmp_path)
+    assert len(df) == 5 and list(df["notebooks"]) == ["01_a"] * 2 + ["01_a,02_b"] * 3
+    assert all(report.column_doc(c) for c in df.columns), [c for c in df.columns if not report.column_doc(c)]
+    assert report.column_doc("no_such_column") is None
+    report.publish_results({"01_a": ["k1", "k2"]}, tmp_path, tmp_path)
+    back = pd.read_csv(tmp_path / report.RESULTS_FILE)
+    assert back["test_accuracy"].tolist() == [0.5, 0.6, 0.5, 0.6, 0.7]
+    first = (tmp_path / report.RESULTS_FILE).read_bytes()
+    report.publish_results({"01_a": ["k1", "k2"]}, tmp_path, tmp_path)
+    assert (tmp_path / report.RESULTS_FILE).read_bytes() == first, "byte-reproducible"
+    assert all(f"`{c}`" in (tmp_path / report.DICTIONARY_FILE).read_text() for c in back.columns)
+
+
+def test_quick_paper_figures_are_numbered_and_captioned(quick_build):
+    html = (quick_build / "paper.html").read_text()
+    assert "No description has been provided" not in html
+    soup = _soup(html)
+    imgs = soup.find_all("img")
+    assert len(imgs) >= 10
+    numbers = []
+    for img in imgs:
+        fig = img.find_parent("figure")
+        assert fig is not None and fig.figcaption is not None, f"an image outside a numbered figure: {str(img)[:200]}"
+        m = re.fullmatch(r"Figure (\d+)\. (.+)", fig.figcaption.text.strip(), re.S)
+        assert m, f"figure without a number and caption: {fig.figcaption.text!r}"
+        assert img["alt"] == m.group(2), "the caption is the alt text"
+        numbers.append(int(m.group(1)))
+    assert numbers == list(range(1, len(imgs) + 1))
+
+
+def test_quick_paper_tables_have_no_index_column_or_cut_cells(quick_build):
+    soup = _soup((quick_build / "paper.html").read_text())
+    tables = soup.find_all("table")
+    assert len(tables) >= 10
+    for t in tables:
+        body = t.find("tbody") or t
+        assert not body.find("th"), f"a table with an index column: {str(t)[:300]}"
+        assert not any(td.text.strip() in ("...", "…") for td in t.find_all("td")), f"cut table: {str(t)[:300]}"
+        assert not any(td.text.rstrip().endswith("...") for td in t.find_all("td")), f"cut cell: {str(t)[:300]}"
+
+
+def test_quick_paper_has_methods_abstract_effects_limitations_and_results(quick_build):
+    import pandas as pd
+    from richneuron import neurons, tasks
+    html = (quick_build / "paper.html").read_text()
+    soup = _soup(html)
+    methods = html[html.index('id="sec-00"'):html.index('id="sec-01"')]
+    text = _soup(methods).get_text(" ")
+    for a in neurons.available("all"):
+        assert re.search(rf"\b{re.escape(a)}\b", text), f"Methods does not name arch {a}"
+        assert " ".join(neurons.get(a).__doc__.split()[:6]) in " ".join(text.split()), f"{a}'s equation"
+    for t in tasks.available():
+        assert re.search(rf"\b{t}\b", text), f"Methods does not name task {t}"
+        assert " ".join(tasks.TASKS[t].__doc__.split()) in " ".join(text.split()), f"{t}'s generator, in full"
+    assert "Welch" in text and "Holm" in text and "TOST" in text and "rounding" in text
+    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    abstract = soup.find("h1").find_next("ul").get_text(" ")
+    for r in verdicts:
+        assert " ".join(r["ours"].split()) in " ".join(abstract.split()), f"abstract lacks {r['claim_id']}'s effect"
+    lim = html[html.index('id="limitations"'):html.index('id="provenance"')]
+    for word in ("learning rate", "ω", "difficulty", "data draw", "float32", "Adam", "gradient competition", "peers"):
+        assert word in lim, f"limitations do not name {word}"
+    df = pd.read_csv(quick_build / report.RESULTS_FILE)
+    assert len(df) and df[["arch", "task", "seed", "data_seed", "test_" + "mse"]].notna().any().all()
+    assert all(report.column_doc(c) for c in df.columns), [c for c in df.columns if not report.column_doc(c)]
+    read = {n for v in df["notebooks"] for n in v.split(",")}
+    assert read == {p.stem for p in NOTEBOOKS}, read           # every notebook trains or reads something
+    assert report.RESULTS_FILE in html and report.DICTIONARY_FILE in html
+    assert (quick_build / report.DICTIONARY_FILE).exists()

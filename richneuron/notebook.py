@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
+from pandas.io.formats.style import Styler
 
 from . import neurons, plots
 from .provenance import provenance
@@ -272,4 +273,14 @@ def plain_tables():
     from IPython import get_ipython
     ip = get_ipython()
     if ip is not None:
-        ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, table_html)
+        html_ = ip.display_formatter.formatters["text/html"]
+        html_.for_type(pd.DataFrame, table_html)
+        html_.for_type(Styler, styler_html)
+
+
+def styler_html(styler):
+    """A styled DataFrame as the paper shows it: its row numbers (an unnamed integer index) hidden."""
+    index = styler.data.index
+    if all(n is None for n in index.names) and pd.api.types.is_integer_dtype(index):
+        styler = styler.hide(axis="index")
+    return styler.to_html()

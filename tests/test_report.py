@@ -220,6 +220,7 @@ def test_table_html_drops_the_row_numbers_and_cuts_nothing():
     named = pd.DataFrame({"width": [3, 4]}, index=pd.Index(["vanilla", "singlu"], name="arch"))
     cells = [[td.text for td in tr.find_all("td")] for tr in _soup(nbk.table_html(named)).tbody.find_all("tr")]
     assert cells == [["vanilla", "3"], ["singlu", "4"]]                   # a named index becomes a column
+    assert not _soup(nbk.styler_html(df.head(3).style)).tbody.find("th"), "a styled frame's row numbers hidden"
     wide = pd.DataFrame({("2→1", 5000): [1], ("8→4", 5000): [2]}, index=pd.Index(["v10"], name="arch"))
     assert [th.text for th in _soup(nbk.table_html(wide)).find_all("th")] == ["arch", "2→1 · 5000", "8→4 · 5000"]
 

@@ -727,7 +727,7 @@ def rounding_text(check):
 # ----------------------------------------------------------------------------- figures
 
 def _replica_text(cfg):
-    return f"{len(cfg.seeds)} seeds × {len(cfg.data_seeds)} data draws, {cfg.steps} steps, ~5,000 parameters"
+    return f"{len(cfg.seeds)} seeds × {len(cfg.data_seeds)} data draws, {cfg.steps:,} steps, ~5,000 parameters"
 
 
 def scores_figure(T, cfg):
@@ -738,7 +738,8 @@ def scores_figure(T, cfg):
     m = m[~m["diverged"].astype(bool)].assign(score=lambda d: stats.score_column(d))
     centre = T["standard_scores"].set_index(["arch", "task"])["mean"]
     fig, axes = plots.grid(len(STANDARD), ncols=3)
-    for i, (ax, task) in enumerate(zip(axes, STANDARD)):
+    legend = {}
+    for ax, task in zip(axes, STANDARD):
         d = m[m["task"] == task]
         mse = stats.LOWER_IS_BETTER[d["metric"].iloc[0]]
         base = {"predict mean": d["predict_mean_mse"].iloc[0]} if mse else {"majority class": d["chance_accuracy"].iloc[0]}
@@ -746,11 +747,16 @@ def scores_figure(T, cfg):
         plots.replicas(d, ax, order=cfg.archs, center={a: centre[(a, task)] for a in cfg.archs if (a, task) in centre},
                        baselines=base, published={a: published.value(a, task) for a in cfg.archs}, floor=floor,
                        log=mse, title=task, ylabel="test MSE" if mse else "test accuracy")
+        ax.tick_params(axis="x", rotation=90)          # 14 arch names per panel in the full run
         if mse:
             plots.log_ticks(ax)
-        if i not in (0, len(STANDARD) - 1) and ax.get_legend():
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(lab, h)
+        if ax.get_legend():
             ax.get_legend().remove()
     fig.tight_layout()
+    fig.legend(legend.values(), legend.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(legend),
+               frameon=False)
     cfg.save(fig, "02_scores_all_tasks", caption=(
         f"Test score of every replica (dots; {_replica_text(cfg)}) of every arch on the six standard tasks: MSE on a "
         "log axis (lower is better) or accuracy (higher is better). Black bar: the centre (geometric mean for MSE); "

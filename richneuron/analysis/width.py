@@ -431,7 +431,8 @@ def plot_widths(table, claim, axes):
         for (name, curve), ls in zip(reference_curves(k, claim).items(), ("-", "--", ":")):
             ax.plot(k, curve, c="k", ls=ls, lw=1, label=name)
         ax.set(xlabel="full weight matrices per hidden layer (k)", ylabel="width / vanilla width",
-               title=f"depth {depth}: budgets {', '.join(str(b) for b in sorted(g['budget'].unique()))}",
+               title=f"depth {depth}: budget{'s' if g['budget'].nunique() > 1 else ''} "
+                     f"{', '.join(f'{b:,}' for b in sorted(g['budget'].unique()))}",
                ylim=(0, 1.05), xticks=range(1, int(table["matrices"].max()) + 1))
     return axes[-1].get_legend_handles_labels()
 

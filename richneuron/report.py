@@ -193,7 +193,9 @@ def _parts_text(parts):
 
 
 def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text shown as itself in markdown (a table cell or a list item): markdown's special characters
+    escaped (a criterion's "claim*sqrt(10)" is not emphasis), one line."""
+    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", str(text)).replace("\n", " ")
 
 
 def scorecard(verdict_rows):
@@ -257,7 +259,7 @@ def headlines(verdict_rows):
             pub = f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
         else:
             pub = "–" if pub is None else str(pub)
-        lines.append(f"- **{r['verdict']}**: {r['claim']} (study: {pub}). Ours: {r['ours']}.")
+        lines.append(f"- **{r['verdict']}**: {_cell(r['claim'])} (study: {_cell(pub)}). Ours: {_cell(r['ours'])}.")
     lines += [f"- **not judged**: {published.claims()[c]['text']} (no notebook ran it)." for c in missing]
     return "\n".join(lines)
 

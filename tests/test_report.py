@@ -339,3 +339,11 @@ def test_quick_paper_has_methods_abstract_effects_limitations_and_results(quick_
     assert read == {p.stem for p in NOTEBOOKS}, read           # every notebook trains or reads something
     assert report.RESULTS_FILE in html and report.DICTIONARY_FILE in html
     assert (quick_build / report.DICTIONARY_FILE).exists()
+
+
+def test_table_text_is_shown_as_written_not_as_markdown():
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    crit = "band [24/sqrt(10), 1273*sqrt(10)], Vanilla against [7/sqrt(10), 7*sqrt(10)]; |phase| < 0.1; a_b_c"
+    rows = [{"claim_id": "memorization_ratio", "criterion": crit, "criterion_commit": "abc 2026-01-01"}]
+    html = markdown2html_mistune(report.criteria_table(rows))
+    assert "<em>" not in html and crit.replace("<", "&lt;") in html

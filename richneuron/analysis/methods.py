@@ -89,6 +89,7 @@ def protocol_table():
             ("seeds", protocol.SEEDS, f"model-initialisation seeds 0..{protocol.SEEDS - 1} on each data draw"),
             ("data draws", protocol.DATA_SEEDS, f"data seeds 0..{protocol.DATA_SEEDS - 1} per task: "
              f"{protocol.SEEDS * protocol.DATA_SEEDS} replicas per arch and task in every scorecard comparison"),
+            ("draw shown", protocol.DATA_SEED, "the data draw of figures that show one draw (learned functions)"),
             ("ω", f"{omega:g}", "every sine neuron's default (SIREN: its own, see the neurons); swept in 05 and 06"),
             ("init", neurons.INITS[0], f"PyTorch's default Linear init; options: {', '.join(neurons.INITS)}"),
             ("loss", "MSE / cross-entropy", "regression / classification; the score is test MSE / accuracy"),

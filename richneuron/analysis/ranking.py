@@ -578,11 +578,6 @@ def summary(row):
 
 # ----------------------------------------------------------------------------- views (tables as shown)
 
-def show(df):
-    """A table as the notebook shows it: no index column, every cell in full."""
-    return df.style.hide(axis="index")
-
-
 def _pct(v):
     return "n/a" if pd.isna(v) else f"{v:.0%}"
 
@@ -591,33 +586,33 @@ def view(T, name):
     """The notebook's display of table `name` of `tables`: the columns a reader needs, renamed."""
     t = T[name]
     if name == "standard_scores":
-        return show(common.display_table(t))
+        return common.display_table(t)
     if name == "variance_split_summary":
-        return show(t.assign(archs=t["archs"].astype(int), **{c: t[c].map(_pct) for c in ("median data share", "min", "max")}))
+        return t.assign(archs=t["archs"].astype(int), **{c: t[c].map(_pct) for c in ("median data share", "min", "max")})
     if name == "singlu_vs_vanilla":
-        return show(t[["task", "text", "outcome", "n_a", "n_b"]].rename(columns={
+        return t[["task", "text", "outcome", "n_a", "n_b"]].rename(columns={
             "text": "SinGLU vs Vanilla (MSE ratio SinGLU/Vanilla, or accuracy difference)", "n_a": "n SinGLU",
-            "n_b": "n Vanilla"}))
+            "n_b": "n Vanilla"})
     flags = ["better", "worse", "equivalent"]
     if name == "spiral_family":
-        return show(t[["other", "text", *flags]].rename(columns={"other": "phase-free arch", "text": "v10 − arch, test accuracy"}))
+        return t[["other", "text", *flags]].rename(columns={"other": "phase-free arch", "text": "v10 − arch, test accuracy"})
     if name == "complex_family":
-        return show(t[["other", "text", *flags]].rename(columns={"other": "arch", "text": "v10 / arch, complex4d MSE"}))
+        return t[["other", "text", *flags]].rename(columns={"other": "arch", "text": "v10 / arch, complex4d MSE"})
     if name == "hifreq_family":
-        return show(t[["arch", "text", *flags]].rename(columns={"text": "arch / SinGLU, hifreq MSE"}))
+        return t[["arch", "text", *flags]].rename(columns={"text": "arch / SinGLU, hifreq MSE"})
     if name.startswith("difficulty_") and name[11:] in DIFFICULTY:
         o = DIFFICULTY[name[11:]]
         wide = t.pivot(index="arch", columns=f"task.{o}", values="mean ± std")
-        return show(wide.rename(columns=lambda v: f"{o} = {v:g}").reset_index())
+        return wide.rename(columns=lambda v: f"{o} = {v:g}").reset_index()
     if name == "difficulty_spiral_comparisons":
         w = t.pivot(index="turns", columns="pair", values="text").reset_index()
-        return show(w.assign(turns=w["turns"].map("{:g}".format)).rename(columns=lambda c: c.replace(" - ", " − ")))
+        return w.assign(turns=w["turns"].map("{:g}".format)).rename(columns=lambda c: c.replace(" - ", " − "))
     if name == "difficulty_comparisons":
-        return show(t[["cells", "text", "n_a", "n_b"]].assign(cells=t["cells"].astype(int)).rename(columns={
-            "text": "SinGLU − Vanilla, checkerboard (Holm over cell counts)", "n_a": "n SinGLU", "n_b": "n Vanilla"}))
+        return t[["cells", "text", "n_a", "n_b"]].assign(cells=t["cells"].astype(int)).rename(columns={
+            "text": "SinGLU − Vanilla, checkerboard (Holm over cell counts)", "n_a": "n SinGLU", "n_b": "n Vanilla"})
     if name == "singlu_vs_vanilla_tuned":
-        return show(t.assign(**{c: t[c].map("{:g}".format) for c in ("lr singlu", "lr vanilla")}))
-    return show(t)
+        return t.assign(**{c: t[c].map("{:g}".format) for c in ("lr singlu", "lr vanilla")})
+    return t
 
 
 # ----------------------------------------------------------------------------- readings (one line each)
@@ -732,7 +727,6 @@ def _replica_text(cfg):
 
 def scores_figure(T, cfg):
     """Every replica of every arch on the six standard tasks (`plots.replicas`), one panel per task."""
-    import matplotlib.pyplot as plt
     from .. import plots
     m = T["metrics"]["main"]
     m = m[~m["diverged"].astype(bool)].assign(score=lambda d: stats.score_column(d))
@@ -761,7 +755,6 @@ def scores_figure(T, cfg):
         f"Test score of every replica (dots; {_replica_text(cfg)}) of every arch on the six standard tasks: MSE on a "
         "log axis (lower is better) or accuracy (higher is better). Black bar: the centre (geometric mean for MSE); "
         "dashed: predicting the training mean or the majority class; red star: the study's published mean."))
-    plt.show()
 
 
 def rank_figure(T, cfg):
@@ -774,7 +767,6 @@ def rank_figure(T, cfg):
     cfg.save(fig, "02_rank_heatmap", caption=(
         f"Rank of every arch on each standard task (1 = best centre: geometric-mean MSE or mean accuracy), archs "
         f"sorted by their mean rank (in parentheses); best mean rank: {best} ({wide['mean rank'].iloc[0]:.1f})."))
-    plt.show()
 
 
 def cd_figure(T, cfg):
@@ -789,12 +781,10 @@ def cd_figure(T, cfg):
     cfg.save(fig, "02_critical_difference", caption=(
         f"Mean rank of every arch over the {len(STANDARD)} standard tasks (Friedman p = {stats.fmt_p(fr.pvalue)}); "
         f"a bar joins archs whose mean ranks differ by less than the Nemenyi critical difference {fr.cd:.2f}."))
-    plt.show()
 
 
 def boundaries_figure(results, task, cfg):
     """Decision boundaries of seed 0 of every arch on `task` (`boundary_grid`)."""
-    import matplotlib.pyplot as plt
     o = DIFFICULTY[task]
     v = default_option(task, o)
     size = f"{v:g} turns" if task == "spiral" else f"{v}×{v} cells"
@@ -803,7 +793,6 @@ def boundaries_figure(results, task, cfg):
         f"Decision boundaries on {task} ({size}) of seed 0 on data draw 0 of every arch, {cfg.steps} steps: "
         "background = predicted class, dots = training points, black × = misclassified training points; each "
         "title gives the train and test accuracy."))
-    plt.show()
 
 
 def difficulty_figure(T, cfg):
@@ -829,4 +818,3 @@ def difficulty_figure(T, cfg):
         f"Test accuracy (mean ± std over {d['seed'].nunique()} seeds × {d['data_seed'].nunique()} data draws) against "
         "difficulty: spiral turns and checkerboard cells per side; the default difficulty comes from the main grid. "
         "Red stars: the study's published accuracy (at a difficulty it does not state); dashed: the majority class."))
-    plt.show()

@@ -311,11 +311,6 @@ def scorecard_row(W):
 
 # ----------------------------------------------------------------------------- views and readings
 
-def show(df):
-    """A table as the notebook shows it: no index column, every cell in full."""
-    return df.style.hide(axis="index")
-
-
 def _pct(df):
     return df.assign(**{c: df[c].map(lambda v: "–" if pd.isna(v) else f"{v:.1%}") for c in df if c.startswith("loss")})
 
@@ -327,21 +322,21 @@ def view(T, name):
         at = at.assign(cell=[f"{w} ({p:,})" if pd.notna(w) else "infeasible" for w, p in zip(at["width"], at["params"])])
         v = at.pivot_table(index="arch", columns=["depth", "shape"], values="cell", aggfunc="first", sort=False)
         v.columns = [f"depth {d}, {s}" for d, s in v.columns]
-        return show(T["anatomy"][["arch", "matrices", "pure"]].merge(v.reset_index(), on="arch"))
+        return T["anatomy"][["arch", "matrices", "pure"]].merge(v.reset_index(), on="arch")
     t = T[name]
     if name.startswith("width_loss"):
-        return show(_pct(t[[c for c in t if c not in ("n_points", "max_matrices")]]))
+        return _pct(t[[c for c in t if c not in ("n_points", "max_matrices")]])
     if name == "scores":
-        return show(common.display_table(t, extra=("budget", "depth", "width")))
+        return common.display_table(t, extra=("budget", "depth", "width"))
     if name == "width_or_richness":
-        return show(t.assign(**{c: t[c].map(stats.fmt) for c in t if c.startswith(("rho", "p_"))}))
+        return t.assign(**{c: t[c].map(stats.fmt) for c in t if c.startswith(("rho", "p_"))})
     if name == "budget_gain":
         ran = sorted(T["metrics"].loc[T["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
         g = t.assign(ci=[f"{stats.fmt_ci(e, lo, hi)}×" for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
                      p_holm=t["p_holm"].map(stats.fmt_p))
-        return show(g[["task", "arch", "ci", "p_holm", "reading"]].rename(
-            columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"}))
-    return show(t)
+        return g[["task", "arch", "ci", "p_holm", "reading"]].rename(
+            columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"})
+    return t
 
 
 def feasible_text(W):
@@ -453,7 +448,6 @@ def widths_figure(W, claim, cfg):
         f"per layer k, for depths {', '.join(map(str, depths))}; lines: the claim's constant loss of {claim:.0%} per "
         f"matrix, 1/k and 1/√k. The fitted loss at depth {protocol.DEPTH}, {protocol.BUDGET:,} parameters is "
         f"{p['loss_fit']:.0%}."))
-    plt.show()
 
 
 def plot_score_vs_width(scores, metrics, ax, task, published_values=None, published_budget=5000, depth=2):
@@ -530,4 +524,3 @@ def score_figure(S, cfg):
         f"depth {protocol.DEPTH}, widest first (width in parentheses), with the geometric mean (bar), the predict-zero "
         "and predict-mean baselines and the study's number (red star). Bottom: geometric-mean MSE against hidden width "
         "for the archs also run at other budgets (lines) and depths (hollow squares)."))
-    plt.show()

@@ -180,7 +180,7 @@ def calibration_figure(lr_scores, lr_col, om_scores, om_col):
             plots.log_axis(ax, "x")
             if d["mean"].min() > 0 and t not in ("spiral", "checkerboard"):
                 ax.set_yscale("log")
-                plots.log_axis(ax, "y")
+                plots.log_ticks(ax, "y")
     fig.suptitle("calibration: test score (mean over seeds) vs learning rate (top) and ω (bottom)", fontsize=9)
     fig.tight_layout()
     lrs, oms = sorted(set(lr_scores[lr_col])), sorted(set(om_scores[om_col]))

@@ -471,8 +471,17 @@ def results_table(used, cache):
     rows = [{**r, "notebooks": ",".join(stems)} for k, stems in by_key.items()
             for r in json.loads((Path(cache) / f"{k}.json").read_text())["metrics"]]
     df = pd.DataFrame(rows)
-    known = [c for c in COLUMNS if c in df] + sorted(c for c in df if c not in COLUMNS)
-    return df[known]
+    return df[_column_order(list(df.columns))]
+
+
+def _column_order(columns):
+    """The configuration, its task and neuron options, the replica, its scores, then the rest."""
+    after = {"device": [c for c in columns if c.startswith(("task.", "opt."))],
+             "final_train_loss": [c for c in columns if re.match(r"(train|test|in_range)_", c)]}
+    out = []
+    for c in COLUMNS:
+        out += ([c] if c in columns else []) + sorted(after.get(c, []))
+    return out + sorted(set(columns) - set(out))
 
 
 def data_dictionary(df):

@@ -246,10 +246,18 @@ def figure_output(png_b64, caption, number, name="", width=None):
 
 def show_figure(png, caption, number, name=""):
     """Display PNG bytes as figure `number` with its caption (see `figure_html`); shown at the
-    size matplotlib would show it inline (figure.dpi), whatever the PNG's resolution."""
+    size matplotlib would show it inline (figure.dpi), whatever the PNG's resolution. Outside
+    IPython (a script) nothing is shown: the figure is in its file."""
+    if not _ipython():
+        return
     width = round(int.from_bytes(png[16:20], "big") * plt.rcParams["figure.dpi"] / plots.DPI)   # PNG IHDR width
     data, meta = figure_output(base64.b64encode(png).decode(), caption, number, name, width)
     display(data, raw=True, metadata=meta)
+
+
+def _ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+    return InteractiveShell.initialized()
 
 
 def table_html(df):

@@ -231,6 +231,7 @@ def test_save_shows_the_saved_png_as_a_numbered_captioned_figure(tmp_path, monke
     from richneuron import notebook as nbk
     shown = []
     monkeypatch.setattr(nbk, "display", lambda data, raw, metadata: shown.append((data, metadata)))
+    monkeypatch.setattr(nbk, "_ipython", lambda: True)
     cfg = nbk.Setup(True, [0], ["vanilla"], 10, tmp_path, tmp_path, tmp_path / "figures")
     for i, caption in enumerate(["MSE of <every> replica & its mean.", ""]):
         fig, ax = plt.subplots()

@@ -157,3 +157,142 @@ def test_regime_pairs_at_the_float32_floor_count_as_neither():
     assert fams["Pure memorization"]["at_floor"].all() and not fams["Pure memorization"]["better"].any()
     assert table.set_index("task type").loc["Pure memorization", "row"] == stats.UNSURE
     assert row["verdict"] == stats.INCONCLUSIVE
+
+
+# ----------------------------------------------------------------------------- the notebook's face
+
+def _cfg(tmp_path, quick=True, archs="vanilla,singlu,v10", seeds=2, data_seeds=2):
+    from richneuron import notebook as nbk
+    return nbk.setup(quick, seeds, archs, 10, str(tmp_path / "o"), str(tmp_path / "c"), str(tmp_path / "f"),
+                     group="all", notebook="07_peers", data_seeds=data_seeds)
+
+
+SWEEP_ARGS = dict(tuning_lrs="3e-4,1e-3,3e-3", tuning_tasks="spiral,memorize", validation=0.2,
+                  siren_omegas="1,3,10", siren_seeds=3, scale_archs="vanilla,singlu,swiglu,v15",
+                  scale_tasks="memorize,spiral", scale_budgets="1000,4000,16000", scale_seeds=1)
+
+
+def test_sweeps_check_each_parameter_by_name(tmp_path):
+    import pytest
+    cfg = _cfg(tmp_path)
+    for name, bad in (("validation", 0.7), ("validation", 1), ("siren_seeds", 0), ("scale_seeds", True),
+                      ("tuning_tasks", "spiral,bogus"), ("scale_tasks", "bogus"), ("tuning_lrs", "1e-3,-1"),
+                      ("scale_budgets", "50")):
+        with pytest.raises(ValueError, match=name):
+            pr.sweeps(cfg, **{**SWEEP_ARGS, name: bad})
+
+
+def test_sweeps_quick_mode_adds_the_peers_and_trims_each_sweep(tmp_path):
+    sw = pr.sweeps(_cfg(tmp_path), **SWEEP_ARGS)
+    assert sw.archs == ["vanilla", "singlu", "v10", *pr.PEERS] and sw.study == ["vanilla", "singlu", "v10"]
+    assert sw.tasks == list(pr.QUICK_TASKS) and sw.tune_tasks == ["spiral"]      # memorize is not in the grid
+    assert sw.lrs == [3e-4, 1e-3] and sw.omegas == [1.0] and sw.budgets == [1000, 4000]
+    assert sw.scale_tasks == ["memorize"] and sw.scale_archs == ["vanilla", "singlu", "swiglu"]   # v15 not run
+    assert sw.omega_seeds == [0, 1] and sw.scale_seeds == [0]                    # at most the run's seeds
+    full = pr.sweeps(_cfg(tmp_path, quick=False, archs="vanilla,singlu"), **SWEEP_ARGS)
+    assert full.archs == ["vanilla", "singlu"] and full.tune_tasks == ["spiral", "memorize"]
+    assert full.omegas == [1.0, 3.0, 10.0] and full.scale_tasks == ["memorize", "spiral"]
+
+
+def test_experiments_define_every_sweep_and_the_tuned_runs_once_chosen(tmp_path):
+    cfg = _cfg(tmp_path)
+    sw = pr.sweeps(cfg, **SWEEP_ARGS)
+    ex = pr.experiments(cfg, sw)
+    assert set(ex) == {"main", "omega", "tuning", "scale", "check"}
+    cells = lambda name: ex[name].cells
+    assert {(c["arch"], c["task"]) for c in cells("main")} == {(a, t) for a in sw.archs for t in sw.tasks}
+    assert all(c["data_seeds"] == [0, 1] and c["seeds"] == [0, 1] and c["lrs"] == [1e-3] for c in cells("main"))
+    assert {c["arch"] for c in cells("omega")} == {"siren"} and all(c["omegas"] == [1.0] for c in cells("omega"))
+    assert all(c["data_seeds"] == [0] for c in cells("omega") + cells("scale"))
+    assert all(c["lrs"] == [3e-4, 1e-3] and c["task_options"] == {"validation": 0.2} for c in cells("tuning"))
+    assert sorted({c["budget"] for c in cells("scale")}) == [1000, 4000]
+    # the rounding check: the study's archs (no peers) on the map's tasks in the grid, torch's kernels
+    assert {c["arch"] for c in cells("check")} == {"vanilla", "singlu", "v10"}
+    map_tasks = {t for row in published.regime_map() for t in row["tasks"]}
+    assert {c["task"] for c in cells("check")} == map_tasks & set(sw.tasks)
+    assert all(c["kernels"] == "torch" and c["data_seeds"] == [0, 1] for c in cells("check"))
+    chosen = pd.DataFrame([{"arch": "v10", "task": "spiral", "lr": 3e-4}])
+    tuned = pr.experiments(cfg, sw, chosen=chosen)["tuned"]
+    assert [(c["arch"], c["task"], c["lrs"], c["data_seeds"]) for e in tuned for c in e.cells] == [
+        ("v10", "spiral", [3e-4], [0])]
+    no_siren = pr.sweeps(_cfg(tmp_path, quick=False, archs="vanilla,singlu"), **SWEEP_ARGS)
+    assert "omega" not in pr.experiments(cfg, no_siren)
+
+
+def _as_metrics(scores):
+    """Per-replica scores as a metrics table (test_<metric> columns)."""
+    m = scores.copy()
+    for metric in ("mse", "accuracy"):
+        m[f"test_{metric}"] = m["score"].where(m["metric"] == metric)
+    return m.drop(columns="score")
+
+
+def test_verdict_turns_inconclusive_when_torch_kernels_change_it():
+    sw = pr.Sweeps(archs=ARCHS, tasks=pr.regime_tasks(), study=ARCHS, lrs=[], tune_tasks=[], validation=0.2,
+                   omegas=[], omega_seeds=[], scale_archs=[], scale_tasks=[], budgets=[], scale_seeds=[])
+    numpy_row = pr.verdict_regime(_regime_scores(), ARCHS)[0]                  # replicated
+    tab = {"regime_row": numpy_row}
+    same = {**tab, **pr.rounding_tables(sw, _as_metrics(_regime_scores()), tab)}
+    assert pr.verdict(same)["verdict"] == stats.REPLICATED and pr.verdict(same)["rounding_stable"]
+    beaten = _as_metrics(_regime_scores({("v10", "complex4d"): 0.05}))         # not replicated with torch's
+    t = pr.rounding_tables(sw, beaten, tab)
+    assert t["kernels"]["verdict"].tolist() == [stats.REPLICATED, stats.NOT_REPLICATED]
+    assert t["kernels"].set_index("kernels").loc["torch", "Compositional / multiplicative"] == stats.FAILS
+    final = pr.verdict({**tab, **t})
+    assert final["verdict"] == stats.INCONCLUSIVE and final["verdict_other_kernels"] == stats.NOT_REPLICATED
+    assert "rounding" in final["reason"] and stats.INCONCLUSIVE in pr.summary([], final)
+
+
+def test_show_hides_the_index_and_formats_numbers():
+    html = pr.show(pd.DataFrame({"task": ["a", "b"], "budget": [16000, 1000], "lr": [3e-4, float("nan")]},
+                                index=[7, 8])).to_html()
+    assert "16,000" in html and "3.00e-04" in html and "–" in html
+    assert ">7<" not in html and ">8<" not in html                              # no index column
+
+
+def test_log_axis_labels_at_least_two_ticks_without_minor_labels():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def labels(lo, hi):
+        fig, ax = plt.subplots()
+        ax.plot([lo, hi], [0, 1])
+        ax.set_xscale("log")
+        pr._log(ax, "x")
+        fig.canvas.draw()
+        a, b = ax.get_xlim()
+        shown = [(t.get_loc(), t.label1.get_text()) for t in ax.xaxis.get_major_ticks()
+                 if a * (1 - 1e-9) <= t.get_loc() <= b * (1 + 1e-9) and t.label1.get_text()]
+        minor = [t.label1.get_text() for t in ax.xaxis.get_minor_ticks() if t.label1.get_text()]
+        plt.close(fig)
+        return (a, b), [v for v, _ in shown], minor
+
+    lim, ticks, minor = labels(1.2e-4, 3.5e-4)          # within one decade, no 1-3 pair: widened to 1, 2, 5
+    np.testing.assert_allclose(lim, (1e-4, 5e-4))
+    np.testing.assert_allclose(ticks, [1e-4, 2e-4, 5e-4])
+    assert minor == []
+    _, ticks, _ = labels(1.5e-5, 2e-4)                  # one decade in view: 3e-5, 1e-4 labelled
+    np.testing.assert_allclose(ticks, [3e-5, 1e-4])
+    lim, ticks, _ = labels(1e-9, 1e-1)                  # many decades: plots.log_axis's ticks, view kept
+    assert lim[0] < 1e-9 and lim[1] > 1e-1 and len(ticks) >= 2 and all(np.log10(ticks) % 1 == 0)
+
+
+def test_figures_are_saved_with_captions(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    saved = {}
+
+    class Cfg:
+        seeds, data_seeds, steps = [0, 1, 2, 3], [0, 1, 2], 10
+
+        def save(self, fig, name, caption=""):
+            saved[name] = caption
+
+    sw = pr.Sweeps(archs=ARCHS, tasks=pr.regime_tasks(), study=ARCHS, lrs=[], tune_tasks=[], validation=0.2,
+                   omegas=[], omega_seeds=[], scale_archs=[], scale_tasks=[], budgets=[], scale_seeds=[])
+    scores = _regime_scores()
+    t = {"regime_scores": scores, "regime_map": pr.verdict_regime(scores, ARCHS)[1]}
+    pr.fig_regime(t, Cfg(), sw)
+    assert "6 of 6" in saved["07_regime_map"]
+    assert all(len(c) > 40 for c in saved.values())

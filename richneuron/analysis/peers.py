@@ -1,5 +1,13 @@
 """Notebook 07, beyond the study: published peer neurons, tuned learning rates, scale, regime map.
 
+The finding's face: `sweeps` (the notebook's sweep parameters, checked), `experiments` (the peer
+grid, SIREN's ω0 sweep, the lr tuning trials, the tuned final runs once the rates are chosen, the
+scale sweep and the rounding check), one tables function per section (`grid_tables`,
+`omega_tables`, `lr_tables`, `tuned_tables`, `scale_tables`, `regime_tables`, `rounding_tables`:
+each returns tables for one dict and stores them as CSV), one function per figure (`fig_*`, saved
+with its caption), one line of reading per section (`*_text`), `verdict(tables)`, `answers` and
+`summary`.
+
 Tuned fairness. Every (arch, task) gets its learning rate from the same grid (`LRS`), with the
 same number of trials (one per lr, seed `TUNING_SEED`), chosen on a validation split carved from
 the training data (`tasks.make(..., validation=VALIDATION)`; the test set is never seen). The
@@ -7,13 +15,17 @@ tuned score is then a fresh `SEEDS`-seed run on the whole training set at the ch
 on the test set like the main grid (where the chosen lr is the default, the main grid's cells
 are those runs). `memorize` is tuned on its training pairs: fitting them is its score.
 """
+import math
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 import torch
 from scipy.stats import gmean
 
-from .. import models, neurons, plots, protocol, published, stats, tasks
+from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
 from . import common, ranking as rk
 
 STUDY, PEERS = neurons.available("study"), neurons.available("peers")
@@ -22,7 +34,268 @@ PERIODIC = ("siren", "snake", "fan")
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)                        # the tuning grid, the same for every arch
 VALIDATION = 0.2                                      # share of the training points held out
 TUNING_SEED = 0
+QUICK_TASKS = ("nested2d", "spiral", "ood")           # quick mode's peer grid (with the six peers)
+SHIFTED = ("ood", "freqgen", "mixedfreq", "hifreq")   # where the periodic peers' papers make claims
+FUNCTION_TASKS = ("ood", "freqgen")                   # the learned-functions figure
+FUNCTION_ARCHS = ("vanilla", "singlu", "siren", "snake", "fan")
 
+
+# ----------------------------------------------------------------------------- settings, experiments
+
+@dataclass
+class Sweeps:
+    """What the notebook runs besides `cfg`'s seeds and steps (quick mode already applied)."""
+    archs: list           # the peer grid's archs (quick mode adds the six peers)
+    tasks: list           # the peer grid's tasks, in the report's order
+    study: list           # the archs of `archs` among the study's 14 (the regime map judges these)
+    lrs: list             # the tuning grid
+    tune_tasks: list      # tasks with tuned learning rates
+    validation: float     # share of the training points held out to choose the lr
+    omegas: list          # SIREN ω0 values run besides its default
+    omega_seeds: list
+    scale_archs: list
+    scale_tasks: list
+    budgets: list
+    scale_seeds: list
+
+
+def _task_ids(text, name):
+    ids = nbk.parse_list(text, name, str)
+    for t in ids:
+        if t not in tasks.available():
+            raise ValueError(f"{name}: unknown task {t!r}; valid choices: {', '.join(tasks.available())}")
+    return ids
+
+
+def sweeps(cfg, tuning_lrs, tuning_tasks, validation, siren_omegas, siren_seeds, scale_archs, scale_tasks,
+           scale_budgets, scale_seeds):
+    """The notebook's sweep parameters checked (a ValueError naming the parameter) for the run
+    settings `cfg` (`nbk.setup`). Quick mode runs the six peers on `QUICK_TASKS` and keeps the
+    first 2 lrs, 1 ω0, 1 scale task and 2 budgets."""
+    q = cfg.quick
+    archs = list(dict.fromkeys(cfg.archs + (list(PEERS) if q else [])))
+    task_list = list(QUICK_TASKS) if q else tasks.available()
+    lrs = nbk.parse_list(tuning_lrs, "tuning_lrs", float, positive=True)
+    tune = [t for t in _task_ids(tuning_tasks, "tuning_tasks") if t in task_list]
+    omegas = nbk.parse_list(siren_omegas, "siren_omegas", float, positive=True)
+    s_tasks = _task_ids(scale_tasks, "scale_tasks")
+    budgets = nbk.parse_list(scale_budgets, "scale_budgets", int, minimum=100)
+    return Sweeps(archs=archs, tasks=task_list, study=[a for a in archs if a in STUDY],
+                  lrs=lrs[: 2 if q else None], tune_tasks=tune, validation=nbk.fraction(validation, "validation", 0.5),
+                  omegas=omegas[: 1 if q else None], omega_seeds=cfg.seeds[:nbk.positive_int(siren_seeds, "siren_seeds")],
+                  scale_archs=[a for a in nbk.parse_archs(scale_archs) if a in archs],
+                  scale_tasks=s_tasks[: 1 if q else None], budgets=budgets[: 2 if q else None],
+                  scale_seeds=cfg.seeds[:nbk.positive_int(scale_seeds, "scale_seeds")])
+
+
+def experiments(cfg, sw, chosen=None):
+    """The notebook's experiments by name: "main" (every arch on every task, `cfg`'s seeds on each
+    of its data draws), "omega" (SIREN at each extra ω0, when SIREN is run; one draw), "tuning"
+    (one trial per lr, `tuning_grid`), "scale" (the scale sweep; one draw), "check" (the regime
+    map's cells again with torch's kernels) and, once the rates are chosen (`chosen`, from
+    `lr_tables`), "tuned" (a list, `tuned_grids`; one draw)."""
+    out = {"main": protocol.main_grid(sw.archs, sw.tasks, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)}
+    if "siren" in sw.archs:
+        out["omega"] = protocol.main_grid(["siren"], sw.tasks, sw.omega_seeds, cfg.steps, omega=sw.omegas)
+    out["tuning"] = tuning_grid(sw.archs, sw.tune_tasks, cfg.steps, sw.lrs, validation=sw.validation)
+    if chosen is not None:
+        out["tuned"] = tuned_grids(chosen, cfg.seeds, cfg.steps)
+    out["scale"] = protocol.main_grid(sw.scale_archs, sw.scale_tasks, sw.scale_seeds, cfg.steps, budget=sw.budgets)
+    out["check"] = protocol.main_grid(sw.study, regime_tasks(sw.tasks), cfg.seeds, cfg.steps,
+                                      data_seeds=cfg.data_seeds, kernels=protocol.KERNELS_CHECK)
+    return out
+
+
+def show(df):
+    """A table for the notebook and the paper: no index column, floats to 3 significant digits
+    (`stats.fmt`), whole numbers with thousands separated, "–" for missing values."""
+    floats = {c: (lambda v: "–" if pd.isna(v) else stats.fmt(v)) for c in df.select_dtypes("float").columns}
+    return df.style.hide(axis="index").format(floats, thousands=",", na_rep="–")
+
+
+def _log(ax, axis):
+    """`plots.log_axis`, and where the view holds fewer than two powers of ten, labelled ticks at 1
+    and 3, or 1, 2 and 5, times powers of ten (the view widened to the nearest of these when it
+    holds fewer than two): no overlapping minor labels, no axis without a number."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+    plots.log_axis(ax, axis)
+    get, set_ = (ax.get_ylim, ax.set_ylim) if axis == "y" else (ax.get_xlim, ax.set_xlim)
+    lo, hi = get()
+    if not 0 < lo < hi:
+        return
+    k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+    nice = lambda subs: [s * 10.0 ** e for e in k for s in subs]
+    for subs in ((1,), (1, 3), (1, 2, 5)):
+        ticks = [t for t in nice(subs) if lo <= t <= hi]
+        if len(ticks) >= 2:
+            break
+    else:
+        lo, hi = max(t for t in nice(subs) if t <= lo), min(t for t in nice(subs) if t >= hi)
+        set_(lo, hi)
+        ticks = [t for t in nice(subs) if lo <= t <= hi]
+    if subs != (1,):
+        a = ax.yaxis if axis == "y" else ax.xaxis
+        a.set_major_locator(FixedLocator(ticks))
+        a.set_major_formatter(FuncFormatter(_sci))
+
+
+def _sci(v, _pos=None):
+    """A tick value as 10^e or m×10^e (mathtext)."""
+    e = math.floor(math.log10(v) + 1e-9)
+    m = round(v / 10.0 ** e, 6)
+    return f"$10^{{{e}}}$" if m == 1 else f"${m:g}\\times10^{{{e}}}$"
+
+
+# ----------------------------------------------------------------------------- the peer grid
+
+def ablation(metrics, task_list, reference="singlu", others=GLU):
+    """`reference` against each other GLU-family member on every task (same width and count): one
+    Holm family of `stats.compare` tests (`common.compare_pairs`)."""
+    pairs = [(t, reference, o) for o in others if o != reference for t in task_list]
+    return common.compare_pairs(common.replica_scores(metrics), pairs)
+
+
+def sine_vs_multiplication(ablation_table):
+    """Tasks where SinGLU is significantly better than / worse than every non-periodic GLU
+    (bilinear, swiglu, geglu), after Holm within the ablation's family."""
+    g = ablation_table.groupby("task", sort=False)
+    beats_all = [t for t, d in g if d["better"].all()]
+    loses_all = [t for t, d in g if d["worse"].all()]
+    return beats_all, loses_all
+
+
+def _wide(df, columns, order):
+    """Effects as a task × `columns` table of "effect (ci)" texts, task as a column."""
+    w = df.pivot(index="task", columns=columns, values="effect (ci)").reindex(order)
+    if isinstance(w.columns, pd.MultiIndex):
+        w.columns = [" vs ".join(c) for c in w.columns]
+    return w.reset_index()
+
+
+def grid_tables(cfg, sw, metrics):
+    """The peer grid's tables (stored as CSV): every replica's score, the score table, the rank
+    table, the GLU ablation (SinGLU against each GLU), each GLU against Vanilla, and the periodic
+    peers against Vanilla and SinGLU on the shifted tasks and HiFreq."""
+    scores = common.replica_scores(metrics)
+    table = cfg.table(common.score_table(metrics), "scores_all_archs")
+    ranks = rk.rank_table(table, metrics, sw.tasks)
+    cfg.table(ranks.reset_index(), "ranks_all_archs")
+    glu = [a for a in GLU if a in sw.archs]
+    abl = cfg.table(ablation(metrics, sw.tasks, "singlu", glu), "glu_ablation")
+    mult = cfg.table(common.compare_pairs(scores, [(t, a, "vanilla") for a in glu for t in sw.tasks]), "glu_vs_vanilla")
+    shift, per = [t for t in SHIFTED if t in sw.tasks], [a for a in PERIODIC if a in sw.archs]
+    pp = cfg.table(common.compare_pairs(scores, [(t, a, o) for a in per for o in ("vanilla", "singlu") for t in shift]),
+                   "periodic_peers_on_shift")
+    peer_rows = table[table["arch"].isin(PEERS)].sort_values("task", key=lambda s: s.map(sw.tasks.index), kind="stable")
+    return {"replicas": scores, "scores": table, "peer_scores": common.display_table(peer_rows), "ranks": ranks,
+            "glu": glu, "glu_ablation": abl, "glu_vs_vanilla": mult, "periodic": pp,
+            "glu_effects": _wide(abl, "other", sw.tasks),
+            "glu_vs_vanilla_effects": _wide(mult, "arch", sw.tasks).rename(columns=lambda c: c if c == "task" else f"{c} vs vanilla"),
+            "periodic_effects": _wide(pp, ["arch", "other"], shift)}
+
+
+def ranks_text(tab):
+    wide = tab["ranks"]
+    top = wide.index[:5].tolist()
+    top_txt = ", ".join(f"{a} ({r:.1f})" for a, r in wide["mean rank"].head(5).items())
+    n_tasks = len(wide.columns) - 1
+    return (f"Best mean rank over the {n_tasks} tasks: {top_txt}. "
+            f"Peers among the top five: {', '.join(a for a in top if a in PEERS) or 'none'}; SinGLU is "
+            f"{wide.index.get_loc('singlu') + 1} of {len(wide)}.")
+
+
+def glu_text(tab):
+    beats_all, loses_all = sine_vs_multiplication(tab["glu_ablation"])
+    n = tab["glu_ablation"]["task"].nunique()
+    n_better = tab["glu_vs_vanilla"].groupby("arch")["better"].sum().reindex(tab["glu"])
+    return (f"Effects are SinGLU/other MSE ratios (×, < 1: SinGLU better) or accuracy differences (pp), Holm within "
+            f"each table. SinGLU is significantly better than every non-periodic GLU on {len(beats_all)} of {n} tasks "
+            f"({', '.join(beats_all) or 'none'}) and significantly worse than all of them on {len(loses_all)} "
+            f"({', '.join(loses_all) or 'none'}). Tasks on which each GLU is significantly better than Vanilla: "
+            + "; ".join(f"{a} {int(k)}/{n}" for a, k in n_better.items()) + ".")
+
+
+def periodic_text(tab):
+    pp = tab["periodic"]
+    wins = pp[pp["better"] & (pp["other"] == "vanilla")]
+    return "Significantly better than Vanilla: " + ("; ".join(f"{a} on {', '.join(d['task'])}" for a, d in wins.groupby("arch"))
+                                                     or "no periodic peer on any of these tasks") + "."
+
+
+def fig_ranks(tab, cfg):
+    """The rank of every arch on every task (heatmap), sorted by mean rank."""
+    wide = tab["ranks"]
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(wide) + 1.2))
+    rk.rank_heatmap(wide, ax, title=f"rank per task, study and peer neurons ({len(cfg.seeds)} seeds × "
+                                    f"{len(cfg.data_seeds)} draws, {cfg.steps} steps, ~5K parameters)")
+    cfg.save(fig, "07_rank_heatmap_all", caption=(
+        f"Rank (1 = best centre: geometric-mean MSE or mean accuracy) of each of the {len(wide)} archs on each of the "
+        f"{len(wide.columns) - 1} tasks, rows sorted by mean rank (in parentheses); best: {wide.index[0]} "
+        f"({wide['mean rank'].iloc[0]:.1f})."))
+
+
+def fig_peers(tab, cfg, sw):
+    """Every replica of Vanilla, the GLU family and the periodic peers on every task
+    (`plots.replicas`): centre, sanity baseline and the study's published value."""
+    order = ["vanilla"] + tab["glu"] + [a for a in PERIODIC if a in sw.archs]
+    s = tab["replicas"]
+    s = s[s["arch"].isin(order) & ~s["diverged"].astype(bool)]
+    base = tab["scores"].groupby("task").first()
+    fig, axes = plots.grid(len(sw.tasks), ncols=3)
+    for ax, task in zip(axes, sw.tasks):
+        d = s[s["task"] == task]
+        metric = d["metric"].iloc[0]
+        sc = stats.scale_of(metric)
+        baseline = ({"predict mean": base.loc[task, "predict_mean_mse"]} if metric == "mse"
+                    else {"majority class": base.loc[task, "chance_accuracy"]})
+        plots.replicas(d, ax, order=order, center={a: stats.center(g["score"], sc)[0] for a, g in d.groupby("arch")},
+                       baselines=baseline, published={a: published.value(a, task) for a in order},
+                       log=sc == "log", title=task, ylabel=f"test {'MSE' if metric == 'mse' else 'accuracy'}")
+    fig.tight_layout()
+    n = int(s.groupby(["arch", "task"]).size().max())
+    cfg.save(fig, "07_glu_and_periodic_peers", caption=(
+        f"Test score of every replica (dots, up to {n} per arch and task) of Vanilla, the GLU family and the periodic "
+        f"peers on each of the {len(sw.tasks)} tasks, with the centre (bar: geometric mean for MSE, mean for accuracy), "
+        "the predict-mean or majority-class baseline (dashed) and the study's published value where it gave one (star)."))
+
+
+def learned_functions(results, task_list, archs, seed=0, data_seed=protocol.DATA_SEED):
+    """Seed `seed` of each arch on 1-D tasks (data draw `data_seed`): the learned function over
+    the training and test ranges, with the target; one panel per task, the peers dashed."""
+    where = {"data_seed": data_seed} if "data_seed" in results.metrics else {}
+    fig, axes = plt.subplots(1, len(task_list), figsize=(5 * len(task_list), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], task_list):
+        t = tasks.make(name, seed=data_seed)
+        x = torch.cat([t.x_train, t.x_test])
+        o = x[:, 0].argsort()
+        y = torch.cat([t.y_train, t.y_test])
+        ax.plot(x[o, 0], y[o, 0], c="k", lw=2.2, alpha=0.3, label="target")
+        for a in archs:
+            plots.learned_function(results.model(a, name, seed, **where), x, ax, lw=0.9, c=plots.color(a), label=a,
+                                   ls="--" if a in PEERS else "-")
+        lo, hi = float(t.x_train.min()), float(t.x_train.max())
+        ax.axvspan(lo, hi, color="0.9", zorder=0, label="training range")
+        span = float(y.abs().max())
+        ax.set(ylim=(-2.5 * span, 2.5 * span), title=f"{name}: learned functions (seed {seed}, data draw {data_seed})",
+               xlabel="model input")
+    axes[0][0].legend(fontsize=6, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def fig_functions(results, cfg, sw):
+    """The learned functions of Vanilla, SinGLU and the periodic peers on OOD and FreqGen (seed 0,
+    first data draw); nothing when neither task is run."""
+    fn_tasks = [t for t in FUNCTION_TASKS if t in sw.tasks]
+    fn_archs = [a for a in FUNCTION_ARCHS if a in sw.archs]
+    if fn_tasks:
+        cfg.save(learned_functions(results, fn_tasks, fn_archs), "07_periodic_peers_functions", caption=(
+            f"Functions learned by {', '.join(fn_archs)} (seed 0, data draw {protocol.DATA_SEED}) on "
+            f"{' and '.join(fn_tasks)}, over the training range (grey band) and the test range beyond it, with the "
+            "target (thick grey line); the published peers dashed."))
+
+
+# ----------------------------------------------------------------------------- SIREN's ω0
 
 def default_omega(arch):
     """The ω a neuron uses when none is given (e.g. SIREN's ω0 = 30)."""
@@ -38,32 +311,30 @@ def omega_sweep(main_metrics, sweep_metrics, arch, seeds):
     return s, dict(zip(best["task"], best["omega"]))
 
 
-def learned_functions(results, task_list, archs, seed=0, data_seed=protocol.DATA_SEED):
-    """Seed `seed` of each arch on 1-D tasks (data draw `data_seed`): the learned function over
-    the training and test ranges, with the target; one panel per task."""
-    where = {"data_seed": data_seed} if "data_seed" in results.metrics else {}
-    fig, axes = plt.subplots(1, len(task_list), figsize=(5 * len(task_list), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], task_list):
-        t = tasks.make(name, seed=data_seed)
-        x = torch.cat([t.x_train, t.x_test])
-        o = x[:, 0].argsort()
-        y = torch.cat([t.y_train, t.y_test])
-        ax.plot(x[o, 0], y[o, 0], c="k", lw=2.2, alpha=0.3, label="target")
-        for a in archs:
-            plots.learned_function(results.model(a, name, seed, **where), x, ax, lw=0.9, label=a)
-        lo, hi = float(t.x_train.min()), float(t.x_train.max())
-        ax.axvspan(lo, hi, color="0.9", zorder=0, label="training range")
-        span = float(y.abs().max())
-        ax.set(ylim=(-2.5 * span, 2.5 * span), title=f"{name}: learned functions (seed {seed}, data draw {data_seed})",
-               xlabel="model input")
-    axes[0][0].legend(fontsize=6, loc="lower left")
-    fig.tight_layout()
-    return fig
+def omega_tables(cfg, sw, main_metrics, omega_metrics):
+    """SIREN's ω0 sweep beside the main grid's default ω0 (same seeds, first data draw): the
+    summary (CSV siren_omega), task × ω0 centres, and the best ω0 per task (None: SIREN not run)."""
+    if omega_metrics is None:
+        return {"siren_omega": None, "omega_effects": pd.DataFrame({"task": []}), "best_omega": {}}
+    first_draw = main_metrics[main_metrics["data_seed"] == protocol.DATA_SEED]
+    summary, best = omega_sweep(first_draw, omega_metrics, "siren", sw.omega_seeds)
+    cfg.table(summary, "siren_omega")
+    wide = summary.pivot(index="task", columns="omega", values="mean").reindex(sw.tasks)
+    wide.columns = [f"ω0 = {w:g}" for w in wide.columns]
+    return {"siren_omega": summary, "omega_effects": wide.reset_index(), "best_omega": best}
 
 
-def better_is_lower(metric):
-    return metric == "mse"
+def omega_text(tab):
+    best = tab["best_omega"]
+    if tab["siren_omega"] is None:
+        return "SIREN is not among this run's archs: no ω0 sweep."
+    d0 = default_omega("siren")
+    return ("SIREN's best ω0 per task: " + "; ".join(f"{t} {w:g}" for t, w in best.items()) +
+            f". The paper's ω0 = {d0:g} (the registry default, used everywhere else) is best on "
+            f"{sum(w == d0 for w in best.values())} of {len(best)}.")
 
+
+# ----------------------------------------------------------------------------- tuned learning rates
 
 def tuning_grid(archs, task_list, steps, lrs=LRS, seed=TUNING_SEED, validation=VALIDATION):
     """One trial per lr per (arch, task), stacked in one cell, on the validation split."""
@@ -77,7 +348,7 @@ def chosen_lr(tuning_metrics):
     m = tuning_metrics.assign(score=stats.score_column(tuning_metrics))
     rows = []
     for (arch, task), g in m.groupby(["arch", "task"], sort=False):
-        lower = better_is_lower(g["metric"].iloc[0])
+        lower = stats.LOWER_IS_BETTER[g["metric"].iloc[0]]
         s = g["score"].where(~g["diverged"].astype(bool), np.inf if lower else -np.inf)
         g = g.assign(s=s).sort_values(["s", "lr"], ascending=[lower, True])
         rows.append({"arch": arch, "task": task, "lr": float(g["lr"].iloc[0]), "val_score": g["score"].iloc[0],
@@ -98,6 +369,33 @@ def lr_table(chosen, archs, task_list):
     return chosen.pivot(index="arch", columns="task", values="lr").reindex(index=archs, columns=task_list)
 
 
+def lr_tables(cfg, sw, tuning_metrics):
+    """The rate chosen per (arch, task) on the validation split (CSV tuned_lr) and as arch × task."""
+    chosen = cfg.table(chosen_lr(tuning_metrics), "tuned_lr")
+    return {"tuned_lr": chosen, "lr_wide": lr_table(chosen, sw.archs, sw.tune_tasks)}
+
+
+def lr_text(tab, sw):
+    c = tab["tuned_lr"]
+    return (f"The default 1e-3 is chosen for {int((c['lr'] == 1e-3).sum())} of {len(c)} (arch, task) pairs; the grid's "
+            f"largest rate for {int((c['lr'] == max(sw.lrs)).sum())}, its smallest for {int((c['lr'] == min(sw.lrs)).sum())}.")
+
+
+def fig_tuned_lr(tab, cfg, sw):
+    """The chosen rate per (arch, task), a heatmap on log10(lr)."""
+    w = tab["lr_wide"]
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(w) + 1.2))
+    sns.heatmap(np.log10(w), annot=w.map(lambda v: f"{v:g}"), fmt="", cmap="viridis", cbar=False, ax=ax,
+                annot_kws={"fontsize": 6})
+    grid = ", ".join(f"{v:g}" for v in sw.lrs)
+    ax.set(title=f"learning rate chosen on the validation split (grid {grid})", xlabel="", ylabel="")
+    c = tab["tuned_lr"]
+    cfg.save(fig, "07_tuned_lr", caption=(
+        f"Learning rate chosen for each arch (rows) on each tuned task (columns) from the grid {grid}, one trial per "
+        f"rate scored on a {sw.validation:.0%} validation split; the default 1e-3 is chosen for "
+        f"{int((c['lr'] == 1e-3).sum())} of {len(c)} pairs."))
+
+
 def rank_change(default_metrics, tuned_metrics, archs, task_list):
     """Mean rank over `task_list` with the default lr and with tuned lrs, and the Spearman
     correlation of the two per-task rankings."""
@@ -112,34 +410,64 @@ def rank_change(default_metrics, tuned_metrics, archs, task_list):
     return both, mean, per_task
 
 
+def tuned_tables(cfg, sw, main_metrics, tuned_metrics, tab):
+    """The tuned runs against the main grid (lr 1e-3) on the tuned tasks: scores (CSV
+    tuned_scores), mean rank default vs tuned and the per-task Spearman correlation, and SinGLU
+    against Vanilla on the standard tasks under both protocols (Holm over the tasks)."""
+    cfg.table(common.score_table(tuned_metrics), "tuned_scores")
+    default = main_metrics[main_metrics["task"].isin(sw.tune_tasks)]
+    _, mean_ranks, rho = rank_change(default, tuned_metrics, sw.archs, sw.tune_tasks)
+    cfg.table(mean_ranks.reset_index(), "mean_rank_default_vs_tuned")
+    cfg.table(rho, "rank_correlation_default_vs_tuned")
+    std = [t for t in rk.STANDARD if t in sw.tune_tasks]
+    pairs = [(t, "singlu", "vanilla") for t in std]
+    cmp_d = common.compare_pairs(common.replica_scores(default), pairs)
+    cmp_t = common.compare_pairs(common.replica_scores(tuned_metrics), pairs)
+    lrs = tab["lr_wide"]
+    sv = cfg.table(pd.DataFrame({"task": std, "default lr": cmp_d["effect (ci)"], "tuned lr": cmp_t["effect (ci)"],
+                                 "lr singlu": [lrs.loc["singlu", t] for t in std],
+                                 "lr vanilla": [lrs.loc["vanilla", t] for t in std]}), "singlu_vs_vanilla_tuned")
+    return {"mean_ranks": mean_ranks, "rho": rho, "singlu_vs_vanilla_tuned": sv, "standard": std,
+            "wins_default": cmp_d.loc[cmp_d["better"], "task"].tolist(),
+            "wins_tuned": cmp_t.loc[cmp_t["better"], "task"].tolist()}
+
+
+def tuned_text(tab):
+    rho, m, n = tab["rho"], tab["mean_ranks"], len(tab["standard"])
+    wd, wt = tab["wins_default"], tab["wins_tuned"]
+    return (f"Per-task Spearman correlation of the rankings, default vs tuned: median {rho['spearman'].median():.2f} "
+            f"(range {rho['spearman'].min():.2f} to {rho['spearman'].max():.2f}). Best mean rank with the default lr: "
+            f"{m['rank default'].idxmin()}; with tuned lrs: {m['rank tuned'].idxmin()}. SinGLU significantly better "
+            f"than Vanilla (Holm over {n} tasks): {len(wd)}/{n} with the default lr ({', '.join(wd) or 'none'}), "
+            f"{len(wt)}/{n} with both tuned ({', '.join(wt) or 'none'}).")
+
+
 def slope_chart(mean_ranks, ax, highlight=("vanilla", "singlu")):
-    """Mean rank with the default lr (left) and with tuned lrs (right), one line per arch."""
+    """Mean rank with the default lr (left) and with tuned lrs (right), one line per arch in its
+    report colour (`highlight`ed archs bold)."""
     for arch, r in mean_ranks.iterrows():
         hi = arch in highlight
-        ax.plot([0, 1], [r["rank default"], r["rank tuned"]], marker="o", lw=2 if hi else 0.8,
-                color=None if hi else "0.6", zorder=3 if hi else 2, label=arch if hi else None)
-        ax.text(1.04, r["rank tuned"], arch, va="center", fontsize=6)
-        ax.text(-0.04, r["rank default"], arch, va="center", ha="right", fontsize=6)
+        c = plots.color(arch)
+        ax.plot([0, 1], [r["rank default"], r["rank tuned"]], marker="o", lw=2 if hi else 0.8, c=c,
+                alpha=1 if hi else 0.6, zorder=3 if hi else 2, label=arch if hi else None)
+        ax.text(1.04, r["rank tuned"], arch, va="center", fontsize=6, color=c)
+        ax.text(-0.04, r["rank default"], arch, va="center", ha="right", fontsize=6, color=c)
     ax.set(xticks=[0, 1], xticklabels=["lr 1e-3 (default)", "tuned lr"], xlim=(-0.45, 1.45),
            ylabel="mean rank over tasks (1 = best)")
     ax.invert_yaxis()
     ax.legend(fontsize=7, loc="lower center")
 
 
-def ablation(metrics, task_list, reference="singlu", others=GLU):
-    """`reference` against each other GLU-family member on every task (same width and count): one
-    Holm family of `stats.compare` tests (`common.compare_pairs`)."""
-    pairs = [(t, reference, o) for o in others if o != reference for t in task_list]
-    return common.compare_pairs(common.replica_scores(metrics), pairs)
-
-
-def sine_vs_multiplication(ablation_table):
-    """Tasks where SinGLU is significantly better than / worse than every non-periodic GLU
-    (bilinear, swiglu, geglu), after Holm within the ablation's family."""
-    g = ablation_table.groupby("task", sort=False)
-    beats_all = [t for t, d in g if d["better"].all()]
-    loses_all = [t for t, d in g if d["worse"].all()]
-    return beats_all, loses_all
+def fig_rank_change(tab, cfg, sw):
+    """The slope chart of mean ranks, default lr against tuned lrs."""
+    m = tab["mean_ranks"]
+    fig, ax = plt.subplots(figsize=(5, 0.25 * len(m) + 1.5))
+    slope_chart(m, ax)
+    ax.set_title(f"mean rank over {len(sw.tune_tasks)} tasks, default vs tuned lr", fontsize=9)
+    cfg.save(fig, "07_rank_default_vs_tuned", caption=(
+        f"Mean rank of each arch over the {len(sw.tune_tasks)} tuned tasks with the shared lr 1e-3 (left) and with "
+        f"each arch's tuned lr (right); median per-task Spearman correlation of the two rankings "
+        f"{tab['rho']['spearman'].median():.2f}."))
 
 
 # ----------------------------------------------------------------------------- scale
@@ -167,27 +495,6 @@ def scale_summary(metrics, reference="singlu", other="vanilla"):
         f["effect (ci)"] = f.apply(common.effect_text, axis=1)
         fams.append(f)
     return s, (pd.concat(fams, ignore_index=True) if fams else pd.DataFrame())
-
-
-def scale_plot(metrics, task, archs, ax):
-    """Score against the exact parameter count (log axis), one line per arch through the mean over
-    seeds (geometric for MSE, on its log axis), every seed as a dot."""
-    m = metrics[(metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
-    m = m.assign(score=stats.score_column(m))
-    metric = m["metric"].iloc[0]
-    for i, a in enumerate(archs):
-        d = m[m["arch"] == a]
-        if d.empty:
-            continue
-        c = f"C{i}"
-        mean = d.groupby("params")["score"].agg(gmean if metric == "mse" else "mean")
-        ax.plot(mean.index, mean.to_numpy(), marker="o", ms=3, lw=1, c=c, label=a)
-        ax.scatter(d["params"], d["score"], s=6, c=c, alpha=0.45, lw=0)
-    base = m["predict_mean_mse"].iloc[0] if metric == "mse" else m["chance_accuracy"].iloc[0]
-    ax.axhline(base, ls="--", c="gray", lw=0.8, label="predict mean" if metric == "mse" else "majority class")
-    ax.set(xscale="log", yscale="log" if metric == "mse" else "linear", xlabel="parameters",
-           ylabel=f"test {metric}" + (" (geometric mean; dots: seeds)" if metric == "mse" else " (mean; dots: seeds)"),
-           title=task)
 
 
 def advantage_closes(cmp):
@@ -219,6 +526,65 @@ def closes_text(status):
         return f"advantage gone from {b:,} parameters (equivalent or worse there and above, TOST)"
     return (f"not significantly better from {b:,} parameters, but not shown equivalent either: inconclusive "
             "(more replicas would settle it)")
+
+
+def scale_tables(cfg, metrics):
+    """The scale sweep: centres per (arch, task, budget) (CSV scale_scores), SinGLU against Vanilla
+    per budget (CSV scale_singlu_vs_vanilla; also budget × task as text) and whether the
+    advantage closes per task."""
+    summary, cmp = scale_summary(metrics)
+    cfg.table(summary, "scale_scores")
+    cfg.table(cmp, "scale_singlu_vs_vanilla")
+    return {"scale_metrics": metrics, "scale_scores": summary, "scale_cmp": cmp, "closes": advantage_closes(cmp),
+            "scale_effects": cmp.pivot(index="budget", columns="task", values="effect (ci)").reset_index()}
+
+
+def scale_text(tab):
+    cmp = tab["scale_cmp"]
+    lines = []
+    for t, status in tab["closes"].items():
+        d = cmp[cmp["task"] == t].sort_values("budget")
+        lines.append(f"{t}: SinGLU/Vanilla goes from {d['effect (ci)'].iloc[0]} at {d['budget'].iloc[0]:,} parameters "
+                     f"to {d['effect (ci)'].iloc[-1]} at {d['budget'].iloc[-1]:,}: {closes_text(status)}.")
+    return " ".join(lines)
+
+
+def scale_plot(metrics, task, archs, ax):
+    """Score against the exact parameter count (log axis), one line per arch in its report colour
+    through the mean over seeds (geometric for MSE, on its log axis), every seed as a dot."""
+    m = metrics[(metrics["task"] == task) & ~metrics["diverged"].astype(bool)]
+    m = m.assign(score=stats.score_column(m))
+    metric = m["metric"].iloc[0]
+    for a in archs:
+        d = m[m["arch"] == a]
+        if d.empty:
+            continue
+        c = plots.color(a)
+        mean = d.groupby("params")["score"].agg(gmean if metric == "mse" else "mean")
+        ax.plot(mean.index, mean.to_numpy(), marker="o", ms=3, lw=1, c=c, label=a)
+        ax.scatter(d["params"], d["score"], s=6, color=c, alpha=0.45, lw=0)
+    base = m["predict_mean_mse"].iloc[0] if metric == "mse" else m["chance_accuracy"].iloc[0]
+    ax.axhline(base, ls="--", c="gray", lw=0.8, label="predict mean" if metric == "mse" else "majority class")
+    ax.set(xscale="log", xlabel="parameters", title=task,
+           ylabel=f"test {metric}" + (" (geometric mean; dots: seeds)" if metric == "mse" else " (mean; dots: seeds)"))
+    _log(ax, "x")
+    if metric == "mse":
+        ax.set_yscale("log")
+        _log(ax, "y")
+
+
+def fig_scale(tab, cfg, sw):
+    """Score against parameters, one panel per scale task."""
+    fig, axes = plt.subplots(1, len(sw.scale_tasks), figsize=(4 * len(sw.scale_tasks), 3.3), squeeze=False)
+    for ax, task in zip(axes[0], sw.scale_tasks):
+        scale_plot(tab["scale_metrics"], task, sw.scale_archs, ax)
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    budgets = ", ".join(f"{b:,}" for b in sw.budgets)
+    cfg.save(fig, "07_scale", caption=(
+        f"Test score against the exact parameter count (budgets {budgets}) of {', '.join(sw.scale_archs)} on "
+        f"{', '.join(sw.scale_tasks)}: lines through the centre of {len(sw.scale_seeds)} seeds (geometric mean for "
+        "MSE), every seed as a dot, the predict-mean or majority-class baseline dashed."))
 
 
 # ----------------------------------------------------------------------------- regime map
@@ -300,7 +666,8 @@ def verdict_regime(scores, archs):
 
 def regime_plot(scores, archs, top=5):
     """One panel per task of the map: centre (geometric mean for MSE) with its 95% t interval of
-    the `top` archs by centre and of the study's best arch for that row (star)."""
+    the `top` archs by centre and of the study's best arch for that row (star), each arch in its
+    report colour."""
     cells = [(row, t) for row in published.regime_map() for t in row["tasks"] if t in set(scores["task"])]
     fig, axes = plots.grid(len(cells), ncols=3)
     s = scores[scores["arch"].isin(archs) & ~scores["diverged"].astype(bool)]
@@ -311,21 +678,93 @@ def regime_plot(scores, archs, top=5):
         sc = stats.scale_of(metric)
         cen = {a: stats.center(g["score"], sc) for a, g in d.groupby("arch")}
         order = sorted(cen, key=lambda a: cen[a][0], reverse=not stats.LOWER_IS_BETTER[metric])
-        show = list(dict.fromkeys(order[:top] + ([pub] if pub in cen else [])))
-        for i, a in enumerate(show):
+        show_ = list(dict.fromkeys(order[:top] + ([pub] if pub in cen else [])))
+        for i, a in enumerate(show_):
             c, lo, hi = cen[a]
             err = [[c - lo], [hi - c]] if np.isfinite(lo) else None
             ax.errorbar([c], [i], xerr=err, fmt="*" if a == pub else "o", ms=9 if a == pub else 4, capsize=2,
-                        c="C3" if a == pub else "C0")
-        ax.set_yticks(range(len(show)), show, fontsize=7)
+                        c=plots.color(a))
+        ax.set_yticks(range(len(show_)), show_, fontsize=7)
         ax.invert_yaxis()
         if sc == "log":
             ax.set_xscale("log")
+            _log(ax, "x")
         ax.set_title(f"{task} ({row['type']})", fontsize=7)
         ax.set_xlabel(f"test {metric} ({'geometric ' if sc == 'log' else ''}mean, 95% t interval)", fontsize=7)
     fig.suptitle("the best archs per task with their 95% intervals; ★ = the study's best for the row", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def regime_tables(cfg, sw, main_metrics):
+    """The map rebuilt from the main grid: per-replica scores of the study's archs on the map's
+    tasks, the verdict row before the rounding check, the per-row table with our best arch
+    including the peers (CSV regime_map) and every row's tests (CSV regime_map_tests)."""
+    scores = regime_map(main_metrics, sw.study, sw.tasks)
+    row, table, fams = verdict_regime(scores, sw.study)
+    table["best incl. peers"] = regime_rows(regime_map(main_metrics, sw.archs, sw.tasks), sw.archs)[0][
+        "our best (centre)"].to_numpy()
+    cfg.table(table, "regime_map")
+    cfg.table(pd.concat([f.assign(row=k) for k, f in fams.items() if len(f)], ignore_index=True), "regime_map_tests")
+    return {"regime_scores": scores, "regime_row": row, "regime_map": table}
+
+
+def fig_regime(tab, cfg, sw):
+    """The best archs per map task with their intervals (`regime_plot`)."""
+    t = tab["regime_map"]
+    cfg.save(regime_plot(tab["regime_scores"], sw.study), "07_regime_map", caption=(
+        "For each task standing for a row of the study's regime map: the five study archs with the best centre "
+        "(geometric-mean MSE or mean accuracy, 95% t interval) and the study's best arch for the row (star); "
+        f"rows where it is significantly best: {int((t['row'] == stats.HOLDS).sum())} of {len(t)}."))
+
+
+def rounding_tables(sw, check_metrics, tab):
+    """The regime verdict again from the same cells trained with torch's kernels, and both
+    verdicts with their row parts side by side."""
+    row_k = verdict_regime(regime_map(check_metrics, sw.study, sw.tasks), sw.study)[0]
+    both = pd.DataFrame([{"kernels": k, "verdict": r["verdict"], **r["parts"]}
+                         for k, r in (("numpy", tab["regime_row"]), ("torch", row_k))])
+    return {"regime_row_torch": row_k, "kernels": both}
+
+
+def verdict(tab):
+    """The regime map's scorecard row (criterion REGIME_CRITERION) after the rounding check: the
+    verdict from NumPy's kernels, inconclusive when torch's kernels give another."""
+    return stats.rounding_check(tab["regime_row"], tab["regime_row_torch"])
+
+
+def answers(tab, sw):
+    """The notebook's answers to its own three questions (question, answer, evidence) for the
+    paper's abstract and its "Beyond the study" table."""
+    beats_all, loses_all = sine_vs_multiplication(tab["glu_ablation"])
+    n = len(sw.tasks)
+    n_better = tab["glu_vs_vanilla"].groupby("arch")["better"].sum().reindex(tab["glu"])
+    rho, m, std = tab["rho"], tab["mean_ranks"], tab["standard"]
+    return [
+        {"question": "Sine or multiplication?",
+         "answer": f"SinGLU beats all three non-periodic GLUs (same width) on {len(beats_all)}/{n} tasks "
+                   f"({', '.join(beats_all) or 'none'}) and loses to all three on {len(loses_all)} "
+                   f"({', '.join(loses_all) or 'none'}); GLUs beat Vanilla on "
+                   + ", ".join(f"{a} {int(k)}/{n}" for a, k in n_better.items()) + " tasks.",
+         "evidence": "07_glu_and_periodic_peers, glu_ablation.csv"},
+        {"question": "Does the ranking survive tuning?",
+         "answer": f"Per-task rank correlation default vs tuned lr: median {rho['spearman'].median():.2f}; SinGLU beats "
+                   f"Vanilla on {len(tab['wins_default'])}/{len(std)} standard tasks at lr 1e-3 and "
+                   f"{len(tab['wins_tuned'])}/{len(std)} with tuned lrs; best mean rank "
+                   f"{m['rank default'].idxmin()} (default) vs {m['rank tuned'].idxmin()} (tuned).",
+         "evidence": "07_rank_default_vs_tuned, 07_tuned_lr"},
+        {"question": "Does the edge persist with scale?",
+         "answer": "; ".join(f"{t}: {closes_text(st)}" for t, st in tab["closes"].items()) +
+                   f" (budgets {', '.join(f'{b:,}' for b in sw.budgets)}).",
+         "evidence": "07_scale, scale_singlu_vs_vanilla.csv"},
+    ]
+
+
+def summary(answers_, final):
+    """The notebook's closing text: each answer, then the regime map's verdict and its rounding check."""
+    return "\n\n".join([f"**{a['question']}** {a['answer']}" for a in answers_] + [
+        f"**Regime map: {final['verdict']}** ({final['reason']}). {final['ours']}; rounding check: "
+        f"{final['verdict_other_kernels']} with torch's kernels."])
 
 
 def verdict_wins_tuned(default_metrics, tuned_metrics=None):
@@ -343,3 +782,4 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
     return stats.verdict("singlu_wins", ours, v, rk.CRITERIA["singlu_wins"],
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
                          parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=rk.SOURCE)
+

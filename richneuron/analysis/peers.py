@@ -106,44 +106,18 @@ def experiments(cfg, sw, chosen=None):
     return out
 
 
-def show(df):
-    """A table for the notebook and the paper: no index column, floats to 3 significant digits
-    (`stats.fmt`), whole numbers with thousands separated, "–" for missing values."""
-    floats = {c: (lambda v: "–" if pd.isna(v) else stats.fmt(v)) for c in df.select_dtypes("float").columns}
-    return df.style.hide(axis="index").format(floats, thousands=",", na_rep="–")
-
-
-def _log(ax, axis):
-    """`plots.log_axis`, and where the view holds fewer than two powers of ten, labelled ticks at 1
-    and 3, or 1, 2 and 5, times powers of ten (the view widened to the nearest of these when it
-    holds fewer than two): no overlapping minor labels, no axis without a number."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter
-    plots.log_axis(ax, axis)
+def log_ticks(ax, axis):
+    """`plots.log_ticks`, the view first widened to the nearest 1, 2 or 5 × 10^k around it when it
+    holds fewer than two such values (a view within a factor ~2.5, e.g. memorize's MSEs, where
+    matplotlib would fall back to crowded linear labels). Call it after plotting."""
     get, set_ = (ax.get_ylim, ax.set_ylim) if axis == "y" else (ax.get_xlim, ax.set_xlim)
     lo, hi = get()
-    if not 0 < lo < hi:
-        return
-    k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-    nice = lambda subs: [s * 10.0 ** e for e in k for s in subs]
-    for subs in ((1,), (1, 3), (1, 2, 5)):
-        ticks = [t for t in nice(subs) if lo <= t <= hi]
-        if len(ticks) >= 2:
-            break
-    else:
-        lo, hi = max(t for t in nice(subs) if t <= lo), min(t for t in nice(subs) if t >= hi)
-        set_(lo, hi)
-        ticks = [t for t in nice(subs) if lo <= t <= hi]
-    if subs != (1,):
-        a = ax.yaxis if axis == "y" else ax.xaxis
-        a.set_major_locator(FixedLocator(ticks))
-        a.set_major_formatter(FuncFormatter(_sci))
-
-
-def _sci(v, _pos=None):
-    """A tick value as 10^e or m×10^e (mathtext)."""
-    e = math.floor(math.log10(v) + 1e-9)
-    m = round(v / 10.0 ** e, 6)
-    return f"$10^{{{e}}}$" if m == 1 else f"${m:g}\\times10^{{{e}}}$"
+    if lo > 0:
+        k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+        nice = [m * 10.0 ** e for e in k for m in (1, 2, 5)]
+        if sum(lo <= v <= hi for v in nice) < 2:
+            set_(max(v for v in nice if v <= lo), min(v for v in nice if v >= hi))
+    plots.log_ticks(ax, axis)
 
 
 # ----------------------------------------------------------------------------- the peer grid
@@ -187,7 +161,7 @@ def grid_tables(cfg, sw, metrics):
     pp = cfg.table(common.compare_pairs(scores, [(t, a, o) for a in per for o in ("vanilla", "singlu") for t in shift]),
                    "periodic_peers_on_shift")
     peer_rows = table[table["arch"].isin(PEERS)].sort_values("task", key=lambda s: s.map(sw.tasks.index), kind="stable")
-    return {"replicas": scores, "scores": table, "peer_scores": common.display_table(peer_rows), "ranks": ranks,
+    return {"replicas": scores, "scores": table, "peer_scores": common.display_table(peer_rows.reset_index(drop=True)), "ranks": ranks,
             "glu": glu, "glu_ablation": abl, "glu_vs_vanilla": mult, "periodic": pp,
             "glu_effects": _wide(abl, "other", sw.tasks),
             "glu_vs_vanilla_effects": _wide(mult, "arch", sw.tasks).rename(columns=lambda c: c if c == "task" else f"{c} vs vanilla"),
@@ -321,7 +295,7 @@ def omega_tables(cfg, sw, main_metrics, omega_metrics):
     cfg.table(summary, "siren_omega")
     wide = summary.pivot(index="task", columns="omega", values="mean").reindex(sw.tasks)
     wide.columns = [f"ω0 = {w:g}" for w in wide.columns]
-    return {"siren_omega": summary, "omega_effects": wide.reset_index(), "best_omega": best}
+    return {"siren_omega": summary, "omega_effects": wide.map(stats.fmt).reset_index(), "best_omega": best}
 
 
 def omega_text(tab):
@@ -427,7 +401,7 @@ def tuned_tables(cfg, sw, main_metrics, tuned_metrics, tab):
     sv = cfg.table(pd.DataFrame({"task": std, "default lr": cmp_d["effect (ci)"], "tuned lr": cmp_t["effect (ci)"],
                                  "lr singlu": [lrs.loc["singlu", t] for t in std],
                                  "lr vanilla": [lrs.loc["vanilla", t] for t in std]}), "singlu_vs_vanilla_tuned")
-    return {"mean_ranks": mean_ranks, "rho": rho, "singlu_vs_vanilla_tuned": sv, "standard": std,
+    return {"mean_ranks": mean_ranks, "mean_ranks_shown": mean_ranks.round(2).reset_index(), "rho": rho, "singlu_vs_vanilla_tuned": sv, "standard": std,
             "wins_default": cmp_d.loc[cmp_d["better"], "task"].tolist(),
             "wins_tuned": cmp_t.loc[cmp_t["better"], "task"].tolist()}
 
@@ -567,10 +541,10 @@ def scale_plot(metrics, task, archs, ax):
     ax.axhline(base, ls="--", c="gray", lw=0.8, label="predict mean" if metric == "mse" else "majority class")
     ax.set(xscale="log", xlabel="parameters", title=task,
            ylabel=f"test {metric}" + (" (geometric mean; dots: seeds)" if metric == "mse" else " (mean; dots: seeds)"))
-    _log(ax, "x")
+    log_ticks(ax, "x")
     if metric == "mse":
         ax.set_yscale("log")
-        _log(ax, "y")
+        log_ticks(ax, "y")
 
 
 def fig_scale(tab, cfg, sw):
@@ -688,7 +662,7 @@ def regime_plot(scores, archs, top=5):
         ax.invert_yaxis()
         if sc == "log":
             ax.set_xscale("log")
-            _log(ax, "x")
+            log_ticks(ax, "x")
         ax.set_title(f"{task} ({row['type']})", fontsize=7)
         ax.set_xlabel(f"test {metric} ({'geometric ' if sc == 'log' else ''}mean, 95% t interval)", fontsize=7)
     fig.suptitle("the best archs per task with their 95% intervals; ★ = the study's best for the row", fontsize=8)

@@ -11,7 +11,7 @@ from torch import nn
 
 from . import neurons, validate
 
-__all__ = ["RichMLP", "build_model", "count_params", "width_for_budget", "options_of"]
+__all__ = ["RichMLP", "build_model", "count_params", "width_for_budget", "options_of", "role", "roles", "role_counts"]
 
 TOLERANCE = 0.05     # budget match: |count − budget| / budget ≤ 5% (the study's rule)
 MAX_WIDTH = 1 << 16  # search bound for the width
@@ -52,6 +52,40 @@ class RichMLP(nn.Module):
 def count_params(module):
     """Number of trainable parameters of `module` (biases, LayerNorm, per-unit scalars included)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def role(name, meta):
+    """(layer label, role) of the RichMLP parameter `name` ("layers.1.Wphi.weight", "head.bias"):
+    the label is "head" or the hidden layer's index ("0", "1", ...); the role is "meta" when the
+    name's first part inside the layer is one of `meta` (the neuron's META), else "direct" (the
+    head included)."""
+    parts = name.split(".")
+    if parts[0] == "head":
+        return "head", "direct"
+    return parts[1], "meta" if parts[2] in meta else "direct"
+
+
+def roles(model):
+    """name -> (layer label, role) for every parameter of `model` (a RichMLP): the one place the
+    direct/meta split is made (the meta learning rate, the logged gradient norms, the analyses)."""
+    return {name: role(name, neurons.get(model.arch).META) for name, _ in model.named_parameters()}
+
+
+BUFFERS = ("omega",)     # the one buffer a neuron holds (its ω, `neurons.Neuron._set_omega`): no parameter
+
+
+def role_counts(arch, weights):
+    """{(layer label, role): parameters per replica}, with the ("all", role) totals, from a cell's
+    stacked weights (name -> tensor with a leading replica axis, buffers included, as training
+    returns them and `Results` keeps them): no model is built."""
+    meta, out = neurons.get(arch).META, {}
+    for name, w in weights.items():
+        if name.rsplit(".", 1)[-1] in BUFFERS:
+            continue
+        lab, r = role(name, meta)
+        for key in ((lab, r), ("all", r)):
+            out[key] = out.get(key, 0) + w[0].numel()
+    return out
 
 
 def options_of(arch):

@@ -32,19 +32,6 @@ def _metric_fn(kind):
     return lambda out, y: (out.argmax(-1) == y).float().mean(1)
 
 
-def _roles(base):
-    """For every parameter name: (layer label, role) with role "direct" or "meta"."""
-    out = {}
-    for name, _ in base.named_parameters():
-        parts = name.split(".")
-        if parts[0] == "head":
-            out[name] = ("head", "direct")
-        else:
-            layer = base.layers[int(parts[1])]
-            out[name] = (parts[1], "meta" if parts[2] in layer.META else "direct")
-    return out
-
-
 def _corr(a, b):
     """Pearson correlation per replica over all elements (K, ...) -> (K,)."""
     a, b = a.flatten(1), b.flatten(1)
@@ -110,7 +97,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     `task` is one `Task` shared by all models, or a list with one `Task` per model (data draws of
     one shape: the inputs then carry the replica axis too, x of shape (K, N, d)). `lr` is one
     learning rate or one per model; `meta_lr_scale` multiplies the learning rate of the "meta"
-    parameters (see `_roles`). The neurons run the stack natively (see `neurons.Linear`):
+    parameters (see `models.roles`). The neurons run the stack natively (see `neurons.Linear`):
     parameters carry a leading replica axis, and all of them live in one flat vector that a
     per-element-learning-rate Adam updates. `device`: where to train ("cpu", "cuda", ...).
 
@@ -131,7 +118,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     base = copy.deepcopy(model_list[0])
     for layer in base.layers:
         layer.record = False
-    roles = _roles(base)
+    roles = models.roles(base)
     lrs = torch.tensor([float(v) for v in _as_list(lr)] * (k if not isinstance(lr, (list, tuple)) else 1),
                        dtype=torch.float64)
     if len(lrs) != k:

@@ -292,3 +292,11 @@ def styler_html(styler):
     if all(n is None for n in index.names) and pd.api.types.is_integer_dtype(index):
         styler = styler.hide(axis="index")
     return styler.to_html()
+
+
+def choice(value, name, valid):
+    """A parameter that must be one of `valid` (e.g. a task id): returned as is, else a ValueError
+    naming `name`, the value and the valid choices."""
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, valid))}, got {value!r}")
+    return value

@@ -95,3 +95,52 @@ def test_criterion_is_one_line_of_the_module_and_states_its_thresholds():
     for words in ("1e-5", "1e-3", "Holm", "Replicated:", "Replicated only under stated conditions:", "Not replicated:",
                   "Inconclusive:", "float32 floor", "1.25"):
         assert words in text
+
+
+# ----------------------------------------------------------------------------- the notebook's face
+
+def _cfg(tmp_path, quick, archs="vanilla,singlu,v10"):
+    from richneuron import notebook as nbk
+    return nbk.setup(quick, 4, archs, 3000, str(tmp_path / "o"), str(tmp_path / "c"), str(tmp_path / "f"),
+                     notebook="01_memorization", data_seeds=3)
+
+
+def test_experiments_are_the_protocol_grids_with_quick_cuts(tmp_path):
+    from richneuron import protocol
+    full = mem.experiments(_cfg(tmp_path, False), [3e-4, 3e-3], [200, 400, 800], ["vanilla", "singlu", "v10"])
+    assert full["main"].archs == ["vanilla", "singlu", "v10"] and full["main"].tasks == ["memorize"]
+    assert full["sweep"].archs == mem.PAIR and full["sweep"].lr == [3e-4, 3e-3] and full["sweep"].data_seed == [0, 1, 2]
+    assert full["capacity"].seeds == [0, 1, 2] and full["capacity"].data_seed == [protocol.DATA_SEED]
+    assert full["capacity"].task_options == {"n_points": [200, 400, 800]}
+    assert full["check"].kernels == full["check_sweep"].kernels == protocol.KERNELS_CHECK
+    assert full["check_sweep"].lr == full["sweep"].lr
+    quick = mem.experiments(_cfg(tmp_path, True), [3e-4, 3e-3], [200, 400, 800], ["vanilla", "singlu", "v10"])
+    assert quick["sweep"].lr == [3e-4] and quick["capacity"].archs == ["vanilla", "singlu"]
+    assert quick["capacity"].task_options == {"n_points": [200, 400]} and quick["main"].seeds == [0, 1]
+    with pytest.raises(ValueError, match="singlu"):
+        mem.experiments(_cfg(tmp_path, True, archs="vanilla,v10"), [3e-4], [200], ["vanilla"])
+
+
+def test_capacity_reading_marks_a_capacity_at_the_largest_count_tried_as_a_lower_bound():
+    cap = pd.DataFrame({"arch": ["vanilla", "singlu"], "capacity_pairs": [400, 1600], "largest_tried": [1600, 1600]})
+    text = mem.capacity_reading(cap, 1e-3)
+    assert "vanilla 400," in text and "singlu 1600 or more" in text
+
+
+def test_figures_are_saved_with_their_captions(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from richneuron.analysis import common
+    cfg, captions = _cfg(tmp_path, True), {}
+    monkeypatch.setattr(type(cfg), "save", lambda self, fig, name, caption="": captions.setdefault(name, caption))
+    m = pd.DataFrame([{"arch": a, "task": "memorize", "metric": "mse", "test_mse": c * s, "diverged": False, "seed": i,
+                       "predict_zero_mse": 0.3, "predict_mean_mse": 0.25, "lr": 1e-3, "task.n_points": n}
+                      for a, c in (("vanilla", 1e-2), ("singlu", 1e-4)) for n in (200, 400) for i, s in enumerate(SPREAD)])
+    mem.all_archs_figure(m, common.score_table(m[m["task.n_points"] == 200]), cfg)
+    by_lr = mem.ratio_by(pd.concat([m, m.assign(lr=1e-2)]), "lr")
+    by_step = pd.DataFrame({"step": [0, 10], "ratio": [1.0, 100.0]})
+    mem.sweeps_figure(by_step, by_lr, cfg)
+    mem.capacity_figure(m, 1e-3, cfg)
+    assert set(captions) == {"01_memorize_all_archs", "01_memorize_ratio_sweeps", "01_memorize_capacity"}
+    assert all(len(c) > 40 for c in captions.values())
+    assert "100" in captions["01_memorize_ratio_sweeps"] and "200, 400" in captions["01_memorize_capacity"]

@@ -11,17 +11,37 @@ import math
 
 import pandas as pd
 
-from .. import published, stats
+from .. import plots, protocol, published, stats
+from . import common
 
 CLAIM = "memorization_ratio"
 NUM, DEN = "vanilla", "singlu"
 AT_FLOOR = 10 * stats.FLOAT32_FLOOR       # a geometric-mean MSE at most this is "at the float32 floor"
 FAR_ABOVE = 1000 * stats.FLOAT32_FLOOR    # Vanilla "far above the floor": its centre's lower bound at least this
 SOURCE = "richneuron/analysis/memorization.py"
+PAIR = [NUM, DEN]
 
 CRITERIA = {
     CLAIM: "One test per setting: Vanilla/SinGLU ratio of geometric-mean memorize MSEs (stats.compare, log scale, Welch; 4 seeds x 3 data draws = 12 replicas per arch in full mode). Direction: holds when the ratio is significantly above 1 (p < 0.05), fails when significantly below 1 or equivalent to 1 within a factor 1.25 (TOST), inconclusive otherwise; inconclusive (float32 floor) when both geometric means are at the float32 floor (at most 1e-5, ten times stats.FLOAT32_FLOOR). Magnitude: when SinGLU's geometric mean is above 1e-5, holds when the ratio's estimate lies in [claim/sqrt(10), claim*sqrt(10)] and fails when its 95% interval misses that band; when SinGLU's geometric mean is at the floor its error is not resolved and the ratio measures Vanilla's error in units of float32 rounding, a lower bound on the skill ratio: magnitude then holds when Vanilla is far above the floor (lower bound of its geometric mean at least 1e-3) and the ratio's lower 95% bound reaches claim/sqrt(10), and is inconclusive (float32 floor) otherwise. Replicated: direction and magnitude hold at the default protocol (lr 1e-3, 3000 steps). Replicated only under stated conditions: not so, but both hold at one of the swept learning rates (each a comparison of its own replicas; the direction's p-values Holm-adjusted over the swept learning rates). Not replicated: a part fails at the default protocol and no swept learning rate rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
+
+
+def experiments(cfg, lrs, points, capacity_archs):
+    """The notebook's runs: {"main": every arch of the run on the 200 memorised pairs at the
+    default protocol, "sweep": Vanilla and SinGLU at the extra learning rates `lrs`, "capacity":
+    `capacity_archs` on each number of random pairs in `points` (3 seeds, one data draw: not a
+    scorecard comparison), "check" and "check_sweep": Vanilla and SinGLU at the default and the
+    swept learning rates with torch's kernels (the rounding check)}. Quick mode keeps the first
+    learning rate, the first two point counts and the first two capacity archs."""
+    cfg.require(*PAIR)
+    if cfg.quick:
+        lrs, points, capacity_archs = lrs[:1], points[:2], capacity_archs[:2]
+    grid = lambda archs, **kw: protocol.main_grid(archs, ["memorize"], cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kw)
+    check = protocol.KERNELS_CHECK
+    return {"main": grid(cfg.archs), "sweep": grid(PAIR, lr=lrs),
+            "capacity": protocol.main_grid(capacity_archs, ["memorize"], cfg.seeds[:3], cfg.steps,
+                                           task_options={"n_points": points}),
+            "check": grid(PAIR, kernels=check), "check_sweep": grid(PAIR, lr=lrs, kernels=check)}
 
 
 def _scores(metrics, arch, value="test_mse"):
@@ -117,3 +137,153 @@ def verdict(t, claimed=None):
 def summary(row):
     """One line for the notebook."""
     return f"**Verdict: {row['verdict']}** ({row['reason']}). Vanilla/SinGLU: {row['ours']}."
+
+
+def claimed():
+    """The study's claimed ratio (168,327)."""
+    return published.claims()[CLAIM]["value"]
+
+
+# ----------------------------------------------------------------------------- the notebook's tables and readings
+
+def _shown(df):
+    return df.style.hide(axis="index")
+
+
+def scores_shown(summary_table):
+    """`common.score_table` rows, best centre first, as shown."""
+    return _shown(common.display_table(summary_table.sort_values("mean")))
+
+
+def lr_metrics(main, sweep):
+    """Vanilla's and SinGLU's replicas at the default learning rate (`main`) and the swept ones (`sweep`)."""
+    return pd.concat([main.metrics[main.metrics["arch"].isin(PAIR)], sweep.metrics], ignore_index=True)
+
+
+def lr_shown(by_lr):
+    """`ratio_by(..., "lr")` as shown: ratio with its interval, p-value, each arch's geometric mean."""
+    t = pd.DataFrame({"lr": by_lr["lr"].map(lambda v: f"{v:g}"),
+                      "Vanilla / SinGLU (95% CI)": [f"{stats.fmt_ci(r, lo, hi)}×" for r, lo, hi in
+                                                    zip(by_lr["ratio"], by_lr["low"], by_lr["high"])],
+                      "p": by_lr["p_value"].map(stats.fmt), "Vanilla MSE": by_lr["num_geo"].map(stats.fmt),
+                      "SinGLU MSE": by_lr["den_geo"].map(stats.fmt), "n": [f"{a}, {b}" for a, b in zip(by_lr["n_num"], by_lr["n_den"])]})
+    return _shown(t)
+
+
+def capacity_shown(cap):
+    t = cap.assign(pairs_per_1k_params=cap["pairs_per_1k_params"].map(lambda v: f"{v:.1f}"))
+    return _shown(t)
+
+
+def rounding_table(row_np, row_torch):
+    """Verdict and our numbers with NumPy's (default) and torch's kernels."""
+    return pd.DataFrame([{"kernels": k, "verdict": x["verdict"], "ours": x["ours"]}
+                         for k, x in (("numpy (default)", row_np), (protocol.KERNELS_CHECK, row_torch))])
+
+
+def ratio_reading(r):
+    return (f"Vanilla / SinGLU memorisation MSE (ratio of geometric means over {r['n_num']} and {r['n_den']} replicas, "
+            f"Welch interval on the log scale): **{r['comparison'].text()}**; Vanilla "
+            f"{stats.fmt_ci(r['num_geo'], r['num_low'], r['num_high'])}, SinGLU "
+            f"{stats.fmt_ci(r['den_geo'], r['den_low'], r['den_high'])} (float32 floor {stats.fmt(stats.FLOAT32_FLOOR)}); "
+            f"the study claims {claimed():,}×.")
+
+
+def sweep_reading(by_step, by_lr):
+    best = by_lr.loc[by_lr["ratio"].idxmax()]
+    return (f"The ratio ranges from {stats.fmt(by_step['ratio'].min())}× to {stats.fmt(by_step['ratio'].max())}× over "
+            f"training at lr {protocol.LR:g}, and is largest at lr {best['lr']:g} ({stats.fmt(best['ratio'])}×): the "
+            "headline number is a property of the protocol, not a constant.")
+
+
+def capacity_reading(cap, threshold):
+    return (f"Capacity at ~{protocol.BUDGET // 1000}K parameters (pairs memorised below MSE {threshold:g}, the largest "
+            "count tried being the ceiling): " + ", ".join(
+                f"{a} {c}" + (" or more" if c == t else "") for a, c, t in
+                zip(cap["arch"], cap["capacity_pairs"], cap["largest_tried"])) + ".")
+
+
+def final_reading(row):
+    return summary(row) + f" The study's {claimed():,}×."
+
+
+# ----------------------------------------------------------------------------- figures (each saved with its caption)
+
+def _ticks_at(ax, values):
+    """A log x axis labelled at the swept values only (e.g. 200, 400, 800 pairs or 0.0003, 0.001 lr)."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+    values = sorted(set(float(v) for v in values))
+    ax.xaxis.set_major_locator(FixedLocator(values))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{v:g}" for v in values])
+
+
+def all_archs_figure(metrics, summary_table, cfg):
+    """Every replica's memorisation MSE per arch (`plots.replicas`), saved as 01_memorize_all_archs."""
+    import matplotlib.pyplot as plt
+    m = metrics[~metrics["diverged"].astype(bool)]
+    s = summary_table.sort_values("mean")
+    pub = published.results().query("task == 'memorize'")
+    fig, ax = plt.subplots(figsize=(7, 3))
+    plots.replicas(m, ax, value="test_mse", order=s["arch"], center=dict(zip(s["arch"], s["mean"])),
+                   baselines={"predict zero": float(m["predict_zero_mse"].iloc[0])},
+                   published=dict(zip(pub["arch"], pub["published"])), floor=stats.FLOAT32_FLOOR, log=True,
+                   ylabel="memorisation MSE", title="200 random pairs, ~5K parameters: every replica")
+    n = m.groupby("arch").size()
+    cfg.save(fig, "01_memorize_all_archs", caption=(
+        f"Memorisation MSE on 200 random 8-D to 4-D pairs of every arch at ~5K parameters, one dot per replica "
+        f"({n.min()}–{n.max()} per arch), black bars the geometric means (best: {s['arch'].iloc[0]} "
+        f"{stats.fmt(s['mean'].iloc[0])}); dashed predicting zero, dotted the float32 floor, red stars the study's "
+        "published means."))
+
+
+def sweeps_figure(by_step, by_lr, cfg):
+    """The Vanilla/SinGLU ratio against training step (left) and learning rate (right), saved as
+    01_memorize_ratio_sweeps."""
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3))
+    a1.plot(by_step["step"], by_step["ratio"], marker=".")
+    a1.set(xlabel="training step", ylabel="Vanilla / SinGLU MSE", yscale="log",
+           title=f"ratio vs training length (lr {protocol.LR:g})")
+    a2.errorbar(by_lr["lr"], by_lr["ratio"], yerr=[by_lr["ratio"] - by_lr["low"], by_lr["high"] - by_lr["ratio"]],
+                marker="o", capsize=3)
+    for ax in (a1, a2):
+        ax.axhline(claimed(), c="red", ls=":", lw=1, label="study's claim")
+        ax.axhline(1, c="gray", lw=0.8)
+        ax.set_yscale("log")
+        plots.log_axis(ax, "y")
+    a2.set(xscale="log", xlabel="learning rate", title="ratio vs learning rate (95% intervals)")
+    _ticks_at(a2, by_lr["lr"])
+    a2.legend()
+    best = by_lr.loc[by_lr["ratio"].idxmax()]
+    cfg.save(fig, "01_memorize_ratio_sweeps", caption=(
+        "Vanilla/SinGLU ratio of geometric-mean memorisation MSEs: left along training at the default learning rate "
+        f"(from the logged training loss; {stats.fmt(by_step['ratio'].min())}× to {stats.fmt(by_step['ratio'].max())}×), "
+        f"right at the end of training for each learning rate with its 95% interval (largest at lr {best['lr']:g}: "
+        f"{stats.fmt(best['ratio'])}×); the red dotted line is the study's {claimed():,}×."))
+
+
+def capacity_figure(metrics, threshold, cfg):
+    """Geometric-mean MSE (range over seeds; dots: seeds) against the number of random pairs, one
+    line per arch in its colour, saved as 01_memorize_capacity."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from scipy.stats import gmean
+    archs = list(dict.fromkeys(metrics["arch"]))
+    pal = {a: plots.color(a) for a in archs}
+    fig, ax = plt.subplots(figsize=(5, 3))
+    sns.lineplot(metrics, x="task.n_points", y="test_mse", hue="arch", palette=pal, marker="o", estimator=gmean,
+                 errorbar=("pi", 100), ax=ax)
+    sns.scatterplot(metrics, x="task.n_points", y="test_mse", hue="arch", palette=pal, s=8, alpha=0.5, legend=False,
+                    ax=ax)
+    ax.axhline(threshold, c="k", ls="--", lw=0.8, label="threshold")
+    ax.set(xscale="log", yscale="log", xlabel="random pairs to memorise", ylabel="MSE (geometric mean, range; dots: seeds)",
+           title="memorisation capacity at ~5K parameters")
+    points = sorted(set(metrics["task.n_points"]))
+    _ticks_at(ax, points)
+    plots.log_axis(ax, "y")
+    ax.legend(fontsize=6)
+    cfg.save(fig, "01_memorize_capacity", caption=(
+        f"Memorisation MSE of {', '.join(archs)} at ~5K parameters against the number of random pairs "
+        f"({', '.join(map(str, points))}): lines geometric means with the range over seeds, dots single seeds; "
+        f"the dashed line is the capacity threshold {threshold:g}."))

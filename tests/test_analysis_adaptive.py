@@ -150,3 +150,92 @@ def test_ratios_at_the_float32_floor_are_not_judged():
     fam = ad.performance_family(pd.DataFrame(rows))
     assert fam["p_holm"].iloc[0] < 0.05 and fam["at_floor"].iloc[0]
     assert not fam["better"].iloc[0] and fam["part"].iloc[0] == stats.UNSURE
+
+
+# ----------------------------------------------------------------------------- parameter roles and the notebook's face
+
+def test_grad_rms_counts_each_role_from_the_stored_weights():
+    # Reference: the parameters of the modules each neuron lists in META, counted on a built model;
+    # the stored weights also hold the ω buffer, which is no parameter.
+    from torch import nn
+    from richneuron import models
+    from richneuron.experiment import Experiment
+    from richneuron.results import Results
+    from richneuron.train import run_cell
+    cells = Experiment(archs=["v11", "v15"], tasks=["spiral"], seeds=[0, 1], budget=None, width=4, steps=4,
+                       log_every=2).cells
+    res = Results([run_cell(c) for c in cells])
+    assert any(n.endswith(".omega") for c in res._cells.values() for n in c["weights"])
+    g = ad.grad_rms(res)
+    for arch in ("v11", "v15"):
+        net = models.build_model(arch, 2, 2, width=4, depth=2, seed=0)
+        want = {("head", "direct"): sum(p.numel() for p in net.head.parameters())}
+        for i, layer in enumerate(net.layers):
+            meta = sum(p.numel() for name in layer.META for p in
+                       (getattr(layer, name).parameters() if isinstance(getattr(layer, name), nn.Module) else [getattr(layer, name)]))
+            want[(str(i), "meta")], want[(str(i), "direct")] = meta, sum(p.numel() for p in layer.parameters()) - meta
+        for r in ("direct", "meta"):
+            want[("all", r)] = sum(n for (lab, rr), n in want.items() if rr == r and lab != "all")
+        got = g[g["arch"] == arch].groupby(["layer", "role"])["n_params"].first().to_dict()
+        assert got == {k: v for k, v in want.items() if v}, arch
+        np.testing.assert_allclose(g["rms"], g["value"] / np.sqrt(g["n_params"]))
+        assert models.roles(net) == {n: models.role(n, type(net.layers[0]).META) for n, _ in net.named_parameters()}
+
+
+def _cfg(tmp_path, quick, archs="singlu,v6,v7,v10"):
+    from richneuron import notebook as nbk
+    return nbk.setup(quick, 4, archs, 3000, str(tmp_path / "o"), str(tmp_path / "c"), str(tmp_path / "f"),
+                     notebook="03_adaptive_mechanisms", data_seeds=3)
+
+
+def test_experiments_sweep_the_meta_archs_in_the_run_and_check_with_torch_kernels(tmp_path):
+    from richneuron import protocol
+    e = ad.experiments(_cfg(tmp_path, False), ["v6", "v9", "v10"], ["spiral", "hifreq"], [0.1, 1.0, 10.0], 3)
+    assert e["main"].tasks == ad.TASKS and e["main"].archs == ["singlu", "v6", "v7", "v10"]
+    assert e["meta"].archs == ["v6", "v10"] and e["meta"].meta_lr_scale == [0.1, 10.0] and e["meta"].seeds == [0, 1, 2]
+    assert e["check"].kernels == e["meta_check"].kernels == protocol.KERNELS_CHECK
+    assert [c["arch"] for c in e["check"].cells] == [c["arch"] for c in e["main"].cells]
+    q = ad.experiments(_cfg(tmp_path, True), ["v6"], ["spiral", "hifreq"], [0.1, 1.0, 10.0, 100.0], 4)
+    assert q["meta"].tasks == ["spiral"] and q["meta"].meta_lr_scale == [100.0]
+    assert ad.experiments(_cfg(tmp_path, True), ["v6"], ["spiral"], [1.0], 4)["meta"] is None
+    with pytest.raises(ValueError, match="meta_tasks"):
+        ad.experiments(_cfg(tmp_path, True), ["v6"], ["ood"], [10.0], 4)
+    with pytest.raises(ValueError, match="no adaptive arch"):
+        ad.experiments(_cfg(tmp_path, True, archs="singlu,vanilla"), ["v6"], ["spiral"], [10.0], 4)
+
+
+def test_standing_counts_the_holm_family_and_ranks_every_arch():
+    perf = ad.performance_family(tables(v10_spiral=0.95)["scores"])    # v10 beats SinGLU on spiral
+    summary = pd.DataFrame([{"arch": a, "task": t, "mean": m} for t, by in
+                            (("spiral", {"singlu": 0.7, "v6": 0.6, "v10": 0.95}), ("nested2d", {"singlu": 1e-3, "v6": 3e-3, "v10": 3e-3}))
+                            for a, m in by.items()])
+    metrics = pd.DataFrame({"task": ["spiral", "nested2d"], "metric": ["accuracy", "mse"]})
+    st_ = ad.standing(perf, summary, metrics).set_index("arch")
+    assert st_.loc["v10", "better than singlu"] == "1" and st_.loc["v10", "worse than singlu"] == "1"
+    assert st_.loc["singlu", "better than singlu"] == "–"
+    assert st_.loc["v10", "mean rank"] == "1.5" and st_.loc["singlu", "mean rank"] == "1.5"
+    assert "1 (arch, task) pairs significantly better" in ad.performance_reading(perf, st_.reset_index())
+
+
+def test_choice_names_the_parameter_the_value_and_the_choices():
+    from richneuron import notebook as nbk
+    assert nbk.choice("spiral", "focus_task", ad.TASKS) == "spiral"
+    with pytest.raises(ValueError, match=r"focus_task must be one of .*spiral.*got 'spiro'"):
+        nbk.choice("spiro", "focus_task", ad.TASKS)
+
+
+def test_figures_are_saved_with_their_captions(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    cfg, captions = _cfg(tmp_path, True), {}
+    monkeypatch.setattr(type(cfg), "save", lambda self, fig, name, caption="": captions.setdefault(name, caption))
+    perf = ad.performance_family(tables()["scores"])
+    ad.vs_figure(perf, cfg)
+    wm = pd.DataFrame([{"arch": "v6", "task": "spiral", "seed": s, "role": r, "relative change": c, "diverged": False}
+                       for s in range(3) for r, c in (("direct", 0.5), ("meta", 0.05))])
+    ad.weight_movement_figure(wm, cfg)
+    ad.gradient_ratio_figure(pd.DataFrame({"arch": ["v6", "v6"], "task": ["spiral", "hifreq"], "meta/direct": [0.1, 0.4]}),
+                             ["v6"], cfg)
+    assert set(captions) == {"03_vs_singlu", "03_weight_movement", "03_gradient_ratio"}
+    assert f"{len(perf)} tests" in captions["03_vs_singlu"] and "meta 0.05" in captions["03_weight_movement"]
+    assert "median 0.25" in captions["03_gradient_ratio"]

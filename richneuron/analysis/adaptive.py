@@ -13,6 +13,7 @@ with `stats.compare`: *performance* (no adaptive arch beats SinGLU), and the mec
 (a larger meta learning rate helps). `tables(...)` gathers the per-replica inputs, `families`
 the tests, `verdict` the row.
 """
+import dataclasses
 import math
 import warnings
 
@@ -20,7 +21,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import models, protocol, stats, tasks as _tasks
+from .. import models, plots, protocol, stats, tasks as _tasks
+from ..experiment import cost
 from . import common, ranking
 
 CLAIM = "adaptive_fail"
@@ -38,6 +40,40 @@ PARTS = ("performance", "alpha stuck (v6)", "omega frozen (v7)", "phase ≈ 0 (v
 CRITERIA = {
     CLAIM: "Five parts, each on its own family of stats.compare tests (Welch; Holm within the family, alpha 0.05; equivalence by TOST; 4 seeds x 3 data draws = 12 replicas per group in full mode). (1) performance: each adaptive arch (v6-v13, v15) against SinGLU on each of the six standard tasks (family of 9 x 6 = 54 tests; ratio of geometric-mean MSE or difference of mean accuracy): a pair holds when the adaptive arch is significantly worse or equivalent to SinGLU (within a factor 1.25 / 2 pp, TOST), fails when it is significantly better and not equivalent, and is inconclusive when both geometric-mean MSEs are at the float32 floor (at most 1e-5, ten times stats.FLOAT32_FLOOR: the ratio measures rounding); the part holds when every pair holds, fails when any pair fails, is inconclusive otherwise. (2) alpha stuck (v6): per task, v6's end-of-training alpha mean and alpha spread (std over inputs and units; means over layers) against their values at step 0 (family of 2 x 6 tests): a test holds when the change is equivalent to none within 0.05 (TOST), fails when it is significant (Holm) and at least 0.05 in size. (3) omega frozen (v7): per task, the ratio end/start of v7's mean omega(x) (family of 6 tests): holds when equivalent to 1 within a factor 1.05, fails when significant and at least that factor. (4) phase ~0 (v11), judged relative to its bound 0.1*omega (so not true by construction): per task, v11's end-of-training mean |phase| divided by 0.1*omega against 0.1 (a one-sample Welch test on the log scale via stats.compare against the constant; family of 6 tests): holds when significantly below a tenth of the bound, fails when significantly above it. (5) gradient competition: the meta learning-rate sweep (v6, v7, v10 on spiral and hifreq at meta-lr multipliers 0.1, 10, 100 against multiplier 1: family of 18 tests): an (arch, task) pair is helped when a multiplier above 1 significantly improves the score and is not equivalent to multiplier 1 (factor 1.25 / 2 pp, TOST), not helped when every multiplier above 1 is significantly worse or equivalent; the part holds when every pair is helped, fails when any pair is not helped. Parts (2)-(5) hold when all their tests (pairs) hold, fail when any fails, are inconclusive otherwise, and are inconclusive when their arch is not in the run. Replicated: all five parts hold at the default protocol. Replicated only under stated conditions: not reachable (no condition sweep bears on this claim). Not replicated: any part fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
+
+
+TASKS = list(ranking.STANDARD)
+MECHANISMS = PARTS[1:4]
+
+
+def experiments(cfg, meta_archs, meta_tasks, meta_scales, meta_seeds):
+    """The notebook's runs: {"main": the run's archs on the six standard tasks at the default
+    protocol (the cells notebook 02 shares), "meta": the meta learning-rate sweep of the
+    `meta_archs` that are in the run, on `meta_tasks`, at the multipliers of `meta_scales` other
+    than 1 (1 is the main grid's), with the first `meta_seeds` seeds on every data draw (None when
+    there is nothing to sweep), "check" and "meta_check": the same runs with torch's kernels (the
+    rounding check)}. Quick mode sweeps the first task at the largest multiplier."""
+    if not any(a in ADAPTIVE for a in cfg.archs):
+        raise ValueError(f"archs holds no adaptive arch (got {', '.join(cfg.archs)}); give some of {', '.join(ADAPTIVE)}")
+    bad = [t for t in meta_tasks if t not in TASKS]
+    if bad:
+        raise ValueError(f"meta_tasks must be among {', '.join(TASKS)}, got {', '.join(map(repr, bad))}")
+    m_archs, extra = [a for a in meta_archs if a in cfg.archs], [s for s in meta_scales if s != 1.0]
+    if cfg.quick:
+        meta_tasks, extra = meta_tasks[:1], extra[-1:]
+    main = protocol.main_grid(cfg.archs, TASKS, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
+    meta = (protocol.main_grid(m_archs, meta_tasks, cfg.seeds[:meta_seeds], cfg.steps, data_seeds=cfg.data_seeds,
+                               meta_lr_scale=extra) if m_archs and meta_tasks and extra else None)
+    check = lambda e: None if e is None else dataclasses.replace(e, kernels=protocol.KERNELS_CHECK)
+    return {"main": main, "meta": meta, "check": check(main), "meta_check": check(meta)}
+
+
+def inputs(main, sweep, exps):
+    """`tables` of the notebook's runs: `main` (Results of exps["main"] or ["check"]) and `sweep`
+    (of exps["meta"] or ["meta_check"], or None)."""
+    meta = exps["meta"]
+    return tables(main.metrics, main.history, None if sweep is None else sweep.metrics, archs=exps["main"].archs,
+                  task_list=exps["main"].tasks, meta_archs=meta.archs if meta else (), meta_tasks=meta.tasks if meta else ())
 
 
 def replica_keys(df):
@@ -306,47 +342,35 @@ def summary(t, fams=None):
             + "; ".join(f"{p}: {v}" for p, v in parts.items() if p != "performance"))
 
 
-def relative_scores(summary_table, metric_of_task, reference=REFERENCE):
-    """Each arch's centre (geometric mean for MSE) relative to the reference's on the same task:
-    MSE ratio reference/arch (> 1: better than the reference) or accuracy difference in pp."""
-    t = summary_table.copy()
-    ref = t[t["arch"] == reference].set_index("task")["mean"]
-    mse = t["task"].map(metric_of_task) == "mse"
-    t["relative"] = np.where(mse, t["task"].map(ref) / t["mean"], 100 * (t["mean"] - t["task"].map(ref)))
-    return t
-
-
 # ----------------------------------------------------------------------------- gradients
 
-def role_sizes(arch, in_dim, out_dim, width, depth, **options):
-    """Number of parameters per (layer label, role), with the "all" aggregates the engine logs."""
-    net = models.build_model(arch, in_dim, out_dim, width=width, depth=depth, seed=0, **options)
+def role_sizes(results):
+    """Parameters per replica of every (arch, task, width, depth) in `results`, per (layer label,
+    role) with the ("all", role) totals the engine logs, counted from the stored stacked weights
+    (`models.role_counts`): {(arch, task, width, depth): {(label, role): n}}."""
     out = {}
-    for name, p in net.named_parameters():
-        parts = name.split(".")
-        if parts[0] == "head":
-            lab, role = "head", "direct"
-        else:
-            lab = parts[1]
-            role = "meta" if parts[2] in net.layers[int(parts[1])].META else "direct"
-        for key in ((lab, role), ("all", role)):
-            out[key] = out.get(key, 0) + p.numel()
+    for cell in results._cells.values():
+        c = cell["config"]
+        key, n = (c["arch"], c["task"], int(c["width"]), int(c["depth"])), models.role_counts(c["arch"], cell["weights"])
+        if out.setdefault(key, n) != n:
+            raise ValueError(f"cells of {key} (arch, task, width, depth) differ in their parameter counts "
+                             "(neuron or task options): give grad_rms the results of one setting")
     return out
 
 
-def grad_rms(history, archs=None):
-    """The logged gradient norms per role turned into a per-parameter RMS (norm / √n), so that
-    roles with few parameters (the meta ones) can be compared with the many direct ones."""
-    h = history[history["quantity"].isin(["grad_norm_direct", "grad_norm_meta"])]
+def grad_rms(results, archs=None):
+    """The logged gradient norms per role of `results` turned into a per-parameter RMS
+    (norm / √n), so that roles with few parameters (the meta ones) can be compared with the many
+    direct ones."""
+    h = results.history
+    h = h[h["quantity"].isin(["grad_norm_direct", "grad_norm_meta"])]
     if archs is not None:
         h = h[h["arch"].isin(list(archs))]
     h = h.copy()
     h["role"] = h["quantity"].str.replace("grad_norm_", "", regex=False)
-    sizes = {}
-    for (arch, task, width, depth), _ in h.groupby(["arch", "task", "width", "depth"]):
-        t = _tasks.make(task, seed=protocol.DATA_SEED)
-        sizes[(arch, task)] = role_sizes(arch, t.in_dim, t.out_dim, int(width), int(depth))
-    h["n_params"] = [sizes[(a, t)].get((lab, r), np.nan) for a, t, lab, r in zip(h["arch"], h["task"], h["layer"], h["role"])]
+    sizes = role_sizes(results)
+    h["n_params"] = [sizes[(a, t, int(w), int(d))].get((lab, r), np.nan)
+                     for a, t, w, d, lab, r in zip(h["arch"], h["task"], h["width"], h["depth"], h["layer"], h["role"])]
     h["rms"] = h["value"] / np.sqrt(h["n_params"])
     return h
 
@@ -360,37 +384,7 @@ def grad_ratio(g):
     return np.exp(r.groupby(["arch", "task"]).mean()).rename("meta/direct").reset_index()
 
 
-def gradient_panels(g, task, archs, axes):
-    """Per-parameter gradient RMS over training on `task`, one panel per arch: direct (blue) and
-    meta (red); layer "all" thick, per layer thin (solid 0, dashed 1, dotted head). Mean over seeds."""
-    styles = {"all": ("-", 2.0), "0": ("-", 0.8), "1": ("--", 0.8), "head": (":", 1.0)}
-    colors = {"direct": "C0", "meta": "C3"}
-    for ax, arch in zip(axes, archs):
-        d = g[(g["arch"] == arch) & (g["task"] == task)]
-        for (role, lab), s in d.groupby(["role", "layer"]):
-            m = s.groupby("step")["rms"].mean()
-            ls, lw = styles[lab]
-            ax.plot(m.index, m.values, ls=ls, lw=lw, c=colors[role])
-        ax.set(yscale="log", title=arch, xlabel="step")
-    axes[0].set_ylabel("gradient RMS per parameter")
-    from matplotlib.lines import Line2D
-    handles = [Line2D([], [], c=c, lw=2, label=r) for r, c in colors.items()]
-    handles += [Line2D([], [], c="k", ls=ls, lw=lw, label=f"layer {lab}") for lab, (ls, lw) in styles.items()]
-    return handles
-
-
 # ----------------------------------------------------------------------------- trained weights
-
-def _roles_of(net):
-    out = {}
-    for name, _ in net.named_parameters():
-        parts = name.split(".")
-        if parts[0] == "head":
-            out[name] = "direct"
-        else:
-            out[name] = "meta" if parts[2] in net.layers[int(parts[1])].META else "direct"
-    return out
-
 
 def _one_draw(results, data_seed):
     """`results.metrics` restricted to one data draw (when the runs have several), and the
@@ -417,11 +411,11 @@ def weight_movement(results, archs, task_list, seeds, data_seed=protocol.DATA_SE
                 net = results.model(arch, task, seed, **where)
                 init = models.build_model(arch, net.in_dim, net.out_dim, width=net.width, depth=net.depth,
                                           seed=seed, **net.options)
-                roles = _roles_of(net)
+                roles = models.roles(net)
                 num, den = {}, {}
                 p0 = dict(init.named_parameters())
                 for name, p in net.named_parameters():
-                    r = roles[name]
+                    r = roles[name][1]
                     num[r] = num.get(r, 0.0) + float((p.detach() - p0[name].detach()).pow(2).sum())
                     den[r] = den.get(r, 0.0) + float(p0[name].detach().pow(2).sum())
                 for r in num:
@@ -493,9 +487,15 @@ def meta_stat(arch):
     return META_STAT.get(arch, ("phase_abs_mean", "|phase| mean"))
 
 
-def meta_sweep_table(main, sweep, archs, task_list, seeds):
-    """Per (arch, task, meta_lr_scale, seed): test score and the arch's adaptive statistic at the
-    end of training (mean over layers), with the main grid supplying scale 1."""
+def meta_sweep_table(main, sweep, meta):
+    """Per (arch, task, meta_lr_scale, replica) of the sweep experiment `meta` (its archs, tasks and
+    seeds): test score and the arch's adaptive statistic at the end of training (mean over
+    layers), with the main grid `main` supplying scale 1 and `sweep` the others (empty when
+    `meta` is None)."""
+    if meta is None:
+        return pd.DataFrame(columns=["arch", "task", "meta_lr_scale", "seed", "score", "metric", "diverged",
+                                     "statistic", "value"])
+    archs, task_list, seeds = meta.archs, meta.tasks, meta.seeds
     parts_m, parts_h = [], []
     for res in (main, sweep):
         if res is None:
@@ -526,20 +526,145 @@ def meta_sweep_table(main, sweep, archs, task_list, seeds):
     return pd.DataFrame(rows)
 
 
-def meta_stat_change(mt):
-    """Per (arch, task): the adaptive statistic (mean over seeds) at multiplier 1 and at the
-    largest multiplier swept."""
-    ok = mt[~mt["diverged"]]
-    rows = []
-    for (arch, task), g in ok.groupby(["arch", "task"], sort=False):
-        by = g.groupby("meta_lr_scale")["value"].mean()
-        if 1.0 in by.index and by.index.max() != 1.0:
-            rows.append({"arch": arch, "task": task, "statistic": g["statistic"].iloc[0], "at 1": by.loc[1.0],
-                         "largest multiplier": by.index.max(), "at largest": by.loc[by.index.max()]})
-    return pd.DataFrame(rows)
+# ----------------------------------------------------------------------------- the notebook's tables
+
+def shown(df):
+    """A table as the notebook shows it: no index column, numbers as `stats.fmt` text (3 significant digits)."""
+    floats = [c for c in df.columns if df[c].dtype.kind == "f"]
+    return df.style.hide(axis="index").format(stats.fmt, subset=floats)
 
 
-# ----------------------------------------------------------------------------- figures
+def scores_shown(summary_table):
+    """`common.score_table` rows in the order of the standard tasks, as shown."""
+    t = summary_table.sort_values("task", key=lambda s: s.map(TASKS.index), kind="stable")
+    return shown(common.display_table(t))
+
+
+def standing(perf, summary_table, metrics):
+    """Per arch of the run, best first: its counts of tasks significantly better than, worse than
+    and equivalent to SinGLU (Holm, from `performance_family`; "–" for SinGLU), its rank on each
+    task (1 = best centre) and its mean rank."""
+    counts = perf.groupby("arch", sort=False).agg(better=("better", "sum"), worse=("worse", "sum"),
+                                                  equivalent=("equivalent", lambda e: int(e.eq(True).sum())))
+    ranks = ranking.rank_table(summary_table, metrics).reset_index()
+    out = ranks[["arch"]].merge(counts.reset_index(), on="arch", how="left")
+    for c, name in (("better", "better than"), ("worse", "worse than"), ("equivalent", "equivalent to")):
+        out[f"{name} {REFERENCE}"] = [("–" if pd.isna(v) else str(int(v))) for v in out.pop(c)]
+    out = out.merge(ranks, on="arch")
+    return out.assign(**{"mean rank": out["mean rank"].map(lambda v: f"{v:.1f}")})
+
+
+def mechanism_table(fams, part):
+    """The tests of one mechanism part (`families`' output) as shown; None when its arch is not in the run."""
+    f = fams[part]
+    show = ["statistic", "task", "estimate", "low", "high", "p_holm", "equivalent", "part"]
+    return shown(f[[c for c in show if c in f]]) if len(f) else None
+
+
+def phase_end_table(history):
+    """Mean |phase| (rad) at the end of training per phase arch (rows) and task (columns),
+    averaged over layers and replicas."""
+    se = across_seeds(start_end(history, "phase_abs_mean", PHASE_ARCHS))
+    if se.empty:
+        return pd.DataFrame(columns=["arch", *TASKS])
+    return se.groupby(["arch", "task"])["end"].mean().unstack().reindex(columns=TASKS).reset_index()
+
+
+def ablation_table(ab):
+    """`ablation_summary` wide (arch × task) as text: MSE factor (×) or accuracy drop (pp); None
+    when no phase arch was run."""
+    if not len(ab):
+        return None
+    s = ablation_summary(ab)
+    s = s.assign(cost=[f"{stats.fmt(c)}×" if u == "×" else f"{c:+.1f} pp" for c, u in zip(s["cost"], s["unit"])])
+    wide = s.pivot(index="arch", columns="task", values="cost")
+    return shown(wide.reindex(columns=[t for t in TASKS if t in wide.columns]).reset_index())
+
+
+def competition_tables(fams):
+    """The meta-lr sweep's tests and per-(arch, task) sub-verdicts, as shown (None when no sweep)."""
+    mf, pairs = fams["gradient competition"], fams["gradient competition (pairs)"]
+    if not len(mf):
+        return None
+    cols = ["arch", "task", "meta_lr_scale", "estimate", "low", "high", "p_holm", "equivalent", "improves", "harms"]
+    return shown(mf[cols]), shown(pairs)
+
+
+def rounding_table(row, row_k):
+    """Verdict and sub-verdicts with NumPy's (default) and torch's kernels."""
+    return shown(pd.DataFrame([{"kernels": k, "verdict": r["verdict"], **r["parts"]}
+                                for k, r in (("numpy", row), ("torch", row_k))]))
+
+
+# ----------------------------------------------------------------------------- readings (one line each)
+
+def performance_reading(perf, stand):
+    beat = perf[perf["better"]]
+    return (f"Holm over the {len(perf)} tests: {len(beat)} (arch, task) pairs significantly better than SinGLU"
+            + "".join(f"; {r['arch']} on {r['task']} ({r['effect (ci)']})" for _, r in beat.iterrows())
+            + f". Significantly worse: {int(perf['worse'].sum())}; equivalent: {int(perf['equivalent'].eq(True).sum())}. "
+            f"Best mean rank: {stand['arch'].iloc[0]} ({stand['mean rank'].iloc[0]}).")
+
+
+def gradient_reading(gr):
+    lo, hi = gr.loc[gr["meta/direct"].idxmin()], gr.loc[gr["meta/direct"].idxmax()]
+    return (f"Per parameter, meta gradients range from {stats.fmt(lo['meta/direct'])}× the direct ones "
+            f"({lo['arch']}, {lo['task']}) to {stats.fmt(hi['meta/direct'])}× ({hi['arch']}, {hi['task']}); the median "
+            f"over archs and tasks is {stats.fmt(gr['meta/direct'].median())}×.")
+
+
+def mechanism_reading(fams, part):
+    return f"**{part}**: " + (f"{parts_of(fams)[part]}." if len(fams[part]) else "its arch is not in this run.")
+
+
+def weight_movement_reading(wm):
+    med = wm[~wm["diverged"]].groupby(["arch", "role"])["relative change"].median().unstack()
+    rat = (med["meta"] / med["direct"]).dropna() if "meta" in med else pd.Series(dtype=float)
+    return ("Median relative change of the meta weights over that of the direct weights, per arch: "
+            + (", ".join(f"{a} {stats.fmt(v, 2)}" for a, v in rat.items()) or "no arch with meta weights") + ".")
+
+
+def ablation_reading(ab):
+    if not len(ab):
+        return "No phase arch in this run."
+    s = ablation_summary(ab)
+    s = s[s["arch"] == PHASE_ARCH]
+    if not len(s):
+        return f"{PHASE_ARCH} is not in this run; the table shows the other phase archs."
+    return ("Removing v11's small phase costs " + ", ".join(
+        f"{r['task']} {stats.fmt(r['cost'])}×" if r["unit"] == "×" else f"{r['task']} {r['cost']:+.1f} pp"
+        for _, r in s.iterrows()) + ": bounded near 0 is not the same as unused.")
+
+
+def sweep_reading(exps, mt):
+    e = exps["meta"]
+    if e is None:
+        return "No meta learning-rate sweep in this run (no meta arch of the run, no meta task or no multiplier other than 1)."
+    n, steps = cost(e)
+    scales = e.meta_lr_scale if isinstance(e.meta_lr_scale, list) else [e.meta_lr_scale]
+    draws = e.data_seed if isinstance(e.data_seed, list) else [e.data_seed]
+    return (f"Beyond the shared main grid, the sweep trained {n} replicas ({steps:,} model-steps: {len(e.archs)} archs × "
+            f"{len(e.tasks)} tasks × {len(scales)} multipliers × {len(e.seeds)} seeds × {len(draws)} "
+            f"data draws × {e.steps} steps); {int(mt['diverged'].sum()) if len(mt) else 0} of {len(mt)} replicas in "
+            "the comparison diverged.")
+
+
+def competition_reading(fams):
+    mf, pairs = fams["gradient competition"], fams["gradient competition (pairs)"]
+    if not len(mf):
+        return "No meta learning-rate tests in this run: the gradient-competition part is inconclusive."
+    return (f"Holm over the {len(mf)} tests: a multiplier above 1 helps (significantly, beyond the margin) in "
+            f"{int((pairs['part'] == stats.HOLDS).sum())} of {len(pairs)} (arch, task) pairs; a different multiplier "
+            f"significantly harms in {int(mf['harms'].sum())} of {len(mf)} cases.")
+
+
+def final_reading(final, row_k):
+    return (f"**Every adaptive mechanism fails: {final['verdict']}** ({final['reason']}). {final['ours']}. Sub-verdicts: "
+            + "; ".join(f"{p}: {v}" for p, v in final["parts"].items())
+            + f". The rounding check (the same runs with torch's kernels) gives {row_k['verdict']}.")
+
+
+# ----------------------------------------------------------------------------- figures (each saved with its caption)
 
 PHASE_ARCHS = ("v8", "v9", "v10", "v11", "v12", "v13", "v15")
 
@@ -566,6 +691,66 @@ def vs_heatmap(fam, ax, reference=REFERENCE):
     ax.tick_params(axis="y", rotation=0)
 
 
+def vs_figure(perf, cfg):
+    """`vs_heatmap` of the performance family, saved as 03_vs_singlu."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * perf["arch"].nunique() + 1.3))
+    vs_heatmap(perf, ax)
+    cfg.save(fig, "03_vs_singlu", caption=(
+        f"Each adaptive arch against {REFERENCE} on each standard task ({len(perf)} tests, Holm): green significantly "
+        f"better ({int(perf['better'].sum())}), red significantly worse ({int(perf['worse'].sum())}), grey neither; "
+        "cells give the MSE ratio SinGLU/arch (×, above 1 favours the arch) or the accuracy difference (pp)."))
+
+
+def gradient_panels(g, task, archs, axes):
+    """Per-parameter gradient RMS over training on `task`, one panel per arch: direct (blue) and
+    meta (red); layer "all" thick, per layer thin (solid 0, dashed 1, dotted head). Mean over seeds."""
+    from matplotlib.lines import Line2D
+    styles = {"all": ("-", 2.0), "0": ("-", 0.8), "1": ("--", 0.8), "head": (":", 1.0)}
+    colors = {"direct": "C0", "meta": "C3"}
+    for ax, arch in zip(axes, archs):
+        d = g[(g["arch"] == arch) & (g["task"] == task)]
+        for (role, lab), s in d.groupby(["role", "layer"]):
+            m = s.groupby("step")["rms"].mean()
+            ls, lw = styles.get(lab, ("-.", 0.8))
+            ax.plot(m.index, m.values, ls=ls, lw=lw, c=colors[role])
+        ax.set(yscale="log", title=arch, xlabel="step")
+        plots.log_axis(ax, "y")
+    axes[0].set_ylabel("gradient RMS per parameter")
+    handles = [Line2D([], [], c=c, lw=2, label=r) for r, c in colors.items()]
+    handles += [Line2D([], [], c="k", ls=ls, lw=lw, label=f"layer {lab}") for lab, (ls, lw) in styles.items()]
+    return handles
+
+
+def gradient_figure(g, task, archs, cfg):
+    """`gradient_panels` of every arch on `task`, saved as 03_gradient_norms."""
+    fig, axes = plots.grid(len(archs), sharey=True)
+    handles = gradient_panels(g, task, list(archs), list(axes))
+    fig.suptitle(f"{task}: gradient RMS per parameter over training (mean over replicas)")
+    fig.tight_layout()
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles), fontsize=7,
+               frameon=False)
+    cfg.save(fig, "03_gradient_norms", caption=(
+        f"Gradient RMS per parameter (norm / √n) over training on {task}, one panel per arch: direct parameters in "
+        "blue, meta parameters in red; thick lines all layers together, thin lines per layer; means over replicas."))
+
+
+def gradient_ratio_figure(gr, archs, cfg):
+    """Heatmap arch × task of `grad_ratio` (log colour scale), saved as 03_gradient_ratio."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    gw = gr.pivot(index="arch", columns="task", values="meta/direct")
+    gw = gw.reindex(index=[a for a in archs if a in gw.index], columns=[t for t in TASKS if t in gw.columns])
+    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(gw) + 1.3))
+    sns.heatmap(np.log10(gw), annot=gw.map(lambda v: stats.fmt(v, 2)), fmt="", cmap="vlag", center=0, ax=ax,
+                cbar_kws={"label": "log10(meta / direct)"}, annot_kws={"size": 7}, linewidths=0.5)
+    ax.set(title="meta / direct gradient RMS per parameter (geometric mean over training and seeds)", xlabel="", ylabel="")
+    ax.tick_params(axis="x", rotation=30)
+    cfg.save(fig, "03_gradient_ratio", caption=(
+        "Meta over direct gradient RMS per parameter for each adaptive arch and task, geometric mean over the logged "
+        f"steps and replicas (median {stats.fmt(gr['meta/direct'].median())}×; blue below 1, red above)."))
+
+
 def _rel_omega(history):
     """omega_drift divided by the replica's initial omega_mean (same layer), as a history-like frame."""
     d = history[history["quantity"] == "omega_drift"]
@@ -577,11 +762,11 @@ def _rel_omega(history):
     return d.assign(value=d["value"] / d["omega0"])
 
 
-def adaptive_stats_figure(history, archs):
+def adaptive_stats_figure(history, archs, cfg):
     """Six panels of the adaptive statistics over training (means over seeds and layers):
     α mean and std (v6, v9), relative ω drift (v7, v9), gate mean (v8): one colour per task,
     solid/dashed per arch; |phase| and corr(phase, g) for the phase archs: one colour per arch
-    (also averaged over tasks)."""
+    (also averaged over tasks). Saved as 03_adaptive_stats."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     fig, axes = plt.subplots(2, 3, figsize=(11, 6))
@@ -605,7 +790,9 @@ def adaptive_stats_figure(history, archs):
         if hue == "task":
             sns.lineplot(mean, x="step", y="value", hue="task", style="arch", style_order=use, ax=ax, lw=1)
         else:
-            sns.lineplot(mean, x="step", y="value", hue="arch", hue_order=use, ax=ax, lw=1)
+            use = [a for a in use if a in set(mean["arch"])]
+            sns.lineplot(mean, x="step", y="value", hue="arch", hue_order=use, palette=[plots.color(a) for a in use],
+                         ax=ax, lw=1)
         if ref is not None:
             ax.axhline(ref, c="gray", ls=":", lw=0.8)
         if q == "omega_rel":
@@ -614,6 +801,7 @@ def adaptive_stats_figure(history, archs):
             ax.axhspan(0.5 - ALPHA_MARGIN, 0.5 + ALPHA_MARGIN, color="gray", alpha=0.15, lw=0)
         if q == "phase_abs_mean":
             ax.set_yscale("log")
+            plots.log_axis(ax, "y")
             ax.axhline(PHASE_USE_MAX * V11_PHASE_BOUND, c="gray", ls=":", lw=0.8)
         ax.set(ylabel=label, title=f"{label} ({', '.join(use)})")
         if q in ("alpha_std", "gate_mean"):      # same task colours as the α-mean panel
@@ -621,26 +809,42 @@ def adaptive_stats_figure(history, archs):
         else:
             ax.legend(fontsize=6, ncol=2 if hue == "task" else 1)
     fig.tight_layout()
-    return fig
+    cfg.save(fig, "03_adaptive_stats", caption=(
+        "The adaptive quantities over training, means over replicas and layers: v6/v9's gate α (mean and spread), "
+        "v7/v9's ω(x) drift relative to its start, v8's gate and the phase archs' |phase| and corr(phase, g); grey "
+        "bands are the criterion's equivalence margins (α ± 0.05, ω ± 5%), the dotted |phase| line a tenth of v11's "
+        "bound 0.1·ω."))
 
 
-def weight_movement_figure(wm, ax):
-    """Relative weight change per role and arch, one point per (task, seed)."""
+def weight_movement_figure(wm, cfg):
+    """Relative weight change per role and arch, one point per (task, seed); saved as 03_weight_movement."""
+    import matplotlib.pyplot as plt
     import seaborn as sns
+    fig, ax = plt.subplots(figsize=(8, 3))
     d = wm[~wm["diverged"]]
-    order = [a for a in dict.fromkeys(d["arch"])]
+    order = list(dict.fromkeys(d["arch"]))
     sns.stripplot(d, x="arch", y="relative change", hue="role", hue_order=["direct", "meta"], order=order,
                   dodge=True, size=3, jitter=0.2, ax=ax, palette={"direct": "C0", "meta": "C3"})
     ax.set(yscale="log", xlabel="", ylabel="‖W_end − W_init‖ / ‖W_init‖",
            title="how far training moved each role's weights (every task and seed)")
+    plots.log_axis(ax, "y")
+    med = d.groupby("role")["relative change"].median()
+    cfg.save(fig, "03_weight_movement", caption=(
+        "Relative change of the weights from initialisation to the end of training, direct (blue) and meta (red) "
+        "parameters of every arch, one dot per task and seed on the first data draw (medians: "
+        + ", ".join(f"{r} {stats.fmt(v, 2)}" for r, v in med.items()) + ")."))
 
 
-def meta_sweep_figure(mt, reference_means, task_list):
+def meta_sweep_figure(mt, main_metrics, cfg):
     """Row 1: each arch's adaptive statistic against the meta learning-rate multiplier (one line per
-    task); one row per task below: its score, with SinGLU's mean score as a dashed line."""
+    task); one row per task below: its score (in the arch's colour), with SinGLU's centre at
+    multiplier 1 as a dashed line. Saved as 03_meta_lr."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    archs = list(dict.fromkeys(mt["arch"]))
+    archs, task_list = list(dict.fromkeys(mt["arch"])), list(dict.fromkeys(mt["task"]))
+    ref = {t: stats.center(ranking.scores(main_metrics, REFERENCE, t),
+                           stats.scale_of(main_metrics.loc[main_metrics["task"] == t, "metric"].iloc[0]))[0]
+           for t in task_list}
     fig, axes = plt.subplots(1 + len(task_list), len(archs), figsize=(3.2 * len(archs), 2.5 * (1 + len(task_list))),
                              squeeze=False)
     d = mt[~mt["diverged"]]
@@ -649,16 +853,24 @@ def meta_sweep_figure(mt, reference_means, task_list):
         sns.lineplot(a, x="meta_lr_scale", y="value", hue="task", hue_order=task_list, marker="o",
                      errorbar="sd", err_style="bars", ax=axes[0, j])
         axes[0, j].set(xscale="log", title=arch, ylabel=a["statistic"].iloc[0], xlabel="meta lr multiplier")
+        plots.log_axis(axes[0, j], "x")
         axes[0, j].legend(fontsize=6)
         for i, task in enumerate(task_list, start=1):
             ax = axes[i, j]
             s = a[a["task"] == task]
             sns.lineplot(s, x="meta_lr_scale", y="score", marker="o", errorbar="sd", err_style="bars", ax=ax,
-                         color=f"C{i - 1}", label=arch)
-            ax.axhline(reference_means[task], c="k", ls="--", lw=0.8, label=f"{REFERENCE} (scale 1)")
+                         color=plots.color(arch), label=arch)
+            ax.axhline(ref[task], c="k", ls="--", lw=0.8, label=f"{REFERENCE} (scale 1)")
             ax.set(xscale="log", ylabel=f"{task} test {s['metric'].iloc[0] if len(s) else ''}", xlabel="meta lr multiplier")
+            plots.log_axis(ax, "x")
             if len(s) and s["metric"].iloc[0] == "mse":
                 ax.set_yscale("log")
+                plots.log_axis(ax, "y")
             ax.legend(fontsize=6)
     fig.tight_layout()
-    return fig
+    scales = sorted(set(mt["meta_lr_scale"]))
+    cfg.save(fig, "03_meta_lr", caption=(
+        f"The meta learning-rate sweep ({', '.join(archs)} on {', '.join(task_list)} at multipliers "
+        f"{', '.join(f'{s:g}' for s in scales)}): top row each arch's adaptive statistic at the end of training, below "
+        f"its test score (mean ± std over replicas; {int(mt['diverged'].sum())} diverged replicas left out), with "
+        f"{REFERENCE}'s centre as a dashed line."))

@@ -704,7 +704,7 @@ def vs_figure(perf, cfg):
 
 def gradient_panels(g, task, archs, axes):
     """Per-parameter gradient RMS over training on `task`, one panel per arch: direct (blue) and
-    meta (red); layer "all" thick, per layer thin (solid 0, dashed 1, dotted head). Mean over seeds."""
+    meta (orange); layer "all" thick, per layer thin (solid 0, dashed 1, dotted head). Mean over seeds."""
     from matplotlib.lines import Line2D
     styles = {"all": ("-", 2.0), "0": ("-", 0.8), "1": ("--", 0.8), "head": (":", 1.0)}
     colors = {"direct": "C0", "meta": "C3"}
@@ -715,7 +715,6 @@ def gradient_panels(g, task, archs, axes):
             ls, lw = styles.get(lab, ("-.", 0.8))
             ax.plot(m.index, m.values, ls=ls, lw=lw, c=colors[role])
         ax.set(yscale="log", title=arch, xlabel="step")
-        plots.log_axis(ax, "y")
     axes[0].set_ylabel("gradient RMS per parameter")
     handles = [Line2D([], [], c=c, lw=2, label=r) for r, c in colors.items()]
     handles += [Line2D([], [], c="k", ls=ls, lw=lw, label=f"layer {lab}") for lab, (ls, lw) in styles.items()]
@@ -726,13 +725,15 @@ def gradient_figure(g, task, archs, cfg):
     """`gradient_panels` of every arch on `task`, saved as 03_gradient_norms."""
     fig, axes = plots.grid(len(archs), sharey=True)
     handles = gradient_panels(g, task, list(archs), list(axes))
+    for ax in axes:
+        plots.log_ticks(ax, "y")
     fig.suptitle(f"{task}: gradient RMS per parameter over training (mean over replicas)")
     fig.tight_layout()
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles), fontsize=7,
                frameon=False)
     cfg.save(fig, "03_gradient_norms", caption=(
         f"Gradient RMS per parameter (norm / √n) over training on {task}, one panel per arch: direct parameters in "
-        "blue, meta parameters in red; thick lines all layers together, thin lines per layer; means over replicas."))
+        "blue, meta parameters in orange; thick lines all layers together, thin lines per layer; means over replicas."))
 
 
 def gradient_ratio_figure(gr, archs, cfg):
@@ -800,9 +801,9 @@ def adaptive_stats_figure(history, archs, cfg):
         if q == "alpha_mean":
             ax.axhspan(0.5 - ALPHA_MARGIN, 0.5 + ALPHA_MARGIN, color="gray", alpha=0.15, lw=0)
         if q == "phase_abs_mean":
-            ax.set_yscale("log")
-            plots.log_axis(ax, "y")
             ax.axhline(PHASE_USE_MAX * V11_PHASE_BOUND, c="gray", ls=":", lw=0.8)
+            ax.set_yscale("log")
+            plots.log_ticks(ax, "y")
         ax.set(ylabel=label, title=f"{label} ({', '.join(use)})")
         if q in ("alpha_std", "gate_mean"):      # same task colours as the α-mean panel
             ax.get_legend().remove()
@@ -827,10 +828,10 @@ def weight_movement_figure(wm, cfg):
                   dodge=True, size=3, jitter=0.2, ax=ax, palette={"direct": "C0", "meta": "C3"})
     ax.set(yscale="log", xlabel="", ylabel="‖W_end − W_init‖ / ‖W_init‖",
            title="how far training moved each role's weights (every task and seed)")
-    plots.log_axis(ax, "y")
+    plots.log_ticks(ax, "y")
     med = d.groupby("role")["relative change"].median()
     cfg.save(fig, "03_weight_movement", caption=(
-        "Relative change of the weights from initialisation to the end of training, direct (blue) and meta (red) "
+        "Relative change of the weights from initialisation to the end of training, direct (blue) and meta (orange) "
         "parameters of every arch, one dot per task and seed on the first data draw (medians: "
         + ", ".join(f"{r} {stats.fmt(v, 2)}" for r, v in med.items()) + ")."))
 
@@ -853,7 +854,7 @@ def meta_sweep_figure(mt, main_metrics, cfg):
         sns.lineplot(a, x="meta_lr_scale", y="value", hue="task", hue_order=task_list, marker="o",
                      errorbar="sd", err_style="bars", ax=axes[0, j])
         axes[0, j].set(xscale="log", title=arch, ylabel=a["statistic"].iloc[0], xlabel="meta lr multiplier")
-        plots.log_axis(axes[0, j], "x")
+        plots.log_ticks(axes[0, j], "x")
         axes[0, j].legend(fontsize=6)
         for i, task in enumerate(task_list, start=1):
             ax = axes[i, j]
@@ -862,10 +863,10 @@ def meta_sweep_figure(mt, main_metrics, cfg):
                          color=plots.color(arch), label=arch)
             ax.axhline(ref[task], c="k", ls="--", lw=0.8, label=f"{REFERENCE} (scale 1)")
             ax.set(xscale="log", ylabel=f"{task} test {s['metric'].iloc[0] if len(s) else ''}", xlabel="meta lr multiplier")
-            plots.log_axis(ax, "x")
+            plots.log_ticks(ax, "x")
             if len(s) and s["metric"].iloc[0] == "mse":
                 ax.set_yscale("log")
-                plots.log_axis(ax, "y")
+                plots.log_ticks(ax, "y")
             ax.legend(fontsize=6)
     fig.tight_layout()
     scales = sorted(set(mt["meta_lr_scale"]))

@@ -232,7 +232,7 @@ def all_archs_figure(metrics, summary_table, cfg):
     n = m.groupby("arch").size()
     cfg.save(fig, "01_memorize_all_archs", caption=(
         f"Memorisation MSE on 200 random 8-D to 4-D pairs of every arch at ~5K parameters, one dot per replica "
-        f"({n.min()}–{n.max()} per arch), black bars the geometric means (best: {s['arch'].iloc[0]} "
+        f"({n.min() if n.min() == n.max() else f'{n.min()}–{n.max()}'} per arch), black bars the geometric means (best: {s['arch'].iloc[0]} "
         f"{stats.fmt(s['mean'].iloc[0])}); dashed predicting zero, dotted the float32 floor, red stars the study's "
         "published means."))
 
@@ -251,7 +251,7 @@ def sweeps_figure(by_step, by_lr, cfg):
         ax.axhline(claimed(), c="red", ls=":", lw=1, label="study's claim")
         ax.axhline(1, c="gray", lw=0.8)
         ax.set_yscale("log")
-        plots.log_axis(ax, "y")
+        plots.log_ticks(ax, "y")
     a2.set(xscale="log", xlabel="learning rate", title="ratio vs learning rate (95% intervals)")
     _ticks_at(a2, by_lr["lr"])
     a2.legend()
@@ -281,7 +281,7 @@ def capacity_figure(metrics, threshold, cfg):
            title="memorisation capacity at ~5K parameters")
     points = sorted(set(metrics["task.n_points"]))
     _ticks_at(ax, points)
-    plots.log_axis(ax, "y")
+    plots.log_ticks(ax, "y")
     ax.legend(fontsize=6)
     cfg.save(fig, "01_memorize_capacity", caption=(
         f"Memorisation MSE of {', '.join(archs)} at ~5K parameters against the number of random pairs "

@@ -348,3 +348,20 @@ def test_table_text_is_shown_as_written_not_as_markdown():
     rows = [{"claim_id": "memorization_ratio", "criterion": crit, "criterion_commit": "abc 2026-01-01"}]
     html = markdown2html_mistune(report.criteria_table(rows))
     assert "<em>" not in html and crit.replace("<", "&lt;") in html
+
+
+def test_run_writes_the_keys_of_the_cells_it_returns(tmp_path, monkeypatch):
+    """What results.csv.gz is built from: every run appends its cells' keys, trained or cached."""
+    import richneuron as rn
+    from richneuron.experiment import cell_key
+    listing = tmp_path / "cells.txt"
+    monkeypatch.setenv("RICHNEURON_CELLS_FILE", str(listing))
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks=["memorize"], seeds=[0], steps=2, width=4, budget=None,
+                       task_options={"n_points": 8})
+    first = rn.run(ex, cache_dir=tmp_path / "cache", progress=False, workers=1)
+    rn.run(ex, cache_dir=tmp_path / "cache", progress=False, workers=1)          # from the store this time
+    keys = [cell_key(c) for c in ex.cells]
+    assert len(keys) == 2 and listing.read_text().split() == keys * 2
+    assert sorted(set(first.metrics["cell"])) == sorted(keys)
+    assert sorted(json.loads((tmp_path / "cache" / f"{k}.json").read_text())["metrics"][0]["arch"] for k in keys) \
+        == ["singlu", "vanilla"]

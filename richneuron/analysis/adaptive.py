@@ -11,7 +11,9 @@ The claim has five parts, each judged on its own family of tests (Holm within th
 with `stats.compare`: *performance* (no adaptive arch beats SinGLU), and the mechanisms *α stuck*
 (v6), *ω frozen* (v7), *phase ≈ 0* (v11, relative to its bound 0.1·ω) and *gradient competition*
 (a larger meta learning rate helps). `tables(...)` gathers the per-replica inputs, `families`
-the tests, `verdict` the row.
+the tests, `verdict` the row. `experiments` builds the notebook's runs and `inputs` the tables from
+them; below the verdict come the notebook's shown tables, one-line readings and figures (each
+saved with its caption).
 """
 import dataclasses
 import math

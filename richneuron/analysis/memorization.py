@@ -1,5 +1,9 @@
 """Finding 1: "SinGLU stores 168,327× more information per parameter" (memorization MSE ratio).
 
+The finding as one unit: `experiments` (the notebook's runs), `ratio`/`ratio_by`/`capacity` (the
+numbers), `tables` → `verdict` → `summary` (the scorecard row, by `CRITERIA`), and the notebook's
+shown tables, one-line readings and figures (each saved with its caption).
+
 The effect is the ratio of geometric-mean memorisation MSEs, Vanilla / SinGLU, over replicas
 (initialisation seeds × data draws), from `stats.compare` on the log scale (Welch). Memorisation
 errors reach float32's resolution (`stats.FLOAT32_FLOOR`): a ratio of two errors at that floor
@@ -146,13 +150,9 @@ def claimed():
 
 # ----------------------------------------------------------------------------- the notebook's tables and readings
 
-def _shown(df):
-    return df.style.hide(axis="index")
-
-
 def scores_shown(summary_table):
     """`common.score_table` rows, best centre first, as shown."""
-    return _shown(common.display_table(summary_table.sort_values("mean")))
+    return common.display_table(summary_table.sort_values("mean"))
 
 
 def lr_metrics(main, sweep):
@@ -167,12 +167,12 @@ def lr_shown(by_lr):
                                                     zip(by_lr["ratio"], by_lr["low"], by_lr["high"])],
                       "p": by_lr["p_value"].map(stats.fmt), "Vanilla MSE": by_lr["num_geo"].map(stats.fmt),
                       "SinGLU MSE": by_lr["den_geo"].map(stats.fmt), "n": [f"{a}, {b}" for a, b in zip(by_lr["n_num"], by_lr["n_den"])]})
-    return _shown(t)
+    return t
 
 
 def capacity_shown(cap):
-    t = cap.assign(pairs_per_1k_params=cap["pairs_per_1k_params"].map(lambda v: f"{v:.1f}"))
-    return _shown(t)
+    """`capacity` as shown: pairs per 1k parameters to one decimal."""
+    return cap.assign(pairs_per_1k_params=cap["pairs_per_1k_params"].map(lambda v: f"{v:.1f}"))
 
 
 def rounding_table(row_np, row_torch):

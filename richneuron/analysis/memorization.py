@@ -230,9 +230,10 @@ def all_archs_figure(metrics, summary_table, cfg):
                    published=dict(zip(pub["arch"], pub["published"])), floor=stats.FLOAT32_FLOOR, log=True,
                    ylabel="memorisation MSE", title="200 random pairs, ~5K parameters: every replica")
     n = m.groupby("arch").size()
+    per = n.min() if n.min() == n.max() else f"{n.min()}–{n.max()}"
     cfg.save(fig, "01_memorize_all_archs", caption=(
         f"Memorisation MSE on 200 random 8-D to 4-D pairs of every arch at ~5K parameters, one dot per replica "
-        f"({n.min() if n.min() == n.max() else f'{n.min()}–{n.max()}'} per arch), black bars the geometric means (best: {s['arch'].iloc[0]} "
+        f"({per} per arch), black bars the geometric means (best: {s['arch'].iloc[0]} "
         f"{stats.fmt(s['mean'].iloc[0])}); dashed predicting zero, dotted the float32 floor, red stars the study's "
         "published means."))
 

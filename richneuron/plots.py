@@ -97,8 +97,12 @@ def curves(history, quantity, ax, hue="arch", layer="all", logy=True, title=None
 def _arch_colors():
     from .neurons import available
     archs = available("all")
-    pal = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8) + sns.color_palette("Set1", 9)[:2]
-    return {a: pal[i % len(pal)] for i, a in enumerate(archs)}
+    # 20 colours picked greedily (largest smallest RGB distance, none too light to read on white)
+    # from tab10, Dark2, Set1 and Kelly's colours of maximum contrast: vanilla blue, singlu red.
+    kelly = ["#1f77b4", "#d62728", "#000000", "#f781bf", "#66a61e", "#F6A600", "#4B0082", "#FF1493",
+             "#984ea3", "#008856", "#654522", "#00CED1", "#C2B280", "#a6761d", "#666666", "#bcbd22",
+             "#F99379", "#d95f02", "#B3446C", "#2ca02c"]
+    return {a: matplotlib.colors.to_rgb(kelly[i % len(kelly)]) for i, a in enumerate(archs)}
 
 
 ARCH_COLORS = _arch_colors()

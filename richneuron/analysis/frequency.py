@@ -164,7 +164,7 @@ CSV = {"versus": "singlu_vs_adaptive", "below_zero": "singlu_vs_predict_zero",
 
 
 def view(t, name):
-    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers, no index column."""
+    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers (the notebook display drops the row numbers)."""
     if name not in t:
         return None
     d = t[name]
@@ -187,7 +187,7 @@ def view(t, name):
             columns={"vs_zero": "SinGLU / predict-zero", "n": "replicas"})
     if "omega" in out:
         out["omega"] = out["omega"].map(lambda w: f"{w:g}")
-    return out.style.hide(axis="index")
+    return out
 
 
 def verdict(t):

@@ -201,7 +201,7 @@ def _fmt(v):
 
 
 def view(t, name):
-    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers, no index column."""
+    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers (the notebook display drops the row numbers)."""
     d = t[name]
     if name == "degradation":
         cols = ["arch", "ratio [95% CI]", "in_range_geo", "ood_geo", "ood_vs_zero", "zero_ratio", "published_ood", "n"]
@@ -213,7 +213,7 @@ def view(t, name):
         cols = ["arch", "value", "estimate", "low", "high", "p_value", "p_holm", "equivalent", "part"]
         out = d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
                              **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")})
-    return out.style.hide(axis="index")
+    return out
 
 
 def _parts(fam, mags, archs):

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from .. import published, stats
+from .. import protocol, published, stats
 
 
 def every(parts, complete=True):
@@ -109,3 +109,15 @@ def compare_pairs(scores, pairs, margin=True):
     fam["worse"] = (fam["direction"] == -sign) & ~fam["at_floor"]
     fam["effect (ci)"] = fam.apply(effect_text, axis=1)
     return fam
+
+
+def rounding_table(row_np, row_torch):
+    """One verdict row computed twice, with NumPy's kernels (the default) and with torch's
+    (`protocol.KERNELS_CHECK`): verdict and our numbers side by side."""
+    return pd.DataFrame([{"kernels": k, "verdict": r["verdict"], "ours": r["ours"]}
+                         for k, r in (("numpy (default)", row_np), (protocol.KERNELS_CHECK, row_torch))])
+
+
+def checked(row_np, row_torch):
+    """(`stats.rounding_check` of the two rows: inconclusive when they differ, `rounding_table`)."""
+    return stats.rounding_check(row_np, row_torch), rounding_table(row_np, row_torch)

@@ -175,10 +175,7 @@ def capacity_shown(cap):
     return cap.assign(pairs_per_1k_params=cap["pairs_per_1k_params"].map(lambda v: f"{v:.1f}"))
 
 
-def rounding_table(row_np, row_torch):
-    """Verdict and our numbers with NumPy's (default) and torch's kernels."""
-    return pd.DataFrame([{"kernels": k, "verdict": x["verdict"], "ours": x["ours"]}
-                         for k, x in (("numpy (default)", row_np), (protocol.KERNELS_CHECK, row_torch))])
+rounding_table = common.rounding_table
 
 
 def ratio_reading(r):

@@ -259,9 +259,7 @@ def checked_verdict(res):
     same verdict from the torch-kernel runs (`check`, `check_omega`), and the two side by side."""
     row_np = verdict(inputs(res["main"].metrics, res["omega"].metrics if "omega" in res else None))
     row_torch = verdict(inputs(res["check"].metrics, res["check_omega"].metrics if "check_omega" in res else None))
-    side = pd.DataFrame([{"kernels": k, "verdict": r["verdict"], "ours": r["ours"]}
-                         for k, r in (("numpy (default)", row_np), (protocol.KERNELS_CHECK, row_torch))])
-    return stats.rounding_check(row_np, row_torch), side
+    return common.checked(row_np, row_torch)
 
 
 def summary(row, t=None):

@@ -86,7 +86,7 @@ class Comparison:
     def text(self, unit=""):
         eq = "" if self.equivalent is None else (", equivalent" if self.equivalent else "")
         sym = "×" if self.scale == "log" else unit
-        return f"{fmt(self.estimate)}{sym} [{fmt(self.low)}, {fmt(self.high)}], p = {fmt_p(self.p_value)}{eq}"
+        return f"{fmt(self.estimate)}{sym} [{fmt(self.low)}, {fmt(self.high)}], {p_text(self.p_value)}{eq}"
 
     def asdict(self):
         return asdict(self)
@@ -265,6 +265,12 @@ def fmt_p(p):
     if p is None or not np.isfinite(p):
         return "n/a"
     return "< 1e-4" if p < 1e-4 else f"{p:.2g}"
+
+
+def p_text(p, label="p"):
+    """'p = 0.0027', or 'p < 1e-4' below 1e-4 (never 'p = < 1e-4')."""
+    t = fmt_p(p)
+    return f"{label} {t}" if t.startswith("<") else f"{label} = {t}"
 
 
 def fmt_ci(point, low, high):

@@ -223,3 +223,11 @@ def test_rounding_check_turns_a_changed_verdict_inconclusive():
     assert same["verdict"] == stats.REPLICATED and same["rounding_stable"]
     flip = stats.rounding_check(a, {"verdict": stats.NOT_REPLICATED, "ours": "0.2×"})
     assert flip["verdict"] == stats.INCONCLUSIVE and not flip["rounding_stable"] and "rounding" in flip["reason"]
+
+
+def test_p_text_never_writes_p_equals_less_than():
+    assert stats.p_text(0.0027) == "p = 0.0027"
+    assert stats.p_text(3e-7) == "p < 1e-4"
+    assert stats.p_text(3e-7, "Holm p") == "Holm p < 1e-4"
+    c = stats.compare([1.0, 1.1, 0.9, 1.05, 0.95], [10.0, 11.0, 9.0, 10.5, 9.5], scale="log")
+    assert "p < 1e-4" in c.text() and "= <" not in c.text()

@@ -80,7 +80,7 @@ def effect_text(c):
     (the Holm-adjusted p when the row has one). `c`: a Comparison or a `family` row."""
     row = c if isinstance(c, (dict, pd.Series)) else c.asdict()
     p = row.get("p_holm")
-    ptxt = f"p = {stats.fmt_p(row['p_value'])}" if p is None else f"Holm p = {stats.fmt_p(p)}"
+    ptxt = stats.p_text(row['p_value']) if p is None else stats.p_text(p, "Holm p")
     return f"{common.effect_text(row)}, {ptxt}"
 
 
@@ -634,7 +634,7 @@ def friedman_text(T):
     fr = T["friedman"]
     best = fr.rankdf["meanrank"].iloc[0]
     near = fr.rankdf.index[fr.rankdf["meanrank"] - best <= fr.cd].tolist()
-    return (f"Friedman test over the {len(STANDARD)} tasks: p = {stats.fmt_p(fr.pvalue)}; Nemenyi critical difference "
+    return (f"Friedman test over the {len(STANDARD)} tasks: {stats.p_text(fr.pvalue)}; Nemenyi critical difference "
             f"{fr.cd:.2f} ranks. Best mean rank: {fr.rankdf.index[0]} ({best:.2f}); within the critical difference "
             f"of it: {', '.join(near)}.")
 
@@ -779,7 +779,7 @@ def cd_figure(T, cfg):
     ax.set_title(f"mean rank over {len(STANDARD)} tasks; bars join archs within the critical difference ({fr.cd:.2f})",
                  fontsize=8)
     cfg.save(fig, "02_critical_difference", caption=(
-        f"Mean rank of every arch over the {len(STANDARD)} standard tasks (Friedman p = {stats.fmt_p(fr.pvalue)}); "
+        f"Mean rank of every arch over the {len(STANDARD)} standard tasks ({stats.p_text(fr.pvalue, 'Friedman p')}); "
         f"a bar joins archs whose mean ranks differ by less than the Nemenyi critical difference {fr.cd:.2f}."))
 
 

@@ -15,19 +15,26 @@ def every(parts, complete=True):
 
 
 def score_table(metrics, by=("arch", "task")):
-    """mean ± std, per-seed values, diverged count, the sanity baselines and the study's number."""
+    """The centre (geometric mean for MSE, mean for accuracy: the comparisons' mean) with its 95%
+    t interval, per-seed values, diverged count, the sanity baselines and the study's number."""
     s = stats.summarize(metrics, by=by)
     base_cols = [c for c in ("predict_zero_mse", "predict_mean_mse", "chance_accuracy") if c in metrics]
     base = metrics.groupby(list(by), sort=False)[base_cols].first().reset_index()
     s = s.merge(base, on=list(by))
     if "arch" in by and "task" in by:
         s["published"] = [published.value(a, t) for a, t in zip(s["arch"], s["task"])]
-    s["mean ± std"] = [f"{stats.fmt(m)} ± {stats.fmt(d)}" for m, d in zip(s["mean"], s["std"])]
+    s["centre [95% CI]"] = centre_text(s)
     return s
 
 
+def centre_text(summary):
+    """`stats.summarize` rows as text: centre [low, high] (a geometric mean for MSE, never beside an
+    arithmetic std)."""
+    return [stats.fmt_ci(m, lo, hi) for m, lo, hi in zip(summary["mean"], summary["low"], summary["high"])]
+
+
 def display_table(s, extra=()):
-    cols = [c for c in ("arch", "task", *extra, "mean ± std", "per_seed", "diverged", "predict_zero_mse",
+    cols = [c for c in ("arch", "task", *extra, "centre [95% CI]", "per_seed", "diverged", "predict_zero_mse",
                         "predict_mean_mse", "chance_accuracy", "published") if c in s]
     out = s[cols].copy()
     for c in ("predict_zero_mse", "predict_mean_mse", "chance_accuracy", "published"):

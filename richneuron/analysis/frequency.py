@@ -174,7 +174,7 @@ def view(t, name):
                 *(("perfect_fit_mse",) if "perfect_fit_mse" in d else ()))
         out = common.display_table(d.assign(**{c: d[c].map(stats.fmt) for c in ("in_range_geo", "vs_predict_zero",
                                                                                  "perfect_fit_mse") if c in d}),
-                                   extra=extra + cols).drop(columns=["per_seed", "mean ± std"])
+                                   extra=extra + cols).drop(columns=["per_seed", "centre [95% CI]"])
         out = out.rename(columns={"in_range_geo": "in-range MSE", "vs_predict_zero": "× predict-zero",
                                   "seeds_below_zero": "replicas below predict-zero", "count": "replicas"})
     elif name.startswith("versus"):

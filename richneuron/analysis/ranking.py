@@ -349,7 +349,7 @@ def published_side_by_side(table):
         theirs = g.sort_values("published", ascending=asc)["arch"].tolist()
         for a in theirs:
             r = g[g["arch"] == a].iloc[0]
-            rows.append({"task": task, "arch": a, "ours (mean ± std)": r["mean ± std"],
+            rows.append({"task": task, "arch": a, "ours (centre [95% CI])": r["centre [95% CI]"],
                          "published": stats.fmt(r["published"]), "our rank": ours.index(a) + 1,
                          "published rank": theirs.index(a) + 1})
     return pd.DataFrame(rows)
@@ -403,7 +403,7 @@ def difficulty_summary(dm, option):
     s = stats.summarize(dm, by=("arch", col))
     s["rank"] = stats.ranks(s.assign(task=s[col]), {v: dm["metric"].iloc[0] for v in s[col]},
                             within=("task",))["rank"]
-    s["mean ± std"] = [f"{stats.fmt(m)} ± {stats.fmt(d)}" for m, d in zip(s["mean"], s["std"])]
+    s["centre [95% CI]"] = common.centre_text(s)
     return s
 
 
@@ -602,7 +602,7 @@ def view(T, name):
         return t[["arch", "text", *flags]].rename(columns={"text": "arch / SinGLU, hifreq MSE"})
     if name.startswith("difficulty_") and name[11:] in DIFFICULTY:
         o = DIFFICULTY[name[11:]]
-        wide = t.pivot(index="arch", columns=f"task.{o}", values="mean ± std")
+        wide = t.pivot(index="arch", columns=f"task.{o}", values="centre [95% CI]")
         return wide.rename(columns=lambda v: f"{o} = {v:g}").reset_index()
     if name == "difficulty_spiral_comparisons":
         w = t.pivot(index="turns", columns="pair", values="text").reset_index()
@@ -676,8 +676,8 @@ def spiral_text(T):
     fam, (best, tied) = T["spiral_family"], T["ties"]["spiral"]
     sp = T["standard_scores"].query("task == 'spiral'").set_index("arch")
     free = [a for a in tied if a in PHASE_FREE]
-    return (f"On spiral (Holm over v10 against the {len(fam)} phase-free archs run), v10 {sp.loc['v10', 'mean ± std']}, "
-            f"SinGLU {sp.loc['singlu', 'mean ± std']}, Vanilla {sp.loc['vanilla', 'mean ± std']} (majority class "
+    return (f"On spiral (Holm over v10 against the {len(fam)} phase-free archs run), v10 {sp.loc['v10', 'centre [95% CI]']}, "
+            f"SinGLU {sp.loc['singlu', 'centre [95% CI]']}, Vanilla {sp.loc['vanilla', 'centre [95% CI]']} (majority class "
             f"{sp['chance_accuracy'].iloc[0]:.1%}). The best centre is {best}; not significantly worse than it: "
             f"{', '.join(tied)}. " + (f"Archs without any phase term among them: {', '.join(free)}: a free phase is one "
                                       "way to solve this spiral, not the only one." if free else

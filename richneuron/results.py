@@ -17,6 +17,11 @@ class Results:
         n_div = int(self.metrics["diverged"].sum()) if len(self.metrics) else 0
         return f"Results({len(self.metrics)} replicas in {len(self._cells)} cells, {n_div} diverged)"
 
+    def cells(self):
+        """Every cell as run: dicts with "key", "config" (the cell's JSON config) and "weights"
+        (name -> stacked tensor, leading replica axis), in run order."""
+        return [{"key": c["key"], "config": c["config"], "weights": c["weights"]} for c in self._cells.values()]
+
     def summary(self, by=("arch", "task"), value=None):
         """Mean, std, count, per-seed values and diverged count of the test metric (or `value`)
         per group; diverged replicas are excluded from the statistics and counted."""

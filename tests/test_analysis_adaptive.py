@@ -165,7 +165,8 @@ def test_grad_rms_counts_each_role_from_the_stored_weights():
     cells = Experiment(archs=["v11", "v15"], tasks=["spiral"], seeds=[0, 1], budget=None, width=4, steps=4,
                        log_every=2).cells
     res = Results([run_cell(c) for c in cells])
-    assert any(n.endswith(".omega") for c in res._cells.values() for n in c["weights"])
+    assert [c["key"] for c in res.cells()] == [c["key"] for c in map(run_cell, cells)]      # public, in run order
+    assert any(n.endswith(".omega") for c in res.cells() for n in c["weights"])
     g = ad.grad_rms(res)
     for arch in ("v11", "v15"):
         net = models.build_model(arch, 2, 2, width=4, depth=2, seed=0)

@@ -351,7 +351,7 @@ def role_sizes(results):
     role) with the ("all", role) totals the engine logs, counted from the stored stacked weights
     (`models.role_counts`): {(arch, task, width, depth): {(label, role): n}}."""
     out = {}
-    for cell in results._cells.values():
+    for cell in results.cells():
         c = cell["config"]
         key, n = (c["arch"], c["task"], int(c["width"]), int(c["depth"])), models.role_counts(c["arch"], cell["weights"])
         if out.setdefault(key, n) != n:

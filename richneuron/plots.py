@@ -156,9 +156,18 @@ def replicas(scores, ax, value="score", order=None, center=None, baselines=None,
 def log_ticks(ax, axis="y"):
     """`log_axis` for any range: an axis spanning less than two decades (where `log_axis` labels one
     power of ten or none) is labelled at 1, 2 and 5 × 10^k as plain numbers (0.02, 0.05, 0.1; 20,
-    50, 100). Call it after plotting: it reads the axis limits."""
+    50, 100); a view holding fewer than two such values (within a factor ~2.5, where matplotlib
+    falls back to crowded linear labels) is first widened to the nearest ones around it. Call it
+    after plotting: it reads the axis limits."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    get, set_ = (ax.get_ylim, ax.set_ylim) if axis == "y" else (ax.get_xlim, ax.set_xlim)
+    lo, hi = get()
+    if lo > 0:
+        k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+        nice = [m * 10.0 ** e for e in k for m in (1, 2, 5)]
+        if sum(lo <= v <= hi for v in nice) < 2:
+            lo, hi = max(v for v in nice if v <= lo), min(v for v in nice if v >= hi)
+            set_(lo, hi)
     if lo > 0 and hi / lo >= 100:
         return log_axis(ax, axis)
     a = ax.yaxis if axis == "y" else ax.xaxis

@@ -76,3 +76,14 @@ def test_log_ticks_label_a_short_log_range_at_1_2_5_and_a_long_one_by_decade():
     plots.log_ticks(ax)
     assert isinstance(ax.yaxis.get_major_formatter(), LogFormatterSciNotation)
     plt.close(fig)
+
+
+def test_log_ticks_widen_a_view_too_narrow_for_two_labels():
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(3.1e-6, 4.4e-6)             # no 1-2-5 value inside: matplotlib would crowd linear labels
+    plots.log_ticks(ax)
+    lo, hi = ax.get_ylim()
+    assert (round(lo, 12), round(hi, 12)) == (2e-6, 5e-6)
+    assert len([v for v in ax.yaxis.get_majorticklocs() if lo <= v <= hi]) == 2
+    plt.close(fig)

@@ -15,7 +15,6 @@ tuned score is then a fresh `SEEDS`-seed run on the whole training set at the ch
 on the test set like the main grid (where the chosen lr is the default, the main grid's cells
 are those runs). `memorize` is tuned on its training pairs: fitting them is its score.
 """
-import math
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -106,18 +105,7 @@ def experiments(cfg, sw, chosen=None):
     return out
 
 
-def log_ticks(ax, axis):
-    """`plots.log_ticks`, the view first widened to the nearest 1, 2 or 5 × 10^k around it when it
-    holds fewer than two such values (a view within a factor ~2.5, e.g. memorize's MSEs, where
-    matplotlib would fall back to crowded linear labels). Call it after plotting."""
-    get, set_ = (ax.get_ylim, ax.set_ylim) if axis == "y" else (ax.get_xlim, ax.set_xlim)
-    lo, hi = get()
-    if lo > 0:
-        k = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-        nice = [m * 10.0 ** e for e in k for m in (1, 2, 5)]
-        if sum(lo <= v <= hi for v in nice) < 2:
-            set_(max(v for v in nice if v <= lo), min(v for v in nice if v >= hi))
-    plots.log_ticks(ax, axis)
+log_ticks = plots.log_ticks      # widens a narrow view itself (kept for the callers here)
 
 
 # ----------------------------------------------------------------------------- the peer grid

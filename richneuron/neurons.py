@@ -156,6 +156,15 @@ class Neuron(nn.Module):
         """ω shaped to broadcast against `act` (see `unit`)."""
         return unit(self.omega, act)
 
+    def omega_times(self, act):
+        """ω·act. Where every ω is exactly 1 (the default) this is `act` itself: 1·x == x in IEEE
+        arithmetic, forward and backward, so skipping the multiplication (and its gradient) changes
+        no bit of any result, and saves two elementwise passes per sine per step."""
+        w = self.omega
+        if not (is_transformed(w) or is_transformed(act)) and bool((w == 1).all()):
+            return act
+        return self.om(act) * act
+
     def _init(self, init, omega, generator=None):
         _check_choice("init", init, INITS)
         if init == "siren" and self.SINE is not None:
@@ -212,7 +221,7 @@ class SinGLU(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        return {"out": sin(self.om(g) * g) * self.Wv(x), "g": g}
+        return {"out": sin(self.omega_times(g)) * self.Wv(x), "g": g}
 
 
 class V1(Neuron):
@@ -236,7 +245,7 @@ class V1(Neuron):
 
     def _sine_pre(self, x):
         w2 = self.W2(x)
-        return self.om(w2) * w2
+        return self.omega_times(w2)
 
     def terms(self, x):
         a = self.W1(x)
@@ -273,7 +282,7 @@ class V4LowRank(Neuron):
     def terms(self, x):
         a = self.W1(x)
         g = self.B(self.A(x))
-        return {"out": self.norm(a * sin(self.om(g) * g) + a), "g": g}
+        return {"out": self.norm(a * sin(self.omega_times(g)) + a), "g": g}
 
 
 class V4Shared(Neuron):
@@ -297,7 +306,7 @@ class V4Shared(Neuron):
 
     def terms(self, x):
         u = self.W1(x)
-        return {"out": self.norm(u * sin(self.om(u) * u + unit(self.b, u)) + u), "g": u}
+        return {"out": self.norm(u * sin(self.omega_times(u) + unit(self.b, u)) + u), "g": u}
 
 
 class V6(Neuron):
@@ -322,7 +331,7 @@ class V6(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         alpha = torch.sigmoid(self.Walpha(x))
-        periodic = sin(self.om(g) * g) * self.Wv(x)
+        periodic = sin(self.omega_times(g)) * self.Wv(x)
         return {"out": alpha * periodic + (1 - alpha) * self.Wl(x), "g": g, "alpha": alpha}
 
 
@@ -368,7 +377,7 @@ class V8(Neuron):
 
     def terms(self, x):
         g, phase, gate = self.Wg(x), self.Wphi(x), torch.sigmoid(self.Wa(x))
-        out = gate * sin(self.om(g) * g + phase) * self.Wv(x)
+        out = gate * sin(self.omega_times(g) + phase) * self.Wv(x)
         return {"out": out, "g": g, "gate": gate, "phase": phase}
 
 
@@ -422,7 +431,7 @@ class _PhaseGLU(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         phase = self.phase(g, self.Wphi(x))
-        return {"out": sin(self.om(g) * g + phase) * self.Wv(x), "g": g, "phase": phase}
+        return {"out": sin(self.omega_times(g) + phase) * self.Wv(x), "g": g, "phase": phase}
 
 
 class V10(_PhaseGLU):
@@ -489,7 +498,7 @@ class V15(Neuron):
 
     def terms(self, x):
         g, phi = self.Wg(x), self.Wphi(x)
-        wg = self.om(g) * g
+        wg = self.omega_times(g)
         a, b, c = (unit(p, g) for p in (self.a, self.b, self.c))
         core = sin(wg + b * phi) * (1 + a * sin(2 * wg + c * phi))
         return {"out": core * self.Wv(x), "g": g, "phase": b * phi}
@@ -596,7 +605,7 @@ class Siren(Neuron):
 
     def terms(self, x):
         g = self.W(x)
-        return {"out": sin(self.om(g) * g), "g": g}
+        return {"out": sin(self.omega_times(g)), "g": g}
 
 
 class Snake(Neuron):

@@ -653,3 +653,25 @@ def test_bilinear_depth2_network_trains_to_the_least_squares_degree4_polynomial(
     nets = [build_model("bilinear", 4, 1, budget=5000, seed=s) for s in (0, 1)]
     _, summary, _ = train_stack(nets, task, 3000, 1e-3)
     assert summary["final_train_loss"] == pytest.approx([ols, ols], rel=2e-3)
+
+
+def test_omega_one_skips_the_multiplication_without_changing_a_bit():
+    # Reference: the equation with the multiplication by ω written out, forward and backward.
+    from richneuron import ops
+    for omega in (1.0, 2.5):
+        layer = neurons.SinGLU(3, 5, omega=omega, generator=torch.Generator().manual_seed(0))
+        x = torch.randn(7, 3, generator=torch.Generator().manual_seed(1), requires_grad=True)
+        with ops.use_numpy(False):
+            out = layer(x)
+            (gx,) = torch.autograd.grad(out.square().sum(), x)
+            x2 = x.detach().clone().requires_grad_()
+            g = layer.Wg(x2)
+            ref = torch.sin(torch.tensor(omega) * g) * layer.Wv(x2)
+            (gx2,) = torch.autograd.grad(ref.square().sum(), x2)
+        assert torch.equal(out, ref) and torch.equal(gx, gx2)
+        skipped = layer.omega_times(g) is g
+        assert skipped == (omega == 1.0)
+    # a stacked ω sweep (one ω per replica) multiplies
+    layer.omega = torch.tensor([1.0, 2.0]).view(2)
+    act = torch.ones(2, 4, 5)
+    assert torch.equal(layer.omega_times(act)[1], torch.full((4, 5), 2.0))

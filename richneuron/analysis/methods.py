@@ -14,8 +14,9 @@ SHAPES = {"2→1": (2, 1), "4→1": (4, 1), "1→1": (1, 1), "8→4": (8, 4), "2
 
 
 def _doc(obj):
-    """An object's docstring as one line of text (the code's own statement of what it computes)."""
-    return " ".join((inspect.getdoc(obj) or "").split())
+    """An object's docstring as one line of text (the code's own statement of what it computes),
+    without the docstring's code backticks, which an HTML table would print as they are."""
+    return " ".join((inspect.getdoc(obj) or "").replace("`", "").split())
 
 
 def _options(fn, skip=("in_features", "width", "generator")):

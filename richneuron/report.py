@@ -448,6 +448,8 @@ PATTERNS = (
     (r"test_(mse|accuracy)", "score on the test set: fresh draws, the training pairs for memorize, the "
                              "shifted range for ood, freqgen and mixedfreq (the report's score)"),
     (r"in_range_(mse|accuracy)", "score on fresh points of the training range (ood, freqgen, mixedfreq)"),
+    (r"moved\.(direct|meta)", "relative weight change of that role's parameters over training, "
+                             "‖W_end − W_init‖ / ‖W_init‖ (meta: the modulating weights; empty for a neuron without them)"),
     (r"task\.\w+", "task option set for this run (empty: the generator's default, see Methods)"),
     (r"opt\.\w+", "neuron option set for this run (empty: the neuron's default, see Methods)"),
 )

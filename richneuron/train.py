@@ -245,6 +245,7 @@ def run_cell(cfg, progress=None):
                                          depth=cfg["depth"], seed=s,
                                          **cfg["options"], **({} if om is None else {"omega": om}))
                       for _, s, om, _ in replicas]
+        start = [{n: p.detach().clone() for n, p in m.named_parameters()} for m in model_list]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
             initial = [initial_loss(m, draws[d]) for m, (d, *_) in zip(model_list, replicas)]
             weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
@@ -255,6 +256,7 @@ def run_cell(cfg, progress=None):
     finally:
         torch.set_num_threads(old_threads)
     n_params = models.count_params(model_list[0])
+    moved = movement(weights, start, models.roles(model_list[0]))
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
               "meta_lr_scale": cfg["meta_lr_scale"],
@@ -264,7 +266,7 @@ def run_cell(cfg, progress=None):
     metrics = []
     for r, (d, s, om, lr) in enumerate(replicas):
         row = {**shared, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
-               **{n: v[r] for n, v in summary.items()}, **draws[d].baselines,
+               **{n: v[r] for n, v in summary.items()}, **moved[r], **draws[d].baselines,
                "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg)}
         metrics.append(row)
     history = [{"arch": cfg["arch"], "task": cfg["task"], "data_seed": replicas[r][0], "seed": replicas[r][1],
@@ -276,6 +278,22 @@ def run_cell(cfg, progress=None):
                for r, step, q, lab, v in hist]
     return {"key": cell_key(cfg), "config": cfg, "metrics": metrics, "history": history,
             "weights": weights, "provenance": provenance(wall_seconds=wall)}
+
+
+def movement(weights, start, roles):
+    """Per replica, {"moved.<role>": ‖W_end − W_init‖ / ‖W_init‖} over all parameters of that
+    role together (matrices, biases and scalars; `roles` from `models.roles`), from the stacked
+    final `weights` and each replica's initial parameters `start`: recorded at training time so
+    no analysis rebuilds the initial models."""
+    out = []
+    for r, p0 in enumerate(start):
+        num, den = {}, {}
+        for name, w0 in p0.items():
+            role = roles[name][1]
+            num[role] = num.get(role, 0.0) + float((weights[name][r] - w0.cpu()).pow(2).sum())
+            den[role] = den.get(role, 0.0) + float(w0.pow(2).sum())
+        out.append({f"moved.{k}": math.sqrt(num[k] / den[k]) for k in num})
+    return out
 
 
 # Divergence beyond NaN. A replica whose final train loss is finite but above both its own initial

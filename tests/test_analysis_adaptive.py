@@ -183,6 +183,29 @@ def test_grad_rms_counts_each_role_from_the_stored_weights():
         assert models.roles(net) == {n: models.role(n, type(net.layers[0]).META) for n, _ in net.named_parameters()}
 
 
+def test_weight_movement_recorded_in_training_equals_a_rebuilt_initial_model():
+    # Reference: each replica's initial model rebuilt from its seed, the relative change of every
+    # role's parameters recomputed by hand from it and the trained weights the store returns.
+    import math
+    from richneuron import models
+    from richneuron.experiment import Experiment
+    from richneuron.results import Results
+    from richneuron.train import run_cell
+    cells = Experiment(archs=["v6", "vanilla"], tasks=["spiral", "nested2d"], seeds=[0, 1], budget=None, width=4,
+                       steps=6, lr=0.05, log_every=3).cells
+    res = Results([run_cell(c) for c in cells])
+    wm = ad.weight_movement(res, ["v6", "vanilla"], ["spiral", "nested2d"], [0, 1])
+    assert set(wm[wm["arch"] == "vanilla"]["role"]) == {"direct"} and set(wm[wm["arch"] == "v6"]["role"]) == {"direct", "meta"}
+    assert len(wm) == 2 * 2 * 3
+    for _, r in wm.iterrows():
+        net = res.model(r["arch"], r["task"], r["seed"])
+        init = models.build_model(r["arch"], net.in_dim, net.out_dim, width=4, depth=net.depth, seed=int(r["seed"]))
+        p0, roles = dict(init.named_parameters()), models.roles(net)
+        pairs = [(p.detach(), p0[n].detach()) for n, p in net.named_parameters() if roles[n][1] == r["role"]]
+        want = math.sqrt(sum(float((a - b).pow(2).sum()) for a, b in pairs) / sum(float(b.pow(2).sum()) for _, b in pairs))
+        assert r["relative change"] == pytest.approx(want, rel=1e-6) and want > 0
+
+
 def _cfg(tmp_path, quick, archs="singlu,v6,v7,v10"):
     from richneuron import notebook as nbk
     return nbk.setup(quick, 4, archs, 3000, str(tmp_path / "o"), str(tmp_path / "c"), str(tmp_path / "f"),

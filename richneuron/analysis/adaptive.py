@@ -400,30 +400,15 @@ def _one_draw(results, data_seed):
 def weight_movement(results, archs, task_list, seeds, data_seed=protocol.DATA_SEED):
     """‖W_end − W_init‖ / ‖W_init‖ per role (all matrices, biases and scalars of that role
     together), for every trained replica of `archs` × `task_list` × `seeds` on data draw
-    `data_seed` in `results`. The initial weights are rebuilt from the seed (exact)."""
-    m, where = _one_draw(results, data_seed)
-    rows = []
-    for arch in archs:
-        for task in task_list:
-            for seed in seeds:
-                sel = m[(m["arch"] == arch) & (m["task"] == task) & (m["seed"] == seed)]
-                if sel.empty:
-                    continue
-                row = sel.iloc[0]
-                net = results.model(arch, task, seed, **where)
-                init = models.build_model(arch, net.in_dim, net.out_dim, width=net.width, depth=net.depth,
-                                          seed=seed, **net.options)
-                roles = models.roles(net)
-                num, den = {}, {}
-                p0 = dict(init.named_parameters())
-                for name, p in net.named_parameters():
-                    r = roles[name][1]
-                    num[r] = num.get(r, 0.0) + float((p.detach() - p0[name].detach()).pow(2).sum())
-                    den[r] = den.get(r, 0.0) + float(p0[name].detach().pow(2).sum())
-                for r in num:
-                    rows.append({"arch": arch, "task": task, "seed": seed, "role": r,
-                                 "relative change": math.sqrt(num[r] / den[r]), "diverged": bool(row["diverged"])})
-    return pd.DataFrame(rows)
+    `data_seed` in `results`, as the engine recorded it (`train.movement`, columns "moved.<role>")."""
+    m, _ = _one_draw(results, data_seed)
+    m = m[m["arch"].isin(archs) & m["task"].isin(task_list) & m["seed"].isin(seeds)]
+    cols = [c for c in m.columns if c.startswith("moved.")]
+    wm = m.melt(id_vars=["arch", "task", "seed", "diverged"], value_vars=cols, var_name="role",
+                value_name="relative change").dropna(subset=["relative change"])
+    wm["role"] = wm["role"].str.removeprefix("moved.")
+    wm["diverged"] = wm["diverged"].astype(bool)
+    return wm[["arch", "task", "seed", "role", "relative change", "diverged"]].reset_index(drop=True)
 
 
 def _score(net, task):

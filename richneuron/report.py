@@ -272,9 +272,9 @@ def abstract(verdict_rows, quick, answers=()):
     flipped = sum(1 for r in rows if r.get("rounding_stable") is False)
     mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
             "report's results.**" if quick else "")
-    beyond_ = (" Beyond the study, against published peer neurons (GLU family, SIREN, Snake, FAN), with tuned "
-               "learning rates and from 1K to 64K parameters: " + " ".join(f"*{a['question']}* {a['answer']}"
-                                                                        for a in answers)) if answers else ""
+    beyond_ = (" Beyond the study (published peer neurons: the GLU family, SIREN, Snake and FAN; tuned learning "
+               "rates; 1K to 64K parameters; real data): " + " ".join(f"*{a['question']}* {a['answer']}"
+                                                                      for a in answers)) if answers else ""
     return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons* ({len(neurons.available())} neuron designs, "
             f"{len(tasks.available())} toy tasks) under a documented protocol, since the study published no code, "
             f"data generators or hyperparameters, and swept what it left open. Of its {n} headline claims: "

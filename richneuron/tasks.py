@@ -1,4 +1,5 @@
-"""The nine tasks of the study, with generators we wrote and documented (the study published none).
+"""The nine tasks of the study, with generators we wrote and documented (the study published none),
+and three tasks on real data shipped inside well-kept packages (`available("real")`).
 
 `make(name, seed=0, **options)` returns a `Task`; the same name, seed and options give the same
 tensors bit for bit (every draw goes through one `torch.Generator` seeded with `seed`).
@@ -9,6 +10,9 @@ principle fit them, so the tasks measure what a neuron makes easy, not raw capac
 generator, except `memorize` (scored on its training pairs, as the study does) and the shifted
 tasks (`ood`, `freqgen`, `mixedfreq`), whose test range is the point of the task.
 
+The real-data tasks (`camera`, `diabetes`, `digits`) read data bundled with scikit-image and
+scikit-learn (nothing is downloaded); the data seed draws their train/test split.
+
 Every task takes `validation=f` (0 < f ≤ 0.5) for learning-rate tuning: the last share f of the
 training points is held out and scored in place of the test set, which is then not returned at
 all. `memorize` ignores it: its score is the fit to its training pairs by definition.
@@ -16,6 +20,7 @@ all. `memorize` ignores it: its score is the fit to its training pairs by defini
 import inspect
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import torch
 
@@ -200,14 +205,92 @@ def mixedfreq(gen, n_train=512, n_test=1024, k_train=4.0, k_test=20.0, mode="sca
     return _frequency_task(gen, target, k_train, k_test, n_train, n_test, mode)
 
 
+# ----------------------------------------------------------------------------- real data
+
+CAMERA_SIZE = 512      # skimage.data.camera() is 512 x 512, 8-bit grey
+
+
+@lru_cache(maxsize=None)
+def _camera_pixels(size):
+    from skimage import data
+    img = torch.from_numpy(data.camera().astype("float64"))
+    b = CAMERA_SIZE // size                                   # exact b x b block means, no interpolation
+    return img.reshape(size, b, size, b).mean((1, 3)) / 255.0
+
+
+def camera(gen, size=64, train_share=0.5):
+    """Image fitting (SIREN's experiment), real data: scikit-image's bundled grey-scale photograph
+    `camera()` (512×512, 8-bit), downsampled to `size`×`size` by exact block means (`size` divides
+    512), as a function of the pixel centre's coordinates in [−1, 1]² → intensity scaled to [−1, 1]
+    (2·value/255 − 1). A random `train_share` of the size² pixels (drawn by the data seed) is the
+    training set, the other pixels the test set: interpolation between seen pixels. Default: 64×64,
+    2,048 training and 2,048 test pixels. PSNR = 10·log10(2² / MSE) (the peak-to-peak range is 2)."""
+    if CAMERA_SIZE % size:
+        raise ValueError(f"size must divide {CAMERA_SIZE}; valid choices: "
+                         f"{', '.join(str(d) for d in range(2, CAMERA_SIZE + 1) if CAMERA_SIZE % d == 0)}; got {size}")
+    grid = torch.linspace(-1.0, 1.0, size, dtype=torch.float64)
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    x = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)     # (column, row) coordinates, row-major pixel order
+    y = 2.0 * _camera_pixels(size).reshape(-1, 1) - 1.0
+    perm = torch.randperm(size * size, generator=gen)
+    n_train = max(1, min(size * size - 1, round(train_share * size * size)))
+    tr, te = perm[:n_train], perm[n_train:]
+    return "regression", x[tr], y[tr], x[te], y[te]
+
+
+@lru_cache(maxsize=None)
+def _sklearn_data(name):
+    from sklearn import datasets
+    x, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    return torch.from_numpy(x.astype("float64")), torch.from_numpy(y)
+
+
+def _split_standardised(gen, x, y, test_share, regression):
+    """Random train/test split by the data seed; inputs (and regression targets) standardised
+    with the training split's mean and standard deviation (a constant input column keeps std 1)."""
+    perm = torch.randperm(len(x), generator=gen)
+    n_test = max(1, min(len(x) - 2, round(test_share * len(x))))
+    te, tr = perm[:n_test], perm[n_test:]
+    def standardise(v):
+        mu, sd = v[tr].mean(0), v[tr].std(0)
+        return (v - mu) / torch.where(sd > 0, sd, torch.ones_like(sd))
+    x = standardise(x)
+    y = standardise(y[:, None].double()) if regression else y.long()
+    return x[tr], y[tr], x[te], y[te]
+
+
+def diabetes(gen, test_share=0.25):
+    """Tabular regression, real data: scikit-learn's bundled diabetes set (442 patients, 10
+    baseline variables → disease progression after one year). A random `test_share` of the
+    patients (drawn by the data seed) is the test set (default 110 test, 332 training); inputs and
+    target are standardised with the training split's mean and std, so predicting the training
+    mean scores an MSE near 1."""
+    x, y = _sklearn_data("diabetes")
+    return ("regression", *_split_standardised(gen, x, y, test_share, True))
+
+
+def digits(gen, test_share=0.25):
+    """Tabular classification, real data: scikit-learn's bundled 8×8 hand-written digits (1,797
+    images, 64 grey levels 0–16 as inputs, 10 classes). A random `test_share` of the images (drawn
+    by the data seed) is the test set (default 449 test, 1,348 training); each input is
+    standardised with the training split's mean and std (constant pixels keep std 1)."""
+    x, y = _sklearn_data("digits")
+    return ("classification", *_split_standardised(gen, x, y, test_share, False))
+
+
 TASKS = {f.__name__: f for f in (complex4d, nested2d, hifreq, memorize, spiral, checkerboard,
                                  ood, freqgen, mixedfreq)}
 STANDARD = ("complex4d", "nested2d", "hifreq", "memorize", "spiral", "checkerboard")
+REAL = {f.__name__: f for f in (camera, diabetes, digits)}
+GROUPS = ("study", "real", "all")
 
 
-def available():
-    """The registered task ids: the six standard tasks, then ood, freqgen, mixedfreq."""
-    return list(TASKS)
+def available(group="study"):
+    """The registered task ids of `group`: "study" (the nine: the six standard tasks, then ood,
+    freqgen, mixedfreq), "real" (camera, diabetes, digits) or "all"."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown task group {group!r}; valid choices: {', '.join(GROUPS)}")
+    return {"study": list(TASKS), "real": list(REAL), "all": list(TASKS) + list(REAL)}[group]
 
 
 def options_of(name):
@@ -217,13 +300,14 @@ def options_of(name):
 
 
 def _get(name):
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(TASKS)}")
-    return TASKS[name]
+    if name not in TASKS and name not in REAL:
+        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(available('all'))}")
+    return TASKS.get(name) or REAL[name]
 
 
-_WHOLE = {"n_train": 1, "n_test": 1, "n_points": 1, "in_dim": 1, "out_dim": 1, "cells": 2}
+_WHOLE = {"n_train": 1, "n_test": 1, "n_points": 1, "in_dim": 1, "out_dim": 1, "cells": 2, "size": 2}
 _POSITIVE = ("turns", "k", "scale", "k_train", "k_test")
+_SHARES = ("train_share", "test_share")
 
 
 def check_options(name, options):
@@ -247,6 +331,8 @@ def check_options(name, options):
             v = validate.positive(k, v)
         elif k == "noise":
             v = validate.real(k, v, low=0, low_open=False, what="a finite number >= 0 (the noise's standard deviation)")
+        elif k in _SHARES:
+            v = validate.real(k, v, low=0, high=1, what="a fraction in (0, 1)")
         elif k == "validation":
             v = validate.real(k, v, low=0, high=0.5, low_open=False, high_open=False, what="a fraction in [0, 0.5]")
         elif k == "mode":

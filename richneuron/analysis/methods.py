@@ -43,16 +43,17 @@ def neuron_table():
 def generator_table():
     """Every task's generator as its docstring states it (formula, ranges, noise) with every
     option and its default (sizes, difficulty, noise)."""
-    rows = [{"task": name, "generator": _doc(tasks.TASKS[name]),
+    rows = [{"task": name, "generator": _doc(tasks.TASKS.get(name) or tasks.REAL[name]),
              "options (defaults)": ", ".join(f"{k} = {v!r}" for k, v in tasks.options_of(name).items())}
-            for name in tasks.available()]
+            for name in tasks.available("all")]
     return pd.DataFrame(rows)
 
 
 def task_table():
-    """One row per task: shapes, sizes, metric and sanity baselines at the defaults (data seed 0)."""
+    """One row per task (the study's nine, then the real-data tasks): shapes, sizes, metric and
+    sanity baselines at the defaults (data seed 0)."""
     rows = []
-    for name in tasks.available():
+    for name in tasks.available("all"):
         t = tasks.make(name)
         rows.append({"task": name, "kind": t.kind, "in→out": f"{t.in_dim}→{t.out_dim}", "train": len(t.x_train),
                      "test": len(t.x_test), "metric": t.metric, **{k: stats.fmt(v) for k, v in t.baselines.items()}})

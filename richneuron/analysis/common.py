@@ -128,3 +128,11 @@ def rounding_table(row_np, row_torch):
 def checked(row_np, row_torch):
     """(`stats.rounding_check` of the two rows: inconclusive when they differ, `rounding_table`)."""
     return stats.rounding_check(row_np, row_torch), rounding_table(row_np, row_torch)
+
+
+def checked_runs(res, verdict_of):
+    """`checked` for a notebook's runs `res` (name -> `Results`): `verdict_of(main, omega)` (metrics
+    tables; omega None when not run) on the default kernels' "main"/"omega" runs and on the
+    torch-kernel "check"/"check_omega" runs."""
+    metrics = lambda name: res[name].metrics if name in res else None
+    return checked(verdict_of(metrics("main"), metrics("omega")), verdict_of(metrics("check"), metrics("check_omega")))

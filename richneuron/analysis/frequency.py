@@ -220,9 +220,7 @@ def verdict(t):
 def checked_verdict(res):
     """The verdict row from the default kernels' runs, through `stats.rounding_check` against the
     same verdict from the torch-kernel runs (`check`, `check_omega`), and the two side by side."""
-    row_np = verdict(inputs(res["main"].metrics, res["omega"].metrics if "omega" in res else None))
-    row_torch = verdict(inputs(res["check"].metrics, res["check_omega"].metrics if "check_omega" in res else None))
-    return common.checked(row_np, row_torch)
+    return common.checked_runs(res, lambda main, omega: verdict(inputs(main, omega)))
 
 
 def summary(row, t=None):

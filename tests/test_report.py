@@ -162,7 +162,9 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     assert not leaked and str(ROOT) not in html, f"machine paths in the paper: {leaked[:3]}"
     answers = json.loads((quick_build / "answers.json").read_text())
     assert [a["question"] for a in answers] == ["Sine or multiplication?", "Does the ranking survive tuning?",
-                                               "Does the edge persist with scale?"]
+                                               "Does the edge persist with scale?",
+                                               "Does SinGLU's advantage survive on real data?",
+                                               "Does the study's regime map predict the winner on real data?"]
     assert "Beyond the study" in html and all(a["question"] in html for a in answers)
     editor = 'class="jp-CodeMirrorEditor'               # the markup of a code cell's input (not the CSS)
     assert editor not in html, "code must be hidden in the paper"

@@ -245,7 +245,6 @@ def run_cell(cfg, progress=None):
                                          depth=cfg["depth"], seed=s,
                                          **cfg["options"], **({} if om is None else {"omega": om}))
                       for _, s, om, _ in replicas]
-        start = [{n: p.detach().clone() for n, p in m.named_parameters()} for m in model_list]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
             initial = [initial_loss(m, draws[d]) for m, (d, *_) in zip(model_list, replicas)]
             weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
@@ -256,7 +255,7 @@ def run_cell(cfg, progress=None):
     finally:
         torch.set_num_threads(old_threads)
     n_params = models.count_params(model_list[0])
-    moved = movement(weights, start, models.roles(model_list[0]))
+    moved = movement(weights, model_list)
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
               "meta_lr_scale": cfg["meta_lr_scale"],
@@ -280,20 +279,19 @@ def run_cell(cfg, progress=None):
             "weights": weights, "provenance": provenance(wall_seconds=wall)}
 
 
-def movement(weights, start, roles):
+def movement(weights, model_list):
     """Per replica, {"moved.<role>": ‖W_end − W_init‖ / ‖W_init‖} over all parameters of that
-    role together (matrices, biases and scalars; `roles` from `models.roles`), from the stacked
-    final `weights` and each replica's initial parameters `start`: recorded at training time so
-    no analysis rebuilds the initial models."""
-    out = []
-    for r, p0 in enumerate(start):
-        num, den = {}, {}
-        for name, w0 in p0.items():
-            role = roles[name][1]
-            num[role] = num.get(role, 0.0) + float((weights[name][r] - w0.cpu()).pow(2).sum())
-            den[role] = den.get(role, 0.0) + float(w0.pow(2).sum())
-        out.append({f"moved.{k}": math.sqrt(num[k] / den[k]) for k in num})
-    return out
+    role together (matrices, biases and scalars; roles from `models.roles`), from the stacked final
+    `weights` and the untrained `model_list` (`train_stack` trains copies, so these keep their
+    initial parameters): recorded at training time so no analysis rebuilds the initial models."""
+    roles = models.roles(model_list[0])
+    num, den = {}, {}
+    for name, _ in model_list[0].named_parameters():
+        w0 = torch.stack([m.get_parameter(name).detach() for m in model_list]).flatten(1)
+        role = roles[name][1]
+        num[role] = num.get(role, 0.0) + (weights[name].flatten(1) - w0).double().pow(2).sum(1)
+        den[role] = den.get(role, 0.0) + w0.double().pow(2).sum(1)
+    return [{f"moved.{k}": float((num[k][r] / den[k][r]).sqrt()) for k in num} for r in range(len(model_list))]
 
 
 # Divergence beyond NaN. A replica whose final train loss is finite but above both its own initial

@@ -26,7 +26,7 @@ import torch
 
 from . import validate
 
-__all__ = ["Task", "available", "make", "TASKS"]
+__all__ = ["Task", "available", "make", "generator", "TASKS"]
 
 
 @dataclass(eq=False)
@@ -218,6 +218,20 @@ def _camera_pixels(size):
     return img.reshape(size, b, size, b).mean((1, 3)) / 255.0
 
 
+def camera_grid(size=64):
+    """The `camera` task on its whole pixel grid: (coordinates (size², 2) as (column, row) in
+    [−1, 1], row-major pixel order; intensities (size, size) in [−1, 1])."""
+    grid = torch.linspace(-1.0, 1.0, size, dtype=torch.float64)
+    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], 1), 2.0 * _camera_pixels(size) - 1.0
+
+
+def pixel_index(x, size):
+    """Row-major pixel index of `camera` coordinates `x` (n, 2)."""
+    col, row = ((x + 1) / 2 * (size - 1)).round().long().unbind(1)
+    return row * size + col
+
+
 def camera(gen, size=64, train_share=0.5):
     """Image fitting (SIREN's experiment), real data: scikit-image's bundled grey-scale photograph
     `camera()` (512×512, 8-bit), downsampled to `size`×`size` by exact block means (`size` divides
@@ -228,10 +242,8 @@ def camera(gen, size=64, train_share=0.5):
     if CAMERA_SIZE % size:
         raise ValueError(f"size must divide {CAMERA_SIZE}; valid choices: "
                          f"{', '.join(str(d) for d in range(2, CAMERA_SIZE + 1) if CAMERA_SIZE % d == 0)}; got {size}")
-    grid = torch.linspace(-1.0, 1.0, size, dtype=torch.float64)
-    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
-    x = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)     # (column, row) coordinates, row-major pixel order
-    y = 2.0 * _camera_pixels(size).reshape(-1, 1) - 1.0
+    x, img = camera_grid(size)
+    y = img.reshape(-1, 1)
     perm = torch.randperm(size * size, generator=gen)
     n_train = max(1, min(size * size - 1, round(train_share * size * size)))
     tr, te = perm[:n_train], perm[n_train:]
@@ -297,6 +309,11 @@ def options_of(name):
     """The keyword options (difficulty, sizes, noise, `validation`) task `name` accepts, with defaults."""
     params = list(inspect.signature(_get(name)).parameters.values())[1:]
     return {**{p.name: p.default for p in params}, "validation": 0.0}
+
+
+def generator(name):
+    """The generator function of task `name` (any group); its docstring is the task's definition."""
+    return _get(name)
 
 
 def _get(name):

@@ -43,7 +43,7 @@ def neuron_table():
 def generator_table():
     """Every task's generator as its docstring states it (formula, ranges, noise) with every
     option and its default (sizes, difficulty, noise)."""
-    rows = [{"task": name, "generator": _doc(tasks.TASKS.get(name) or tasks.REAL[name]),
+    rows = [{"task": name, "generator": _doc(tasks.generator(name)),
              "options (defaults)": ", ".join(f"{k} = {v!r}" for k, v in tasks.options_of(name).items())}
             for name in tasks.available("all")]
     return pd.DataFrame(rows)

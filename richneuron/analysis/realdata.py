@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from .. import notebook as nbk, plots, protocol, published, stats, tasks
-from . import common, peers as pr
+from . import common, peers as pr, ranking as rk
 
 REAL = tuple(tasks.available("real"))
 GLU_OTHERS = ("bilinear", "swiglu", "geglu")          # SinGLU's GLU family without the sine (same width)
@@ -220,18 +220,7 @@ def tables(cfg, st, tuned_metrics, check_metrics, chosen):
     cfg.table(ans, "real_answer")
     reg = cfg.table(regime_prediction(scores, st.archs, st.tasks), "real_regime")
     return {"scores": scores, "summary": s, "families": fams, "labels": lab, "labels_np": lab_np,
-            "answer": ans, "regime": reg, "variance": variance_table(scores)}
-
-
-def variance_table(scores):
-    """Per (task, arch): the share of the replicas' variance (log scale for MSE) that lies between
-    data splits (`stats.variance_split`)."""
-    rows = []
-    for (t, a), g in scores[~scores["diverged"].astype(bool)].groupby(["task", "arch"], sort=False):
-        v = np.log(g["score"]) if g["metric"].iloc[0] == "mse" else g["score"]
-        split = stats.variance_split(v.to_numpy(), g["data_seed"].to_numpy())
-        rows.append({"task": t, "arch": a, **split})
-    return pd.DataFrame(rows)
+            "answer": ans, "regime": reg, "variance": rk.variance_table(tuned_metrics, st.tasks)}
 
 
 def shown(tab):
@@ -310,15 +299,11 @@ def reconstructions(results, task, archs, seed=0, data_seed=0):
     PSNR per arch."""
     t = tasks.make(task, seed=data_seed)
     size = t.options["size"]
-    grid = torch.linspace(-1.0, 1.0, size)
-    yy, xx = torch.meshgrid(grid, grid, indexing="ij")
-    x = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
-    img = torch.empty(size * size)
-    idx = lambda pts: ((pts[:, 1] + 1) / 2 * (size - 1)).round().long() * size + ((pts[:, 0] + 1) / 2 * (size - 1)).round().long()
-    img[idx(t.x_train)], img[idx(t.x_test)] = t.y_train[:, 0], t.y_test[:, 0]
+    x, img = tasks.camera_grid(size)
+    x = x.float()
     mask = torch.zeros(size * size, dtype=torch.bool)
-    mask[idx(t.x_train)] = True
-    out, score = {"image": img.reshape(size, size).numpy(), "train mask": mask.reshape(size, size).numpy()}, {}
+    mask[tasks.pixel_index(t.x_train, size)] = True
+    out, score = {"image": img.numpy(), "train mask": mask.reshape(size, size).numpy()}, {}
     m = results.metrics
     for a in archs:
         sel = m[(m["arch"] == a) & (m["task"] == task) & (m["seed"] == seed) & (m["data_seed"] == data_seed)]

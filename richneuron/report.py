@@ -177,6 +177,21 @@ def with_commits(verdict_rows, root=ROOT):
             for r in verdict_rows]
 
 
+def with_space(verdict_rows, space):
+    """Each verdict row gains notebook 08's `protocol_share`, `protocol_region` and
+    `at_study_protocol` (its verdict at the best-fitting study protocol) from `space` (the
+    notebook's space.json, or None when 08 did not run: the rows are returned unchanged)."""
+    if not space:
+        return verdict_rows
+    claims = space.get("claims", {})
+    return [{**r, **claims.get(r["claim_id"], {})} for r in verdict_rows]
+
+
+def _share(r):
+    v = r.get("protocol_share")
+    return "–" if v is None else f"{v:.0%}"
+
+
 def ordered(verdict_rows):
     """The rows in the study's claim order (published.json), one per claim, plus a 'not judged'
     row for any claim no notebook produced."""
@@ -203,16 +218,22 @@ def scorecard(verdict_rows):
     if not verdict_rows:
         return "_No verdicts were produced._"
     rows, missing = ordered(verdict_rows)
-    lines = ["| # | finding | claim | published | ours | parts | verdict |", "|---|---|---|---|---|---|---|"]
+    space = any("protocol_region" in r for r in rows)       # notebook 08 ran: its two columns
+    extra = (" holds across protocols | at the study's likeliest protocol |", "---|---|") if space else ("", "")
+    lines = ["| # | finding | claim | published | ours | parts | verdict (our protocol) |" + extra[0],
+             "|---|---|---|---|---|---|---|" + extra[1]]
     for i, r in enumerate(rows, 1):
         pub = r["published"]
         pub = stats.fmt(pub) if isinstance(pub, (int, float)) else ("–" if pub is None else str(pub))
         reason = f" <br><small>{_cell(r['reason'])}</small>" if r.get("reason") else ""
+        more = (f" {_share(r)} <br><small>{_cell(r.get('protocol_region') or '')}</small> | "
+                f"{r.get('at_study_protocol') or '–'} |") if space else ""
         lines.append(f"| {i} | {r['finding']} | {_cell(r['claim'])} | {_cell(pub)} | {_cell(r['ours'])} | "
-                     f"{_parts_text(r.get('parts') or {})} | **{r['verdict']}**{reason} |")
+                     f"{_parts_text(r.get('parts') or {})} | **{r['verdict']}**{reason} |" + more)
     for c in missing:
         lines.append(f"| – | {published.claims()[c]['finding']} | {_cell(published.claims()[c]['text'])} | "
-                     f"{_cell(published.claims()[c].get('value'))} | – | – | **not judged** (no notebook ran it) |")
+                     f"{_cell(published.claims()[c].get('value'))} | – | – | **not judged** (no notebook ran it) |"
+                     + (" – | – |" if space else ""))
     return "\n".join(lines)
 
 
@@ -259,7 +280,9 @@ def headlines(verdict_rows):
             pub = f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
         else:
             pub = "–" if pub is None else str(pub)
-        lines.append(f"- **{r['verdict']}**: {_cell(r['claim'])} (study: {_cell(pub)}). Ours: {_cell(r['ours'])}.")
+        where = (f" Holds at {_share(r)} of the sampled protocols; at the study's likeliest protocol: "
+                 f"{r.get('at_study_protocol') or 'not judged'}." if "protocol_region" in r else "")
+        lines.append(f"- **{r['verdict']}**: {_cell(r['claim'])} (study: {_cell(pub)}). Ours: {_cell(r['ours'])}.{where}")
     lines += [f"- **not judged**: {published.claims()[c]['text']} (no notebook ran it)." for c in missing]
     return "\n".join(lines)
 
@@ -273,7 +296,7 @@ def abstract(verdict_rows, quick, answers=()):
     mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
             "report's results.**" if quick else "")
     beyond_ = (" Beyond the study (published peer neurons: the GLU family, SIREN, Snake and FAN; tuned learning "
-               "rates; 1K to 64K parameters; real data): " + " ".join(f"*{a['question']}* {a['answer']}"
+               "rates; 1K to 64K parameters; the protocol space; real data): " + " ".join(f"*{a['question']}* {a['answer']}"
                                                                       for a in answers)) if answers else ""
     return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons* ({len(neurons.available())} neuron designs, "
             f"{len(tasks.available())} toy tasks) under a documented protocol, since the study published no code, "
@@ -559,6 +582,9 @@ def build(quick=False, only=None, root=ROOT, log=print):
             verdicts += with_commits(json.loads(vfile.read_text()), root)
         if afile.exists():
             answers += json.loads(afile.read_text())
+    sfile = base / "results" / "08_protocol_space" / "space.json"
+    if any(p.stem.startswith("08") for p in todo) and sfile.exists():
+        verdicts = with_space(verdicts, json.loads(sfile.read_text()))
     total = time.perf_counter() - t0
     meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
                       notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()))
@@ -578,6 +604,9 @@ def build(quick=False, only=None, root=ROOT, log=print):
         shutil.copy(base / "answers.json", dest / "answers.json")
         shutil.copy(base / RESULTS_FILE, dest / RESULTS_FILE)
         shutil.copy(base / DICTIONARY_FILE, dest / DICTIONARY_FILE)
+        fit_csv = base / "results" / "08_protocol_space" / "protocol_fit.csv"
+        if fit_csv.exists():
+            shutil.copy(fit_csv, dest / "protocol_fit.csv")
         qfile = root / "build" / "quick" / "runtimes.json"
         quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
         update_readme(root, notebook_table(root, executed, runtimes, quick_rt))

@@ -133,7 +133,7 @@ def test_quick_build_writes_every_artifact(quick_build):
         errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, (p.name, errors[:1])
         assert (base / "html" / f"{p.stem}.html").stat().st_size > 10_000
-        if p.stem[:2] == "09":                # beyond the study: answers to its own questions, no claim
+        if p.stem[:2] in ("08", "09"):        # beyond the study: answers to its own questions, no claim
             rows = json.loads((base / "results" / p.stem / "answers.json").read_text())
             assert rows and all(r["answer"] and r["evidence"] for r in rows)
         elif p.stem[:2] != "00":
@@ -157,12 +157,17 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
         assert r["criterion"] and r["criterion_commit"] not in ("unknown", "uncommitted"), r["claim_id"]
         assert isinstance(r.get("rounding_stable"), bool) or r["claim_id"] == "width_penalty", r["claim_id"]
     assert sorted(r["claim_id"] for r in verdicts) == sorted(published.claims()), "one row per claim of the study"
+    for r in verdicts:                                  # notebook 08's columns on every row
+        assert "protocol_share" in r and "at_study_protocol" in r, r["claim_id"]
+        assert (r["protocol_share"] is None) == (r["claim_id"] in ("width_penalty", "regime_map")), r["claim_id"]
+    assert "holds across protocols" in html and "at the study&#39;s likeliest protocol" in html.replace("'", "&#39;")
     assert "Rounding check" in html and "Criteria and their history" in html
     leaked = re.findall(r"PosixPath\(|(?:/tmp|/root|/home|/work)/[\w./-]+", html)
     assert not leaked and str(ROOT) not in html, f"machine paths in the paper: {leaked[:3]}"
     answers = json.loads((quick_build / "answers.json").read_text())
     assert [a["question"] for a in answers] == ["Sine or multiplication?", "Does the ranking survive tuning?",
                                                "Does the edge persist with scale?",
+                                               "Which protocol did the study most likely run?",
                                                "Does SinGLU's advantage survive on real data?",
                                                "Does the study's regime map predict the winner on real data?"]
     assert "Beyond the study" in html and all(a["question"] in html for a in answers)

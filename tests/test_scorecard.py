@@ -67,3 +67,21 @@ def test_scorecard_shows_a_claims_own_parts_after_the_standard_ones():
     ids = list(published.claims())
     md = report.scorecard([row(ids[0], parts={"absolute OOD error": "fails", "direction": "holds", "magnitude": None})])
     assert "direction: holds; absolute OOD error: fails" in md.splitlines()[2]
+
+
+def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protocol():
+    ids = list(published.claims())
+    rows = [row(ids[0], stats.NOT_REPLICATED), row(ids[1])]
+    assert report.with_space(rows, None) == rows                 # notebook 08 did not run: no new columns
+    assert "holds across protocols" not in report.scorecard(rows)
+    space = {"claims": {ids[0]: {"protocol_share": 0.25, "protocol_region": "holds only at lr < 0.001",
+                                 "at_study_protocol": stats.REPLICATED}}}
+    merged = report.with_space(rows, space)
+    assert merged[0]["protocol_share"] == 0.25 and "protocol_share" not in merged[1]
+    lines = report.scorecard(merged).splitlines()
+    assert "holds across protocols" in lines[0] and lines[0].count("|") == lines[1].count("|")
+    first = next(ln for ln in lines[2:] if published.claims()[ids[0]]["text"] in ln)
+    assert "25%" in first and "holds only at lr \\< 0.001" in first and first.rstrip().endswith(f"{stats.REPLICATED} |")
+    assert all(ln.count("|") == lines[0].count("|") for ln in lines[2:]), "every row has the two columns"
+    text = report.headlines(merged)
+    assert "Holds at 25% of the sampled protocols; at the study's likeliest protocol: replicated." in text

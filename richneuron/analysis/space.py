@@ -23,6 +23,7 @@ axis's effect on a claim is read from the same sample. Point 0 is our default pr
 grid of notebooks 01-07, shared through the results store).
 """
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,26 @@ CRITERION = (
 
 # ----------------------------------------------------------------------------- the design
 
+QUICK = {"points": 4, "tasks": ("memorize", "spiral", "checkerboard", "ood", "freqgen"), "point_seeds": 1}
+
+
+def settings(cfg, points, space_tasks, point_seeds):
+    """The notebook's parameters checked (ValueError naming the parameter and its valid choices):
+    the design (`design(points)`), the task list and the init seeds per draw at each sampled point.
+    The archs must be ARCHS (the four with published numbers on all nine tasks). Quick mode samples
+    QUICK's points on QUICK's tasks."""
+    if sorted(cfg.archs) != sorted(ARCHS):
+        raise ValueError(f"archs must be {','.join(ARCHS)} (the four archs with published numbers on every task); "
+                         f"got {','.join(cfg.archs)}")
+    from .. import notebook as nbk
+    task_list = list(QUICK["tasks"]) if cfg.quick else nbk.parse_list(space_tasks, "space_tasks", str)
+    for t in task_list:
+        if t not in DIFFICULTY:
+            raise ValueError(f"space_tasks: unknown task {t!r}; valid choices: {', '.join(DIFFICULTY)}")
+    points = QUICK["points"] if cfg.quick else nbk.positive_int(points, "points")
+    point_seeds = QUICK["point_seeds"] if cfg.quick else nbk.positive_int(point_seeds, "point_seeds")
+    return design(points), task_list, point_seeds
+
 def design(n_points, seed=DESIGN_SEED):
     """The sampled protocols: point 0 is the default protocol, then `n_points` (a power of 2)
     scrambled Sobol points over lr, ω, init, difficulty level and size level."""
@@ -94,6 +115,17 @@ def design(n_points, seed=DESIGN_SEED):
                      "init": INITS[min(int(c * 2), 1)], "difficulty": min(int(d * 3), 2),
                      "size": SIZES[min(int(e * 3), 2)], "default": False})
     return pd.DataFrame(rows)
+
+
+def shown_design(points, task_list):
+    """The design as the notebook shows it: one row per point, the difficulty as each task's knob."""
+    out = points.copy()
+    out["lr"] = [f"{v:.2g}" for v in out["lr"]]
+    out["omega"] = [f"{v:.2g}" for v in out["omega"]]
+    out["size"] = [f"{v:.0%}" for v in out["size"]]
+    out["difficulty"] = ["; ".join(difficulty_label(t, d) for t in task_list) if not pd.isna(d) else "default"
+                         for d in points["difficulty"]]
+    return out.drop(columns=["default"]).rename(columns={"size": "training set"})
 
 
 def task_options(task, difficulty, size):
@@ -313,9 +345,11 @@ def _ood(s, present):
 def effects(sc, points, archs=ARCHS):
     """`judge` at every (point, length) of `scores` table `sc`, with the point's protocol."""
     rows = []
-    for (point, length), s in sc.groupby(["point", "length"]):
-        for r in judge(s, archs):
-            rows.append({"point": point, "length": length, **r})
+    with warnings.catch_warnings():       # scipy warns when both groups are (nearly) constant: e.g. both at 100%
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for (point, length), s in sc.groupby(["point", "length"]):
+            for r in judge(s, archs):
+                rows.append({"point": point, "length": length, **r})
     e = pd.DataFrame(rows)
     return e.merge(points.drop(columns=["default"]), on="point", how="left")
 
@@ -625,7 +659,7 @@ def fit_text(f):
                      for r in missed.itertuples()) or "none"
     return (f"The study's table is fitted best by {protocol_text(best)}: root mean square scaled residual "
             f"{best['distance']:.3g} over {int(best['numbers'])} numbers, {best['within_3x_or_10pp']:.0%} of them within "
-            f"a factor 3 (MSE) or 10 pp (accuracy) there. Vanilla's nine numbers alone are fitted best by "
+            f"a factor 3 (MSE) or 10 pp (accuracy) there. Vanilla's {int(t['arch'].eq('vanilla').sum())} numbers alone are fitted best by "
             f"{protocol_text(bv)} (distance {bv['distance_vanilla']:.3g}); the sine neurons' alone by {protocol_text(bs)} "
             f"(distance {bs['distance_sine']:.3g}). One protocol serving both (each group within "
             f"{SERVES_BOTH:g}× its own best at the overall best): **{'yes' if f['serves_both'] else 'no'}**. "
@@ -668,3 +702,24 @@ def answers(f):
                        f"10 pp somewhere in the space; {f['best']['within_3x_or_10pp']:.0%} at the best point); "
                        f"one protocol serving Vanilla and the sine neurons: {'yes' if f['serves_both'] else 'no'}.",
              "evidence": "08_protocol_fit, protocol_fit.csv"}]
+
+
+SUMMARY_FILE = "space.json"
+
+
+def write_summary(summary, f, output_dir):
+    """Store what the paper takes from this notebook (SUMMARY_FILE in `output_dir`): per claim
+    `summary_rows`, and the best-fitting protocol with its fit quality."""
+    import json
+    from pathlib import Path
+    best = f["best"]
+    doc = {"claims": summary,
+           "best_protocol": {"text": protocol_text(best), "point": int(best["point"]), "length": int(best["length"]),
+                             "distance": float(best["distance"]), "numbers": int(best["numbers"]),
+                             "within_3x_or_10pp": float(best["within_3x_or_10pp"])},
+           "serves_both": bool(f["serves_both"]),
+           "reproduced": int(f["table"]["reproduced"].sum()), "published_numbers": len(f["table"])}
+    path = Path(output_dir) / SUMMARY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1))
+    return path

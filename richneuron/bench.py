@@ -4,7 +4,7 @@
 
 For each reference configuration (depth 2, 5,000-parameter budget, 16 seeds) it measures
 model-steps per second of (a) the engine's stacked training (`engine.train_stack`, with its
-default instrumentation) and (b) a plain loop that trains the same 16 models one after the
+default instrumentation, logging at the report's interval LOG_EVERY) and (b) a plain loop that trains the same 16 models one after the
 other with `torch.optim.Adam`. The machine limit of a configuration is estimated from its work
 per model-step (matmul FLOPs counted by `torch.utils.flop_counter.FlopCounterMode`, and the
 sin/cos/tanh/sigmoid evaluations counted in the same forward+backward pass) at this machine's
@@ -23,11 +23,14 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import engine as engine_mod
-from . import models, ops, tasks
+from . import models, ops, protocol, tasks
 from .train import _loss_fn, train_stack
 from .provenance import provenance
 
 CONFIGS = [("singlu", "memorize"), ("singlu", "spiral"), ("v15", "complex4d")]
+# The report's history interval (about 30 points in a STEPS-step run): the bench's shorter runs log
+# at the same interval, so logging costs the same share of a step as in the report.
+LOG_EVERY = max(1, protocol.STEPS // 30)
 BUDGET, DEPTH, SEEDS = 5000, 2, 16
 TRANSCENDENTAL = {"sin", "cos", "tanh", "sigmoid", "exp", "log1p", "softplus"}
 
@@ -102,7 +105,7 @@ def engine(arch, task, steps, seeds, device="cpu"):
     train_stack(build(), task, 3, 1e-3, device=device)        # warm-up (allocator, kernels)
     ms = build()
     t0 = time.perf_counter()
-    train_stack(ms, task, steps, 1e-3, device=device)
+    train_stack(ms, task, steps, 1e-3, log_every=LOG_EVERY, device=device)
     return seeds * steps / (time.perf_counter() - t0)
 
 
@@ -114,7 +117,7 @@ def _timed_cell(arch, task_name, steps, seeds):
     train_stack(build(), task, 3, 1e-3)
     ms = build()
     t0 = time.time()
-    train_stack(ms, task, steps, 1e-3)
+    train_stack(ms, task, steps, 1e-3, log_every=LOG_EVERY)
     return t0, time.time()
 
 

@@ -139,6 +139,8 @@ def test_shares_count_holds_over_judged_points_and_name_the_region():
     assert sh.loc["nested_ratio", "protocol_share"] == 0.5 and sh.loc["nested_ratio", "fails_share"] == 0.25
     assert sh.loc["nested_ratio", "region"].startswith("holds only at lr < ")
     assert pd.isna(sh.loc["width_penalty", "protocol_share"])
+    assert pd.isna(sh.loc["memorization_ratio", "protocol_share"])              # not sampled here
+    assert sh.loc["memorization_ratio", "region"].startswith("not judged")
 
 
 # ----------------------------------------------------------------------------- the fit, recomputed by hand

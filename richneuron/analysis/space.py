@@ -391,6 +391,8 @@ def shares(e):
     for claim in list(PAIRS) + list(COUNTS) + ["ood_degradation"]:
         g = e[e["claim"] == claim]
         if g.empty:
+            rows.append({"claim": claim, "protocol_share": None, "fails_share": None, "points": 0,
+                         "region": "not judged: its task or archs were not sampled in this run"})
             continue
         held = g["result"].eq(stats.HOLDS)
         best_axis, spread, by = None, -1.0, None

@@ -209,3 +209,14 @@ def test_scores_at_full_length_are_the_runs_final_test_scores(tmp_path):
     assert len(full) == len(ref) == 2 * 2 + 2 * 2
     assert np.allclose(full.to_numpy(), ref.to_numpy(), rtol=1e-6)
     assert sorted(sc["length"].unique()) == [4, 13, 40]
+
+
+def test_closest_finds_the_study_matched_protocol_task_by_task():
+    far, near = _predicted(0, 10.0), _predicted(1, 1.0)
+    near.loc[near["task"] == "memorize", "fitted"] *= 5          # memorize: no point within a factor 3
+    res = sp.residuals(pd.concat([far, near], ignore_index=True))
+    c = sp.closest(res, sp.design(2).iloc[:3].copy()).set_index("task")
+    assert len(c) == 9 and c.loc["spiral", "off"] == "0.0 pp" and c.loc["spiral", "matched"]
+    assert c.loc["memorize", "off"] == "5×" and not c.loc["memorize", "matched"]
+    assert c.loc["complex4d", "protocol"].startswith("point 1: lr ") and "ω" not in c.loc["complex4d", "protocol"]
+    assert "on 8 of 9 tasks (memorize not), at 1 different sampled protocol:" in sp.closest_text(c.reset_index())

@@ -118,6 +118,20 @@ def design(n_points, seed=DESIGN_SEED):
     return pd.DataFrame(rows)
 
 
+def space_text(n_points):
+    """The sampled space and its design in words, from this module's constants."""
+    lvl = "; ".join(f"{t}: {difficulty_label(t, 0).split('=')[0]} " + ", ".join(difficulty_label(t, i).split("=")[1]
+                                                                           for i in range(3)) for t in DIFFICULTY)
+    full = 3 * 3 * len(INITS) * len(DIFFICULTY[STANDARD[0]][1]) * len(SIZES)
+    return (f"**The space.** Learning rate log-uniform on [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}]; ω for the sine neurons "
+            f"log-uniform on [{OMEGA_RANGE[0]:g}, {OMEGA_RANGE[1]:g}]; initialisation {' or '.join(INITS)}; training-set "
+            f"size {', '.join(f'{v:.0%}' for v in SIZES)} of each task's own; training length read from the logged "
+            f"history at {', '.join(f'{v:.0%}' for v in LENGTHS)} of the steps; task difficulty at three levels of "
+            f"each task's knob ({lvl}). **The design.** {n_points} scrambled Sobol points (seed {DESIGN_SEED}) besides "
+            f"our default protocol (point 0); a full factorial of three levels of lr and ω with the other levels is "
+            f"{full} points.")
+
+
 def shown_design(points, task_list):
     """The design as the notebook shows it: one row per point, the difficulty as each task's knob."""
     out = points.copy()

@@ -152,7 +152,7 @@ def _predicted(point, factor, spread=0.5):
     pub = pub[pub["arch"].isin(sp.ARCHS)]
     rows = []
     for r in pub.itertuples():
-        metric = "accuracy" if r.task in ("spiral", "checkerboard") else "mse"
+        metric = r.metric
         scale = stats.scale_of(metric)
         fitted = r.published * factor if scale == "log" else r.published + (factor - 1)
         rows.append({"point": point, "length": 3000, "arch": r.arch, "task": r.task, "metric": metric, "scale": scale,

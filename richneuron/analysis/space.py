@@ -23,14 +23,19 @@ every pair of axes more evenly than a Latin hypercube or random points of the sa
 axis's effect on a claim is read from the same sample. Point 0 is our default protocol (the main
 grid of notebooks 01-07, shared through the results store).
 """
+import json
 import math
 import warnings
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.stats import qmc
 
-from .. import protocol, published, stats, tasks
+from .. import notebook as nbk, plots, protocol, published, stats, tasks
 from ..engine import Experiment
+from ..experiment import cell_key
 from . import common
 
 ARCHS = ("vanilla", "singlu", "v10", "v15")     # the four archs with published numbers on all 9 tasks
@@ -92,7 +97,6 @@ def settings(cfg, points, space_tasks, point_seeds):
     if sorted(cfg.archs) != sorted(ARCHS):
         raise ValueError(f"archs must be {','.join(ARCHS)} (the four archs with published numbers on every task); "
                          f"got {','.join(cfg.archs)}")
-    from .. import notebook as nbk
     task_list = list(QUICK["tasks"]) if cfg.quick else nbk.parse_list(space_tasks, "space_tasks", str)
     for t in task_list:
         if t not in DIFFICULTY:
@@ -106,7 +110,6 @@ def design(n_points, seed=DESIGN_SEED):
     scrambled Sobol points over lr, ω, init, difficulty level and size level."""
     if n_points < 1 or n_points & (n_points - 1):
         raise ValueError(f"points must be a power of 2 (a balanced Sobol sample), got {n_points!r}")
-    from scipy.stats import qmc
     u = qmc.Sobol(d=5, scramble=True, seed=seed).random_base2(int(math.log2(n_points)))
     logu = lambda lo, hi, x: float(10 ** (math.log10(lo) + x * (math.log10(hi) - math.log10(lo))))
     rows = [{"point": 0, "lr": protocol.LR, "omega": 1.0, "init": "default", "difficulty": None,
@@ -184,7 +187,6 @@ def experiments(cfg, points, task_list, point_seeds=1):
 
 def cell_points(pairs):
     """{cell key: design point} of `experiments`' pairs."""
-    from ..experiment import cell_key
     return {cell_key(c): point for point, e in pairs for c in e.cells}
 
 
@@ -230,11 +232,17 @@ def scores(results, pairs, points, lengths=LENGTHS):
 
 # ----------------------------------------------------------------------------- claims at a point
 
-def _published_effect(a, task, b, scale):
+def _task_scale(task):
+    """"log" (MSE) or "linear" (accuracy): the scale of `task`'s metric in the study's data file."""
+    m = published.results()
+    return stats.scale_of(m.loc[m["task"] == task, "metric"].iloc[0])
+
+
+def _published_effect(a, task, b):
     va, vb = published.value(a, task), published.value(b, task)
     if va is None or vb is None:
         return None
-    return va / vb if scale == "log" else va - vb
+    return va / vb if _task_scale(task) == "log" else va - vb
 
 
 # Pairwise claims: claim id -> (task, a, b, sign of a vs b claimed, claimed size or None).
@@ -257,9 +265,9 @@ def _claimed_size(claim, spec):
     task, a, b, _, size = spec
     if size == "claim":
         v = published.claims()[claim].get("value")
-        return None if v is None else (v / 100 if task in ("checkerboard", "spiral") and abs(v) > 1 else v)
+        return None if v is None else (v / 100 if _task_scale(task) == "linear" and abs(v) > 1 else v)
     if size == "published":
-        return _published_effect(a, task, b, "linear" if task in ("checkerboard", "spiral") else "log")
+        return _published_effect(a, task, b)
     return None
 
 
@@ -345,9 +353,9 @@ def _count_claims(s, present, tasks_here):
 def _ood(s, present):
     """OOD claim: every sine arch's degradation (OOD / in-range MSE) above Vanilla's (Holm)."""
     g = s[(s["task"] == "ood") & s["in_range"].notna()]
-    deg = g.assign(score=g["score"] / g["in_range"], diverged=g["score"].isna())
+    deg = g.assign(score=g["score"] / g["in_range"])
     sine = [a for a in ("singlu", "v10", "v15") if a in present]
-    f = common.compare_pairs(deg, [("ood", a, "vanilla") for a in sine])
+    f = _family(deg, [("ood", a, "vanilla") for a in sine])
     up = (f["direction"] == 1).sum()
     down = ((f["direction"] == -1) | (f["equivalent"] == True)).sum()  # noqa: E712
     res = stats.HOLDS if up == len(f) else (stats.FAILS if down else stats.UNSURE)
@@ -370,12 +378,6 @@ def effects(sc, points, archs=ARCHS):
 
 
 # ----------------------------------------------------------------------------- where each claim holds
-
-def _tertile(v, lo, hi):
-    """'low' / 'mid' / 'high' third of the log range [lo, hi]."""
-    x = (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
-    return ("low", "mid", "high")[min(max(int(x * 3), 0), 2)]
-
 
 def axis_levels(e):
     """The protocol axes of every effect row as labelled levels (for shares and indicator panels)."""
@@ -444,11 +446,11 @@ def predicted(sc):
         metric = g["metric"].iloc[0]
         scale = stats.scale_of(metric)
         v = g["score"].dropna().to_numpy(float)
-        v = v[v > 0] if scale == "log" else v
+        v = v[v > 0] if scale == "log" else v          # an exact zero error has no log
         t = np.log(v) if scale == "log" else v
-        centre = float(np.exp(t.mean())) if (scale == "log" and len(t)) else (float(t.mean()) if len(t) else math.nan)
         rows.append({"point": point, "length": length, "arch": arch, "task": task, "metric": metric, "scale": scale,
-                     "fitted": centre, "spread": float(t.std(ddof=1)) if len(t) > 1 else math.nan, "n": len(t)})
+                     "fitted": stats.center(v, scale)[0],
+                     "spread": float(t.std(ddof=1)) if len(t) > 1 else math.nan, "n": len(t)})
     return pd.DataFrame(rows)
 
 
@@ -496,8 +498,8 @@ def fit(res, dist):
     table["best_gap"] = [closest.get((a, t), math.nan) for a, t in zip(table["arch"], table["task"])]
     lim = np.where(table["metric"].eq("mse"), UNREPRODUCED["log"], UNREPRODUCED["linear"])
     table["reproduced"] = table["best_gap"] <= lim
-    chance = {t: tasks.make(t, seed=0).baselines.get("chance_accuracy") for t in set(table["task"])
-              if tasks.make(t, seed=0).metric == "accuracy"}
+    chance = {t: tasks.make(t, seed=0).baselines.get("chance_accuracy")
+              for t in set(table.loc[table["metric"] == "accuracy", "task"])}
     table["below_chance"] = [bool(m == "accuracy" and p < chance.get(t, 0)) for m, p, t in
                              zip(table["metric"], table["published"], table["task"])]
     order = {a: i for i, a in enumerate(ARCHS)}
@@ -572,18 +574,15 @@ def published_effect(claim):
     the study gives none (OOD: a range)."""
     if claim not in PAIRS:
         return None
-    size = _claimed_size(claim, PAIRS[claim])
-    if size is not None:
-        return size
     task, a, b, *_ = PAIRS[claim]
-    return _published_effect(a, task, b, "linear" if task in ("spiral", "checkerboard") else "log")
+    size = _claimed_size(claim, PAIRS[claim])
+    return size if size is not None else _published_effect(a, task, b)
 
 
 def fig_spec_curves(e, cfg, claims, name, caption):
     """Specification curves (Simonsohn, Simmons & Nelson 2020): per claim, the effect with its 95%
     interval at every sampled protocol, sorted, coloured by the claim's result there, the study's
     value dashed and our default protocol starred; under it, the protocol of each point."""
-    import matplotlib.pyplot as plt
     claims = [c for c in claims if c in set(e["claim"])]
     n = len(claims)
     ncol = 2 if n > 1 else 1
@@ -633,7 +632,6 @@ def fig_fit(fit_, dist, cfg, name="08_protocol_fit"):
     """Left: every sampled protocol's distance to the study's Vanilla numbers against its distance to
     the sine neurons' (the best of each marked). Right: the study's 36 numbers against ours at the
     best-fitting protocol (MSE on log axes; accuracy inset as its own panel)."""
-    import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1.1, 1.1, 0.8]})
     ax = axs[0]
     ax.scatter(dist["distance_vanilla"], dist["distance_sine"], s=12, c="#777777")
@@ -654,7 +652,7 @@ def fig_fit(fit_, dist, cfg, name="08_protocol_fit"):
     for ax, metric in ((axs[1], "mse"), (axs[2], "accuracy")):
         g = t[t["metric"] == metric]
         for arch, gg in g.groupby("arch"):
-            ax.scatter(gg["published"], gg["fitted"], label=arch, s=22, color=_color(arch))
+            ax.scatter(gg["published"], gg["fitted"], label=arch, s=22, color=plots.color(arch))
         lo, hi = (min(g["published"].min(), g["fitted"].min()), max(g["published"].max(), g["fitted"].max())) \
             if len(g) else (0, 1)
         ax.plot([lo, hi], [lo, hi], c="k", lw=0.8)
@@ -675,11 +673,6 @@ def fig_fit(fit_, dist, cfg, name="08_protocol_fit"):
         f"its sine-neuron numbers (root mean square of residuals scaled by our replica spread). Middle and right: "
         f"the study's {len(t)} published numbers against ours at the best-fitting protocol "
         f"({protocol_text(fit_['best'])}); the grey band is a factor 3 (MSE) or 10 pp (accuracy)."))
-
-
-def _color(arch):
-    from .. import plots
-    return plots.color(arch)
 
 
 def shares_table(sh):
@@ -758,8 +751,6 @@ SUMMARY_FILE = "space.json"
 def write_summary(summary, f, output_dir):
     """Store what the paper takes from this notebook (SUMMARY_FILE in `output_dir`): per claim
     `summary_rows`, and the best-fitting protocol with its fit quality."""
-    import json
-    from pathlib import Path
     best = f["best"]
     doc = {"claims": summary,
            "best_protocol": {"text": protocol_text(best), "point": int(best["point"]), "length": int(best["length"]),

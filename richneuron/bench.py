@@ -24,13 +24,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from . import engine as engine_mod
 from . import models, ops, protocol, tasks
+from .experiment import log_interval
 from .train import _loss_fn, train_stack
 from .provenance import provenance
 
 CONFIGS = [("singlu", "memorize"), ("singlu", "spiral"), ("v15", "complex4d")]
-# The report's history interval (about 30 points in a STEPS-step run): the bench's shorter runs log
-# at the same interval, so logging costs the same share of a step as in the report.
-LOG_EVERY = max(1, protocol.STEPS // 30)
+# The report's history interval: the bench's shorter runs log at the same interval, so logging
+# costs the same share of a step as in the report.
+LOG_EVERY = log_interval(protocol.STEPS)
 BUDGET, DEPTH, SEEDS = 5000, 2, 16
 TRANSCENDENTAL = {"sin", "cos", "tanh", "sigmoid", "exp", "log1p", "softplus"}
 

@@ -22,6 +22,11 @@ def _positive(name, v, kind=(int, float)):
         raise ValueError(f"{name} must be positive, got {v!r}")
 
 
+
+def log_interval(steps):
+    """The default history interval of a `steps`-step run: about 30 logged points."""
+    return max(1, steps // 30)
+
 @dataclass
 class Experiment:
     """A grid of replicas. Any field given as a list is swept (cartesian product).
@@ -158,7 +163,7 @@ class Experiment:
                        "data_seeds": list(_as_list(self.data_seed)),
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
-                       "log_every": self.log_every or max(1, point["steps"] // 30),
+                       "log_every": self.log_every or log_interval(point["steps"]),
                        "threads": self.threads,
                        **({} if self.kernels == "numpy" else {"kernels": self.kernels}),
                        **({} if self.device == "cpu" else {"device": self.device})}

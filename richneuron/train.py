@@ -10,7 +10,7 @@ import torch
 from torch.func import stack_module_state
 
 from . import models, ops, tasks
-from .experiment import _as_list, _replicas, cell_key
+from .experiment import _as_list, _replicas, cell_key, log_interval
 from .provenance import provenance
 
 STAT_KEYS = ("alpha", "omega", "gate", "phase")
@@ -150,7 +150,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     dead_elem = None                           # elements of dead replicas: no gradient, no update
     history = []
     omega0 = {}                                # mean ω(x) per layer at the first log: drift reference
-    log_every = log_every or max(1, steps // 30)
+    log_every = log_every or log_interval(steps)
 
     def log(step, losses, grads, terms):
         """Log step `step`; `terms` are the layers' terms of the training forward of that step."""

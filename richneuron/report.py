@@ -499,6 +499,29 @@ def results_table(used, cache):
     return df[_column_order(list(df.columns))]
 
 
+def training_costs(used, cache, since):
+    """What the cells behind each notebook cost to train, read from each cell's stored provenance:
+    stem -> {"cells": cells used, "trained_now": of those, saved at or after `since` (an aware
+    datetime: the start of this build, so trained by it), "core_seconds": their training times
+    summed}. Cells train one per worker on one thread each, so core-seconds are about the wall
+    time × the workers. A cell read by several notebooks counts once, for the first (the one a
+    cold build trains it for). A warm build's runtimes therefore still say what a cold one trains."""
+    from datetime import datetime
+    seen, out = set(), {}
+    for stem, keys in used.items():
+        cost = {"cells": 0, "trained_now": 0, "core_seconds": 0.0}
+        for k in dict.fromkeys(keys):
+            if k in seen:
+                continue
+            seen.add(k)
+            prov = json.loads((Path(cache) / f"{k}.json").read_text())["provenance"]
+            cost["cells"] += 1
+            cost["trained_now"] += datetime.fromisoformat(prov["date"]) >= since
+            cost["core_seconds"] += float(prov["wall_seconds"])
+        out[stem] = cost
+    return out
+
+
 def _column_order(columns):
     """The configuration, its task and neuron options, the replica, its scores, then the rest."""
     after = {"device": [c for c in columns if c.startswith(("task.", "opt."))],
@@ -530,17 +553,29 @@ def publish_results(used, cache, base):
     return df
 
 
-def notebook_table(root, executed, full, quick_rt):
-    """Markdown table: notebook → finding → figures → full runtime → quick runtime."""
-    lines = ["| notebook | finding | figures | full runtime | quick runtime |", "|---|---|---|---|---|"]
+def notebook_table(root, executed, full, quick_rt, costs=None):
+    """Markdown table: notebook → finding → figures → full runtime → cells trained by that run of
+    those it read, and their training core-seconds (`costs`: `training_costs`) → quick runtime."""
+    costs = costs or {}
+    lines = ["| notebook | finding | figures | full runtime | cells trained in that run | training (core-s) "
+             "| quick runtime |", "|---|---|---|---|---|---|---|"]
     for path in executed:
         title = _title(nbformat.read(path, as_version=4), path.stem)
         figs = sorted(p.name for p in (root / "figures").glob(f"{path.stem[:2]}_*.png"))
         fig_links = ", ".join(f"[{f[3:-4]}](figures/{f})" for f in figs) or "–"
         q = quick_rt.get(path.stem)
         lines.append(f"| [`{path.stem}`](notebooks/{path.name}) | {title} | {fig_links} | "
-                     f"{full[path.stem]:.0f} s | {'n/a' if q is None else f'{q:.0f} s'} |")
+                     f"{full[path.stem]:.0f} s | {_cost_cells(costs.get(path.stem))} | "
+                     f"{_cost_seconds(costs.get(path.stem))} | {'n/a' if q is None else f'{q:.0f} s'} |")
     return "\n".join(lines)
+
+
+def _cost_cells(c):
+    return "n/a" if c is None else f"{c['trained_now']:,} of {c['cells']:,}"
+
+
+def _cost_seconds(c):
+    return "n/a" if c is None else f"{c['core_seconds']:,.0f}"
 
 
 def update_readme(root, table):
@@ -552,7 +587,8 @@ def update_readme(root, table):
 
 
 def build(quick=False, only=None, root=ROOT, log=print):
-    t0 = time.perf_counter()
+    from datetime import datetime, timezone
+    t0, started = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0)
     base = root / "build" / ("quick" if quick else "full")
     nb_dir, html_dir = base / "notebooks", base / "html"
     figures = (base / "figures") if quick else (root / "figures")
@@ -586,13 +622,19 @@ def build(quick=False, only=None, root=ROOT, log=print):
     if any(p.stem.startswith("08") for p in todo) and sfile.exists():
         verdicts = with_space(verdicts, json.loads(sfile.read_text()))
     total = time.perf_counter() - t0
+    costs = training_costs(used, cache, started)
+    n_cells, n_now = sum(c["cells"] for c in costs.values()), sum(c["trained_now"] for c in costs.values())
     meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
-                      notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()))
+                      notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()),
+                      cells=f"{n_cells:,} cells, {n_now:,} trained by this build and {n_cells - n_now:,} read from "
+                            f"the results store; training them took "
+                            f"{sum(c['core_seconds'] for c in costs.values()):,.0f} core-seconds in all")
     publish_results(used, cache, base)
     paper = assemble(executed, verdicts, meta, quick, answers)
     nbformat.write(paper, base / "paper.ipynb")
     html = render(paper, base / "paper.html", exclude_input=True)
-    (base / "runtimes.json").write_text(json.dumps({"total_seconds": total, "notebooks": runtimes}, indent=1))
+    (base / "runtimes.json").write_text(json.dumps({"total_seconds": total, "notebooks": runtimes, "training": costs},
+                                                     indent=1))
     (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
     (base / "answers.json").write_text(json.dumps(answers, indent=1))
     if not quick and not only:
@@ -609,7 +651,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
             shutil.copy(fit_csv, dest / "protocol_fit.csv")
         qfile = root / "build" / "quick" / "runtimes.json"
         quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
-        update_readme(root, notebook_table(root, executed, runtimes, quick_rt))
+        update_readme(root, notebook_table(root, executed, runtimes, quick_rt, costs))
     log(f"paper: {html} ({Path(html).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
     return base
 

@@ -295,6 +295,27 @@ def test_published_results_one_row_per_replica_with_every_column_documented(tmp_
     assert all(f"`{c}`" in (tmp_path / report.DICTIONARY_FILE).read_text() for c in back.columns)
 
 
+def test_training_costs_count_each_cell_once_and_split_trained_from_stored(tmp_path):
+    from datetime import datetime, timezone
+    def cell(key, date, wall):
+        (tmp_path / f"{key}.json").write_text(json.dumps({"provenance": {"date": date, "wall_seconds": wall}}))
+    cell("old", "2026-12-01T10:00:00+00:00", 100.0)
+    cell("new", "2026-12-04T16:30:05+00:00", 7.5)
+    cell("edge", "2026-12-04T16:30:00+00:00", 2.0)        # saved in the build's first second: trained by it
+    since = datetime(2026, 12, 4, 16, 30, tzinfo=timezone.utc)
+    costs = report.training_costs({"01_a": ["old", "new", "new"], "02_b": ["new", "edge"], "03_c": ["old"]},
+                                  tmp_path, since)
+    assert costs == {"01_a": {"cells": 2, "trained_now": 1, "core_seconds": 107.5},
+                     "02_b": {"cells": 1, "trained_now": 1, "core_seconds": 2.0},
+                     "03_c": {"cells": 0, "trained_now": 0, "core_seconds": 0.0}}
+    nb = tmp_path / "notebooks" / "01_a.ipynb"
+    nb.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 · A")]), nb)
+    (tmp_path / "figures").mkdir()
+    row = report.notebook_table(tmp_path, [nb], {"01_a": 12.3}, {}, costs).splitlines()[2]
+    assert row == "| [`01_a`](notebooks/01_a.ipynb) | 01 · A | – | 12 s | 1 of 2 | 108 | n/a |"
+
+
 def test_quick_paper_figures_are_numbered_and_captioned(quick_build):
     html = (quick_build / "paper.html").read_text()
     assert "No description has been provided" not in html

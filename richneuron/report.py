@@ -144,8 +144,10 @@ def _demote(md):
     return re.sub(r"^(#{1,5}) ", r"#\1 ", md, flags=re.M)
 
 
-def _anchor(i):
-    return f"sec-{i:02d}"
+def _anchor(stem):
+    """A notebook's section id in the paper, from its number ("08_protocol_space" -> "sec-08"), so it
+    is the same in a full build and in one with --only."""
+    return f"sec-{stem[:2]}"
 
 
 PART_NAMES = ("direction", "magnitude", "mechanism")
@@ -372,11 +374,11 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
     cells = [nbformat.v4.new_markdown_cell(f"# {TITLE}\n\n{abstract(verdict_rows, quick, answers)}")]
     toc = ["## Contents", "", "- [Scorecard](#scorecard)"]
     sections = []
-    for i, path in enumerate(executed):
+    for path in executed:
         nb = nbformat.read(path, as_version=4)
         body = [c for c in nb.cells if not ({"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])))]
         title = _title(nb, path.stem)
-        toc.append(f"- [{title}](#{_anchor(i)})")
+        toc.append(f"- [{title}](#{_anchor(path.stem)})")
         out = []
         for c in body:
             c = nbformat.from_dict(c)
@@ -386,7 +388,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
             if c.cell_type == "markdown":
                 src = _demote(c.source)
                 if c.source.startswith("# "):
-                    src = f'<a id="{_anchor(i)}"></a>\n\n' + src
+                    src = f'<a id="{_anchor(path.stem)}"></a>\n\n' + src
                 c.source = src
             out.append(c)
         sections.append(out)

@@ -397,3 +397,13 @@ def test_run_writes_the_keys_of_the_cells_it_returns(tmp_path, monkeypatch):
     assert sorted(set(first.metrics["cell"])) == sorted(keys)
     assert sorted(json.loads((tmp_path / "cache" / f"{k}.json").read_text())["metrics"][0]["arch"] for k in keys) \
         == ["singlu", "vanilla"]
+
+
+def test_a_notebook_section_id_is_its_number_whatever_else_ran(tmp_path):
+    paths = []
+    for stem in ("03_c", "08_h"):
+        paths.append(tmp_path / f"{stem}.ipynb")
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {stem}\n\ntext")]), paths[-1])
+    md = "\n".join(c.source for c in report.assemble(paths, [], {}, quick=True).cells if c.cell_type == "markdown")
+    assert "[03_c](#sec-03)" in md and "[08_h](#sec-08)" in md
+    assert '<a id="sec-03"></a>' in md and '<a id="sec-08"></a>' in md and "sec-00" not in md and "sec-01" not in md

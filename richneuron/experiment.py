@@ -22,10 +22,10 @@ def _positive(name, v, kind=(int, float)):
         raise ValueError(f"{name} must be positive, got {v!r}")
 
 
-
 def log_interval(steps):
     """The default history interval of a `steps`-step run: about 30 logged points."""
     return max(1, steps // 30)
+
 
 @dataclass
 class Experiment:

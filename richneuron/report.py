@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -485,42 +486,43 @@ def column_doc(name):
     return COLUMNS.get(name) or next((d for p, d in PATTERNS if re.fullmatch(p, name)), None)
 
 
-def results_table(used, cache):
-    """One row per replica the notebooks read: `used` maps a notebook's stem to the keys of the cells
-    its runs returned (see `engine._record_cells`); the rows are the store's metrics rows, with the
-    notebooks that read them. Replicas read by several notebooks appear once."""
-    by_key = {}
+def stored_cells(used, cache):
+    """The cells the notebooks read, each read once from the store: key -> {"notebooks": the stems
+    that read it, in order (the first is the one a cold build trains it for), "doc": its stored
+    JSON}. `used` maps a notebook's stem to the keys of the cells its runs returned (see
+    `engine._record_cells`)."""
+    cells = {}
     for stem, keys in used.items():
         for k in keys:
-            stems = by_key.setdefault(k, [])
-            if stem not in stems:
-                stems.append(stem)
-    rows = [{**r, "notebooks": ",".join(stems)} for k, stems in by_key.items()
-            for r in json.loads((Path(cache) / f"{k}.json").read_text())["metrics"]]
+            if k not in cells:
+                cells[k] = {"notebooks": [], "doc": json.loads((Path(cache) / f"{k}.json").read_text())}
+            if stem not in cells[k]["notebooks"]:
+                cells[k]["notebooks"].append(stem)
+    return cells
+
+
+def results_table(cells):
+    """One row per replica the notebooks read (`cells`: `stored_cells`): the store's metrics rows,
+    with the notebooks that read them. Replicas read by several notebooks appear once."""
+    rows = [{**r, "notebooks": ",".join(c["notebooks"])} for c in cells.values() for r in c["doc"]["metrics"]]
     df = pd.DataFrame(rows)
     return df[_column_order(list(df.columns))]
 
 
-def training_costs(used, cache, since):
-    """What the cells behind each notebook cost to train, read from each cell's stored provenance:
-    stem -> {"cells": cells used, "trained_now": of those, saved at or after `since` (an aware
-    datetime: the start of this build, so trained by it), "core_seconds": their training times
-    summed}. Cells train one per worker on one thread each, so core-seconds are about the wall
-    time × the workers. A cell read by several notebooks counts once, for the first (the one a
-    cold build trains it for). A warm build's runtimes therefore still say what a cold one trains."""
-    from datetime import datetime
-    seen, out = set(), {}
-    for stem, keys in used.items():
-        cost = {"cells": 0, "trained_now": 0, "core_seconds": 0.0}
-        for k in dict.fromkeys(keys):
-            if k in seen:
-                continue
-            seen.add(k)
-            prov = json.loads((Path(cache) / f"{k}.json").read_text())["provenance"]
-            cost["cells"] += 1
-            cost["trained_now"] += datetime.fromisoformat(prov["date"]) >= since
-            cost["core_seconds"] += float(prov["wall_seconds"])
-        out[stem] = cost
+def training_costs(used, cells, since):
+    """What the cells behind each notebook of `used` cost to train, from each cell's stored
+    provenance (`cells`: `stored_cells`): stem -> {"cells": cells used, "trained_now": of those,
+    saved at or after `since` (an aware datetime: the start of this build, so trained by it),
+    "core_seconds": their training times summed}. Cells train one per worker on one thread each, so
+    core-seconds are about the wall time × the workers. A cell read by several notebooks counts
+    once, for the first (the one a cold build trains it for). A warm build's runtimes therefore
+    still say what a cold one trains."""
+    out = {stem: {"cells": 0, "trained_now": 0, "core_seconds": 0.0} for stem in used}
+    for c in cells.values():
+        prov, cost = c["doc"]["provenance"], out[c["notebooks"][0]]
+        cost["cells"] += 1
+        cost["trained_now"] += datetime.fromisoformat(prov["date"]) >= since
+        cost["core_seconds"] += float(prov["wall_seconds"])
     return out
 
 
@@ -547,9 +549,10 @@ def data_dictionary(df):
     return "\n".join(lines) + "\n"
 
 
-def publish_results(used, cache, base):
-    """Write base/results.csv.gz (byte-reproducible gzip) and base/results_dictionary.md."""
-    df = results_table(used, cache)
+def publish_results(cells, base):
+    """Write base/results.csv.gz (byte-reproducible gzip) and base/results_dictionary.md from
+    `cells` (`stored_cells`)."""
+    df = results_table(cells)
     df.to_csv(base / RESULTS_FILE, index=False, compression={"method": "gzip", "mtime": 0})
     (base / DICTIONARY_FILE).write_text(data_dictionary(df))
     return df
@@ -589,7 +592,6 @@ def update_readme(root, table):
 
 
 def build(quick=False, only=None, root=ROOT, log=print):
-    from datetime import datetime, timezone
     t0, started = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0)
     base = root / "build" / ("quick" if quick else "full")
     nb_dir, html_dir = base / "notebooks", base / "html"
@@ -624,14 +626,15 @@ def build(quick=False, only=None, root=ROOT, log=print):
     if any(p.stem.startswith("08") for p in todo) and sfile.exists():
         verdicts = with_space(verdicts, json.loads(sfile.read_text()))
     total = time.perf_counter() - t0
-    costs = training_costs(used, cache, started)
+    cells = stored_cells(used, cache)
+    costs = training_costs(used, cells, started)
     n_cells, n_now = sum(c["cells"] for c in costs.values()), sum(c["trained_now"] for c in costs.values())
     meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
                       notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()),
                       cells=f"{n_cells:,} cells, {n_now:,} trained by this build and {n_cells - n_now:,} read from "
                             f"the results store; training them took "
                             f"{sum(c['core_seconds'] for c in costs.values()):,.0f} core-seconds in all")
-    publish_results(used, cache, base)
+    publish_results(cells, base)
     paper = assemble(executed, verdicts, meta, quick, answers)
     nbformat.write(paper, base / "paper.ipynb")
     html = render(paper, base / "paper.html", exclude_input=True)

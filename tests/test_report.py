@@ -282,15 +282,15 @@ def test_published_results_one_row_per_replica_with_every_column_documented(tmp_
         (tmp_path / f"{key}.json").write_text(json.dumps({"metrics": rows}))
     cell("k1", "vanilla", 2)
     cell("k2", "singlu", 3)
-    df = report.results_table({"01_a": ["k1", "k2"], "02_b": ["k2", "k2"]}, tmp_path)
+    df = report.results_table(report.stored_cells({"01_a": ["k1", "k2"], "02_b": ["k2", "k2"]}, tmp_path))
     assert len(df) == 5 and list(df["notebooks"]) == ["01_a"] * 2 + ["01_a,02_b"] * 3
     assert all(report.column_doc(c) for c in df.columns), [c for c in df.columns if not report.column_doc(c)]
     assert report.column_doc("no_such_column") is None
-    report.publish_results({"01_a": ["k1", "k2"]}, tmp_path, tmp_path)
+    report.publish_results(report.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
     back = pd.read_csv(tmp_path / report.RESULTS_FILE)
     assert back["test_accuracy"].tolist() == [0.5, 0.6, 0.5, 0.6, 0.7]
     first = (tmp_path / report.RESULTS_FILE).read_bytes()
-    report.publish_results({"01_a": ["k1", "k2"]}, tmp_path, tmp_path)
+    report.publish_results(report.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
     assert (tmp_path / report.RESULTS_FILE).read_bytes() == first, "byte-reproducible"
     assert all(f"`{c}`" in (tmp_path / report.DICTIONARY_FILE).read_text() for c in back.columns)
 
@@ -303,8 +303,8 @@ def test_training_costs_count_each_cell_once_and_split_trained_from_stored(tmp_p
     cell("new", "2026-12-04T16:30:05+00:00", 7.5)
     cell("edge", "2026-12-04T16:30:00+00:00", 2.0)        # saved in the build's first second: trained by it
     since = datetime(2026, 12, 4, 16, 30, tzinfo=timezone.utc)
-    costs = report.training_costs({"01_a": ["old", "new", "new"], "02_b": ["new", "edge"], "03_c": ["old"]},
-                                  tmp_path, since)
+    used = {"01_a": ["old", "new", "new"], "02_b": ["new", "edge"], "03_c": ["old"]}
+    costs = report.training_costs(used, report.stored_cells(used, tmp_path), since)
     assert costs == {"01_a": {"cells": 2, "trained_now": 1, "core_seconds": 107.5},
                      "02_b": {"cells": 1, "trained_now": 1, "core_seconds": 2.0},
                      "03_c": {"cells": 0, "trained_now": 0, "core_seconds": 0.0}}

@@ -513,16 +513,38 @@ def training_costs(used, cells, since):
     """What the cells behind each notebook of `used` cost to train, from each cell's stored
     provenance (`cells`: `stored_cells`): stem -> {"cells": cells used, "trained_now": of those,
     saved at or after `since` (an aware datetime: the start of this build, so trained by it),
-    "core_seconds": their training times summed}. Cells train one per worker on one thread each, so
-    core-seconds are about the wall time × the workers. A cell read by several notebooks counts
-    once, for the first (the one a cold build trains it for). A warm build's runtimes therefore
-    still say what a cold one trains."""
-    out = {stem: {"cells": 0, "trained_now": 0, "core_seconds": 0.0} for stem in used}
+    "core_seconds": their training times summed, "stored_core_seconds": the part of those of the
+    cells read from the store}. Cells train one per worker on one thread each, so core-seconds are
+    about the wall time × the workers. A cell read by several notebooks counts once, for the first
+    (the one a cold build trains it for). A warm build's runtimes therefore still say what a cold
+    one trains (see `cold_estimates`)."""
+    out = {stem: {"cells": 0, "trained_now": 0, "core_seconds": 0.0, "stored_core_seconds": 0.0} for stem in used}
     for c in cells.values():
         prov, cost = c["doc"]["provenance"], out[c["notebooks"][0]]
+        now, wall = datetime.fromisoformat(prov["date"]) >= since, float(prov["wall_seconds"])
         cost["cells"] += 1
-        cost["trained_now"] += datetime.fromisoformat(prov["date"]) >= since
-        cost["core_seconds"] += float(prov["wall_seconds"])
+        cost["trained_now"] += now
+        cost["core_seconds"] += wall
+        cost["stored_core_seconds"] += 0.0 if now else wall
+    return out
+
+
+def cold_estimates(runtimes, workers):
+    """Per notebook, the seconds a build that trains every cell would take, from a previous build's
+    `runtimes.json` (its wall times and `training_costs`): the wall time plus the training of the
+    cells that build read from the store, spread over `workers`. A warm build's own wall times
+    would underestimate a cold run by exactly that training. Runtimes written before the store's
+    share was recorded split `core_seconds` by the share of cells read from the store."""
+    out = {}
+    for stem, wall in runtimes.get("notebooks", {}).items():
+        cost = runtimes.get("training", {}).get(stem)
+        if not cost:
+            out[stem] = wall
+            continue
+        stored = cost.get("stored_core_seconds")
+        if stored is None:
+            stored = cost["core_seconds"] * (cost["cells"] - cost["trained_now"]) / max(cost["cells"], 1)
+        out[stem] = wall + stored / max(int(workers), 1)
     return out
 
 
@@ -605,7 +627,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
         raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in notebooks(root))}")
     log(f"running {len(todo)} notebooks ({'quick' if quick else 'full'} mode)")
     last = root / "paper" / "runtimes.json"          # the last full run's runtimes: the estimates
-    expected = json.loads(last.read_text()).get("notebooks", {}) if (last.exists() and not quick) else {}
+    expected = cold_estimates(json.loads(last.read_text()), os.cpu_count() or 1) if (last.exists() and not quick) else {}
     for i, nb in enumerate(todo):
         out_dir = base / "results" / nb.stem
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}

@@ -305,9 +305,15 @@ def test_training_costs_count_each_cell_once_and_split_trained_from_stored(tmp_p
     since = datetime(2026, 12, 4, 16, 30, tzinfo=timezone.utc)
     used = {"01_a": ["old", "new", "new"], "02_b": ["new", "edge"], "03_c": ["old"]}
     costs = report.training_costs(used, report.stored_cells(used, tmp_path), since)
-    assert costs == {"01_a": {"cells": 2, "trained_now": 1, "core_seconds": 107.5},
-                     "02_b": {"cells": 1, "trained_now": 1, "core_seconds": 2.0},
-                     "03_c": {"cells": 0, "trained_now": 0, "core_seconds": 0.0}}
+    assert costs == {"01_a": {"cells": 2, "trained_now": 1, "core_seconds": 107.5, "stored_core_seconds": 100.0},
+                     "02_b": {"cells": 1, "trained_now": 1, "core_seconds": 2.0, "stored_core_seconds": 0.0},
+                     "03_c": {"cells": 0, "trained_now": 0, "core_seconds": 0.0, "stored_core_seconds": 0.0}}
+    # a cold build of 01_a also trains "old" (100 core-s, 50 s on 2 workers); 02_b trained all it read
+    runtimes = {"notebooks": {"01_a": 12.3, "02_b": 4.0, "04_d": 9.0}, "training": costs}
+    assert report.cold_estimates(runtimes, 2) == {"01_a": 62.3, "02_b": 4.0, "04_d": 9.0}
+    # runtimes written before the store's share was recorded: core-seconds split by the stored cells' share
+    legacy = {"notebooks": {"01_a": 10.0}, "training": {"01_a": {"cells": 4, "trained_now": 1, "core_seconds": 80.0}}}
+    assert report.cold_estimates(legacy, 2) == {"01_a": 40.0}
     nb = tmp_path / "notebooks" / "01_a.ipynb"
     nb.parent.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 · A")]), nb)

@@ -10,12 +10,21 @@ per model-step (matmul FLOPs counted by `torch.utils.flop_counter.FlopCounterMod
 sin/cos/tanh/sigmoid evaluations counted in the same forward+backward pass) at this machine's
 measured float32 GEMM rate and sine rate (`ops.sin`, the kernel the neurons use), both measured
 in the same run.
+
+That limit prices every FLOP at the rate of one large (1024²) GEMM. The engine's products are small
+batched ones (16 replicas × a few hundred points × a width of 30–60), which the BLAS runs more
+slowly. `gemm_ceiling` measures how much more slowly: it records the matrix products of one stacked
+training step and times each, alone, at its own shapes and strides. The ceiling it reports is the
+rate of an engine whose step were nothing but those products and its sines: no elementwise work, no
+autograd, no Python. No engine built on these kernels can pass it; its share of the limit says how
+much of the limit such an engine could reach at all.
 """
 import argparse
 import json
 import os
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -62,6 +71,78 @@ def _work_of(model, task):
     with flops, trans, ops.use_numpy(False):          # torch's kernels, so the mode sees them
         loss_fn(model(task.x_train)[None], task.y_train).sum().backward()
     return flops.get_total_flops(), trans.evals
+
+
+class _RecordProducts(TorchDispatchMode):
+    """Records the matrix products (mm, bmm, addmm, baddbmm) that run under it: the op and its
+    arguments, tensors as (size, stride, dtype)."""
+
+    OPS = {"mm", "bmm", "addmm", "baddbmm"}
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.overloadpacket.__name__ in self.OPS:
+            spec = tuple(("tensor", tuple(a.shape), a.stride(), a.dtype) if isinstance(a, torch.Tensor) else a
+                         for a in args)
+            self.calls.append((func, spec, tuple(sorted((kwargs or {}).items()))))
+        return func(*args, **(kwargs or {}))
+
+
+def _products_per_step(arch, task, seeds):
+    """{(op, argument specs, kwargs): calls} of one training step of the engine's stack of `seeds`
+    replicas: the products of a 3-step run minus those of a 1-step run (both log at step 0 and
+    evaluate once at the end), halved."""
+    runs = []
+    for steps in (1, 3):
+        ms = [models.build_model(arch, task.in_dim, task.out_dim, budget=BUDGET, depth=DEPTH, seed=s)
+              for s in range(seeds)]
+        with _RecordProducts() as rec:
+            train_stack(ms, task, steps, 1e-3, log_every=LOG_EVERY)
+        runs.append(Counter(rec.calls))
+    diff = runs[1] - runs[0]
+    if any(n % 2 for n in diff.values()) or runs[0] - runs[1]:
+        raise RuntimeError(f"the products of two training steps differ: {diff}")
+    return {call: n // 2 for call, n in diff.items()}
+
+
+def _replay(func, spec, kwargs, gen):
+    """`func` on fresh random tensors of the recorded sizes and strides (expanded ones stay expanded)."""
+    def make(a):
+        if not (isinstance(a, tuple) and a and a[0] == "tensor"):
+            return a
+        _, size, stride, dtype = a
+        extent = 1 + sum((n - 1) * st for n, st in zip(size, stride))
+        return torch.empty(extent, dtype=dtype).normal_(generator=gen).as_strided(size, stride)
+    args = [make(a) for a in spec]
+    return lambda: func(*args, **dict(kwargs))
+
+
+def gemm_ceiling(arch, task, sin_per_core, seeds=SEEDS, workers=None):
+    """The engine's ceiling at its own shapes: model-steps/s of `workers` one-thread cells whose
+    training step were only its matrix products (each timed alone, best of three, at the sizes and
+    strides recorded in a real step of `seeds` replicas) and its transcendental evaluations at the
+    per-core sine rate `sin_per_core`. Returns the products per step, their seconds and FLOP rate
+    (one thread) and the ceiling."""
+    workers = workers or os.cpu_count() or 1
+    gen = torch.Generator().manual_seed(0)
+    flops, trans = _work_per_step(arch, task)
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        calls = _products_per_step(arch, task, seeds)
+        seconds = 0.0
+        for (func, spec, kwargs), n in calls.items():
+            fn = _replay(func, spec, kwargs, gen)
+            seconds += n * min(1.0 / _rate(fn, 1.0, 0.1) for _ in range(3))
+    finally:
+        torch.set_num_threads(old)
+    step = seconds + seeds * trans / sin_per_core
+    return {"products_per_step": sum(calls.values()), "product_seconds_per_step": seconds,
+            "product_gflops_at_shapes": seeds * flops / seconds / 1e9,
+            "ceiling_model_steps_per_s": workers * seeds / step}
 
 
 def _rate(fn, work, min_seconds=0.5):
@@ -148,7 +229,8 @@ def run(steps=300, plain_seeds=4, device="cpu", repeats=2):
         e = best(lambda: engine(arch, task, steps, SEEDS, device))
         pool = best(lambda: engine_pool(arch, name, steps, SEEDS, workers)) if device == "cpu" else float("nan")
         p = best(lambda: plain_loop(arch, task, steps, plain_seeds))   # per-model rate
-        rows.append({"config": f"{arch} on {name}", "n_train": len(task.x_train),
+        ceil = gemm_ceiling(arch, task, sin / workers, workers=workers) if device == "cpu" else {}
+        rows.append({**ceil, "config": f"{arch} on {name}", "n_train": len(task.x_train),
                      "mflop_per_step": flops / 1e6, "transcendentals_per_step": trans,
                      "engine_model_steps_per_s": e, "engine_pool_model_steps_per_s": pool,
                      "plain_model_steps_per_s": p, "speedup": e / p, "pool_speedup": pool / p,
@@ -166,15 +248,25 @@ def table(result):
              f"{result['seeds']} seeds, {p['date'][:10]}.", "",
              "| configuration | MFLOP / model-step | engine, one cell (model-steps/s) "
              f"| engine, {result.get('workers', 1)} cells at once as `run` schedules them | plain loop (model-steps/s) "
-             "| speedup (one cell; as run) | est. limit (model-steps/s) | engine / limit (one cell; as run) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| speedup (one cell; as run) | est. limit (model-steps/s) | engine / limit (one cell; as run) "
+             "| ceiling at these shapes: products only (GFLOP/s per core; model-steps/s; / limit) "
+             "| engine as run / ceiling |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    nan = float("nan")
     for r in result["rows"]:
-        pool = r.get("engine_pool_model_steps_per_s", float("nan"))
+        pool = r.get("engine_pool_model_steps_per_s", nan)
+        ceil = r.get("ceiling_model_steps_per_s", nan)
         lines.append(f"| {r['config']} | {r['mflop_per_step']:.2f} | {r['engine_model_steps_per_s']:,.0f} | "
                      f"{pool:,.0f} | {r['plain_model_steps_per_s']:,.0f} | "
-                     f"{r['speedup']:.2f}×; {r.get('pool_speedup', float('nan')):.2f}× | "
+                     f"{r['speedup']:.2f}×; {r.get('pool_speedup', nan):.2f}× | "
                      f"{r['limit_model_steps_per_s']:,.0f} | {100 * r['fraction_of_limit']:.0f}%; "
-                     f"{100 * r.get('pool_fraction_of_limit', float('nan')):.0f}% |")
+                     f"{100 * r.get('pool_fraction_of_limit', nan):.0f}% | "
+                     f"{r.get('product_gflops_at_shapes', nan):.0f}; {ceil:,.0f}; "
+                     f"{100 * ceil / r['limit_model_steps_per_s']:.0f}% | {100 * pool / ceil:.0f}% |")
+    if any("ceiling_model_steps_per_s" in r for r in result["rows"]):
+        lines += ["", "The ceiling: the rate of one-thread cells on every core whose training step were only "
+                  "its matrix products, each timed alone at the shapes and strides recorded in a real step, "
+                  "and its sines (see the module docstring). No engine built on these kernels passes it."]
     rep = result.get("report")
     if rep:
         lines += ["", f"Full report ({rep['source']}): {rep['model_steps'] / 1e9:.2f} G model-steps in "

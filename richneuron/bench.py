@@ -269,7 +269,7 @@ def table(result):
                   "and its sines (see the module docstring). No engine built on these kernels passes it."]
     rep = result.get("report")
     if rep:
-        lines += ["", f"Full report ({rep['source']}): {rep['model_steps'] / 1e9:.2f} G model-steps in "
+        lines += ["", f"Full report ({rep['source']}): {rep['model_steps'] / 1e6:,.1f} M model-steps in "
                   f"{rep['cells']:,} cells; at this machine's estimated limit they would take "
                   f"{rep['limit_seconds'] / 60:.1f} min; the run took {rep['wall_seconds'] / 60:.1f} min "
                   f"({rep['training_seconds'] / 60:.1f} min of it training): "

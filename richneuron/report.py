@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import torch
 
@@ -613,6 +614,53 @@ def update_readme(root, table):
         readme.write_text(text)
 
 
+def compare_renders(new, old):
+    """How far two renders agree (two folders, each with the `verdicts.json` and results file of a
+    `make report`, e.g. build/full and the committed paper/): each claim both judged, with its verdict
+    and the parts whose label changed, and the final training losses of the replicas both trained
+    (the same cell and replica): the share that are bit-identical and quantiles of |log10(new/old)|.
+    Renders on two CPUs differ in rounding; a verdict that changes between them is noise."""
+    new, old = Path(new), Path(old)
+    before = {r["claim_id"]: r for r in json.loads((old / "verdicts.json").read_text())}
+    claims = []
+    for row in json.loads((new / "verdicts.json").read_text()):
+        was = before.get(row["claim_id"])
+        if was is None:
+            continue
+        parts = {k: [was.get("parts", {}).get(k), v] for k, v in row.get("parts", {}).items()
+                 if was.get("parts", {}).get(k) != v}
+        claims.append({"claim_id": row["claim_id"], "old": was["verdict"], "new": row["verdict"],
+                       "parts_changed": parts})
+    cols = ["cell", "replica", "final_train_loss"]
+    both = pd.read_csv(old / RESULTS_FILE, usecols=cols).merge(
+        pd.read_csv(new / RESULTS_FILE, usecols=cols), on=["cell", "replica"], suffixes=("_old", "_new"))
+    a, b = both["final_train_loss_old"].to_numpy(), both["final_train_loss_new"].to_numpy()
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(same, 0.0, np.abs(np.log10(b / a)))
+    gap = gap[np.isfinite(gap)]
+    q = np.quantile(gap, [0.5, 0.9, 0.99, 1.0]) if len(gap) else [np.nan] * 4
+    return {"claims": claims, "replicas": len(both), "identical": float(same.mean()) if len(both) else np.nan,
+            "compared": len(gap), "log10_gap": dict(zip(["median", "p90", "p99", "max"], map(float, q)))}
+
+
+def describe_comparison(c, against="the other render"):
+    """`compare_renders`' result as a few lines for the console."""
+    changed = [x for x in c["claims"] if x["old"] != x["new"]]
+    lines = [f"against {against}: {len(c['claims']) - len(changed)} of {len(c['claims'])} verdicts the same"]
+    lines += [f"  verdict changed: {x['claim_id']}: {x['old']} -> {x['new']}" for x in changed]
+    lines += [f"  part changed: {x['claim_id']} {k}: {o} -> {n}" for x in c["claims"]
+              for k, (o, n) in x["parts_changed"].items()]
+    g = c["log10_gap"]
+    if c["replicas"]:
+        lines.append(f"  final training losses of the {c['replicas']:,} replicas both trained: "
+                     f"{100 * c['identical']:.1f}% bit-identical; half within a factor {10 ** g['median']:.3g}, "
+                     f"90% within {10 ** g['p90']:.3g}, 99% within {10 ** g['p99']:.3g}, all within "
+                     f"{10 ** g['max']:.3g} (rounding differs between CPUs and kernels; a verdict that changes "
+                     f"with it is noise)")
+    return "\n".join(lines)
+
+
 def build(quick=False, only=None, root=ROOT, log=print):
     t0, started = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0)
     base = root / "build" / ("quick" if quick else "full")
@@ -664,6 +712,11 @@ def build(quick=False, only=None, root=ROOT, log=print):
                                                      indent=1))
     (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
     (base / "answers.json").write_text(json.dumps(answers, indent=1))
+    committed = root / "paper"
+    if not quick and (committed / "verdicts.json").exists() and (committed / RESULTS_FILE).exists():
+        comparison = compare_renders(base, committed)
+        (base / "comparison.json").write_text(json.dumps(comparison, indent=1))
+        log(describe_comparison(comparison, "the committed paper (paper/)"))
     if not quick and not only:
         dest = root / "paper"
         dest.mkdir(exist_ok=True)
@@ -687,7 +740,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Run the notebooks and render the paper.")
     ap.add_argument("--quick", action="store_true", help="quick mode: few archs, seeds and steps")
     ap.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 01,05")
+    ap.add_argument("--compare", nargs=2, metavar=("NEW", "OLD"),
+                    help="compare two renders' folders (verdicts.json and results.csv.gz), e.g. build/full paper")
     a = ap.parse_args(argv)
+    if a.compare:
+        for d in a.compare:
+            missing = [f for f in ("verdicts.json", RESULTS_FILE) if not (Path(d) / f).exists()]
+            if missing:
+                ap.error(f"{d} has no {' or '.join(missing)}: give two folders a `make report` wrote, "
+                         f"e.g. build/full and paper")
+        print(describe_comparison(compare_renders(*a.compare), a.compare[1]))
+        return
     build(quick=a.quick, only=[s.strip() for s in a.only.split(",") if s.strip()])
 
 

@@ -322,6 +322,37 @@ def test_training_costs_count_each_cell_once_and_split_trained_from_stored(tmp_p
     assert row == "| [`01_a`](notebooks/01_a.ipynb) | 01 · A | – | 12 s | 1 of 2 | 108 | n/a |"
 
 
+def test_compare_renders_names_changed_verdicts_and_parts_and_measures_replica_gaps(tmp_path):
+    import pandas as pd
+    def render(name, verdicts, losses):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "verdicts.json").write_text(json.dumps(verdicts))
+        pd.DataFrame({"cell": ["a", "a", "b", "c", name], "replica": [0, 1, 0, 0, 0],
+                      "final_train_loss": losses}).to_csv(d / report.RESULTS_FILE, index=False)
+        return d
+    old = render("old", [{"claim_id": "x", "verdict": "inconclusive", "parts": {"dir": "inconclusive", "mag": "fails"}},
+                         {"claim_id": "y", "verdict": "replicated", "parts": {"dir": "holds"}}],
+                 [1.0, 1e-3, 2.0, float("nan"), 5.0])
+    new = render("new", [{"claim_id": "x", "verdict": "inconclusive", "parts": {"dir": "holds", "mag": "fails"}},
+                         {"claim_id": "y", "verdict": "not replicated", "parts": {"dir": "fails"}},
+                         {"claim_id": "z", "verdict": "replicated", "parts": {}}],
+                 [1.0, 1e-2, 2.0, float("nan"), 7.0])
+    c = report.compare_renders(new, old)
+    assert c["claims"] == [{"claim_id": "x", "old": "inconclusive", "new": "inconclusive",
+                            "parts_changed": {"dir": ["inconclusive", "holds"]}},
+                           {"claim_id": "y", "old": "replicated", "new": "not replicated",
+                            "parts_changed": {"dir": ["holds", "fails"]}}]
+    # four replicas in both (the fifth row of each is its own); three equal (NaN = NaN), one a decade apart
+    assert c["replicas"] == 4 and c["identical"] == 0.75 and c["compared"] == 4
+    assert c["log10_gap"]["median"] == 0.0 and c["log10_gap"]["max"] == pytest.approx(1.0)
+    text = report.describe_comparison(c, "old")
+    assert text.splitlines()[0] == "against old: 1 of 2 verdicts the same"
+    assert "verdict changed: y: replicated -> not replicated" in text and "part changed: x dir: inconclusive -> holds" in text
+    with pytest.raises(SystemExit):
+        report.main(["--compare", str(new), str(tmp_path / "missing")])
+
+
 def test_quick_paper_figures_are_numbered_and_captioned(quick_build):
     html = (quick_build / "paper.html").read_text()
     assert "No description has been provided" not in html

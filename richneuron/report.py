@@ -614,6 +614,11 @@ def update_readme(root, table):
         readme.write_text(text)
 
 
+def render_files_missing(folder):
+    """The files `compare_renders` needs that `folder` lacks."""
+    return [f for f in ("verdicts.json", RESULTS_FILE) if not (Path(folder) / f).exists()]
+
+
 def compare_renders(new, old):
     """How far two renders agree (two folders, each with the `verdicts.json` and results file of a
     `make report`, e.g. build/full and the committed paper/): each claim both judged, with its verdict
@@ -627,8 +632,8 @@ def compare_renders(new, old):
         was = before.get(row["claim_id"])
         if was is None:
             continue
-        parts = {k: [was.get("parts", {}).get(k), v] for k, v in row.get("parts", {}).items()
-                 if was.get("parts", {}).get(k) != v}
+        was_parts = was.get("parts", {})
+        parts = {k: [was_parts.get(k), v] for k, v in row.get("parts", {}).items() if was_parts.get(k) != v}
         claims.append({"claim_id": row["claim_id"], "old": was["verdict"], "new": row["verdict"],
                        "parts_changed": parts})
     cols = ["cell", "replica", "final_train_loss"]
@@ -658,6 +663,9 @@ def describe_comparison(c, against="the other render"):
                      f"90% within {10 ** g['p90']:.3g}, 99% within {10 ** g['p99']:.3g}, all within "
                      f"{10 ** g['max']:.3g} (rounding differs between CPUs and kernels; a verdict that changes "
                      f"with it is noise)")
+    if c["compared"] < c["replicas"]:
+        lines.append(f"  {c['replicas'] - c['compared']:,} of them left out: diverged (or reached 0) in one "
+                     f"render only")
     return "\n".join(lines)
 
 
@@ -713,12 +721,12 @@ def build(quick=False, only=None, root=ROOT, log=print):
     (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
     (base / "answers.json").write_text(json.dumps(answers, indent=1))
     committed = root / "paper"
-    if not quick and (committed / "verdicts.json").exists() and (committed / RESULTS_FILE).exists():
+    if not quick and not render_files_missing(committed):
         comparison = compare_renders(base, committed)
         (base / "comparison.json").write_text(json.dumps(comparison, indent=1))
         log(describe_comparison(comparison, "the committed paper (paper/)"))
     if not quick and not only:
-        dest = root / "paper"
+        dest = committed
         dest.mkdir(exist_ok=True)
         shutil.copy(html, dest / "index.html")
         shutil.copy(base / "runtimes.json", dest / "runtimes.json")
@@ -745,7 +753,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.compare:
         for d in a.compare:
-            missing = [f for f in ("verdicts.json", RESULTS_FILE) if not (Path(d) / f).exists()]
+            missing = render_files_missing(d)
             if missing:
                 ap.error(f"{d} has no {' or '.join(missing)}: give two folders a `make report` wrote, "
                          f"e.g. build/full and paper")

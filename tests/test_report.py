@@ -328,27 +328,29 @@ def test_compare_renders_names_changed_verdicts_and_parts_and_measures_replica_g
         d = tmp_path / name
         d.mkdir()
         (d / "verdicts.json").write_text(json.dumps(verdicts))
-        pd.DataFrame({"cell": ["a", "a", "b", "c", name], "replica": [0, 1, 0, 0, 0],
+        pd.DataFrame({"cell": ["a", "a", "b", "c", "d", name], "replica": [0, 1, 0, 0, 0, 0],
                       "final_train_loss": losses}).to_csv(d / report.RESULTS_FILE, index=False)
         return d
     old = render("old", [{"claim_id": "x", "verdict": "inconclusive", "parts": {"dir": "inconclusive", "mag": "fails"}},
                          {"claim_id": "y", "verdict": "replicated", "parts": {"dir": "holds"}}],
-                 [1.0, 1e-3, 2.0, float("nan"), 5.0])
+                 [1.0, 1e-3, 2.0, float("nan"), 3.0, 5.0])
     new = render("new", [{"claim_id": "x", "verdict": "inconclusive", "parts": {"dir": "holds", "mag": "fails"}},
                          {"claim_id": "y", "verdict": "not replicated", "parts": {"dir": "fails"}},
                          {"claim_id": "z", "verdict": "replicated", "parts": {}}],
-                 [1.0, 1e-2, 2.0, float("nan"), 7.0])
+                 [1.0, 1e-2, 2.0, float("nan"), float("nan"), 7.0])
     c = report.compare_renders(new, old)
     assert c["claims"] == [{"claim_id": "x", "old": "inconclusive", "new": "inconclusive",
                             "parts_changed": {"dir": ["inconclusive", "holds"]}},
                            {"claim_id": "y", "old": "replicated", "new": "not replicated",
                             "parts_changed": {"dir": ["holds", "fails"]}}]
-    # four replicas in both (the fifth row of each is its own); three equal (NaN = NaN), one a decade apart
-    assert c["replicas"] == 4 and c["identical"] == 0.75 and c["compared"] == 4
+    # five replicas in both (the last row of each is its own): three equal (NaN = NaN), one a decade apart,
+    # one diverged in the new render only (left out of the gaps)
+    assert c["replicas"] == 5 and c["identical"] == 0.6 and c["compared"] == 4
     assert c["log10_gap"]["median"] == 0.0 and c["log10_gap"]["max"] == pytest.approx(1.0)
     text = report.describe_comparison(c, "old")
     assert text.splitlines()[0] == "against old: 1 of 2 verdicts the same"
     assert "verdict changed: y: replicated -> not replicated" in text and "part changed: x dir: inconclusive -> holds" in text
+    assert "1 of them left out: diverged (or reached 0) in one render only" in text
     with pytest.raises(SystemExit):
         report.main(["--compare", str(new), str(tmp_path / "missing")])
 

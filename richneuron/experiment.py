@@ -107,8 +107,13 @@ class Experiment:
                 valid = sorted({o for a in self.archs for o in models.options_of(a)} - {"omega"})
                 raise ValueError(f"option {k!r} is taken by none of the archs {self.archs}; "
                                  f"valid options: {', '.join(valid) or 'none'}")
-        self.options = {k: norm(f"options[{k!r}]", v, lambda n, x, k=k: neurons.check_option(k, x))
-                        for k, v in self.options.items()}
+        def option(k, x):
+            """`x` checked by the declaration of every arch that takes option `k`."""
+            for a in self.archs:
+                if k in models.options_of(a):
+                    x = neurons.check_options(a, {k: x})[k]
+            return x
+        self.options = {k: norm(f"options[{k!r}]", v, lambda n, x, k=k: option(k, x)) for k, v in self.options.items()}
         if not isinstance(self.task_options, dict):
             raise ValueError(f"task_options must be a dict of task options, got {self.task_options!r}")
         for t in self.tasks:
@@ -173,7 +178,7 @@ class Experiment:
                     cfg["width"], n_params = models.width_for_budget(arch, probe.in_dim, probe.out_dim,
                                                                      cfg["budget"], cfg["depth"], **cfg["options"])
                 else:      # the neuron's own checks run in the parent (on the meta device)
-                    n_params = models._count_at(arch, probe.in_dim, probe.out_dim, cfg["width"], cfg["depth"],
+                    n_params = models.count_at(arch, probe.in_dim, probe.out_dim, cfg["width"], cfg["depth"],
                                                 {**cfg["options"], **om})
                 _check_memory(cfg, n_params, len(probe.x_train))
                 yield cfg

@@ -93,21 +93,7 @@ def options_of(arch):
     return tuple(neurons.get(arch).OPTIONS)
 
 
-def _check_options(arch, options):
-    """`options` of neuron `arch` checked and normalised (see `neurons.check_option`)."""
-    valid = options_of(arch)
-    bad = sorted(set(options) - set(valid))
-    if bad:
-        raise ValueError(f"arch {arch!r} takes no option {', '.join(map(repr, bad))}; "
-                         f"valid options: {', '.join(valid) or 'none'}")
-    return {k: neurons.check_option(k, v) for k, v in options.items()}
-
-
-def _positive_int(name, value):
-    return validate.integer(name, value, minimum=1)
-
-
-def _count_at(arch, in_dim, out_dim, width, depth, options):
+def count_at(arch, in_dim, out_dim, width, depth, options):
     with torch.device("meta"):
         return count_params(RichMLP(arch, in_dim, out_dim, width, depth, **options))
 
@@ -117,11 +103,10 @@ def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
 
     Raises ValueError naming the smallest feasible budget when no width is within 5%.
     """
-    neurons.get(arch)
-    options = _check_options(arch, options)
-    in_dim, out_dim, budget, depth = (_positive_int(n, v) for n, v in
+    options = neurons.check_options(arch, options)
+    in_dim, out_dim, budget, depth = (validate.integer(n, v) for n, v in
                                       (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget), ("depth", depth)))
-    count = lambda w: _count_at(arch, in_dim, out_dim, w, depth, options)
+    count = lambda w: count_at(arch, in_dim, out_dim, w, depth, options)
     lo, hi = 1, MAX_WIDTH
     if count(hi) < budget:
         raise ValueError(f"budget {budget} needs a width above {MAX_WIDTH} for {arch!r}")
@@ -154,14 +139,13 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     (PyTorch's default). `options` go to the neuron
     (see `options_of(arch)`): e.g. omega=30.0, init="siren".
     """
-    neurons.get(arch)
-    options = _check_options(arch, options)
-    in_dim, out_dim, depth = (_positive_int(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim), ("depth", depth)))
+    options = neurons.check_options(arch, options)
+    in_dim, out_dim, depth = (validate.integer(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim), ("depth", depth)))
     if (width is None) == (budget is None):
         raise ValueError("give exactly one of width= or budget=")
     if width is None:
         width, _ = width_for_budget(arch, in_dim, out_dim, budget, depth, **options)
-    width = _positive_int("width", width)
+    width = validate.integer("width", width)
     if seed is not None:
         seed = validate.integer("seed", seed, minimum=0, maximum=validate.SEED_LIMIT - 1)
     generator = None if seed is None else torch.Generator().manual_seed(seed)

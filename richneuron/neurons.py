@@ -27,9 +27,17 @@ keeps the detached terms of the last call in ``layer.last``.
 
 Published peers
 ---------------
-``PEERS`` holds six published layers run beside the study's neurons as baselines (Bilinear,
-SwiGLU, GEGLU, SIREN, Snake, FAN); each docstring gives its source and where we deviate.
-``available()`` is the study's list; ``available("peers")`` / ``available("all")`` add them.
+Six published layers run beside the study's neurons as baselines (Bilinear, SwiGLU, GEGLU,
+SIREN, Snake, FAN); each docstring gives its source and where we deviate.
+
+How a neuron describes itself
+-----------------------------
+A neuron class declares its keyword options with their constraints (``OPTIONS``: option ->
+a `validate` check, in the spirit of scikit-learn's ``_parameter_constraints``) and its families
+(``TAGS``: "study" or "peers", and "adaptive", "glu", "periodic"). Generic code reads them: the
+constructor's options are checked against the declaration, `available(tag)` lists the archs of a
+family in registration order, and every list of archs elsewhere is derived from the tags. Adding
+a neuron is one class and one `register` call.
 
 Stacked ensembles
 -----------------
@@ -38,6 +46,7 @@ parameters carry a leading replica axis (weights (K, out, in), per-unit vectors 
 (K,)), `Linear` turns into a batched matrix product and `unit(p, act)` reshapes a scalar or
 per-unit tensor to broadcast against (K, N, width) activations. One model is the K-free case.
 """
+import functools
 import math
 
 import torch
@@ -47,34 +56,23 @@ from torch.nn import functional as F
 from . import validate
 from .ops import cos, is_transformed, sin, tanh
 
-__all__ = ["available", "get", "NEURONS", "PEERS", "Linear", "LayerNorm", "unit"]
+__all__ = ["available", "get", "register", "unregister", "check_options", "tags", "Neuron", "Linear",
+           "LayerNorm", "unit"]
 
 INITS = ("default", "siren")
 
+# The constraints the neurons below declare (shared where options share a meaning).
+OMEGA = validate.positive                                  # ω > 0
+INIT = validate.declared(validate.choice, choices=INITS)
+FLAG = validate.flag
 
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; valid choices: {', '.join(map(str, choices))}")
 
-
-def check_option(name, value):
-    """A neuron option's value checked and normalised (plain Python), or a ValueError naming the
-    option, the value and what is allowed (each neuron's docstring gives the meaning)."""
-    if name in ("omega", "a_init"):
-        return validate.positive(name, value)
-    if name in ("layernorm", "per_unit"):
-        return validate.flag(name, value)
-    if name == "init":
-        return validate.choice(name, value, INITS)
-    if name == "rank":
-        return None if value is None else validate.integer(name, value, minimum=1)
-    if name == "rank_fraction":
-        return validate.real(name, value, low=0, high=1, high_open=False)
-    if name == "omega_range":
-        return validate.real(name, value, low=0, high=1, low_open=False)
-    if name == "p_ratio":
-        return validate.real(name, value, low=0, high=0.5)
-    return validate.plain(value)
+def check_options(arch, options, only_declared=False):
+    """`options` of neuron `arch` (an id or a class) checked against its declared `OPTIONS` and
+    normalised (plain Python); a ValueError names the option, the value and what is allowed."""
+    cls = get(arch) if isinstance(arch, str) else arch
+    owner = f"arch {arch!r}" if isinstance(arch, str) else cls.__name__
+    return validate.options(owner, cls.OPTIONS, options, only_declared)
 
 
 def _siren_(linear, omega, generator=None):
@@ -137,9 +135,23 @@ class Neuron(nn.Module):
     """Base class: holds the sizes, the ω option, the `last` record and the repr."""
 
     META = ()            # names of the meta (modulating) submodules / parameters
-    OPTIONS = ()         # keyword options this neuron takes beyond in/width
+    OPTIONS = {}         # keyword options beyond in/width -> their declared constraint (validate)
+    TAGS = ()            # families: "study" or "peers", and any of "adaptive", "glu", "periodic"
     SINE = None          # name of the Linear inside the sine (for init="siren")
     REVISION = 0         # raised when a neuron's computation or init changes: enters its cells' cache keys
+
+    def __init_subclass__(cls, **kw):
+        """A subclass's own constructor gets its options checked against `OPTIONS` first, so no
+        constructor repeats a check its declaration makes."""
+        super().__init_subclass__(**kw)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked(self, in_features, width, *args, **options):
+            init(self, in_features, width, *args, **check_options(cls, options, only_declared=True))
+        cls.__init__ = checked
 
     def __init__(self, in_features, width):
         super().__init__()
@@ -166,7 +178,6 @@ class Neuron(nn.Module):
         return self.om(act) * act
 
     def _init(self, init, omega, generator=None):
-        _check_choice("init", init, INITS)
         if init == "siren" and self.SINE is not None:
             _siren_(getattr(self, self.SINE), omega, generator)
 
@@ -195,6 +206,8 @@ class Vanilla(Neuron):
     Parameters per layer: h·(in + 1). Init: PyTorch default. Source: the study's baseline (B1).
     """
 
+    TAGS = ("study",)
+
     def __init__(self, in_features, width, generator=None):
         super().__init__(in_features, width)
         self.W = _lin(in_features, width, generator)
@@ -210,7 +223,8 @@ class SinGLU(Neuron):
     Source: the study (B2). ω is not published: ours, default 1.0.
     """
 
-    OPTIONS = ("omega", "init")
+    TAGS = ("study", "periodic", "glu")
+    OPTIONS = {"omega": OMEGA, "init": INIT}
     SINE = "Wg"
 
     def __init__(self, in_features, width, omega=1.0, init="default", generator=None):
@@ -233,7 +247,8 @@ class V1(Neuron):
     Init: PyTorch default, or SIREN on W2.
     """
 
-    OPTIONS = ("omega", "init", "layernorm")
+    TAGS = ("study", "periodic")
+    OPTIONS = {"omega": OMEGA, "init": INIT, "layernorm": FLAG}
     SINE = "W2"
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True, generator=None):
@@ -262,7 +277,10 @@ class V4LowRank(Neuron):
     h·(in + 1) + r·in + h·(r + 1) + 2·h. Init: PyTorch default (SIREN on B if asked).
     """
 
-    OPTIONS = ("omega", "init", "layernorm", "rank", "rank_fraction")
+    TAGS = ("study", "periodic")
+    OPTIONS = {"omega": OMEGA, "init": INIT, "layernorm": FLAG,
+               "rank": validate.optional(validate.declared(validate.integer, minimum=1)),
+               "rank_fraction": validate.declared(validate.real, low=0, high=1, high_open=False)}
     SINE = "B"
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True,
@@ -270,8 +288,6 @@ class V4LowRank(Neuron):
         super().__init__(in_features, width)
         if rank is None:
             rank = max(1, int(min(in_features, width) * rank_fraction))
-        if int(rank) < 1:
-            raise ValueError(f"rank must be >= 1, got {rank}")
         self.rank = int(rank)
         self._set_omega(omega)
         self.W1 = _lin(in_features, width, generator)
@@ -292,7 +308,8 @@ class V4Shared(Neuron):
     h·(in + 1) + h + 2·h. Init: PyTorch default; b ~ U(±1/√in) like a Linear bias.
     """
 
-    OPTIONS = ("omega", "init", "layernorm")
+    TAGS = ("study", "periodic")
+    OPTIONS = {"omega": OMEGA, "init": INIT, "layernorm": FLAG}
     SINE = "W1"
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True, generator=None):
@@ -317,7 +334,8 @@ class V6(Neuron):
     and the linear branch are our reading of the study's `α(x)·periodic + (1−α)·linear`.
     """
 
-    OPTIONS = ("omega", "init")
+    TAGS = ("study", "periodic", "adaptive")
+    OPTIONS = {"omega": OMEGA, "init": INIT}
     META = ("Walpha",)
     SINE = "Wg"
 
@@ -342,7 +360,8 @@ class V7(Neuron):
     "learnable, input-dependent"). Three matrices: 3·h·(in + 1). Meta: Wω. Exposes "omega".
     """
 
-    OPTIONS = ("omega", "init")
+    TAGS = ("study", "periodic", "adaptive")
+    OPTIONS = {"omega": OMEGA, "init": INIT}
     META = ("Womega",)
     SINE = "Wg"
 
@@ -365,7 +384,8 @@ class V8(Neuron):
     The unbounded phase and the value product are our reading of the study's row.
     """
 
-    OPTIONS = ("omega", "init")
+    TAGS = ("study", "periodic", "adaptive")
+    OPTIONS = {"omega": OMEGA, "init": INIT}
     META = ("Wphi", "Wa")
     SINE = "Wg"
 
@@ -389,14 +409,14 @@ class V9(Neuron):
     Parameters per layer: 5·h·(in + 1). Meta: Wω, Wφ, Wα. Exposes "omega", "phase", "alpha".
     """
 
-    OPTIONS = ("omega", "init", "omega_range")
+    TAGS = ("study", "periodic", "adaptive")
+    OPTIONS = {"omega": OMEGA, "init": INIT,
+               "omega_range": validate.declared(validate.real, low=0, high=1, low_open=False)}
     META = ("Womega", "Wphi", "Walpha")
     SINE = "Wg"
 
     def __init__(self, in_features, width, omega=1.0, init="default", omega_range=0.5, generator=None):
         super().__init__(in_features, width)
-        if not 0 <= omega_range < 1:
-            raise ValueError(f"omega_range must be in [0, 1), got {omega_range}")
         self.omega_range = float(omega_range)
         self._set_omega(omega)
         self.Wg, self.Wv, self.Womega, self.Wphi, self.Walpha = (
@@ -415,7 +435,8 @@ class V9(Neuron):
 class _PhaseGLU(Neuron):
     """Shared shape of v10–v13: sin(ω·g + phase(g, φ)) ⊙ v with three matrices Wg, Wv, Wφ."""
 
-    OPTIONS = ("omega", "init")
+    TAGS = ("study", "periodic", "adaptive")
+    OPTIONS = {"omega": OMEGA, "init": INIT}
     META = ("Wphi",)
     SINE = "Wg"
 
@@ -482,7 +503,8 @@ class V15(Neuron):
     Parameters per layer: 3·h·(in + 1) + 3 (or + 3·h). Meta: Wφ, α, β, γ. Exposes "phase" (β·φ).
     """
 
-    OPTIONS = ("omega", "init", "per_unit")
+    TAGS = ("study", "periodic", "adaptive")
+    OPTIONS = {"omega": OMEGA, "init": INIT, "per_unit": FLAG}
     META = ("Wphi", "a", "b", "c")
     SINE = "Wg"
 
@@ -511,6 +533,8 @@ class _GLU(Neuron):
     parameter count, 2·h·(in + 1) per layer: only σ differs. Shazeer's FFN has no biases; we keep
     both (ours) so that the count matches SinGLU's. Init: PyTorch default. Exposes "g".
     """
+
+    TAGS = ("peers", "glu")
 
     def __init__(self, in_features, width, generator=None):
         super().__init__(in_features, width)
@@ -579,7 +603,8 @@ class Siren(Neuron):
     Exposes "g" = W·x + b. Source: Sitzmann et al. 2020, arXiv:2006.09661.
     """
 
-    OPTIONS = ("omega", "init")
+    TAGS = ("peers", "periodic")
+    OPTIONS = {"omega": OMEGA, "init": INIT}
     SINE = "W"
     REVISION = 1         # 1: the head gets the reference's outermost-linear init (was PyTorch's default)
 
@@ -618,14 +643,13 @@ class Snake(Neuron):
     not applied). Exposes "g" = z. Source: Liu Ziyin, Hartwig, Ueda 2020, arXiv:2006.08195.
     """
 
-    OPTIONS = ("a_init",)
+    TAGS = ("peers", "periodic")
+    OPTIONS = {"a_init": validate.positive}
     META = ("a",)
     EPS = 1e-9
 
     def __init__(self, in_features, width, a_init=0.5, generator=None):
         super().__init__(in_features, width)
-        if not (math.isfinite(a_init) and a_init > 0):
-            raise ValueError(f"a_init must be positive and finite, got {a_init!r}")
         self.W = _lin(in_features, width, generator)
         self.a = nn.Parameter(torch.full((width,), float(a_init)))
 
@@ -647,14 +671,13 @@ class FAN(Neuron):
     Fourier Analysis Networks", arXiv:2410.02675, FANLayer.py.
     """
 
-    OPTIONS = ("p_ratio",)
+    TAGS = ("peers", "periodic")
+    OPTIONS = {"p_ratio": validate.declared(validate.real, low=0, high=0.5, what="a share in (0, 0.5) (cos and sin "
+                                                                                "each take p_ratio of the width)")}
     SINE = "Wp"
 
     def __init__(self, in_features, width, p_ratio=0.25, generator=None):
         super().__init__(in_features, width)
-        if not 0 < p_ratio < 0.5:
-            raise ValueError(f"p_ratio must be in (0, 0.5) (cos and sin each take p_ratio of the "
-                             f"width), got {p_ratio!r}")
         self.p_ratio = float(p_ratio)
         self.d_p = int(width * self.p_ratio)
         self.Wp = _lin(in_features, self.d_p, generator)
@@ -666,31 +689,50 @@ class FAN(Neuron):
         return {"out": out, "g": p}
 
 
-NEURONS = {
-    "vanilla": Vanilla, "singlu": SinGLU, "v1": V1, "v4-lowrank": V4LowRank,
-    "v4-shared": V4Shared, "v6": V6, "v7": V7, "v8": V8, "v9": V9, "v10": V10, "v11": V11,
-    "v12": V12, "v13": V13, "v15": V15,
-}
-
-# Published peers run beside the study's neurons (not part of the study's table).
-PEERS = {
-    "bilinear": Bilinear, "swiglu": SwiGLU, "geglu": GEGLU, "siren": Siren, "snake": Snake,
-    "fan": FAN,
-}
-
-GROUPS = ("study", "peers", "all")
+# The registry, in order: the study's 14 (its table's order), then the published peers.
+REGISTRY = {}
 
 
-def available(group="study"):
-    """The registered neuron ids: "study" (the study's 14, in its order), "peers" (the published
-    peers) or "all" (study, then peers)."""
-    _check_choice("group", group, GROUPS)
-    study, peers = list(NEURONS), list(PEERS)
-    return {"study": study, "peers": peers, "all": study + peers}[group]
+def register(name, cls):
+    """Register neuron class `cls` (a `Neuron` declaring its OPTIONS and TAGS) under id `name`."""
+    if not (isinstance(cls, type) and issubclass(cls, Neuron)):
+        raise ValueError(f"register takes a Neuron subclass, got {cls!r}")
+    if not cls.TAGS:
+        raise ValueError(f"{cls.__name__} declares no TAGS (give at least 'study' or 'peers')")
+    if name in REGISTRY:
+        raise ValueError(f"arch {name!r} is already registered ({REGISTRY[name].__name__})")
+    REGISTRY[name] = cls
+    return cls
+
+
+def unregister(name):
+    """Remove the neuron registered under `name` (for tests that register a throwaway one)."""
+    get(name)
+    del REGISTRY[name]
+
+
+for _name, _cls in {"vanilla": Vanilla, "singlu": SinGLU, "v1": V1, "v4-lowrank": V4LowRank, "v4-shared": V4Shared,
+                    "v6": V6, "v7": V7, "v8": V8, "v9": V9, "v10": V10, "v11": V11, "v12": V12, "v13": V13,
+                    "v15": V15, "bilinear": Bilinear, "swiglu": SwiGLU, "geglu": GEGLU, "siren": Siren,
+                    "snake": Snake, "fan": FAN}.items():
+    register(_name, _cls)
+
+
+def tags(arch):
+    """The families neuron `arch` declares (its TAGS)."""
+    return tuple(get(arch).TAGS)
+
+
+def available(*tags_, exclude=()):
+    """The registered neuron ids carrying every tag of `tags_` and none of `exclude`, in registration
+    order: "study" (the study's 14, in its order; the default), "peers" (the published peers),
+    "all" (study, then peers), or a family ("adaptive", "glu", "periodic")."""
+    valid = ("all", *dict.fromkeys(t for c in REGISTRY.values() for t in c.TAGS))
+    want = {validate.choice("group", t, valid) for t in (tags_ or ("study",))} - {"all"}
+    drop = {validate.choice("exclude", t, valid) for t in exclude}
+    return [a for a, c in REGISTRY.items() if want <= set(c.TAGS) and not drop & set(c.TAGS)]
 
 
 def get(name):
-    """The neuron class registered under `name` (a study neuron or a peer); ValueError listing
-    the valid ids otherwise."""
-    _check_choice("arch", name, available("all"))
-    return NEURONS.get(name) or PEERS[name]
+    """The neuron class registered under `name`; ValueError listing the valid ids otherwise."""
+    return REGISTRY[validate.choice("arch", name, list(REGISTRY))]

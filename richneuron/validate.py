@@ -6,6 +6,7 @@ Normalised values are plain Python (int, float, bool, str, lists), so they hash 
 and save as JSON whatever the caller passed (e.g. `np.float32(1e-3)` becomes the float
 0.0010000000474974513, the value the caller's float32 holds).
 """
+import functools
 import math
 import numbers
 import os
@@ -85,6 +86,33 @@ def choice(name, v, choices):
     if not isinstance(v, str) or v not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {_show(v)}")
     return v
+
+
+def declared(check, **bounds):
+    """A declared constraint: `check(name, value, **bounds)` as a function of (name, value) that
+    returns the value normalised or raises a ValueError naming the option (e.g.
+    `declared(real, low=0, high=1)`). Components list theirs beside their options; generic code
+    (`options`) reads them, so no option goes unchecked and no check is written twice."""
+    return functools.partial(check, **bounds)
+
+
+def optional(check):
+    """`check`, or None left as None (an option whose None means "derive it")."""
+    def checked(name, v):
+        return None if v is None else check(name, v)
+    return checked
+
+
+def options(owner, constraints, given, only_declared=False):
+    """`given` (option -> value) checked against `constraints` (option -> declared constraint) and
+    normalised; an option `owner` does not declare is a ValueError naming the valid ones (with
+    `only_declared`, such options pass through unchecked: e.g. a constructor's `generator`)."""
+    if not only_declared:
+        bad = sorted(set(given) - set(constraints))
+        if bad:
+            raise ValueError(f"{owner} takes no option {', '.join(map(repr, bad))}; "
+                             f"valid options: {', '.join(constraints) or 'none'}")
+    return {k: constraints[k](k, v) if k in constraints else v for k, v in given.items()}
 
 
 def values(name, v):

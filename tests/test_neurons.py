@@ -588,7 +588,7 @@ def test_fan_p_ratio_validated(bad):
 
 
 def test_peer_options_and_roles():
-    assert {a: neurons.get(a).OPTIONS for a in PEERS} == {
+    assert {a: tuple(neurons.get(a).OPTIONS) for a in PEERS} == {
         "bilinear": (), "swiglu": (), "geglu": (), "siren": ("omega", "init"),
         "snake": ("a_init",), "fan": ("p_ratio",)}
     assert all(neurons.get(a).META == () for a in PEERS if a != "snake")

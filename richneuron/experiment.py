@@ -78,7 +78,7 @@ class Experiment:
         for a in self.archs:
             neurons.get(a)
         for t in self.tasks:
-            tasks._get(t)
+            tasks.entry(t)
         if validate.plain(self.seeds) == []:
             raise ValueError("seeds must not be empty: give at least one integer seed, e.g. [0, 1, 2, 3, 4]")
         self.seeds = validate.seeds("seeds", self.seeds)

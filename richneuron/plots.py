@@ -1,4 +1,5 @@
 """Figures: one theme, deterministic PNG files, and the report's recurring plot types."""
+import functools
 import math
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 import torch
 
+from . import tasks
 
 DPI = 150
 COL, ROW = 3.0, 2.6          # inches per panel
@@ -47,7 +49,7 @@ def draw_task(task, ax):
     elif task.in_dim == 1:
         o = x[:, 0].argsort()
         ax.plot(x[o, 0], y[o, 0], lw=0.8, label="train")
-        if task.name in ("ood", "freqgen", "mixedfreq"):
+        if task.name in tasks.available("shifted"):     # its test range lies elsewhere
             o = task.x_test[:, 0].argsort()
             ax.plot(task.x_test[o, 0], task.y_test[o, 0], lw=0.5, alpha=0.7, label="test")
             ax.legend(loc="upper right")
@@ -93,24 +95,37 @@ def curves(history, quantity, ax, hue="arch", layer="all", logy=True, title=None
     ax.set(title=title or quantity, ylabel=quantity)
 
 
-# One colour per arch across the whole report: the study's 14 in its order, then the 6 peers.
-def _arch_colors():
+# One colour per arch across the whole report: the study's 14 in its order, then the 6 peers, then
+# any arch registered later. The first 20 were picked greedily (largest smallest RGB distance, none
+# too light to read on white) from tab10, Dark2, Set1 and Kelly's colours of maximum contrast:
+# vanilla blue, singlu red. Beyond them each arch gets, by the same greedy rule, the colour of a
+# fixed grid of hues farthest from every colour already given.
+KELLY = ("#1f77b4", "#d62728", "#000000", "#f781bf", "#66a61e", "#F6A600", "#4B0082", "#FF1493", "#984ea3",
+         "#008856", "#654522", "#00CED1", "#C2B280", "#a6761d", "#666666", "#bcbd22", "#F99379", "#d95f02",
+         "#B3446C", "#2ca02c")
+
+
+@functools.lru_cache(maxsize=None)
+def palette(n):
+    """`n` distinct RGB colours: `KELLY`'s, then greedy picks from a grid of hues, lightness and saturation."""
+    import colorsys
+    out = [matplotlib.colors.to_rgb(c) for c in KELLY[:n]]
+    grid = [colorsys.hls_to_rgb(h / 48, l, s) for h in range(48) for l in (0.3, 0.45, 0.6) for s in (0.55, 0.95)]
+    while len(out) < n:
+        out.append(max(grid, key=lambda c: min(math.dist(c, o) for o in out)))
+    return tuple(out)
+
+
+def arch_colors():
+    """arch -> its colour, for every registered arch (registration order)."""
     from .neurons import available
     archs = available("all")
-    # 20 colours picked greedily (largest smallest RGB distance, none too light to read on white)
-    # from tab10, Dark2, Set1 and Kelly's colours of maximum contrast: vanilla blue, singlu red.
-    kelly = ["#1f77b4", "#d62728", "#000000", "#f781bf", "#66a61e", "#F6A600", "#4B0082", "#FF1493",
-             "#984ea3", "#008856", "#654522", "#00CED1", "#C2B280", "#a6761d", "#666666", "#bcbd22",
-             "#F99379", "#d95f02", "#B3446C", "#2ca02c"]
-    return {a: matplotlib.colors.to_rgb(kelly[i % len(kelly)]) for i, a in enumerate(archs)}
-
-
-ARCH_COLORS = _arch_colors()
+    return dict(zip(archs, palette(len(archs))))
 
 
 def color(arch):
     """The report's colour for `arch` (the same in every figure)."""
-    return ARCH_COLORS.get(arch, (0.4, 0.4, 0.4))
+    return arch_colors().get(arch, (0.4, 0.4, 0.4))
 
 
 def log_axis(ax, axis="y"):

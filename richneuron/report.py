@@ -322,8 +322,7 @@ def limitations(verdict_rows=()):
     sine_omega = inspect.signature(neurons.SinGLU).parameters["omega"].default
     siren_omega = inspect.signature(neurons.Siren).parameters["omega"].default
     eps = float(torch.finfo(torch.float32).eps)
-    knobs = {"spiral": "turns", "checkerboard": "cells", "nested2d": "k", "complex4d": "scale", "hifreq": "freqs",
-             "memorize": "n_points"}
+    knobs = {t: tasks.difficulty(t)[0] for t in tasks.STANDARD}
     difficulty = ", ".join(f"{t} {k} = {tasks.options_of(t)[k]}" for t, k in knobs.items())
     return "\n".join([
         '<a id="limitations"></a>', "", "## Limitations", "",

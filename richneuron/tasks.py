@@ -16,6 +16,13 @@ scikit-learn (nothing is downloaded); the data seed draws their train/test split
 Every task takes `validation=f` (0 < f ≤ 0.5) for learning-rate tuning: the last share f of the
 training points is held out and scored in place of the test set, which is then not returned at
 all. `memorize` ignores it: its score is the fit to its training pairs by definition.
+
+How a task describes itself: the `task(...)` line above each generator registers it with its
+facts (kind, group, whether it is one of the six standard tasks, whether its test set is shifted
+away from the training range, its difficulty knob with three levels, easiest first) and the
+constraints of its own options (beside `SHARED`, those of the options every task shares). Generic
+code reads them (`check_options`, `available(...)`, `entry(name)`), and every list of tasks
+elsewhere is derived from them. Adding a task is one generator and its `task(...)` line.
 """
 import inspect
 import math
@@ -26,7 +33,8 @@ import torch
 
 from . import validate
 
-__all__ = ["Task", "available", "make", "generator", "TASKS"]
+__all__ = ["Task", "available", "make", "generator", "entry", "task", "register", "unregister", "REGISTRY",
+           "STANDARD"]
 
 
 @dataclass(eq=False)
@@ -71,6 +79,88 @@ class Task:
                 f"train={len(self.x_train)}, test={len(self.x_test)}, options={self.options})")
 
 
+# ----------------------------------------------------------------------------- the registry
+
+KINDS = ("regression", "classification")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered task: its generator and the facts generic code reads."""
+
+    name: str
+    generator: object
+    kind: str                      # "regression" or "classification"
+    group: str = "study"           # "study" or "real"
+    standard: bool = False         # one of the study's six standard tasks
+    shifted: bool = False          # the test set lies outside the training range
+    difficulty: tuple = None       # (option, (three levels, easiest first)); the default is one of them
+    holdout: bool = True           # `validation=f` holds out training points (memorize: scored on its pairs)
+    constraints: dict = field(default_factory=dict)   # option -> declared constraint (validate)
+
+
+REGISTRY = {}
+
+
+def _points(name, v):
+    """A point count: a whole number >= 1 whose data fit in this machine's memory."""
+    v = validate.integer(name, v, minimum=1)
+    ram = validate.physical_memory()
+    if ram and 16 * v > ram:                                   # ≥ 4 floats (x and y) per point
+        raise ValueError(f"{name}={v:,} is too large: its data alone need at least {16 * v / 2**30:,.1f} GiB; "
+                         f"this machine has {ram / 2**30:,.1f} GiB")
+    return v
+
+
+def _frequencies(name, v):
+    v = validate.plain(v)
+    if not isinstance(v, list) or not v:
+        raise ValueError(f"{name} must be a non-empty list of positive frequencies, got {v!r}")
+    return [validate.positive(name, f) for f in v]
+
+
+POSITIVE, WHOLE = validate.positive, validate.declared(validate.integer, minimum=1)
+SHARE = validate.declared(validate.real, low=0, high=1, what="a fraction in (0, 1)")
+MODE = validate.declared(validate.choice, choices=("scaled", "direct"))
+
+# The options several tasks share, with one meaning: declared once.
+SHARED = {"n_train": _points, "n_test": _points,
+          "noise": validate.declared(validate.real, low=0, low_open=False,
+                                     what="a finite number >= 0 (the noise's standard deviation)"),
+          "validation": validate.declared(validate.real, low=0, high=0.5, low_open=False, high_open=False,
+                                          what="a fraction in [0, 0.5]")}
+
+
+def register(name, generator, kind, group="study", standard=False, shifted=False, difficulty=None,
+             holdout=True, **constraints):
+    """Register `generator` (gen, **options) -> (kind, x_train, y_train, x_test, y_test[, extra]) as
+    task `name`; `constraints` declare its own options' checks (beside `SHARED`). Every option the
+    generator takes must be declared, so none goes unchecked."""
+    validate.choice("kind", kind, KINDS)
+    validate.choice("group", group, ("study", "real"))
+    if name in REGISTRY:
+        raise ValueError(f"task {name!r} is already registered")
+    params = list(inspect.signature(generator).parameters)[1:]
+    declared = {**{k: v for k, v in SHARED.items() if k in params or k == "validation"}, **constraints}
+    missing = [p for p in params if p not in declared]
+    if missing:
+        raise ValueError(f"task {name!r}: declare a constraint for option(s) {', '.join(missing)}")
+    if difficulty is not None and difficulty[0] not in params:
+        raise ValueError(f"task {name!r}: its difficulty knob {difficulty[0]!r} is not one of its options")
+    REGISTRY[name] = Entry(name, generator, kind, group, standard, shifted, difficulty, holdout, declared)
+    return generator
+
+
+def task(kind, **facts):
+    """Decorator form of `register`: the task's name is the generator's."""
+    return lambda generator: register(generator.__name__, generator, kind, **facts)
+
+
+def unregister(name):
+    """Remove task `name` (for tests that register a throwaway one)."""
+    del REGISTRY[entry(name).name]
+
+
 def _uniform(gen, n, d, lo=-1.0, hi=1.0):
     return lo + (hi - lo) * torch.rand(n, d, generator=gen)
 
@@ -79,6 +169,7 @@ def _noisy(gen, y, noise):
     return y + noise * torch.randn(y.shape, generator=gen) if noise else y
 
 
+@task("regression", standard=True, difficulty=("scale", (1.0, 2.0, 4.0)), scale=POSITIVE)
 def complex4d(gen, n_train=512, n_test=1024, noise=0.0, scale=1.0):
     """Complex compositional function of 4 inputs, x ~ U[−1, 1]⁴:
 
@@ -96,6 +187,7 @@ def complex4d(gen, n_train=512, n_test=1024, noise=0.0, scale=1.0):
     return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
 
 
+@task("regression", standard=True, difficulty=("k", (2.0, 4.0, 8.0)), k=POSITIVE)
 def nested2d(gen, n_train=512, n_test=1024, noise=0.0, k=2.0):
     """Nested multiplicative periodic function of 2 inputs, x ~ U[−1, 1]²:
 
@@ -110,6 +202,8 @@ def nested2d(gen, n_train=512, n_test=1024, noise=0.0, k=2.0):
     return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
 
 
+@task("regression", standard=True, freqs=_frequencies,
+      difficulty=("freqs", ((2.5, 5.5, 8.5), (5.0, 11.0, 17.0), (10.0, 22.0, 34.0))))
 def hifreq(gen, n_train=512, n_test=1024, noise=0.0, freqs=(5.0, 11.0, 17.0)):
     """High-frequency, audio-like 1-D signal on x ~ U[−1, 1]:
 
@@ -125,6 +219,8 @@ def hifreq(gen, n_train=512, n_test=1024, noise=0.0, freqs=(5.0, 11.0, 17.0)):
     return "regression", xtr, _noisy(gen, f(xtr), noise), xte, f(xte)
 
 
+@task("regression", standard=True, holdout=False, difficulty=("n_points", (200, 400, 800)),
+      n_points=_points, in_dim=WHOLE, out_dim=WHOLE)
 def memorize(gen, n_points=200, in_dim=8, out_dim=4):
     """Memorisation (the study's only stated generator): `n_points` random pairs
     x ~ N(0, I₈) → y ~ N(0, I₄), unrelated to each other. Scored on the training pairs."""
@@ -133,6 +229,7 @@ def memorize(gen, n_points=200, in_dim=8, out_dim=4):
     return "regression", x, y, x, y
 
 
+@task("classification", standard=True, difficulty=("turns", (2.0, 3.0, 4.0)), turns=POSITIVE)
 def spiral(gen, n_train=512, n_test=1024, turns=2.0, noise=0.02):
     """Two interleaved spirals, 2 classes. For t ~ U[0, 1]: radius r = t, angle θ = 2π·turns·t;
     class 0 at (r cos θ, r sin θ), class 1 at the point rotated by π; plus N(0, noise²) jitter.
@@ -147,6 +244,8 @@ def spiral(gen, n_train=512, n_test=1024, turns=2.0, noise=0.02):
     return "classification", xtr, ytr, xte, yte
 
 
+@task("classification", standard=True, difficulty=("cells", (4, 8, 16)),
+      cells=validate.declared(validate.integer, minimum=2))
 def checkerboard(gen, n_train=512, n_test=1024, cells=4):
     """Checkerboard on [−1, 1]² with `cells`×`cells` squares, 2 classes:
     label = (⌊(x1+1)/2·cells⌋ + ⌊(x2+1)/2·cells⌋) mod 2, x uniform. `cells` sets the difficulty."""
@@ -158,6 +257,7 @@ def checkerboard(gen, n_train=512, n_test=1024, cells=4):
     return "classification", xtr, ytr, xte, yte
 
 
+@task("regression", shifted=True, difficulty=("noise", (0.0, 0.05, 0.2)))
 def ood(gen, n_train=256, n_test=256, noise=0.0):
     """Distribution shift on a 1-D function, y = sin(3x) + 0.5·x (a periodic part on a trend).
 
@@ -171,8 +271,6 @@ def ood(gen, n_train=256, n_test=256, noise=0.0):
 
 def _frequency_task(gen, target, k_train, k_test, n_train, n_test, mode):
     """Shared generator of `freqgen` and `mixedfreq`; see their docstrings."""
-    if mode not in ("scaled", "direct"):
-        raise ValueError(f"unknown mode {mode!r}; valid choices: scaled, direct")
     xtr, xte, xin = _uniform(gen, n_train, 1), _uniform(gen, n_test, 1), _uniform(gen, n_test, 1)
     if mode == "scaled":   # the model sees t = k·x; the target is the same function of t
         inp = lambda x, k: k * x
@@ -183,6 +281,8 @@ def _frequency_task(gen, target, k_train, k_test, n_train, n_test, mode):
             {"in_range": (inp(xin, k_train), yin)})
 
 
+@task("regression", shifted=True, difficulty=("k_test", (5.0, 10.0, 20.0)), k_train=POSITIVE, k_test=POSITIVE,
+      mode=MODE)
 def freqgen(gen, n_train=256, n_test=1024, k_train=2.0, k_test=10.0, mode="scaled"):
     """Frequency generalisation: train on sin(k_train·π·x), test on sin(k_test·π·x), x ~ U[−1, 1]
     (the study's "2π → 10π").
@@ -197,6 +297,8 @@ def freqgen(gen, n_train=256, n_test=1024, k_train=2.0, k_test=10.0, mode="scale
     return _frequency_task(gen, lambda t: torch.sin(math.pi * t), k_train, k_test, n_train, n_test, mode)
 
 
+@task("regression", shifted=True, difficulty=("k_test", (10.0, 20.0, 40.0)), k_train=POSITIVE, k_test=POSITIVE,
+      mode=MODE)
 def mixedfreq(gen, n_train=512, n_test=1024, k_train=4.0, k_test=20.0, mode="scaled"):
     """Mixed-frequency generalisation ("4π → 20π"): target 0.5·(sin(π·t) + sin(3π·t)) with
     t = k·x, trained at k = 4 and tested at k = 20; two frequency components at once.
@@ -218,6 +320,15 @@ def _camera_pixels(size):
     return img.reshape(size, b, size, b).mean((1, 3)) / 255.0
 
 
+def _camera_size(name, v):
+    """A side that divides the photograph's 512 pixels (exact block means)."""
+    v = validate.integer(name, v, minimum=2)
+    if CAMERA_SIZE % v:
+        raise ValueError(f"{name} must divide {CAMERA_SIZE}; valid choices: "
+                         f"{', '.join(str(d) for d in range(2, CAMERA_SIZE + 1) if CAMERA_SIZE % d == 0)}; got {v}")
+    return v
+
+
 def camera_grid(size=64):
     """The `camera` task on its whole pixel grid: (coordinates (size², 2) as (column, row) in
     [−1, 1], row-major pixel order; intensities (size, size) in [−1, 1])."""
@@ -232,6 +343,7 @@ def pixel_index(x, size):
     return row * size + col
 
 
+@task("regression", group="real", size=_camera_size, train_share=SHARE)
 def camera(gen, size=64, train_share=0.5):
     """Image fitting (SIREN's experiment), real data: scikit-image's bundled grey-scale photograph
     `camera()` (512×512, 8-bit), downsampled to `size`×`size` by exact block means (`size` divides
@@ -239,9 +351,6 @@ def camera(gen, size=64, train_share=0.5):
     (2·value/255 − 1). A random `train_share` of the size² pixels (drawn by the data seed) is the
     training set, the other pixels the test set: interpolation between seen pixels. Default: 64×64,
     2,048 training and 2,048 test pixels. PSNR = 10·log10(2² / MSE) (the peak-to-peak range is 2)."""
-    if CAMERA_SIZE % size:
-        raise ValueError(f"size must divide {CAMERA_SIZE}; valid choices: "
-                         f"{', '.join(str(d) for d in range(2, CAMERA_SIZE + 1) if CAMERA_SIZE % d == 0)}; got {size}")
     x, img = camera_grid(size)
     y = img.reshape(-1, 1)
     perm = torch.randperm(size * size, generator=gen)
@@ -271,6 +380,7 @@ def _split_standardised(gen, x, y, test_share, regression):
     return x[tr], y[tr], x[te], y[te]
 
 
+@task("regression", group="real", test_share=SHARE)
 def diabetes(gen, test_share=0.25):
     """Tabular regression, real data: scikit-learn's bundled diabetes set (442 patients, 10
     baseline variables → disease progression after one year). A random `test_share` of the
@@ -281,6 +391,7 @@ def diabetes(gen, test_share=0.25):
     return ("regression", *_split_standardised(gen, x, y, test_share, True))
 
 
+@task("classification", group="real", test_share=SHARE)
 def digits(gen, test_share=0.25):
     """Tabular classification, real data: scikit-learn's bundled 8×8 hand-written digits (1,797
     images, 64 grey levels 0–16 as inputs, 10 classes). A random `test_share` of the images (drawn
@@ -290,90 +401,67 @@ def digits(gen, test_share=0.25):
     return ("classification", *_split_standardised(gen, x, y, test_share, False))
 
 
-TASKS = {f.__name__: f for f in (complex4d, nested2d, hifreq, memorize, spiral, checkerboard,
-                                 ood, freqgen, mixedfreq)}
-STANDARD = ("complex4d", "nested2d", "hifreq", "memorize", "spiral", "checkerboard")
-REAL = {f.__name__: f for f in (camera, diabetes, digits)}
-GROUPS = ("study", "real", "all")
+GROUPS = ("study", "real", "all", "standard", "shifted", "classification", "regression")
 
 
 def available(group="study"):
-    """The registered task ids of `group`: "study" (the nine: the six standard tasks, then ood,
-    freqgen, mixedfreq), "real" (camera, diabetes, digits) or "all"."""
+    """The registered task ids of `group`, in registration order: "study" (the nine: the six
+    standard tasks, then ood, freqgen, mixedfreq), "real" (camera, diabetes, digits), "all", or
+    those with a fact: "standard", "shifted", "classification", "regression"."""
     if group not in GROUPS:
         raise ValueError(f"unknown task group {group!r}; valid choices: {', '.join(GROUPS)}")
-    return {"study": list(TASKS), "real": list(REAL), "all": list(TASKS) + list(REAL)}[group]
+    keep = {"all": lambda e: True, "study": lambda e: e.group == "study", "real": lambda e: e.group == "real",
+            "standard": lambda e: e.standard, "shifted": lambda e: e.shifted,
+            "classification": lambda e: e.kind == "classification", "regression": lambda e: e.kind == "regression"}
+    return [n for n, e in REGISTRY.items() if keep[group](e)]
+
+
+STANDARD = tuple(available("standard"))     # the six standard tasks, in the study's order
+
+
+def entry(name):
+    """The registered `Entry` of task `name`; ValueError listing the valid ids otherwise."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(available('all'))}")
+    return REGISTRY[name]
+
+
+def difficulty(name):
+    """(option, three levels easiest first) of task `name`'s difficulty knob, or None."""
+    return entry(name).difficulty
 
 
 def options_of(name):
     """The keyword options (difficulty, sizes, noise, `validation`) task `name` accepts, with defaults."""
-    params = list(inspect.signature(_get(name)).parameters.values())[1:]
+    params = list(inspect.signature(entry(name).generator).parameters.values())[1:]
     return {**{p.name: p.default for p in params}, "validation": 0.0}
 
 
 def generator(name):
     """The generator function of task `name` (any group); its docstring is the task's definition."""
-    return _get(name)
-
-
-def _get(name):
-    if name not in TASKS and name not in REAL:
-        raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(available('all'))}")
-    return TASKS.get(name) or REAL[name]
-
-
-_WHOLE = {"n_train": 1, "n_test": 1, "n_points": 1, "in_dim": 1, "out_dim": 1, "cells": 2, "size": 2}
-_POSITIVE = ("turns", "k", "scale", "k_train", "k_test")
-_SHARES = ("train_share", "test_share")
+    return entry(name).generator
 
 
 def check_options(name, options):
-    """Task `name`'s `options` checked and normalised (plain Python numbers), or a ValueError
-    naming the option, the value and what is allowed. Used by `make` and by `Experiment`, so a
-    bad option fails before any training."""
-    valid = options_of(name)
-    bad = sorted(set(options) - set(valid))
-    if bad:
-        raise ValueError(f"task {name!r} takes no option {', '.join(map(repr, bad))}; "
-                         f"valid options: {', '.join(valid)}")
-    out = {}
-    for k, v in options.items():
-        if k in _WHOLE:
-            v = validate.integer(k, v, minimum=_WHOLE[k])
-            ram = validate.physical_memory()
-            if k.startswith("n_") and ram and 16 * v > ram:        # ≥ 4 floats (x and y) per point
-                raise ValueError(f"{k}={v:,} is too large: its data alone need at least {16 * v / 2**30:,.1f} GiB; "
-                                 f"this machine has {ram / 2**30:,.1f} GiB")
-        elif k in _POSITIVE:
-            v = validate.positive(k, v)
-        elif k == "noise":
-            v = validate.real(k, v, low=0, low_open=False, what="a finite number >= 0 (the noise's standard deviation)")
-        elif k in _SHARES:
-            v = validate.real(k, v, low=0, high=1, what="a fraction in (0, 1)")
-        elif k == "validation":
-            v = validate.real(k, v, low=0, high=0.5, low_open=False, high_open=False, what="a fraction in [0, 0.5]")
-        elif k == "mode":
-            v = validate.choice(k, v, ("scaled", "direct"))
-        elif k == "freqs":
-            v = validate.plain(v)
-            if not isinstance(v, list) or not v:
-                raise ValueError(f"freqs must be a non-empty list of positive frequencies, got {v!r}")
-            v = [validate.positive("freqs", f) for f in v]
-        out[k] = v
-    return out
+    """Task `name`'s `options` checked against its declared constraints and normalised (plain
+    Python numbers), or a ValueError naming the option, the value and what is allowed. Used by
+    `make` and by `Experiment`, so a bad option fails before any training."""
+    return validate.options(f"task {name!r}", entry(name).constraints, options)
 
 
 def make(name, seed=0, **options):
     """Build task `name` with `seed`; `options` override the generator's keyword defaults."""
-    fn = _get(name)
+    e = entry(name)
     valid = options_of(name)
     options = check_options(name, options)
     validation = options.get("validation", 0.0)
     gen = torch.Generator().manual_seed(int(seed))
-    out = fn(gen, **{k: v for k, v in options.items() if k != "validation"})
+    out = e.generator(gen, **{k: v for k, v in options.items() if k != "validation"})
     kind, xtr, ytr, xte, yte = out[:5]
+    if kind != e.kind:
+        raise ValueError(f"task {name!r} is registered as {e.kind} but its generator returned {kind}")
     extra = out[5] if len(out) > 5 else {}
-    if validation and name != "memorize":
+    if validation and e.holdout:
         # Hyper-parameter tuning: the last `validation` share of the (i.i.d.) training points
         # becomes the scored set; the test set proper and the extra sets are not returned.
         n_val = max(1, round(validation * len(xtr)))

@@ -21,12 +21,21 @@ def test_saved_figures_are_byte_for_byte_reproducible(tmp_path):
 def test_every_arch_has_its_own_colour_in_every_figure():
     from richneuron import neurons
     archs = neurons.available("all")
-    assert set(plots.ARCH_COLORS) == set(archs)
+    assert set(plots.arch_colors()) == set(archs)
     import itertools
     import numpy as np
     closest = min(np.linalg.norm(np.subtract(plots.color(a), plots.color(b)))
                   for a, b in itertools.combinations(archs, 2))
     assert closest > 0.2                # no two archs look alike (RGB distance; tab10+Dark2 had 0.09)
+
+
+def test_colours_extend_to_any_number_of_archs():
+    """A 21st and later arch gets a colour of its own (the palette used to wrap to Vanilla's blue)."""
+    import itertools
+    import math
+    cols = plots.palette(40)
+    assert len(set(cols)) == 40 and cols[:20] == plots.palette(20)
+    assert min(math.dist(a, b) for a, b in itertools.combinations(cols, 2)) > 0.1
 
 
 def test_replicas_figure_draws_every_replica_in_its_arch_colour():

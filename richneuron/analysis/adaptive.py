@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import models, plots, protocol, stats, tasks as _tasks
+from .. import models, neurons, plots, protocol, stats, tasks as _tasks
 from ..experiment import cost
 from . import common, ranking
 
@@ -653,7 +653,7 @@ def final_reading(final, row_k):
 
 # ----------------------------------------------------------------------------- figures (each saved with its caption)
 
-PHASE_ARCHS = ("v8", "v9", "v10", "v11", "v12", "v13", "v15")
+PHASE_ARCHS = tuple(a for a in ADAPTIVE if "Wphi" in neurons.get(a).META)    # those with a phase term
 
 
 def vs_heatmap(fam, ax, reference=REFERENCE):

@@ -34,7 +34,7 @@ def model_text():
 def neuron_table():
     """Every neuron id, the study's then the peers: its definition as its class docstring states it
     (equation, parameters per layer, init, source), its options with defaults and its meta parameters."""
-    rows = [{"id": a, "group": "study" if a in neurons.NEURONS else "peer", "definition": _doc(neurons.get(a)),
+    rows = [{"id": a, "group": "study" if "study" in neurons.tags(a) else "peer", "definition": _doc(neurons.get(a)),
              "options (defaults)": _options(neurons.get(a)), "meta parameters": ", ".join(neurons.get(a).META) or "–"}
             for a in neurons.available("all")]
     return pd.DataFrame(rows)
@@ -156,7 +156,7 @@ def choice_summary(scores, column, chosen):
         r, v = row["rank"].iloc[0], row["mean"].iloc[0]
         ranks.append(r)
         best += int(r == 1)
-        if task in ("spiral", "checkerboard"):
+        if tasks.entry(task).kind == "classification":
             near += int(g["mean"].max() - v <= 0.02)        # within 2 accuracy points
         else:
             near += int(v <= 2 * g["mean"].min())
@@ -180,7 +180,7 @@ def calibration_figure(lr_scores, lr_col, om_scores, om_col):
                          marker="o", ax=ax, legend=(j == 0))
             ax.set(xscale="log", title=t if i == 0 else "", xlabel=col, ylabel="test score" if j == 0 else "")
             plots.log_axis(ax, "x")
-            if d["mean"].min() > 0 and t not in ("spiral", "checkerboard"):
+            if d["mean"].min() > 0 and tasks.entry(t).kind != "classification":
                 ax.set_yscale("log")
                 plots.log_ticks(ax, "y")
     fig.suptitle("calibration: test score (mean over seeds) vs learning rate (top) and ω (bottom)", fontsize=9)

@@ -28,15 +28,15 @@ from .. import models, neurons, notebook as nbk, plots, protocol, published, sta
 from . import common, ranking as rk
 
 STUDY, PEERS = neurons.available("study"), neurons.available("peers")
-GLU = ("bilinear", "swiglu", "geglu", "singlu")       # only σ of the gate differs, same width
-PERIODIC = ("siren", "snake", "fan")
+GLU = tuple(sorted(neurons.available("glu"), key=lambda a: "periodic" in neurons.tags(a)))  # only σ differs; SinGLU last
+PERIODIC = tuple(neurons.available("peers", "periodic"))
 LRS = (3e-4, 1e-3, 3e-3, 1e-2)                        # the tuning grid, the same for every arch
 VALIDATION = 0.2                                      # share of the training points held out
 TUNING_SEED = 0
 QUICK_TASKS = ("nested2d", "spiral", "ood")           # quick mode's peer grid (with the six peers)
-SHIFTED = ("ood", "freqgen", "mixedfreq", "hifreq")   # where the periodic peers' papers make claims
+SHIFTED = (*tasks.available("shifted"), "hifreq")    # where the periodic peers' papers make claims
 FUNCTION_TASKS = ("ood", "freqgen")                   # the learned-functions figure
-FUNCTION_ARCHS = ("vanilla", "singlu", "siren", "snake", "fan")
+FUNCTION_ARCHS = ("vanilla", "singlu", *PERIODIC)
 
 
 # ----------------------------------------------------------------------------- settings, experiments

@@ -16,7 +16,7 @@ from . import common
 
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
 STUDY = tuple(neurons.available("study"))            # in the study's order (B1, B2, v1, v4 ... v15)
-ADAPTIVE = ("v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v15")   # the study's adaptive variants
+ADAPTIVE = tuple(neurons.available("adaptive"))    # the study's adaptive variants (v6 ... v15)
 SOURCE = "richneuron/analysis/ranking.py"
 
 # The verdict criteria, one line each, shown in the notebook before any data and stored in the scorecard.
@@ -442,7 +442,8 @@ def boundary_grid(results, task, archs, seed=0, ncols=None, title=None):
 
 # ----------------------------------------------------------------------------- the notebook's face
 
-DIFFICULTY = {"spiral": "turns", "checkerboard": "cells"}     # task -> its difficulty option in the sweep
+DIFFICULTY = {t: _tasks.difficulty(t)[0] for t in STANDARD     # task -> its difficulty option in the sweep:
+              if _tasks.entry(t).kind == "classification"}      # the standard classification tasks
 PAIR = ("vanilla", "singlu")                                   # the archs tuned and swept for the verdicts
 
 

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import notebook as nbk, plots, protocol, published, stats, tasks
+from .. import neurons, notebook as nbk, plots, protocol, published, stats, tasks
 from . import common, peers as pr, ranking as rk
 
 REAL = tuple(tasks.available("real"))
-GLU_OTHERS = ("bilinear", "swiglu", "geglu")          # SinGLU's GLU family without the sine (same width)
+GLU_OTHERS = tuple(neurons.available("glu", exclude=("periodic",)))   # SinGLU's GLU family without the sine
 ANSWER_ARCHS = ("vanilla", "singlu") + GLU_OTHERS      # the answer's archs (rerun with torch's kernels)
 RECON_ARCHS = ("vanilla", "singlu", "v10", "siren", "fan")
 IMAGE = "camera"

@@ -45,19 +45,9 @@ INITS = ("default", "siren")
 SIZES = (0.25, 0.5, 1.0)
 LENGTHS = (0.1, 1 / 3, 1.0)      # shares of `steps` at which the logged test score is read
 DESIGN_SEED = 8                  # the Sobol scramble
-# task -> (option, three levels, easiest first); the task's default value is one of them.
-DIFFICULTY = {
-    "complex4d": ("scale", (1.0, 2.0, 4.0)),
-    "nested2d": ("k", (2.0, 4.0, 8.0)),
-    "hifreq": ("freqs", ((2.5, 5.5, 8.5), (5.0, 11.0, 17.0), (10.0, 22.0, 34.0))),
-    "memorize": ("n_points", (200, 400, 800)),
-    "spiral": ("turns", (2.0, 3.0, 4.0)),
-    "checkerboard": ("cells", (4, 8, 16)),
-    "ood": ("noise", (0.0, 0.05, 0.2)),
-    "freqgen": ("k_test", (5.0, 10.0, 20.0)),
-    "mixedfreq": ("k_test", (10.0, 20.0, 40.0)),
-}
-STANDARD = ("complex4d", "nested2d", "hifreq", "memorize", "spiral", "checkerboard")
+# task -> (option, three levels, easiest first), as each task declares it; the default is one of them.
+DIFFICULTY = {t: tasks.difficulty(t) for t in tasks.available()}
+STANDARD = tasks.STANDARD
 FIT_FLOOR = {"log": 0.1, "linear": 0.01}     # smallest replica spread a residual is scaled by
 UNREPRODUCED = {"log": math.log(3), "linear": 0.10}   # no point within a factor 3 / 10 pp
 SERVES_BOTH = 1.5     # one protocol serves both groups when each group's distance there is ≤ 1.5× its own best

@@ -47,7 +47,7 @@ def task_list(text, name="tasks"):
     if not items:
         raise ValueError(f"{name} is empty; valid tasks: {', '.join(tasks.available())}")
     for t in items:
-        tasks._get(t)
+        tasks.entry(t)
     return items
 
 

@@ -2,8 +2,7 @@
 
 Data flows one way: tasks -> models -> engine -> results store -> notebooks -> figures -> paper.
 """
-__version__ = "0.5.0"
-
+from .version import __version__
 from . import neurons, tasks                                      # noqa: E402
 from .models import build_model, count_params, width_for_budget   # noqa: E402
 from .engine import Experiment, Results, run                      # noqa: E402

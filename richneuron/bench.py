@@ -31,10 +31,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import engine as engine_mod
 from . import models, ops, protocol, tasks
+from .pool import keep_heap, local_pool
 from .experiment import log_interval
-from .train import _loss_fn, train_stack
+from .train import stack_loss, train_stack
 from .provenance import provenance
 
 CONFIGS = [("singlu", "memorize"), ("singlu", "spiral"), ("v15", "complex4d")]
@@ -66,7 +66,7 @@ def _work_per_step(arch, task):
 
 def _work_of(model, task):
     """(matmul FLOPs, transcendental evaluations) of one forward+backward of `model` on `task`."""
-    loss_fn = _loss_fn(task.kind)
+    loss_fn = stack_loss(task.kind)
     flops, trans = FlopCounterMode(display=False), _CountTranscendentals()
     with flops, trans, ops.use_numpy(False):          # torch's kernels, so the mode sees them
         loss_fn(model(task.x_train)[None], task.y_train).sum().backward()
@@ -191,7 +191,7 @@ def engine(arch, task, steps, seeds, device="cpu"):
     return seeds * steps / (time.perf_counter() - t0)
 
 
-def _timed_cell(arch, task_name, steps, seeds):
+def timed_cell(arch, task_name, steps, seeds):
     """In a pool worker: (start, end) wall-clock times of training one `seeds`-replica cell."""
     task = tasks.make(task_name)
     build = lambda: [models.build_model(arch, task.in_dim, task.out_dim, budget=BUDGET, depth=DEPTH, seed=s)
@@ -206,9 +206,9 @@ def _timed_cell(arch, task_name, steps, seeds):
 def engine_pool(arch, task_name, steps, seeds, workers):
     """Model-steps per second of the engine as `run` schedules it: `workers` cells of `seeds`
     replicas at once, one per worker process with one thread each (the default pool)."""
-    pool = engine_mod._local_pool(workers, 1)
+    pool = local_pool(workers, 1)
     list(pool.map(time.sleep, [0.1] * workers))               # workers started and imported
-    from richneuron.bench import _timed_cell as timed   # by its module's name, also under `python -m`
+    from richneuron.bench import timed_cell as timed   # by its module's name, also under `python -m`
     spans = list(pool.map(timed, *zip(*[(arch, task_name, steps, seeds)] * workers)))
     return workers * seeds * steps / (max(e for _, e in spans) - min(s for s, _ in spans))
 
@@ -217,7 +217,7 @@ def run(steps=300, plain_seeds=4, device="cpu", repeats=2):
     """The benchmark; each rate is the best of `repeats` measurements (the machine may be shared)."""
     from .experiment import check_device
     device = check_device(device)
-    engine_mod._keep_heap()                            # the heap settings of the engine's workers
+    keep_heap()                                 # the heap settings of the engine's workers
     workers = os.cpu_count() or 1
     gemm, sin = machine_rates()
     rows = []

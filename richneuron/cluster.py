@@ -10,21 +10,21 @@ import os
 from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .engine import _keep_heap
+from .pool import keep_heap
 
 SCHEDULER_ENV = "RICHNEURON_SCHEDULER"
 _CLIENTS = {}
 
 
 class HeapPlugin(WorkerPlugin):
-    """The local pool's heap settings (`engine._keep_heap`) in every Dask worker. Dask starts its
+    """The local pool's heap settings (`pool.keep_heap`) in every Dask worker. Dask starts its
     workers with MALLOC_TRIM_THRESHOLD_=65536, which hands the activation buffers of every
     training step back to the OS, so that they page-fault again on the next step."""
 
     name = "richneuron-heap"
 
     def setup(self, worker):
-        _keep_heap()
+        keep_heap()
 
 
 def dask_executor(client):

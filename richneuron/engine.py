@@ -29,130 +29,21 @@ Divergence. A replica whose loss becomes NaN or inf is stopped: its parameters a
 their last finite values, its metrics are NaN and `diverged` is True; the other replicas of
 the stack continue unaffected (their gradients and Adam states never mix with it).
 """
-import atexit
 import json
-import multiprocessing
-import multiprocessing.context
-import multiprocessing.spawn
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-import torch
-
-from . import validate
-from .experiment import Experiment, _n_replicas, cell_key, cost
+from . import pool, validate
+from .experiment import Experiment, cell_key, cost, n_replicas
 from .results import Results
 from .store import load_cell, save_cell
 from .train import run_cell, train_stack
 
 __all__ = ["Experiment", "Results", "run", "run_cell", "train_stack", "cost", "cell_key"]
-
-
-def _glibc(name, *args):
-    """Call glibc's `name(*args)`; False where there is no glibc or no such function."""
-    try:
-        import ctypes
-        getattr(ctypes.CDLL("libc.so.6"), name)(*args)
-        return True
-    except (OSError, AttributeError):
-        return False
-
-
-def _keep_heap():
-    """Ask glibc to serve the many same-sized activation buffers of a training loop from its heap
-    instead of fresh mmap'd (page-faulting) memory each step: up to ~25% faster on small tasks,
-    numerically irrelevant. A no-op where glibc's mallopt is not available."""
-    _glibc("mallopt", -3, 1 << 30)          # M_MMAP_THRESHOLD: 1 GiB
-    _glibc("mallopt", -1, (1 << 31) - 1)    # M_TRIM_THRESHOLD: keep freed memory
-
-
-def _die_with_parent():
-    """This worker exits when its parent process dies (a killed or restarted Jupyter kernel), so
-    no orphan keeps training. A daemon thread watches the parent's pid once a second: unlike
-    Linux's PR_SET_PDEATHSIG, which fires when the parent *thread* that started the worker exits,
-    this keeps the pool alive after the thread that created it is gone (`rn.run` from a thread)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    pid = parent.pid
-
-    def watch():
-        while os.getppid() == pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="richneuron-parent-watch").start()
-
-
-def _init_worker(threads):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
-    _die_with_parent()
-    torch.set_num_threads(threads)
-    _keep_heap()
-
-
-class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    """A spawned pool worker that does not re-run the parent's `__main__` script: the worker runs only
-    `richneuron` functions on JSON-able cell configurations, so it never needs the user's script.
-    That is what lets `rn.run` work from a script without an `if __name__ == "__main__":` guard
-    and from a script read on stdin (`python - <<EOF`), where re-running `__main__` would start
-    the run again inside every worker, or fail to find `<stdin>`."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.name = "richneuron-worker-" + self.name
-
-
-class _WorkerContext(multiprocessing.context.SpawnContext):
-    Process = _WorkerProcess
-
-
-def _preparation_without_main(get_preparation_data):
-    def prepare(name):
-        d = get_preparation_data(name)
-        if name.startswith("richneuron-worker-"):
-            d.pop("init_main_from_path", None)   # a script's path (or none, for stdin); a module run
-        return d                                 # with -m is still imported, as __mp_main__
-    prepare._richneuron = True
-    return prepare
-
-
-if not getattr(multiprocessing.spawn.get_preparation_data, "_richneuron", False):
-    multiprocessing.spawn.get_preparation_data = _preparation_without_main(multiprocessing.spawn.get_preparation_data)
-
-_POOL = {}
-_POOL_LOCK = threading.Lock()
-
-
-def _local_pool(workers, threads):
-    """A process pool kept for the life of this process (workers cost a torch import each); a
-    pool that broke (a worker killed) is replaced."""
-    key = (workers, threads)
-    with _POOL_LOCK:
-        if key not in _POOL or getattr(_POOL[key], "_broken", False):
-            for old in _POOL.values():
-                old.shutdown(wait=False, cancel_futures=True)
-            _POOL.clear()
-            _POOL[key] = ProcessPoolExecutor(workers, mp_context=_WorkerContext(),
-                                             initializer=_init_worker, initargs=(threads,))
-        return _POOL[key]
-
-
-def _drop_local_pool():
-    for pool in _POOL.values():
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-    _POOL.clear()
-
-
-atexit.register(_drop_local_pool)
 
 
 PROGRESS_ENV = "RICHNEURON_PROGRESS_FILE"
@@ -201,7 +92,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             done[cell_key(cfg)] = hit
         else:
             todo.append(cfg)
-    reps = _n_replicas
+    reps = n_replicas
     validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo), len(todo))   # before training
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
@@ -232,7 +123,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
         if executor is None and (workers == 1 or len(todo) <= 1):
             in_process(todo)
         else:
-            ex = executor or _local_pool(workers, max(e.threads for e in exps))
+            ex = executor or pool.local_pool(workers, max(e.threads for e in exps))
             # longest cells first, so that no worker is left with a long one at the end
             todo.sort(key=lambda c: reps(c) * c["steps"] * c["width"] ** 2 * c["depth"], reverse=True)
             futures = {}
@@ -248,7 +139,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                 # use, a killed worker): finish the run here rather than fail it.
                 for fut in futures:
                     fut.cancel()
-                _drop_local_pool()
+                pool.drop_local_pool()
                 print(f"richneuron: worker processes failed ({err or type(err).__name__}); "
                       f"training the remaining {len(todo) - len(done)} cells in this process", file=sys.stderr)
                 in_process(todo)
@@ -257,7 +148,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                 for fut in futures:
                     fut.cancel()
                 if executor is None:
-                    _drop_local_pool()
+                    pool.drop_local_pool()
                 raise
     finally:
         bar.close()

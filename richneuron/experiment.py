@@ -9,11 +9,12 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from . import __version__, models, neurons, tasks, validate
+from . import models, neurons, tasks, validate
+from .version import __version__
 
 KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
 
-def _as_list(v):
+def as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
@@ -148,7 +149,7 @@ class Experiment:
         """One cell per (arch, task, swept value...) with the seeds, ω and lr values stacked in it."""
         def grid(d):
             keys = list(d)
-            for combo in itertools.product(*(_as_list(d[k]) for k in keys)):
+            for combo in itertools.product(*(as_list(d[k]) for k in keys)):
                 yield dict(zip(keys, combo))
         size = lambda: {"budget": self.budget} if self.width is None else {"width": self.width}
         for arch, task in itertools.product(self.archs, self.tasks):
@@ -158,14 +159,14 @@ class Experiment:
                      "meta_lr_scale": self.meta_lr_scale,
                      **{f"task.{k}": v for k, v in self._task_sweeps.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
-            omegas = _as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
+            omegas = as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
             for point in grid(sweep):
                 cfg = {"arch": arch, "task": task, "seeds": list(self.seeds), "omegas": omegas,
-                       "lrs": [float(v) for v in _as_list(self.lr)],
+                       "lrs": [float(v) for v in as_list(self.lr)],
                        "budget": point.get("budget"), "width": point.get("width"),
                        "depth": point["depth"], "steps": point["steps"],
                        "meta_lr_scale": float(point["meta_lr_scale"]),
-                       "data_seeds": list(_as_list(self.data_seed)),
+                       "data_seeds": list(as_list(self.data_seed)),
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
                        "log_every": self.log_every or log_interval(point["steps"]),
@@ -190,12 +191,12 @@ class Experiment:
 
     @property
     def n_replicas(self):
-        return sum(_n_replicas(c) for c in self._cells)
+        return sum(n_replicas(c) for c in self._cells)
 
     @property
     def model_steps(self):
         """Replicas × steps summed over the cells: the work this experiment trains (cached or not)."""
-        return sum(_n_replicas(c) * c["steps"] for c in self._cells)
+        return sum(n_replicas(c) * c["steps"] for c in self._cells)
 
 
 def check_device(device):
@@ -231,21 +232,21 @@ def _probe(task, options, _cache={}):
 
 def _check_memory(cfg, n_params, n_points):
     """ValueError when one cell would need more memory than this machine has."""
-    need, have = validate.cell_memory(_n_replicas(cfg), n_params, n_points, cfg["width"], cfg["depth"]), \
+    need, have = validate.cell_memory(n_replicas(cfg), n_params, n_points, cfg["width"], cfg["depth"]), \
         validate.physical_memory()
     if have and need > have:
         size = f"budget={cfg['budget']}" if cfg["budget"] is not None else f"width={cfg['width']}"
         raise ValueError(f"{size} is too large: the cell {cfg['arch']} on {cfg['task']} (width {cfg['width']}, "
-                         f"{n_params:,} parameters, {_n_replicas(cfg)} replicas, {n_points} points) needs about "
+                         f"{n_params:,} parameters, {n_replicas(cfg)} replicas, {n_points} points) needs about "
                          f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. Lower the budget or "
                          f"width, or stack fewer seeds/lr/omega values in one cell")
 
 
-def _n_replicas(cfg):
+def n_replicas(cfg):
     return len(cfg["data_seeds"]) * len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"])
 
 
-def _replicas(cfg):
+def replicas(cfg):
     """The (data_seed, seed, ω, lr) of each replica of a cell, in stacking order."""
     return [(d, s, om, lr) for lr in cfg["lrs"] for om in cfg["omegas"] for d in cfg["data_seeds"]
             for s in cfg["seeds"]]

@@ -4,7 +4,7 @@ The study published none of these (original-study.md §4.2); notebook 00_methods
 calibration sweep behind them. Notebooks build their main grid with `main_grid(...)`, so the
 same cells are computed once and shared through the results store.
 """
-from .engine import Experiment
+from .experiment import Experiment
 
 BUDGET = 5000        # parameters per model (the study: "~5K" for memorization, 3K–8K overall)
 DEPTH = 2            # hidden layers, then a linear head

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__
+from .version import __version__
 
 
 # What `make report` itself rewrites: a run in progress must not call its own checkout dirty.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .experiment import _n_replicas, cell_key
+from .experiment import n_replicas, cell_key
 
 PAYLOAD = ("key", "config", "metrics", "history", "provenance")
 METRIC_FIELDS = ("arch", "task", "seed", "replica", "diverged", "final_train_loss", "cell")
@@ -62,7 +62,7 @@ def expected_weights(cfg):
     om = {} if cfg["omegas"][0] is None else {"omega": cfg["omegas"][0]}
     with torch.device("meta"):
         net = models.RichMLP(cfg["arch"], t.in_dim, t.out_dim, cfg["width"], cfg["depth"], **cfg["options"], **om)
-    k = _n_replicas(cfg)
+    k = n_replicas(cfg)
     return {n: ((k, *v.shape), v.dtype) for n, v in net.state_dict().items()}
 
 
@@ -84,7 +84,7 @@ def check_entry(doc, blob, cfg):
     _require(doc["key"] == key and doc["config"] == json.loads(json.dumps(cfg)), "configuration does not match its key")
     if "payload_sha256" in doc:                 # entries from before the payload checksum have only the weights'
         _require(doc["payload_sha256"] == _payload_sha256(doc), "the JSON payload does not match its recorded checksum")
-    n = _n_replicas(cfg)
+    n = n_replicas(cfg)
     _require(len(doc["metrics"]) == n, f"{len(doc['metrics'])} metric rows for {n} replicas")
     for i, row in enumerate(doc["metrics"]):
         _require(isinstance(row, dict) and all(f in row for f in METRIC_FIELDS),

@@ -10,13 +10,13 @@ import torch
 from torch.func import stack_module_state
 
 from . import models, ops, tasks
-from .experiment import _as_list, _replicas, cell_key, log_interval
+from .experiment import as_list, cell_key, log_interval, replicas as cell_replicas
 from .provenance import provenance
 
 STAT_KEYS = ("alpha", "omega", "gate", "phase")
 
 
-def _loss_fn(kind):
+def stack_loss(kind):
     if kind == "regression":
         return lambda out, y: ((out - y) ** 2).mean(dim=(1, 2))
     def ce(out, y):                             # y: (N,) shared or (K, N) per replica
@@ -49,7 +49,7 @@ def _bind(module, tensors):
         setattr(sub, leaf, t)
 
 
-class _Adam:
+class Adam:
     """Adam (default betas, eps 1e-8) over one flat parameter vector with a per-element learning
     rate: K independent Adams with their own lr (and meta-lr scale) in a handful of kernels.
     The update is torch.optim.Adam's, term for term and in its rounding order; every
@@ -119,7 +119,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     for layer in base.layers:
         layer.record = False
     roles = models.roles(base)
-    lrs = torch.tensor([float(v) for v in _as_list(lr)] * (k if not isinstance(lr, (list, tuple)) else 1),
+    lrs = torch.tensor([float(v) for v in as_list(lr)] * (k if not isinstance(lr, (list, tuple)) else 1),
                        dtype=torch.float64)
     if len(lrs) != k:
         raise ValueError(f"give one lr or one per model ({k}), got {len(lrs)}")
@@ -138,12 +138,12 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     for n, g in unflat(grad).items():
         leaves[n].grad = g
     _bind(base, {**leaves, **buffers})
-    opt = _Adam(flat, grad, lr_vec)
+    opt = Adam(flat, grad, lr_vec)
 
     def fwd(xx, terms=False):
         return base(xx, return_terms=terms)
 
-    loss_fn, metric_fn = _loss_fn(data.kind), _metric_fn(data.kind)
+    loss_fn, metric_fn = stack_loss(data.kind), _metric_fn(data.kind)
     x, y = data.x, data.y
     alive = torch.ones(k, dtype=torch.bool, device=device)
     alive_list = [True] * k
@@ -240,7 +240,7 @@ def run_cell(cfg, progress=None):
         t0 = time.perf_counter()
         draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in cfg["data_seeds"]}
         task = draws[cfg["data_seeds"][0]]
-        replicas = _replicas(cfg)
+        replicas = cell_replicas(cfg)
         model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
                                          depth=cfg["depth"], seed=s,
                                          **cfg["options"], **({} if om is None else {"omega": om}))

@@ -97,9 +97,9 @@ def test_wins_part(outcomes, expected):
     (["win"] * 3 + ["loss"] * 3, ["win"] * 4 + ["undecided", "undecided"], stats.NOT_REPLICATED),
     (["win"] * 4 + ["undecided", "undecided"], ["win"] * 4 + ["loss", "loss"], stats.INCONCLUSIVE)])
 def test_verdict_wins_tuned(default, tuned, expected):
-    row = pr.verdict_wins_tuned(_wins(default), _wins(tuned))
+    row = rk.verdict_wins_tuned(_wins(default), _wins(tuned))
     assert row["verdict"] == expected and row["criterion"] == rk.CRITERIA["singlu_wins"]
-    assert pr.verdict_wins_tuned(_wins(default))["verdict"] == stats.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
+    assert rk.verdict_wins_tuned(_wins(default))["verdict"] == stats.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
 
 
 def test_wins_part_leaves_a_pair_at_the_float32_floor_undecided():

@@ -149,9 +149,9 @@ def test_workers_that_cannot_start_leave_the_cells_to_this_process(monkeypatch, 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from richneuron import engine
+    from richneuron import pool
     dying = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=os._exit, initargs=(1,))
-    monkeypatch.setattr(engine, "_local_pool", lambda workers, threads: dying)
+    monkeypatch.setattr(pool, "local_pool", lambda workers, threads: dying)
     ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0], steps=10)
     try:
         got = rn.run(ex, progress=False, workers=2)

@@ -80,7 +80,7 @@ def width_pivot(widths, budget=protocol.BUDGET):
 
 def protocol_table():
     """The default protocol, every value read from the code (protocol, train, neurons, models)."""
-    adam = inspect.signature(train._Adam.__init__).parameters
+    adam = inspect.signature(train.Adam.__init__).parameters
     omega = inspect.signature(neurons.SinGLU).parameters["omega"].default
     rows = [("budget", f"{protocol.BUDGET:,}", f"parameters per model, matched within ±{models.TOLERANCE:.0%} by the width"),
             ("depth", protocol.DEPTH, "hidden layers of the neuron, then a linear head"),

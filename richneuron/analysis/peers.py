@@ -26,13 +26,11 @@ from scipy.stats import gmean
 
 from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
 from . import common, ranking as rk
+from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 
 STUDY, PEERS = neurons.available("study"), neurons.available("peers")
 GLU = tuple(sorted(neurons.available("glu"), key=lambda a: "periodic" in neurons.tags(a)))  # only σ differs; SinGLU last
 PERIODIC = tuple(neurons.available("peers", "periodic"))
-LRS = (3e-4, 1e-3, 3e-3, 1e-2)                        # the tuning grid, the same for every arch
-VALIDATION = 0.2                                      # share of the training points held out
-TUNING_SEED = 0
 QUICK_TASKS = ("nested2d", "spiral", "ood")           # quick mode's peer grid (with the six peers)
 SHIFTED = (*tasks.available("shifted"), "hifreq")    # where the periodic peers' papers make claims
 FUNCTION_TASKS = ("ood", "freqgen")                   # the learned-functions figure
@@ -297,34 +295,6 @@ def omega_text(tab):
 
 
 # ----------------------------------------------------------------------------- tuned learning rates
-
-def tuning_grid(archs, task_list, steps, lrs=LRS, seed=TUNING_SEED, validation=VALIDATION):
-    """One trial per lr per (arch, task), stacked in one cell, on the validation split."""
-    return protocol.main_grid(archs, task_list, [seed], steps, lr=[float(v) for v in lrs],
-                              task_options={"validation": float(validation)})
-
-
-def chosen_lr(tuning_metrics):
-    """Per (arch, task): the lr with the best validation score (diverged trials score worst;
-    exact ties go to the smaller lr). Columns arch, task, lr, val_score, trials."""
-    m = tuning_metrics.assign(score=stats.score_column(tuning_metrics))
-    rows = []
-    for (arch, task), g in m.groupby(["arch", "task"], sort=False):
-        lower = stats.LOWER_IS_BETTER[g["metric"].iloc[0]]
-        s = g["score"].where(~g["diverged"].astype(bool), np.inf if lower else -np.inf)
-        g = g.assign(s=s).sort_values(["s", "lr"], ascending=[lower, True])
-        rows.append({"arch": arch, "task": task, "lr": float(g["lr"].iloc[0]), "val_score": g["score"].iloc[0],
-                     "trials": len(g)})
-    return pd.DataFrame(rows)
-
-
-def tuned_grids(chosen, seeds, steps, data_seeds=None, **overrides):
-    """The final runs: one Experiment per (arch, task) at its chosen lr, `seeds` seeds on each of
-    `data_seeds` data draws (None: the one draw DATA_SEED); `overrides` as in `protocol.main_grid`
-    (e.g. kernels="torch")."""
-    return [protocol.main_grid([r.arch], [r.task], seeds, steps, data_seeds=data_seeds, lr=r.lr, **overrides)
-            for r in chosen.itertuples()]
-
 
 def lr_table(chosen, archs, task_list):
     """Wide: arch × task -> chosen lr."""
@@ -727,21 +697,3 @@ def summary(answers_, final):
     return "\n\n".join([f"**{a['question']}** {a['answer']}" for a in answers_] + [
         f"**Regime map: {final['verdict']}** ({final['reason']}). {final['ours']}; rounding check: "
         f"{final['verdict_other_kernels']} with torch's kernels."])
-
-
-def verdict_wins_tuned(default_metrics, tuned_metrics=None):
-    """Finding 02's SinGLU-wins row (criterion `rk.CRITERIA['singlu_wins']`): the wins part
-    (`rk.wins_part`) at the shared lr 1e-3 (`default_metrics`) and with tuned lrs (`tuned_metrics`;
-    None: not run). Replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated
-    only under stated conditions when it holds under one protocol only; otherwise by `stats.judge`
-    of the default protocol (not replicated when it fails there, inconclusive when undecided)."""
-    d, fam_d = rk.wins_part(default_metrics)
-    t, fam_t = rk.wins_part(tuned_metrics) if tuned_metrics is not None else (None, None)
-    v, reason = stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
-    if d == stats.HOLDS and t == stats.FAILS:
-        v, reason = stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
-    ours = f"lr 1e-3: {rk.outcome_text(fam_d)}" + (f"; tuned lrs: {rk.outcome_text(fam_t)}" if fam_t is not None else "")
-    return stats.verdict("singlu_wins", ours, v, rk.CRITERIA["singlu_wins"],
-                         "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
-                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=rk.SOURCE)
-

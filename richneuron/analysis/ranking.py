@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .. import neurons, protocol, published, stats, tasks as _tasks
-from . import common
+from . import common, tuning
 
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
 STUDY = tuple(neurons.available("study"))            # in the study's order (B1, B2, v1, v4 ... v15)
@@ -244,10 +244,26 @@ def verdict_v15_hifreq(metrics):
     return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv")
 
 
+def verdict_wins_tuned(default_metrics, tuned_metrics=None):
+    """Finding 02's SinGLU-wins row (criterion `CRITERIA['singlu_wins']`): the wins part
+    (`wins_part`) at the shared lr 1e-3 (`default_metrics`) and with tuned lrs (`tuned_metrics`;
+    None: not run). Replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated
+    only under stated conditions when it holds under one protocol only; otherwise by `stats.judge`
+    of the default protocol (not replicated when it fails there, inconclusive when undecided)."""
+    d, fam_d = wins_part(default_metrics)
+    t, fam_t = wins_part(tuned_metrics) if tuned_metrics is not None else (None, None)
+    v, reason = stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
+    if d == stats.HOLDS and t == stats.FAILS:
+        v, reason = stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
+    ours = f"lr 1e-3: {outcome_text(fam_d)}" + (f"; tuned lrs: {outcome_text(fam_t)}" if fam_t is not None else "")
+    return stats.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
+                         "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
+                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=SOURCE)
+
+
 def verdict_rows(main, tuned=None, checker_sweep=None):
     """Every scorecard row of this finding from plain metrics tables: the main grid, the tuned-lr
     SinGLU/Vanilla runs (None: default lr only) and the checkerboard cells sweep."""
-    from .peers import verdict_wins_tuned
     return [verdict_wins_tuned(main, tuned), verdict_nested(main), verdict_checkerboard(main, checker_sweep),
             verdict_spiral(main), verdict_v10_complex(main), verdict_v15_hifreq(main)]
 
@@ -460,11 +476,10 @@ def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chos
     tasks; "spiral" / "checkerboard": the difficulty sweep of `diff_archs` (seeds `diff_seeds`) at
     the `turns` / `cells` other than the task's default (which the main grid supplies; quick mode
     keeps one); "tuning": one trial per lr of `lrs` (quick: the first two) for Vanilla and SinGLU on
-    a `validation` split. With `chosen` (`peers.chosen_lr` of the tuning runs) also "tuned" (every
+    a `validation` split. With `chosen` (`tuning.chosen_lr` of the tuning runs) also "tuned" (every
     seed at the chosen lr) and the rounding check's reruns with torch's kernels of the cells the
     verdicts read: "check_main", "check_sweep" (SinGLU and Vanilla in the checkerboard sweep),
     "check_tuned"."""
-    from . import peers
     grid = lambda archs, task_list, seeds, **kw: protocol.main_grid(archs, task_list, seeds, cfg.steps,
                                                                     data_seeds=cfg.data_seeds, **kw)
     extra = {t: [v for v in values if v != default_option(t, DIFFICULTY[t])][: 1 if cfg.quick else None]
@@ -473,18 +488,18 @@ def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chos
     for t, values in extra.items():
         if diff_archs and values:
             exps[t] = grid(diff_archs, [t], diff_seeds, task_options={DIFFICULTY[t]: values})
-    exps["tuning"] = peers.tuning_grid(list(PAIR), STANDARD, cfg.steps, lrs[: 2 if cfg.quick else None],
+    exps["tuning"] = tuning.tuning_grid(list(PAIR), STANDARD, cfg.steps, lrs[: 2 if cfg.quick else None],
                                        validation=validation)
     if chosen is None:
         return exps
     kern = dict(kernels=protocol.KERNELS_CHECK)
-    exps["tuned"] = peers.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
+    exps["tuned"] = tuning.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
     exps["check_main"] = [grid(a, t, cfg.seeds, **kern) for a, t in verdict_cells(cfg.archs)]
     pair = [a for a in PAIR if a in diff_archs]
     if pair and extra["checkerboard"]:
         exps["check_sweep"] = grid(pair, ["checkerboard"], diff_seeds, task_options={"cells": extra["checkerboard"]},
                                    **kern)
-    exps["check_tuned"] = peers.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kern)
+    exps["check_tuned"] = tuning.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kern)
     return exps
 
 
@@ -539,8 +554,7 @@ def tables(runs, cfg, diff_archs, diff_seeds):
          for o, n in zip(PAIR, ("Vanilla", "SinGLU"))])
     T["difficulty_comparisons"] = checker_family(main, T["metrics"]["checkerboard"])[0]
     if "tuned" in runs:
-        from .peers import chosen_lr
-        T["tuned_lr"] = chosen_lr(runs["tuning"].metrics)
+        T["tuned_lr"] = tuning.chosen_lr(runs["tuning"].metrics)
         T["wins_tuned"], fam_t = wins_part(runs["tuned"].metrics)
         lr = T["tuned_lr"].set_index(["arch", "task"])["lr"]
         sv = T["singlu_vs_vanilla"]

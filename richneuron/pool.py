@@ -1,0 +1,124 @@
+"""The engine's local worker pool: spawned processes with one torch thread each that run cells.
+
+A worker never re-runs the parent's `__main__` (see `_WorkerProcess`), exits when its parent dies,
+ignores Ctrl-C (the parent's to handle) and keeps glibc's heap (`keep_heap`). The pool lives as long
+as this process; `multiprocessing.spawn` is patched when the first pool starts, never on import.
+"""
+import atexit
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.spawn
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import torch
+
+__all__ = ["local_pool", "drop_local_pool", "keep_heap"]
+
+
+def _glibc(name, *args):
+    """Call glibc's `name(*args)`; False where there is no glibc or no such function."""
+    try:
+        import ctypes
+        getattr(ctypes.CDLL("libc.so.6"), name)(*args)
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+def keep_heap():
+    """Ask glibc to serve the many same-sized activation buffers of a training loop from its heap
+    instead of fresh mmap'd (page-faulting) memory each step: up to ~25% faster on small tasks,
+    numerically irrelevant. A no-op where glibc's mallopt is not available."""
+    _glibc("mallopt", -3, 1 << 30)          # M_MMAP_THRESHOLD: 1 GiB
+    _glibc("mallopt", -1, (1 << 31) - 1)    # M_TRIM_THRESHOLD: keep freed memory
+
+
+def _die_with_parent():
+    """This worker exits when its parent process dies (a killed or restarted Jupyter kernel), so
+    no orphan keeps training. A daemon thread watches the parent's pid once a second: unlike
+    Linux's PR_SET_PDEATHSIG, which fires when the parent *thread* that started the worker exits,
+    this keeps the pool alive after the thread that created it is gone (`rn.run` from a thread)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    pid = parent.pid
+
+    def watch():
+        while os.getppid() == pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="richneuron-parent-watch").start()
+
+
+def _init_worker(threads):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle
+    _die_with_parent()
+    torch.set_num_threads(threads)
+    keep_heap()
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned pool worker that does not re-run the parent's `__main__` script: the worker runs only
+    `richneuron` functions on JSON-able cell configurations, so it never needs the user's script.
+    That is what lets `rn.run` work from a script without an `if __name__ == "__main__":` guard
+    and from a script read on stdin (`python - <<EOF`), where re-running `__main__` would start
+    the run again inside every worker, or fail to find `<stdin>`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = "richneuron-worker-" + self.name
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
+def _preparation_without_main(get_preparation_data):
+    def prepare(name):
+        d = get_preparation_data(name)
+        if name.startswith("richneuron-worker-"):
+            d.pop("init_main_from_path", None)   # a script's path (or none, for stdin); a module run
+        return d                                 # with -m is still imported, as __mp_main__
+    prepare.richneuron_patch = True
+    return prepare
+
+
+def _patch_spawn():
+    """Install `_preparation_without_main` in multiprocessing.spawn (once): done when a pool starts,
+    so that importing richneuron changes nothing in the interpreter."""
+    if not getattr(multiprocessing.spawn.get_preparation_data, "richneuron_patch", False):
+        multiprocessing.spawn.get_preparation_data = _preparation_without_main(multiprocessing.spawn.get_preparation_data)
+
+_POOL = {}
+_POOL_LOCK = threading.Lock()
+
+
+def local_pool(workers, threads):
+    """A process pool kept for the life of this process (workers cost a torch import each); a
+    pool that broke (a worker killed) is replaced."""
+    key = (workers, threads)
+    with _POOL_LOCK:
+        if key not in _POOL or getattr(_POOL[key], "_broken", False):
+            _patch_spawn()
+            for old in _POOL.values():
+                old.shutdown(wait=False, cancel_futures=True)
+            _POOL.clear()
+            _POOL[key] = ProcessPoolExecutor(workers, mp_context=_WorkerContext(),
+                                             initializer=_init_worker, initargs=(threads,))
+        return _POOL[key]
+
+
+def drop_local_pool():
+    for pool in _POOL.values():
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+    _POOL.clear()
+
+
+atexit.register(drop_local_pool)

@@ -29,7 +29,6 @@ Divergence. A replica whose loss becomes NaN or inf is stopped: its parameters a
 their last finite values, its metrics are NaN and `diverged` is True; the other replicas of
 the stack continue unaffected (their gradients and Adam states never mix with it).
 """
-import json
 import os
 import sys
 import time
@@ -37,7 +36,7 @@ import warnings
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from . import pool, validate
+from . import observe, pool, validate
 from .experiment import Experiment, cell_key, cost, n_replicas
 from .results import Results
 from .store import load_cell, save_cell
@@ -46,23 +45,7 @@ from .train import run_cell, train_stack
 __all__ = ["Experiment", "Results", "run", "run_cell", "train_stack", "cost", "cell_key"]
 
 
-PROGRESS_ENV = "RICHNEURON_PROGRESS_FILE"
-
-def _write_progress(state):
-    """For `make report`: the engine's progress as JSON in the file named by $RICHNEURON_PROGRESS_FILE."""
-    path = os.environ.get(PROGRESS_ENV)
-    if not path:
-        return
-    try:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(state, f)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
-def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=None):
+def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=None, on_progress=None, on_cells=None):
     """Run `experiment` (or a list of them, as one pool of cells); returns `Results`.
 
     cache_dir: finished cells are stored there (atomically) and reused on the next run.
@@ -71,6 +54,10 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
       (tcp://host:port) if it is set, else a process pool with `workers` processes (default:
       the CPU count), or in-process when there is a single cell or `workers=1`. Results always
       come back to this process and its `cache_dir`: workers need no shared disk.
+    on_progress: called with the run's state (cells_total, cells_done, steps_total, steps_done,
+      started) at the start and after every finished cell; on_cells: called at the end with the keys
+      of the cells the run returns. Left None, each is the one `make report` sets for its notebooks
+      (`observe.from_environment`), or nothing.
     """
     with warnings.catch_warnings():              # text bars where ipywidgets is missing
         warnings.simplefilter("ignore")
@@ -82,6 +69,8 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     if not exps:
         raise ValueError("run() got an empty list of experiments")
     cache_dir, workers = validate.cache_dir(cache_dir), validate.workers(workers)   # before any training
+    from_env = observe.from_environment()
+    on_progress, on_cells = on_progress or from_env[0] or (lambda state: None), on_cells or from_env[1]
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise ValueError(f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}")
     cfgs = list({cell_key(c): c for e in exps for c in e.cells}.values())   # shared cells once
@@ -99,7 +88,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                desc=f"{len(todo)} cells to train ({len(done)} cached)")
     state = {"cells_total": len(cfgs), "cells_done": len(done), "steps_total": total, "steps_done": 0,
              "started": time.time()}
-    _write_progress(state)
+    on_progress(dict(state))
 
     def finish(res):
         if cache_dir:
@@ -107,7 +96,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
         done[res["key"]] = res
         state["cells_done"] += 1
         state["steps_done"] += reps(res["config"]) * res["config"]["steps"]
-        _write_progress(state)
+        on_progress(dict(state))
 
     def in_process(cfgs_left):
         for cfg in cfgs_left:
@@ -152,17 +141,6 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                 raise
     finally:
         bar.close()
-    _record_cells(cfgs)
+    if on_cells:
+        on_cells([cell_key(c) for c in cfgs])
     return Results([done[cell_key(c)] for c in cfgs])
-
-
-CELLS_ENV = "RICHNEURON_CELLS_FILE"
-
-
-def _record_cells(cfgs):
-    """For `make report`: append the keys of the cells a run returned, one per line, to the file
-    named by $RICHNEURON_CELLS_FILE, so the paper publishes exactly the results its notebooks read."""
-    path = os.environ.get(CELLS_ENV)
-    if path:
-        with open(path, "a") as f:
-            f.write("".join(f"{cell_key(c)}\n" for c in cfgs))

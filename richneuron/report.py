@@ -46,7 +46,7 @@ def _fmt_time(seconds):
 def _status(nb_path, out_path, progress_file, t0, label, expected, after=None):
     """One progress line: the notebook, its code cells done (from the notebook papermill saves
     after every cell), the engine's cells and model-steps done (from the file the engine writes,
-    see `engine._write_progress`) and an estimate of the time left."""
+    see `observe.progress_file`) and an estimate of the time left."""
     elapsed = time.perf_counter() - t0
     parts = [f"{label} {nb_path.stem}"]
     try:
@@ -78,7 +78,7 @@ def execute(nb_path, out_path, parameters, log=print, label="", expected=None, a
     """Run one notebook with papermill (python3 kernel of this environment), printing a progress
     line every `every` seconds (`expected`: its runtime in the last full run, for the estimate;
     `after`: the last full run's time for the notebooks still to come). `cells_file`: the keys of
-    the cells the notebook's runs return are written there (see `engine._record_cells`).
+    the cells the notebook's runs return are written there (see `observe.cells_file`).
 
     The kernel logs errors only: ipykernel's "running over TCP without encryption" warning
     concerns a kernel on a shared network, not one started here for one notebook."""
@@ -490,7 +490,7 @@ def stored_cells(used, cache):
     """The cells the notebooks read, each read once from the store: key -> {"notebooks": the stems
     that read it, in order (the first is the one a cold build trains it for), "doc": its stored
     JSON}. `used` maps a notebook's stem to the keys of the cells its runs returned (see
-    `engine._record_cells`)."""
+    `observe.cells_file`)."""
     cells = {}
     for stem, keys in used.items():
         for k in keys:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from .experiment import n_replicas, cell_key
+from . import legacy
+from .experiment import cell_key, n_replicas
 
 PAYLOAD = ("key", "config", "metrics", "history", "provenance")
 METRIC_FIELDS = ("arch", "task", "seed", "replica", "diverged", "final_train_loss", "cell")
@@ -111,28 +112,9 @@ def load_cell(cache_dir, cfg):
         doc = json.loads(jpath.read_text())
         doc["weights"] = check_entry(doc, wpath.read_bytes(), cfg)
         if "payload_sha256" not in doc:         # trained before the divergence rule beyond NaN
-            _apply_divergence_rule(doc)
+            legacy.apply_divergence_rule(doc)
         return doc
     except Exception as e:  # noqa: BLE001 - any damage means: recompute
         warnings.warn(f"cache entry {jpath.name} is damaged ({type(e).__name__}: {e}); recomputing it",
                       RuntimeWarning, stacklevel=2)
         return None
-
-
-def _apply_divergence_rule(doc):
-    """The divergence rule (`train.diverged`) applied to an entry trained before it existed: the
-    initial loss of each replica is its logged step-0 loss, the baseline recomputed from the task."""
-    from . import tasks
-    from .train import baseline_loss, diverged
-    cfg = doc["config"]
-    baseline = {d: baseline_loss(tasks.make(cfg["task"], seed=d, **cfg["task_options"])) for d in cfg["data_seeds"]}
-    start = {(h["data_seed"], h["seed"], h["omega"], h["lr"]): h["value"] for h in doc["history"]
-             if h["step"] == 0 and h["quantity"] == "loss" and h["layer"] == "all"}
-    scores = {"final_train_loss"} | {k for r in doc["metrics"] for k in r
-                                     if k.startswith(("train_", "test_")) or k.endswith(("_mse", "_accuracy"))}
-    scores -= {"predict_zero_mse", "predict_mean_mse", "chance_accuracy", "uniform_accuracy"}
-    for row in doc["metrics"]:
-        init = start.get((row["data_seed"], row["seed"], row["omega"], row["lr"]))
-        if init is not None and not row["diverged"] and diverged(row["final_train_loss"], init, baseline[row["data_seed"]]):
-            row["diverged"] = True
-            row.update({k: float("nan") for k in scores if k in row})

@@ -306,9 +306,7 @@ def test_sweeps_make_the_cartesian_product():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
 def test_workers_exit_when_their_parent_is_killed():
     """A killed Jupyter kernel must not leave pool workers training: they get SIGTERM with it."""
-    code = ("import time
-from richneuron import pool as p
-"
+    code = ("import time\nfrom richneuron import pool as p\n"
             "pool = p.local_pool(2, 1)\n"
             "futs = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
             "time.sleep(0.5)\n"

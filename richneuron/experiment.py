@@ -6,7 +6,6 @@ A replica is one (arch, task, seed, ω, lr, ...) run; replicas that share a shap
 import hashlib
 import itertools
 import json
-import math
 from dataclasses import dataclass, field
 
 from . import models, neurons, tasks, validate
@@ -16,11 +15,6 @@ KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
 
 def as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
-
-
-def _positive(name, v, kind=(int, float)):
-    if isinstance(v, bool) or not isinstance(v, kind) or not v > 0 or (isinstance(v, float) and not math.isfinite(v)):
-        raise ValueError(f"{name} must be positive, got {v!r}")
 
 
 def log_interval(steps):
@@ -139,8 +133,7 @@ class Experiment:
         if self.log_every is not None:
             self.log_every = validate.integer("log_every", self.log_every)
         self.threads = validate.threads(self.threads)
-        if self.kernels not in KERNELS:
-            raise ValueError(f"kernels must be one of {KERNELS}, got {self.kernels!r}")
+        self.kernels = validate.choice("kernels", self.kernels, KERNELS)
         self.device = check_device(self.device)
         # Build every cell once now, so that infeasible budgets fail before any training.
         self._cells = list(self._make_cells())

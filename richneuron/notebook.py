@@ -20,7 +20,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from pandas.io.formats.style import Styler
 
-from . import neurons, plots
+from . import neurons, plots, validate
 from .provenance import provenance
 
 QUICK_ARCHS = ("vanilla", "singlu", "v10")
@@ -201,18 +201,15 @@ def write_answers(rows, output_dir):
 
 
 def positive_int(value, name):
-    """A count parameter (e.g. sweep_seeds) checked: ValueError naming it unless a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    """A count parameter (e.g. sweep_seeds) checked by `validate.integer` (the notebooks' argument
+    order: value first)."""
+    return validate.integer(name, value, minimum=1)
 
 
 def fraction(value, name, high=1.0):
-    """A notebook parameter that must be a float in (0, `high`] (e.g. a held-out share): returned
-    as is, else a ValueError naming `name`, the value and the interval."""
-    if isinstance(value, bool) or not isinstance(value, float) or not 0 < value <= high:
-        raise ValueError(f"{name} must be a fraction in (0, {high:g}], got {value!r}")
-    return value
+    """A notebook parameter that must be a number in (0, `high`] (e.g. a held-out share), checked by
+    `validate.real`."""
+    return validate.real(name, value, low=0, high=high, high_open=False, what=f"a fraction in (0, {high:g}]")
 
 
 # Figures and tables as the paper shows them.
@@ -295,8 +292,5 @@ def styler_html(styler):
 
 
 def choice(value, name, valid):
-    """A parameter that must be one of `valid` (e.g. a task id): returned as is, else a ValueError
-    naming `name`, the value and the valid choices."""
-    if value not in valid:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, valid))}, got {value!r}")
-    return value
+    """A parameter that must be one of `valid` (e.g. a task id), checked by `validate.choice`."""
+    return validate.choice(name, value, valid)

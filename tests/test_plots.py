@@ -67,9 +67,14 @@ def test_positive_int_names_the_parameter_and_its_value():
     import pytest
     from richneuron import notebook as nbk
     assert nbk.positive_int(3, "sweep_seeds") == 3
-    for bad in (0, -1, 2.0, True, "4"):
-        with pytest.raises(ValueError, match=f"sweep_seeds must be a positive integer, got {bad!r}"):
+    assert nbk.positive_int(2.0, "sweep_seeds") == 2          # a whole number, as everywhere in the package
+    for bad in (0, -1, 2.5, True, "4"):
+        with pytest.raises(ValueError, match=f"sweep_seeds must be .*, got {bad!r}"):
             nbk.positive_int(bad, "sweep_seeds")
+    assert nbk.fraction(0.5, "validation", 0.5) == 0.5
+    for bad in (0.0, 0.6, True, "0.2"):
+        with pytest.raises(ValueError, match=r"validation must be a fraction in \(0, 0.5\], got"):
+            nbk.fraction(bad, "validation", 0.5)
 
 
 def test_log_ticks_label_a_short_log_range_at_1_2_5_and_a_long_one_by_decade():

@@ -27,6 +27,7 @@ import torch
 
 from . import neurons, notebook as nbk, protocol, published, stats, tasks
 from .provenance import provenance
+from .schema import column_doc, column_order  # noqa: F401  (column_doc: the data dictionary's meanings)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -439,52 +440,7 @@ def number_figures(cells):
 
 
 # The per-replica results published next to the paper: one row per replica (the metrics rows the
-# notebooks read from the results store), and what each column means.
-COLUMNS = {
-    "arch": "neuron id (Methods: the neurons' equations)",
-    "task": "task id (Methods: the tasks' generators)",
-    "width": "hidden width of each layer (matched to `budget` when a budget was given)",
-    "params": "exact number of trainable parameters of the model",
-    "budget": "parameter budget the width was matched to (empty where the width was set directly)",
-    "depth": "hidden layers of the neuron, then a linear head",
-    "steps": "full-batch Adam steps",
-    "meta_lr_scale": "factor on the learning rate of the meta (modulating) parameters; 1 = the same rate",
-    "kernels": "sin/cos/tanh kernels: numpy (the default) or torch (the rounding check)",
-    "device": "where the replica trained (cpu or cuda)",
-    "data_seed": "seed of the task's data draw",
-    "seed": "initialisation seed of the model",
-    "omega": "ω of this replica (empty: the neuron's default, or a neuron without ω)",
-    "lr": "constant Adam learning rate",
-    "replica": "index of the replica within its cell (the stacked ensemble it trained in)",
-    "final_train_loss": "training loss (MSE or cross-entropy) after the last step; empty if diverged",
-    "diverged": "True when training diverged (NaN/inf, or ended worse than its start and 10× the best "
-                "constant's loss); its scores are empty",
-    "predict_zero_mse": "sanity baseline: MSE of predicting 0 on this draw's test set",
-    "predict_mean_mse": "sanity baseline: MSE of predicting the training targets' mean on the test set",
-    "chance_accuracy": "sanity baseline: accuracy of predicting the test set's majority class",
-    "uniform_accuracy": "sanity baseline: 1 / number of classes",
-    "metric": "the task's score: mse (lower is better) or accuracy (higher is better), in the "
-              "`test_<metric>` column",
-    "wall_seconds": "the cell's training time divided by its replicas (machine-dependent)",
-    "cell": "key of the cell in the results store (build/cache/<cell>.json holds its history and weights)",
-    "notebooks": "the notebooks that read this replica (comma-separated)",
-}
-PATTERNS = (
-    (r"train_(mse|accuracy)", "score on the training set"),
-    (r"test_(mse|accuracy)", "score on the test set: fresh draws, the training pairs for memorize, the "
-                             "shifted range for ood, freqgen and mixedfreq (the report's score)"),
-    (r"in_range_(mse|accuracy)", "score on fresh points of the training range (ood, freqgen, mixedfreq)"),
-    (r"moved\.(direct|meta)", "relative weight change of that role's parameters over training, "
-                             "‖W_end − W_init‖ / ‖W_init‖ (meta: the modulating weights; empty for a neuron without them)"),
-    (r"task\.\w+", "task option set for this run (empty: the generator's default, see Methods)"),
-    (r"opt\.\w+", "neuron option set for this run (empty: the neuron's default, see Methods)"),
-)
-
-
-def column_doc(name):
-    """What column `name` of the published results means (None: undocumented)."""
-    return COLUMNS.get(name) or next((d for p, d in PATTERNS if re.fullmatch(p, name)), None)
-
+# notebooks read from the results store), and what each column means (`schema`).
 
 def stored_cells(used, cache):
     """The cells the notebooks read, each read once from the store: key -> {"notebooks": the stems
@@ -506,7 +462,7 @@ def results_table(cells):
     with the notebooks that read them. Replicas read by several notebooks appear once."""
     rows = [{**r, "notebooks": ",".join(c["notebooks"])} for c in cells.values() for r in c["doc"]["metrics"]]
     df = pd.DataFrame(rows)
-    return df[_column_order(list(df.columns))]
+    return df[column_order(list(df.columns))]
 
 
 def training_costs(used, cells, since):
@@ -546,16 +502,6 @@ def cold_estimates(runtimes, workers):
             stored = cost["core_seconds"] * (cost["cells"] - cost["trained_now"]) / max(cost["cells"], 1)
         out[stem] = wall + stored / max(int(workers), 1)
     return out
-
-
-def _column_order(columns):
-    """The configuration, its task and neuron options, the replica, its scores, then the rest."""
-    after = {"device": [c for c in columns if c.startswith(("task.", "opt."))],
-             "final_train_loss": [c for c in columns if re.match(r"(train|test|in_range)_", c)]}
-    out = []
-    for c in COLUMNS:
-        out += ([c] if c in columns else []) + sorted(after.get(c, []))
-    return out + sorted(set(columns) - set(out))
 
 
 def data_dictionary(df):

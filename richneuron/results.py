@@ -1,7 +1,8 @@
 """What `run` returns: the metrics and history tables, and any trained replica back as a module."""
 import pandas as pd
 
-from . import models, stats, tasks
+from . import models, schema, stats, tasks
+
 
 class Results:
     """What `run` returns: `metrics` (one row per replica), `history` (long), `provenance`,
@@ -16,6 +17,11 @@ class Results:
     def __repr__(self):
         n_div = int(self.metrics["diverged"].sum()) if len(self.metrics) else 0
         return f"Results({len(self.metrics)} replicas in {len(self._cells)} cells, {n_div} diverged)"
+
+    def columns(self):
+        """What each column of `metrics` means (`schema`): a table column -> meaning."""
+        return pd.DataFrame({"column": list(self.metrics.columns),
+                             "meaning": [schema.column_doc(c) for c in self.metrics.columns]})
 
     def cells(self):
         """Every cell as run: dicts with "key", "config" (the cell's JSON config) and "weights"

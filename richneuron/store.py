@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from . import legacy
+from . import legacy, schema
 from .experiment import cell_key, n_replicas
 
 PAYLOAD = ("key", "config", "metrics", "history", "provenance")
-METRIC_FIELDS = ("arch", "task", "seed", "replica", "diverged", "final_train_loss", "cell")
+METRIC_FIELDS = schema.REQUIRED
 
 
 def _write_atomic(path, data: bytes):

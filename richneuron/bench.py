@@ -41,7 +41,7 @@ CONFIGS = [("singlu", "memorize"), ("singlu", "spiral"), ("v15", "complex4d")]
 # The report's history interval: the bench's shorter runs log at the same interval, so logging
 # costs the same share of a step as in the report.
 LOG_EVERY = log_interval(protocol.STEPS)
-BUDGET, DEPTH, SEEDS = 5000, 2, 16
+BUDGET, DEPTH, SEEDS = protocol.BUDGET, protocol.DEPTH, 16
 TRANSCENDENTAL = {"sin", "cos", "tanh", "sigmoid", "exp", "log1p", "softplus"}
 
 

@@ -735,4 +735,6 @@ def available(*tags_, exclude=()):
 
 def get(name):
     """The neuron class registered under `name`; ValueError listing the valid ids otherwise."""
-    return REGISTRY[validate.choice("arch", name, list(REGISTRY))]
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ValueError(f"unknown arch {name!r}; valid choices: {', '.join(REGISTRY)}")
+    return REGISTRY[name]

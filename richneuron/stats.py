@@ -1,19 +1,22 @@
 """Statistics for the report: one comparison function, families, summaries, ranks and verdicts.
 
-`compare(a, b, scale=...)` is the only way a claim compares two groups of replicas. On the log
-scale (MSE-like scores) it compares geometric means: the effect is the ratio a/b; on the linear
-scale (accuracies) it compares means: the effect is the difference a − b. The interval and the
-p-value are Welch's t on that scale (`scipy.stats.ttest_ind(equal_var=False)`), so a ratio's
-interval is the exponentiated interval of the difference of mean logs. With a `margin` (a ratio
-on the log scale, a difference on the linear one), a two one-sided tests procedure
-(`statsmodels.stats.weightstats.ttost_ind`) says whether the effect is *equivalent* to none, that
-is, inside (1/margin, margin) or (−margin, margin). A percentile bootstrap over 5 seeds covers
-the truth ~85% of the time; Welch's t interval covers ~95% on log-normal errors at n = 5 and 10
-(tests/test_stats.py simulates it).
+`compare(a, b, scale=..., draws=...)` is the only way a claim compares two groups of replicas. On
+the log scale (MSE-like scores) it compares geometric means: the effect is the ratio a/b; on the
+linear scale (accuracies) it compares means: the effect is the difference a − b, so a ratio's
+interval is the exponentiated interval of a difference of mean logs. With a `margin` (a ratio on the
+log scale, a difference on the linear one), a two one-sided tests procedure (statsmodels' `ttost_*`)
+says whether the effect is *equivalent* to none, that is, inside (1/margin, margin) or
+(−margin, margin).
 
-Replicas are the unit: with several data draws and several initialisation seeds per draw, the
-replicas of a group are treated as exchangeable draws of (data, init); `variance_split` reports
-how much of the spread is data and how much is initialisation.
+Inference is at the level of the data draw, the unit that varies: a comparison is given each
+replica's data-draw label (`draws`), averages the seeds within a draw, and runs a paired t on the
+per-draw differences when both groups share their draws (Welch's t on the draw means when they do
+not). Replicas that share a draw are not independent: in a simulation of the report's structure
+(a shared draw effect, an arch × draw effect, seed noise) Welch's t on the pooled replicas covers
+the truth far less than 95% of the time, the draw-level test 95% (tests/test_stats.py). Without
+`draws`, Welch's t on the replicas (`scipy.stats.ttest_ind(equal_var=False)`); it covers ~95% for
+independent log-normal errors at n = 5 and 10, where a percentile bootstrap covers ~85%.
+`variance_split` reports how much of the spread is data and how much is initialisation.
 
 Families: `holm(comparisons)` adjusts the p-values of one claim's family of tests
 (`statsmodels.stats.multitest.multipletests`, Holm). Rankings across tasks: `friedman` (autorank:
@@ -70,6 +73,8 @@ class Comparison:
     n_a: int
     n_b: int
     confidence: float
+    n_draws: int = 0            # data draws the inference used (0: replicas were the unit)
+    level: str = "replica"      # "replica", "draw, paired" or "draw, Welch" (see `compare`)
 
     @property
     def null(self):
@@ -92,23 +97,60 @@ class Comparison:
         return asdict(self)
 
 
-def _clean(v, scale):
+def _clean(v, scale, labels=None):
     v = np.asarray(v, float).ravel()
-    v = v[np.isfinite(v)]
+    ok = np.isfinite(v)
+    v = v[ok]
     if scale == "log":
         if (v <= 0).any():
             raise ValueError("scale='log' needs positive scores (errors); use scale='linear' for differences")
         v = np.log(v)
-    return v
+    if labels is None:
+        return v
+    labels = np.asarray(labels).ravel()
+    if len(labels) != len(ok):
+        raise ValueError(f"draws must give one data-draw label per replica: {len(labels)} labels for {len(ok)} scores")
+    return v, labels[ok]
 
 
-def compare(a, b, *, scale, margin=None, confidence=0.95):
+def _draw_means(v, labels):
+    """The mean of `v` (already on the comparison scale) within each data draw: {draw: mean}."""
+    keys, inv = np.unique(labels, return_inverse=True)
+    sums = np.bincount(inv, weights=v, minlength=len(keys))
+    return dict(zip(keys.tolist(), sums / np.bincount(inv, minlength=len(keys))))
+
+
+def compare(a, b, *, scale, draws=None, margin=None, confidence=0.95):
     """Compare per-replica scores `a` with `b` (NaN/inf replicas, e.g. diverged, are dropped).
 
     scale="log": effect = geometric-mean ratio a/b (for errors); margin: an equivalence ratio > 1.
     scale="linear": effect = mean difference a − b (for accuracies); margin: a difference > 0.
-    Returns a `Comparison`; its interval is Welch's t interval at `confidence`, its p-value
-    Welch's two-sided test of no difference, `equivalent` the TOST decision at 1 − confidence.
+    Returns a `Comparison`; its interval is a t interval at `confidence`, its p-value the two-sided
+    test of no difference, `equivalent` the TOST decision at 1 − confidence.
+
+    Without `draws` the replicas are the unit: Welch's t on the replicas (`level` "replica").
+
+    `draws=(draws_a, draws_b)` gives each replica's data-draw label (one per score, e.g. the runs'
+    `data_seed`). Inference is then at the level of the draw, the unit that varies: the replicas of
+    one draw share its data (on hifreq the draw changes the target function) and are not
+    independent. Each group is reduced to its means over seeds within each draw, and
+
+    * when both groups were trained on the same draws, the test is a paired t on the per-draw
+      differences of those means (`level` "draw, paired"; df = draws − 1; TOST by the one-sample
+      TOST on the differences). Why this and not a mixed model with a draw effect and an
+      arch × draw effect: for a balanced design (the same seeds on every draw) the paired t on draw
+      means *is* the exact REML/ANOVA test of the arch effect in that model — the variance of a draw
+      difference is 2·σ²(arch × draw) + 2·σ²(seed)/seeds whatever the variance components are, and
+      the differences estimate it with draws − 1 degrees of freedom — while the mixed-model fit
+      must estimate components at 6 draws, where REML estimates sit on the boundary and its Wald
+      intervals under-cover. Pairing removes the shared draw effect, so the interval is no wider
+      than the data require (tests/test_stats.py simulates both);
+    * when the draws differ between the groups, the test is Welch's t on the two groups' draw means
+      (`level` "draw, Welch"): a draw's effect then adds to each mean and cannot be paired away.
+
+    Fewer than two draws (or replicas) in a group give no interval (NaN), as does a single
+    replica without `draws`. The estimate with `draws` is the mean of the per-draw effects (equal
+    to the replica mean's effect when every draw has the same number of replicas).
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
@@ -116,26 +158,62 @@ def compare(a, b, *, scale, margin=None, confidence=0.95):
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     if margin is not None and not (margin > (1 if scale == "log" else 0) and math.isfinite(margin)):
         raise ValueError(f"margin must be {'a ratio > 1' if scale == 'log' else 'a difference > 0'}, got {margin!r}")
-    x, y = _clean(a, scale), _clean(b, scale)
+    if draws is not None and not (isinstance(draws, (tuple, list)) and len(draws) == 2
+                                  and all(np.ndim(d) == 1 for d in draws)):
+        raise ValueError("draws must be a pair (draws_a, draws_b) of per-replica data-draw labels, "
+                         f"got {type(draws).__name__}")
     back = np.exp if scale == "log" else (lambda t: t)
-    est = float(back(x.mean() - y.mean())) if len(x) and len(y) else math.nan
-    nan = dict(low=math.nan, high=math.nan, p_value=math.nan, equivalent=None, p_equivalence=math.nan)
-    out = dict(estimate=est, scale=scale, margin=margin, n_a=len(x), n_b=len(y), confidence=confidence)
-    if len(x) < 2 or len(y) < 2:
-        return Comparison(**out, **nan)
     bound = math.log(margin) if (margin is not None and scale == "log") else margin
-    if x.var() == 0 and y.var() == 0:        # deterministic groups: the difference is exact
-        d = x.mean() - y.mean()
-        eq = None if margin is None else bool(abs(d) < bound)
-        return Comparison(**out, low=est, high=est, p_value=1.0 if d == 0 else 0.0, equivalent=eq,
-                          p_equivalence=math.nan if margin is None else float(not eq))
-    res = _st.ttest_ind(x, y, equal_var=False)
+    if draws is None:
+        x, y = _clean(a, scale), _clean(b, scale)
+        return _welch(x, y, back, bound, dict(scale=scale, margin=margin, n_a=len(x), n_b=len(y),
+                                               confidence=confidence, n_draws=0, level="replica"))
+    (x, la), (y, lb) = _clean(a, scale, draws[0]), _clean(b, scale, draws[1])
+    ma, mb = _draw_means(x, la), _draw_means(y, lb)
+    info = dict(scale=scale, margin=margin, n_a=len(x), n_b=len(y), confidence=confidence)
+    if set(ma) != set(mb):
+        xa, xb = np.array(list(ma.values())), np.array(list(mb.values()))
+        return _welch(xa, xb, back, bound, dict(info, n_draws=min(len(ma), len(mb)), level="draw, Welch"))
+    keys = sorted(ma)
+    d = np.array([ma[k] - mb[k] for k in keys])
+    out = dict(info, n_draws=len(d), level="draw, paired",
+               estimate=float(back(d.mean())) if len(d) else math.nan)
+    if len(d) < 2:
+        return Comparison(**out, low=math.nan, high=math.nan, p_value=math.nan, equivalent=None,
+                          p_equivalence=math.nan)
+    if d.var() == 0:                           # the same difference on every draw: it is exact
+        eq = None if margin is None else bool(abs(d[0]) < bound)
+        return Comparison(**out, low=out["estimate"], high=out["estimate"], p_value=1.0 if d[0] == 0 else 0.0,
+                          equivalent=eq, p_equivalence=math.nan if margin is None else float(not eq))
+    res = _st.ttest_1samp(d, 0.0)
     ci = res.confidence_interval(confidence)
     p_eq, eq = math.nan, None
     if margin is not None:
+        from statsmodels.stats.weightstats import ttost_paired
+        p_eq = float(ttost_paired(d, np.zeros_like(d), -bound, bound)[0])
+        eq = bool(p_eq < 1 - confidence)
+    return Comparison(**out, low=float(back(ci.low)), high=float(back(ci.high)), p_value=float(res.pvalue),
+                      equivalent=eq, p_equivalence=p_eq)
+
+
+def _welch(x, y, back, bound, out):
+    """Welch's t of `x` against `y` (on the comparison scale) as a `Comparison` with `out`'s fields."""
+    out = dict(out, estimate=float(back(x.mean() - y.mean())) if len(x) and len(y) else math.nan)
+    nan = dict(low=math.nan, high=math.nan, p_value=math.nan, equivalent=None, p_equivalence=math.nan)
+    if len(x) < 2 or len(y) < 2:
+        return Comparison(**out, **nan)
+    if x.var() == 0 and y.var() == 0:        # deterministic groups: the difference is exact
+        d = x.mean() - y.mean()
+        eq = None if bound is None else bool(abs(d) < bound)
+        return Comparison(**out, low=out["estimate"], high=out["estimate"], p_value=1.0 if d == 0 else 0.0,
+                          equivalent=eq, p_equivalence=math.nan if bound is None else float(not eq))
+    res = _st.ttest_ind(x, y, equal_var=False)
+    ci = res.confidence_interval(out["confidence"])
+    p_eq, eq = math.nan, None
+    if bound is not None:
         from statsmodels.stats.weightstats import ttost_ind
         p_eq = float(ttost_ind(x, y, -bound, bound, usevar="unequal")[0])
-        eq = bool(p_eq < 1 - confidence)
+        eq = bool(p_eq < 1 - out["confidence"])
     return Comparison(**out, low=float(back(ci.low)), high=float(back(ci.high)), p_value=float(res.pvalue),
                       equivalent=eq, p_equivalence=p_eq)
 

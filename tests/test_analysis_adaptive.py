@@ -8,11 +8,11 @@ from richneuron import stats
 from richneuron.analysis import adaptive as ad
 
 TASKS = {"spiral": "accuracy", "nested2d": "mse"}
-N = 12                                     # 4 seeds x 3 data draws
+N = 12                                     # 2 seeds x 6 data draws
 
 
 def _keys(n=N):
-    return [{"data_seed": i // 4, "seed": i % 4} for i in range(n)]
+    return [{"data_seed": i // 2, "seed": i % 2} for i in range(n)]
 
 
 def _scores(arch, task, centre, spread, rng, **extra):

@@ -1,9 +1,12 @@
 """Finding 02's verdicts (richneuron.analysis.ranking) on hand-built tables whose verdict is known by hand.
 
 Replicas are built as centre·exp(sd·z) (errors) or centre + sd·z (accuracies) with one fixed standardised
-pattern z of 12 values (4 seeds × 3 data draws): the geometric mean (or mean) of a group is exactly its
-centre, so every effect is known, and the Welch interval's width is set by sd.
+pattern z of 12 values (2 seeds × 6 data draws), each arch's in its own fixed order (an arch × draw effect,
+so the draw-level paired t has a spread to work with): the geometric mean (or mean) of a group is exactly its
+centre, so every effect is known, and the interval's width is set by sd.
 """
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,9 +25,10 @@ TIGHT, LOOSE = 0.02, 1.5           # sd: every effect below is significant / not
 
 def reps(arch, task, centre, sd=TIGHT, z=Z, **extra):
     metric = METRIC[task]
+    z = np.asarray(z)[np.random.default_rng(zlib.crc32(arch.encode())).permutation(len(z))]
     v = centre * np.exp(sd * z) if metric == "mse" else centre + sd * z
     return [{"arch": arch, "task": task, "metric": metric, f"test_{metric}": float(x), "diverged": False,
-             "seed": i % 4, "data_seed": i // 4, **extra} for i, x in enumerate(v)]
+             "seed": i % 2, "data_seed": i // 2, **extra} for i, x in enumerate(v)]
 
 
 def table(*groups):
@@ -172,7 +176,7 @@ def _spiral(v10=0.99, singlu=0.44, others=0.6, sd=TIGHT, drop=(), **override):
 
 @pytest.mark.parametrize("kw, expected, parts", [
     ({}, stats.REPLICATED, ("holds", "holds", "holds")),
-    ({"v1": 0.99}, stats.NOT_REPLICATED, ("holds", "holds", "fails")),        # v1 solves it without a phase
+    ({"v1": 0.99, "sd": 0.01}, stats.NOT_REPLICATED, ("holds", "holds", "fails")),   # v1 solves it without a phase
     ({"singlu": 0.99}, stats.NOT_REPLICATED, ("fails", "fails", "fails")),
     ({"singlu": 0.94}, stats.NOT_REPLICATED, ("holds", "fails", "holds")),    # 5 pp: magnitude misses [17, 174] pp
     ({"drop": ("v7",)}, stats.INCONCLUSIVE, ("holds", "holds", "inconclusive")),
@@ -215,7 +219,7 @@ def _hifreq(v15=0.85, singlu=1.02, earlier=1.2, sd=TIGHT, drop=(), **override):
     ({}, stats.REPLICATED, ("holds", "holds")),
     ({"v12": 1.02}, stats.REPLICATED, ("holds", "holds")),            # equivalent to SinGLU: does not beat it
     ({"v13": 0.8}, stats.NOT_REPLICATED, ("holds", "fails")),         # an earlier design beat SinGLU first
-    ({"v15": 1.0, "sd": 0.1}, stats.NOT_REPLICATED, ("fails", "holds")),   # 2%, not significant, equivalent
+    ({"v15": 1.0, "sd": 0.05}, stats.NOT_REPLICATED, ("fails", "holds")),  # 2%, not significant, equivalent
     ({"drop": ("v6",)}, stats.INCONCLUSIVE, ("holds", "inconclusive")),
     ({"sd": 0.8}, stats.INCONCLUSIVE, ("inconclusive", "inconclusive"))])
 def test_verdict_v15_hifreq(kw, expected, parts):
@@ -322,3 +326,13 @@ def test_cost_text_counts_replicas_and_model_steps_by_group():
     assert "main grid (shared with the other notebooks) 12 replicas (120 model-steps)" in text
     assert "difficulty sweep 2 replicas (20 model-steps)" in text and "rounding check 2 replicas (20 model-steps)" in text
     assert text.endswith("In all 16 replicas, 160 model-steps.")
+
+
+def test_comparisons_are_at_the_draw_level():
+    """Every comparison of a finding passes the runs' data draws: a paired t on per-draw mean log errors."""
+    m = table(reps("a", "nested2d", 1e-2, 0.3), reps("b", "nested2d", 2e-2, 0.3))
+    c = rk.comparison(m, "nested2d", "a", "b")
+    mean_log = lambda a: np.log(m[m["arch"] == a].groupby("data_seed")["test_mse"].apply(lambda v: np.exp(np.log(v).mean())))
+    ref = st.ttest_rel(mean_log("a"), mean_log("b"))
+    assert c.level == "draw, paired" and c.n_draws == 6 and c.p_value == pytest.approx(ref.pvalue)
+    assert rk.family(m, [("nested2d", "a", "b")])["p_value"].iloc[0] == pytest.approx(ref.pvalue)

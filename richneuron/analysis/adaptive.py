@@ -211,8 +211,9 @@ def performance_family(scores, reference=REFERENCE):
     for (arch, task), g in s[s["arch"] != reference].groupby(["arch", "task"], sort=False):
         metric = g["metric"].iloc[0]
         sc = stats.scale_of(metric)
-        ref = s[(s["arch"] == reference) & (s["task"] == task)]["score"]
-        comps[f"{arch} / {task}"] = stats.compare(g["score"], ref, scale=sc, margin=stats.EQUIVALENCE[sc])
+        gr = s[(s["arch"] == reference) & (s["task"] == task)]
+        ref = gr["score"]
+        comps[f"{arch} / {task}"] = common.compare(g, gr, scale=sc, margin=stats.EQUIVALENCE[sc])
         meta[f"{arch} / {task}"] = {"arch": arch, "task": task, "metric": metric,
                                     "at_floor": common.at_floor(g["score"], ref, sc) if len(ref) else False}
     fam = _family_with(comps, meta)
@@ -233,7 +234,8 @@ def no_change_family(named, scale, margins):
     comps, meta = {}, {}
     for stat, t in named.items():
         for task, g in t.groupby("task", sort=False):
-            comps[f"{stat} / {task}"] = stats.compare(g["end"], g["start"], scale=scale, margin=margins[stat])
+            comps[f"{stat} / {task}"] = stats.compare(g["end"], g["start"], scale=scale, margin=margins[stat],
+                                                      draws=common.draws(g, g))
             meta[f"{stat} / {task}"] = {"statistic": stat, "task": task}
     fam = _family_with(comps, meta)
     if len(fam):
@@ -248,7 +250,7 @@ def phase_family(phase, threshold=PHASE_USE_MAX):
     for task, g in phase.groupby("task", sort=False):
         with warnings.catch_warnings():      # scipy warns about the constant group's zero variance
             warnings.simplefilter("ignore", RuntimeWarning)
-            comps[task] = stats.compare(g["end"], np.full(len(g), threshold), scale="log")
+            comps[task] = stats.compare(g["end"], np.full(len(g), threshold), scale="log", draws=common.draws(g, g))
         meta[task] = {"task": task, "start (share of bound)": float(np.exp(np.log(g["start"]).mean()))}
     fam = _family_with(comps, meta)
     if len(fam):
@@ -264,10 +266,10 @@ def meta_family(meta):
     for (arch, task), g in m.groupby(["arch", "task"], sort=False):
         metric = g["metric"].iloc[0]
         sc = stats.scale_of(metric)
-        base = g[g["meta_lr_scale"] == 1.0]["score"]
+        base = g[g["meta_lr_scale"] == 1.0]
         for s, gs in g[g["meta_lr_scale"] != 1.0].groupby("meta_lr_scale"):
             lab = f"{arch} / {task} / x{s:g}"
-            comps[lab] = stats.compare(gs["score"], base, scale=sc, margin=stats.EQUIVALENCE[sc])
+            comps[lab] = common.compare(gs, base, scale=sc, margin=stats.EQUIVALENCE[sc])
             info[lab] = {"arch": arch, "task": task, "meta_lr_scale": float(s), "metric": metric}
     fam = _family_with(comps, info)
     if len(fam):

@@ -63,6 +63,25 @@ def at_floor(a, b, scale):
     return bool(ca <= AT_FLOOR and cb <= AT_FLOOR)
 
 
+def draws(*groups):
+    """The data-draw labels of each group of replicas (its `data_seed` column), the `draws`
+    argument of `stats.compare`: inference is at the level of the draw. None when a group has no
+    such column (a table of values without the runs' keys), and None when every replica is on one
+    and the same draw (a descriptive sweep run on one draw: its comparison is conditional on that
+    draw and its replicas are the seeds)."""
+    if all(isinstance(g, pd.DataFrame) and "data_seed" in g for g in groups):
+        labels = tuple(g["data_seed"].to_numpy() for g in groups)
+        if len(set(np.concatenate(labels).tolist())) > 1:
+            return labels
+    return None
+
+
+def compare(ga, gb, value="score", *, scale, margin=None):
+    """`stats.compare` of column `value` of two groups of replicas (DataFrames) at the level of their
+    data draws (`draws`)."""
+    return stats.compare(ga[value], gb[value], scale=scale, margin=margin, draws=draws(ga, gb))
+
+
 def better_sign(metric):
     """The direction of a − b (or a/b) in which `a` is better: −1 for errors, +1 for accuracies."""
     return -1 if stats.LOWER_IS_BETTER[metric] else 1
@@ -102,8 +121,9 @@ def compare_pairs(scores, pairs, margin=True):
         metric = g["metric"].iloc[0]
         sc = stats.scale_of(metric)
         lab = f"{task} / {a} / {b}"
-        xa, xb = g.loc[g["arch"] == a, "score"], g.loc[g["arch"] == b, "score"]
-        comps[lab] = stats.compare(xa, xb, scale=sc, margin=stats.EQUIVALENCE[sc] if margin else None)
+        ga, gb = g[g["arch"] == a], g[g["arch"] == b]
+        xa, xb = ga["score"], gb["score"]
+        comps[lab] = compare(ga, gb, scale=sc, margin=stats.EQUIVALENCE[sc] if margin else None)
         info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric,
                      "at_floor": at_floor(xa, xb, sc) if len(xa) and len(xb) else False}
     fam = stats.family(comps)

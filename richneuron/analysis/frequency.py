@@ -101,13 +101,13 @@ def versus(metrics, by=("task",), ref=FIXED, others=ADAPTIVE):
     m = _ok(metrics)
     comps, keys = {}, {}
     for key, g in m.groupby(list(by), sort=False, dropna=False):
-        a = g.loc[g["arch"] == ref, "test_mse"].to_numpy()
+        a = g[g["arch"] == ref]
         if not len(a):
             continue
         for other in [o for o in others if o in set(g["arch"])]:
-            b = g.loc[g["arch"] == other, "test_mse"].to_numpy()
+            b = g[g["arch"] == other]
             label = " ".join(f"{k}={v}" for k, v in _key(by, key).items()) + f" {other}"
-            comps[label] = stats.compare(b, a, scale="log", margin=stats.EQUIVALENCE["log"])
+            comps[label] = common.compare(b, a, "test_mse", scale="log", margin=stats.EQUIVALENCE["log"])
             keys[label] = {**_key(by, key), "other": other}
     t = stats.family(comps)
     if not len(t):

@@ -48,16 +48,16 @@ def experiments(cfg, lrs, points, capacity_archs):
             "check": grid(PAIR, kernels=check), "check_sweep": grid(PAIR, lr=lrs, kernels=check)}
 
 
-def _scores(metrics, arch, value="test_mse"):
-    m = metrics[(metrics["arch"] == arch) & ~metrics["diverged"].astype(bool)]
-    return m[value].to_numpy(float)
+def _replicas(metrics, arch):
+    return metrics[(metrics["arch"] == arch) & ~metrics["diverged"].astype(bool)]
 
 
 def ratio(metrics, num=NUM, den=DEN, value="test_mse"):
     """Vanilla/SinGLU memorisation MSE: `stats.compare` (ratio of geometric means, Welch interval
     on the log scale, TOST at the default margin) and each arch's geometric mean with its interval."""
-    a, b = _scores(metrics, num, value), _scores(metrics, den, value)
-    c = stats.compare(a, b, scale="log", margin=stats.EQUIVALENCE["log"])
+    ga, gb = _replicas(metrics, num), _replicas(metrics, den)
+    a, b = ga[value].to_numpy(float), gb[value].to_numpy(float)
+    c = common.compare(ga, gb, value, scale="log", margin=stats.EQUIVALENCE["log"])
     (na, na_lo, na_hi), (nb, nb_lo, nb_hi) = stats.center(a, "log"), stats.center(b, "log")
     return {"ratio": c.estimate, "low": c.low, "high": c.high, "p_value": c.p_value, "equivalent": c.equivalent,
             "num_geo": na, "num_low": na_lo, "num_high": na_hi, "den_geo": nb, "den_low": nb_lo, "den_high": nb_hi,
@@ -90,7 +90,7 @@ def capacity(metrics, threshold):
 def tables(default, sweep=None):
     """The verdict's inputs from metrics tables: the default-protocol replicas of Vanilla and
     SinGLU (arch, test_mse, diverged) and the learning-rate sweep's (plus lr); plain DataFrames."""
-    cols = ["arch", "test_mse", "diverged"]
+    cols = ["arch", "test_mse", "diverged"] + (["data_seed"] if "data_seed" in default else [])
     d = default[default["arch"].isin([NUM, DEN])][cols].reset_index(drop=True)
     s = pd.DataFrame(columns=cols + ["lr"]) if sweep is None else sweep[sweep["arch"].isin([NUM, DEN])][cols + ["lr"]]
     return {"default": d, "sweep": s.reset_index(drop=True)}

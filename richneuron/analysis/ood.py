@@ -137,8 +137,8 @@ def versus(metrics, ref=REFERENCE, values=("ratio", "test_mse"), by=()):
         for arch in dict.fromkeys(g["arch"]):
             for value in values:
                 label = " ".join(f"{k}={v}" for k, v in key.items()) + f" {arch} {value}"
-                comps[label] = stats.compare(g.loc[g["arch"] == arch, value], refs[value], scale="log",
-                                             margin=stats.EQUIVALENCE["log"])
+                comps[label] = common.compare(g[g["arch"] == arch], refs, value, scale="log",
+                                              margin=stats.EQUIVALENCE["log"])
                 keys[label] = {"arch": arch, "vs": ref, "value": value, **key}
     t = stats.family(comps)
     if not len(t):

@@ -447,8 +447,8 @@ def scale_summary(metrics, reference="singlu", other="vanilla"):
     for task, gt in sc.groupby("task", sort=False):
         metric = gt["metric"].iloc[0]
         scale = stats.scale_of(metric)
-        comps = {int(b): stats.compare(g.loc[g["arch"] == reference, "score"], g.loc[g["arch"] == other, "score"],
-                                       scale=scale, margin=stats.EQUIVALENCE[scale])
+        comps = {int(b): common.compare(g[g["arch"] == reference], g[g["arch"] == other],
+                                        scale=scale, margin=stats.EQUIVALENCE[scale])
                  for b, g in gt.groupby("budget")}
         f = stats.family(comps).rename(columns={"label": "budget"}).assign(task=task, metric=metric,
                                                                           arch=reference, other=other)

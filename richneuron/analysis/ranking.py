@@ -34,10 +34,15 @@ EARLIER_THAN_V15 = tuple(a for a in STUDY[:STUDY.index("v15")] if a != "singlu")
 
 # ----------------------------------------------------------------------------- comparisons
 
+def replicas(metrics, arch, task):
+    """The non-diverged replicas of `arch` on `task` (`common.replica_scores`: keys and `score`)."""
+    s = common.replica_scores(metrics, [arch], [task])
+    return s[~s["diverged"].astype(bool)]
+
+
 def scores(metrics, arch, task):
     """Test scores of the non-diverged replicas of `arch` on `task` (`common.replica_scores`)."""
-    s = common.replica_scores(metrics, [arch], [task])
-    return s.loc[~s["diverged"].astype(bool), "score"].to_numpy(float)
+    return replicas(metrics, arch, task)["score"].to_numpy(float)
 
 
 def metric_of_task(metrics):
@@ -51,8 +56,8 @@ def comparison(metrics, task, a, b):
     if not len(tm):
         raise ValueError(f"task {task!r} is not in the metrics; present: {', '.join(sorted(set(metrics['task'])))}")
     scale = stats.scale_of(tm.iloc[0])
-    return stats.compare(scores(metrics, a, task), scores(metrics, b, task), scale=scale,
-                         margin=stats.EQUIVALENCE[scale])
+    return common.compare(replicas(metrics, a, task), replicas(metrics, b, task), scale=scale,
+                          margin=stats.EQUIVALENCE[scale])
 
 
 def family(metrics, pairs):

@@ -340,13 +340,13 @@ def limitations(verdict_rows=()):
         f"- **Task difficulty.** Each task is judged at one difficulty (the generator defaults: {difficulty}); the "
         "ordering of neurons can change with difficulty, as notebook 02's difficulty sweep shows where it was run.",
         f"- **The data draw.** Replicas are (data draw, seed) pairs, {protocol.SEEDS} seeds on each of "
-        f"{protocol.DATA_SEEDS} draws, treated as exchangeable. With {protocol.DATA_SEEDS} draws per task an "
-        "arch-by-draw interaction cannot be estimated well; where the data share of the variance is large "
-        "(notebook 02's variance split), the intervals describe these draws more than the population of draws.",
-        f"- **Float32 floors.** Training and scoring are in float32 (machine epsilon {eps:.2g}): an MSE cannot be "
-        f"resolved much below ε² ≈ {eps ** 2:.1g} for targets of order 1, and in practice training stalls far "
-        f"above it; errors below stats.FLOAT32_FLOOR = {stats.FLOAT32_FLOOR:g} (within a decade of it for finding 1) "
-        "are not judged by their ratio alone, since a ratio of two rounding errors is not a skill ratio.",
+        f"{protocol.DATA_SEEDS} draws, the same draws for every arch. The draw is the unit of inference: seeds "
+        "are averaged within a draw and the archs compared by a paired t across the draws "
+        f"({protocol.DATA_SEEDS - 1} degrees of freedom), so an arch-by-draw interaction widens the interval "
+        "instead of passing for a skill difference.",
+        f"- **Small errors.** Training and scoring are in float32 (machine epsilon {eps:.2g}). No fixed floor "
+        "decides whether a ratio of small errors is a measurement: it is judged unless the robustness check's "
+        f"runs of the same comparison move it by more than the claimed effect's band (a factor {stats.BAND:.2g}).",
         "- **Adam's normalisation.** Adam divides every parameter's step by the running RMS of its own gradient, "
         "so a modulating (meta) matrix whose gradients are far smaller than the direct ones still moves at the "
         "same rate: \"gradient competition\" (meta gradients drowned by the direct ones) is a statement about "

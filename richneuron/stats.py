@@ -43,9 +43,10 @@ ALPHA = 0.05
 # Effects smaller than these are "no effect" in the equivalence (TOST) part of a direction
 # criterion: a factor of 1.25 in a geometric-mean error, 2 percentage points of accuracy.
 EQUIVALENCE = {"log": 1.25, "linear": 0.02}
-# Errors this small are at float32's resolution for targets of unit scale: a ratio of two of them
-# measures rounding, not skill, and is not judged by itself (memorize's MSEs reach it).
-FLOAT32_FLOOR = 1e-6
+# The claimed effect's band: its order of magnitude, a factor √10 either way (`magnitude`). A ratio of
+# errors is a measurement unless the robustness check's runs move it by more than this (`measured`):
+# no fixed error floor decides it (errors far below 1e-5 are resolved: memorize reaches 1e-12).
+BAND = math.sqrt(10)
 SCALES = ("log", "linear")
 LOWER_IS_BETTER = {"mse": True, "accuracy": False}
 
@@ -357,7 +358,7 @@ def fmt_ci(point, low, high):
 
 # ----------------------------------------------------------------------------- verdicts
 
-RULE = ("Direction: holds when the effect is significant in the claimed direction (Welch, Holm-adjusted within "
+RULE = ("Direction: holds when the effect is significant in the claimed direction (draw-level t, Holm-adjusted within "
         "the claim's family, alpha 0.05); fails when it is significant the other way or equivalent to none by TOST "
         "(within a factor 1.25 for errors, 2 pp for accuracies); inconclusive otherwise. Magnitude: holds when the "
         "estimate lies in the claimed order of magnitude [claim/√10, claim·√10] and fails when the 95% interval "
@@ -367,10 +368,13 @@ RULE = ("Direction: holds when the effect is significant in the claimed directio
         "protocol; *replicated only under stated conditions* when not, but every claimed part holds under a "
         "stated swept condition; *not replicated* when a claimed part fails at the default protocol and no "
         "stated condition rescues it; *inconclusive* otherwise. A verdict that changes when the same runs are "
-        "repeated with other floating-point kernels is *inconclusive* (rounding).")
+        "repeated with other floating-point kernels is *inconclusive* (rounding). No fixed error floor: a ratio of "
+        "errors is judged unless those check runs move it by more than the claimed effect's band (a factor √10); "
+        "when they do, the parts it decides are inconclusive and the row is judged again. Inference is at the level "
+        "of the data draw: seeds averaged within a draw, a paired t across the draws both groups share.")
 
 
-def magnitude(comparison, claimed, band=math.sqrt(10)):
+def magnitude(comparison, claimed, band=BAND):
     """Is the claimed size of an effect consistent with ours? The claimed order of magnitude is
     [claimed/band, claimed·band] (band √10: the same decade, on the log scale; for a difference,
     the same band applied to the claimed difference). holds: the interval overlaps that band and
@@ -416,10 +420,48 @@ def judge(parts, conditions=()):
     return INCONCLUSIVE, f"{', '.join(unsure) or 'nothing'} neither holds nor fails"
 
 
+def measured(estimate, check_estimate, band=BAND):
+    """Is a ratio of errors a measurement? Yes unless the robustness check's runs of the same
+    comparison move it by more than `band` (a factor): then it measures rounding, not skill.
+    A ratio the check did not compute (NaN) is not contradicted."""
+    if not (np.isfinite(estimate) and np.isfinite(check_estimate) and estimate > 0 and check_estimate > 0):
+        return True
+    return abs(math.log(estimate / check_estimate)) <= math.log(band)
+
+
+def judged_ratio(label, comparison, *parts):
+    """One ratio of errors a verdict judged, for the robustness check: {"label", "estimate", "parts"}
+    (the parts it decides). Accuracy differences (linear scale) give None: they are not ratios."""
+    if comparison is None or comparison.scale != "log":
+        return None
+    return {"label": str(label), "estimate": float(comparison.estimate), "parts": list(parts)}
+
+
+def unmeasured(primary, other, band=BAND):
+    """The ratios of `primary["ratios"]` that the check's row `other` moves by more than `band`:
+    [(label, estimate, check estimate, parts)]."""
+    theirs = {r["label"]: r["estimate"] for r in (other.get("ratios") or []) if r}
+    return [(r["label"], r["estimate"], theirs[r["label"]], r["parts"]) for r in (primary.get("ratios") or [])
+            if r and r["label"] in theirs and not measured(r["estimate"], theirs[r["label"]], band)]
+
+
 def rounding_check(primary, other):
-    """Both computations of one verdict row (default kernels, other kernels): the row to keep.
-    When the verdict or the computed answer differs, the verdict becomes inconclusive and says why."""
+    """Both computations of one verdict row (default runs, the robustness check's runs): the row to
+    keep. A ratio of errors the check moves by more than the claimed effect's band (`unmeasured`)
+    is not judged: the parts it decides become inconclusive and the row is judged again (`judge`,
+    with the row's stated conditions). When the verdict or the computed answer differs between the
+    two computations, the verdict becomes inconclusive and says why."""
     row = dict(primary)
+    moved = unmeasured(primary, other)
+    if moved:
+        parts = dict(row.get("parts") or {})
+        for _, _, _, names in moved:
+            parts.update({k: UNSURE for k in names if parts.get(k) is not None})
+        if parts != row.get("parts"):
+            v, reason = judge(parts, list((row.get("conditions") or {}).items()))
+            row.update(parts=parts, verdict_before_ratio_check=row["verdict"], verdict=v, reason=reason)
+        row["reason"] = row.get("reason", "") + "; not a measurement (the check moves it by more than a factor " \
+            f"{BAND:.2g}): " + ", ".join(f"{lab} {fmt(e)}× vs {fmt(o)}×" for lab, e, o, _ in moved)
     row["verdict_other_kernels"] = other["verdict"]
     row["ours_other_kernels"] = other["ours"]
     stable = other["verdict"] == primary["verdict"]
@@ -428,7 +470,7 @@ def rounding_check(primary, other):
         row["verdict_before_rounding_check"] = primary["verdict"]
         row["verdict"] = INCONCLUSIVE
         row["reason"] = (f"changes with floating-point rounding: {primary['verdict']} with NumPy's kernels, "
-                         f"{other['verdict']} with torch's; " + primary.get("reason", ""))
+                         f"{other['verdict']} with torch's; " + row.get("reason", ""))
     return row
 
 

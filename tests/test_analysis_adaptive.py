@@ -142,14 +142,15 @@ def test_better_sign(metric, sign):
     assert ad.better_sign(metric) == sign
 
 
-def test_ratios_at_the_float32_floor_are_not_judged():
-    # memorize MSEs of 1e-7 against 1e-8: a "10x better" that is float32 rounding, not skill
+def test_tiny_errors_are_judged_by_their_ratio_no_fixed_floor():
+    # memorize MSEs of 1e-7 against 1e-8: a 10x better that no fixed floor sets aside (the check decides)
     rng = np.random.default_rng(2)
     rows = [{"arch": a, "task": "memorize", "metric": "mse", "diverged": False, **k, "score": v}
             for a, mu in (("singlu", 1e-7), ("v10", 1e-8)) for k, v in zip(_keys(), mu * np.exp(0.1 * rng.standard_normal(N)))]
     fam = ad.performance_family(pd.DataFrame(rows))
-    assert fam["p_holm"].iloc[0] < 0.05 and fam["at_floor"].iloc[0]
-    assert not fam["better"].iloc[0] and fam["part"].iloc[0] == stats.UNSURE
+    assert fam["p_holm"].iloc[0] < 0.05 and fam["better"].iloc[0] and fam["part"].iloc[0] == stats.FAILS
+    row = ad.verdict({"scores": pd.DataFrame(rows)})
+    assert [r["label"] for r in row["ratios"]] == ["v10 / memorize"] and row["ratios"][0]["parts"] == ["performance"]
 
 
 # ----------------------------------------------------------------------------- parameter roles and the notebook's face

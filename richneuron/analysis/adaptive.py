@@ -40,7 +40,7 @@ PARTS = ("performance", "alpha stuck (v6)", "omega frozen (v7)", "phase ≈ 0 (v
 
 # The verdict criterion, shown in the notebook before any data and stored with the scorecard row (one line).
 CRITERIA = {
-    CLAIM: "Five parts, each on its own family of stats.compare tests (Welch; Holm within the family, alpha 0.05; equivalence by TOST; 4 seeds x 3 data draws = 12 replicas per group in full mode). (1) performance: each adaptive arch (v6-v13, v15) against SinGLU on each of the six standard tasks (family of 9 x 6 = 54 tests; ratio of geometric-mean MSE or difference of mean accuracy): a pair holds when the adaptive arch is significantly worse or equivalent to SinGLU (within a factor 1.25 / 2 pp, TOST), fails when it is significantly better and not equivalent, and is inconclusive when both geometric-mean MSEs are at the float32 floor (at most 1e-5, ten times stats.FLOAT32_FLOOR: the ratio measures rounding); the part holds when every pair holds, fails when any pair fails, is inconclusive otherwise. (2) alpha stuck (v6): per task, v6's end-of-training alpha mean and alpha spread (std over inputs and units; means over layers) against their values at step 0 (family of 2 x 6 tests): a test holds when the change is equivalent to none within 0.05 (TOST), fails when it is significant (Holm) and at least 0.05 in size. (3) omega frozen (v7): per task, the ratio end/start of v7's mean omega(x) (family of 6 tests): holds when equivalent to 1 within a factor 1.05, fails when significant and at least that factor. (4) phase ~0 (v11), judged relative to its bound 0.1*omega (so not true by construction): per task, v11's end-of-training mean |phase| divided by 0.1*omega against 0.1 (a one-sample Welch test on the log scale via stats.compare against the constant; family of 6 tests): holds when significantly below a tenth of the bound, fails when significantly above it. (5) gradient competition: the meta learning-rate sweep (v6, v7, v10 on spiral and hifreq at meta-lr multipliers 0.1, 10, 100 against multiplier 1: family of 18 tests): an (arch, task) pair is helped when a multiplier above 1 significantly improves the score and is not equivalent to multiplier 1 (factor 1.25 / 2 pp, TOST), not helped when every multiplier above 1 is significantly worse or equivalent; the part holds when every pair is helped, fails when any pair is not helped. Parts (2)-(5) hold when all their tests (pairs) hold, fail when any fails, are inconclusive otherwise, and are inconclusive when their arch is not in the run. Replicated: all five parts hold at the default protocol. Replicated only under stated conditions: not reachable (no condition sweep bears on this claim). Not replicated: any part fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
+    CLAIM: "Five parts, each on its own family of stats.compare tests (a paired t on per-draw means; Holm within the family, alpha 0.05; equivalence by TOST; 2 seeds x 6 data draws = 12 replicas per group in full mode). (1) performance: each adaptive arch (v6-v13, v15) against SinGLU on each of the six standard tasks (family of 9 x 6 = 54 tests; ratio of geometric-mean MSE or difference of mean accuracy): a pair holds when the adaptive arch is significantly worse or equivalent to SinGLU (within a factor 1.25 / 2 pp, TOST), fails when it is significantly better and not equivalent, and is inconclusive when the robustness check moves its ratio by more than a factor √10 (not a measurement); the part holds when every pair holds, fails when any pair fails, is inconclusive otherwise. (2) alpha stuck (v6): per task, v6's end-of-training alpha mean and alpha spread (std over inputs and units; means over layers) against their values at step 0 (family of 2 x 6 tests): a test holds when the change is equivalent to none within 0.05 (TOST), fails when it is significant (Holm) and at least 0.05 in size. (3) omega frozen (v7): per task, the ratio end/start of v7's mean omega(x) (family of 6 tests): holds when equivalent to 1 within a factor 1.05, fails when significant and at least that factor. (4) phase ~0 (v11), judged relative to its bound 0.1*omega (so not true by construction): per task, v11's end-of-training mean |phase| divided by 0.1*omega against 0.1 (a one-sample t on the per-draw mean logs via stats.compare against the constant; family of 6 tests): holds when significantly below a tenth of the bound, fails when significantly above it. (5) gradient competition: the meta learning-rate sweep (v6, v7, v10 on spiral and hifreq at meta-lr multipliers 0.1, 10, 100 against multiplier 1: family of 18 tests): an (arch, task) pair is helped when a multiplier above 1 significantly improves the score and is not equivalent to multiplier 1 (factor 1.25 / 2 pp, TOST), not helped when every multiplier above 1 is significantly worse or equivalent; the part holds when every pair is helped, fails when any pair is not helped. Parts (2)-(5) hold when all their tests (pairs) hold, fail when any fails, are inconclusive otherwise, and are inconclusive when their arch is not in the run. Replicated: all five parts hold at the default protocol. Replicated only under stated conditions: not reachable (no condition sweep bears on this claim). Not replicated: any part fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
 
 
@@ -204,27 +204,25 @@ def _ok(t):
 def performance_family(scores, reference=REFERENCE):
     """Every adaptive arch against `reference` on every task: one Holm family. Columns arch,
     task, metric, estimate, low, high, p_value, p_holm, equivalent, better (adaptive significantly
-    better), worse, at_floor, part (holds: worse or equivalent; fails: better and not equivalent;
-    inconclusive otherwise, and when both are at the float32 floor)."""
+    better), worse, part (holds: worse or equivalent; fails: better and not equivalent;
+    inconclusive otherwise)."""
     s = _ok(scores)
     comps, meta = {}, {}
     for (arch, task), g in s[s["arch"] != reference].groupby(["arch", "task"], sort=False):
         metric = g["metric"].iloc[0]
         sc = stats.scale_of(metric)
         gr = s[(s["arch"] == reference) & (s["task"] == task)]
-        ref = gr["score"]
         comps[f"{arch} / {task}"] = common.compare(g, gr, scale=sc, margin=stats.EQUIVALENCE[sc])
-        meta[f"{arch} / {task}"] = {"arch": arch, "task": task, "metric": metric,
-                                    "at_floor": common.at_floor(g["score"], ref, sc) if len(ref) else False}
+        meta[f"{arch} / {task}"] = {"arch": arch, "task": task, "metric": metric}
     fam = _family_with(comps, meta)
     if not len(fam):
         return fam
     sign = fam["metric"].map(better_sign)
-    fam["better"] = (fam["direction"] == sign) & ~fam["at_floor"]
-    fam["worse"] = (fam["direction"] == -sign) & ~fam["at_floor"]
+    fam["better"] = fam["direction"] == sign
+    fam["worse"] = fam["direction"] == -sign
     fam["effect (ci)"] = fam.apply(common.effect_text, axis=1)
-    fam["part"] = [stats.UNSURE if f else stats.HOLDS if (w or e is True) else stats.FAILS if b else stats.UNSURE
-                   for b, w, e, f in zip(fam["better"], fam["worse"], fam["equivalent"], fam["at_floor"])]
+    fam["part"] = [stats.HOLDS if (w or e is True) else stats.FAILS if b else stats.UNSURE
+                   for b, w, e in zip(fam["better"], fam["worse"], fam["equivalent"])]
     return fam
 
 
@@ -332,7 +330,8 @@ def verdict(t, ours=None):
     if ours is None:
         ours = summary(t, fams)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "03_vs_singlu, 03_adaptive_stats, 03_meta_lr",
-                         parts=parts, reason=reason, criterion_source=SOURCE)
+                         parts=parts, reason=reason, criterion_source=SOURCE,
+                         ratios=common.judged_ratios(fams["performance"], "performance"))
 
 
 def summary(t, fams=None):

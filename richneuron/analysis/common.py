@@ -51,16 +51,16 @@ def geo_ratio_by_step(history, quantity, num_arch, den_arch):
     return (g[num_arch] / g[den_arch]).rename("ratio").reset_index()
 
 
-AT_FLOOR = 10 * stats.FLOAT32_FLOOR     # a geometric-mean MSE at most this is at float32's resolution
-
-
-def at_floor(a, b, scale):
-    """True when both groups' geometric means are at the float32 floor (log scale only): their
-    ratio then measures rounding, not skill, and is not judged."""
-    if scale != "log":
-        return False
-    ca, cb = stats.center(a, "log")[0], stats.center(b, "log")[0]
-    return bool(ca <= AT_FLOOR and cb <= AT_FLOOR)
+def judged_ratios(fam, part, label="label", prefix=""):
+    """`stats.judged_ratio` of every log-scale row of a family table (ratios of errors) deciding
+    `part`: the entries the robustness check re-reads (`stats.rounding_check`)."""
+    out = []
+    if fam is None or not len(fam) or "scale" not in fam:
+        return out
+    for _, r in fam.iterrows():
+        if r["scale"] == "log":
+            out.append({"label": prefix + str(r[label]), "estimate": float(r["estimate"]), "parts": [part]})
+    return out
 
 
 def draws(*groups):
@@ -110,8 +110,7 @@ def compare_pairs(scores, pairs, margin=True):
     """One Holm family of `stats.compare(a, b)` tests, one per (task, a, b) in `pairs`, from
     `replica_scores` (diverged replicas dropped). Columns task, arch (a), other (b), metric, the
     Comparison's fields, p_holm, direction, better / worse (a significantly better / worse than b
-    after Holm, by the task's metric; never when both are at the float32 floor: `at_floor`),
-    equivalent (TOST at stats.EQUIVALENCE when `margin`), and "effect (ci)" text."""
+    after Holm, by the task's metric), equivalent (TOST at stats.EQUIVALENCE when `margin`), and "effect (ci)" text."""
     s = scores[~scores["diverged"].astype(bool)]
     comps, info = {}, {}
     for task, a, b in pairs:
@@ -122,18 +121,16 @@ def compare_pairs(scores, pairs, margin=True):
         sc = stats.scale_of(metric)
         lab = f"{task} / {a} / {b}"
         ga, gb = g[g["arch"] == a], g[g["arch"] == b]
-        xa, xb = ga["score"], gb["score"]
         comps[lab] = compare(ga, gb, scale=sc, margin=stats.EQUIVALENCE[sc] if margin else None)
-        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric,
-                     "at_floor": at_floor(xa, xb, sc) if len(xa) and len(xb) else False}
+        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric}
     fam = stats.family(comps)
     if not len(fam):
         return pd.DataFrame(columns=["task", "arch", "other", "metric", "estimate", "low", "high", "p_value",
-                                     "p_holm", "direction", "better", "worse", "equivalent", "at_floor", "effect (ci)"])
+                                     "p_holm", "direction", "better", "worse", "equivalent", "effect (ci)"])
     fam = pd.DataFrame(list(info.values())).merge(fam, on="label")
     sign = fam["metric"].map(better_sign)
-    fam["better"] = (fam["direction"] == sign) & ~fam["at_floor"]
-    fam["worse"] = (fam["direction"] == -sign) & ~fam["at_floor"]
+    fam["better"] = fam["direction"] == sign
+    fam["worse"] = fam["direction"] == -sign
     fam["effect (ci)"] = fam.apply(effect_text, axis=1)
     return fam
 

@@ -299,8 +299,6 @@ def judge(s, archs):
             parts = [stats.direction(fam[o], -1, p=p) for o, p in zip(t["label"], t["p_holm"])]
             res = common.every(parts)
             note = f"v10 vs {', '.join(others)}"
-        elif common.at_floor(xa, xb, sc):
-            res, note = stats.UNSURE, "both at the float32 floor"
         else:
             res = stats.direction(c, sign)
             size = _claimed_size(claim, spec)

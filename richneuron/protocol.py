@@ -1,6 +1,6 @@
 """The report's default protocol: one place for the settings every finding notebook shares.
 
-The study published none of these (original-study.md §4.2); notebook 00_methods shows the
+The study published none of these (docs/original-study.md §4.2); notebook 00_methods shows the
 calibration sweep behind them. Notebooks build their main grid with `main_grid(...)`, so the
 same cells are computed once and shared through the results store.
 """

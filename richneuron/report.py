@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "Beyond Linear Neurons, re-run: do richer neurons beat ReLU at a matched parameter budget?"
 RESULTS_FILE, DICTIONARY_FILE = "results.csv.gz", "results_dictionary.md"
+STUDY_PAGE = "https://huggingface.co/anshdadhich/richneuron-vs-vanilla-benchmark"
+STUDY_CITATION = f"anshdadhich, 2025, Hugging Face repository [anshdadhich/richneuron-vs-vanilla-benchmark]({STUDY_PAGE})"
+STUDY_DOCS = "the repository's docs/original-study.md"
 
 
 def notebooks(root=ROOT):
@@ -302,12 +305,17 @@ def abstract(verdict_rows, quick, answers=()):
     beyond_ = (" Beyond the study (published peer neurons: the GLU family, SIREN, Snake and FAN; tuned learning "
                "rates; 1K to 64K parameters; the protocol space; real data): " + " ".join(f"*{a['question']}* {a['answer']}"
                                                                       for a in answers)) if answers else ""
-    return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons* ({len(neurons.available())} neuron designs, "
-            f"{len(tasks.available())} toy tasks) under a documented protocol, since the study published no code, "
-            f"data generators or hyperparameters, and swept what it left open. Of its {n} headline claims: "
+    return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons: An Empirical Study of Multiplicative "
+            f"Periodic Architectures at Small Scale* ({STUDY_CITATION}; {len(neurons.available())} neuron designs, "
+            f"{len(tasks.available())} toy tasks) under a documented protocol: the study lists its benchmark scripts "
+            f"and per-seed results files, but they are not available, and it does not state its data generators or "
+            f"hyperparameters (what its documents do state is in {STUDY_DOCS}); we swept what it left open. Of its "
+            f"{n} headline claims: "
             f"{', '.join(parts)}" + (f", {len(missing)} not judged" if missing else "") + ". "
-            f"Every comparison is a Welch t interval on the log scale for errors (a ratio of geometric means) or the "
-            f"linear scale for accuracies, over initialisation seeds on several data draws, Holm-corrected within "
+            f"Every comparison is made at the level of the data draw ({protocol.DATA_SEEDS} draws × "
+            f"{protocol.SEEDS} seeds, the same draws for every arch: seeds averaged within a draw, a paired t "
+            f"across draws) on the log scale for errors (a ratio of geometric means) or the "
+            f"linear scale for accuracies, Holm-corrected within "
             f"each claim; \"no effect\" is only claimed from an equivalence test. Every verdict was computed again "
             f"from runs with other floating-point kernels; {flipped} changed and {'is' if flipped == 1 else 'are'} "
             f"reported as inconclusive. Every number below comes from a run of this repository (the study's own "
@@ -469,7 +477,14 @@ COLUMNS = {
     "wall_seconds": "the cell's training time divided by its replicas (machine-dependent)",
     "cell": "key of the cell in the results store (build/cache/<cell>.json holds its history and weights)",
     "notebooks": "the notebooks that read this replica (comma-separated)",
+    "repeats": "empty for an original replica; for a row that repeats another row's replica (the same "
+               "configuration, draw and seed, trained again in another notebook's cell), that row's `cell`: "
+               "count each replica once by keeping the rows where this is empty",
 }
+# The columns that identify a replica's configuration (with the task.* and opt.* options): two rows
+# that agree on all of them are the same replica trained twice.
+REPLICA_KEYS = ("arch", "task", "width", "params", "budget", "depth", "steps", "meta_lr_scale", "kernels", "device",
+                "data_seed", "seed", "omega", "lr")
 PATTERNS = (
     (r"train_(mse|accuracy)", "score on the training set"),
     (r"test_(mse|accuracy)", "score on the test set: fresh draws, the training pairs for memorize, the "
@@ -507,7 +522,19 @@ def results_table(cells):
     with the notebooks that read them. Replicas read by several notebooks appear once."""
     rows = [{**r, "notebooks": ",".join(c["notebooks"])} for c in cells.values() for r in c["doc"]["metrics"]]
     df = pd.DataFrame(rows)
+    if len(df):
+        df["repeats"] = repeats(df)
     return df[_column_order(list(df.columns))]
+
+
+def repeats(df):
+    """Per row: "" for the first row of its replica (`REPLICA_KEYS` and the task/neuron options),
+    else the `cell` of that first row (the same replica trained again in another cell)."""
+    keys = [c for c in df.columns if c in REPLICA_KEYS or c.startswith(("task.", "opt."))]
+    ident = df[keys].astype(str).agg("|".join, axis=1)
+    first = df.groupby(ident, sort=False)["cell"].transform("first")
+    dup = ident.duplicated(keep="first")
+    return first.where(dup, "").astype(str)
 
 
 def training_costs(used, cells, since):

@@ -446,3 +446,28 @@ def test_a_notebook_section_id_is_its_number_whatever_else_ran(tmp_path):
     md = "\n".join(c.source for c in report.assemble(paths, [], {}, quick=True).cells if c.cell_type == "markdown")
     assert "[03_c](#sec-03)" in md and "[08_h](#sec-08)" in md
     assert '<a id="sec-03"></a>' in md and '<a id="sec-08"></a>' in md and "sec-00" not in md and "sec-01" not in md
+
+
+def test_results_table_marks_rows_that_repeat_another_cells_replica():
+    row = {"arch": "vanilla", "task": "spiral", "width": 8, "params": 50, "budget": 50, "depth": 2, "steps": 10,
+           "kernels": "numpy", "device": "cpu", "data_seed": 0, "lr": 1e-3, "test_accuracy": 0.5, "task.turns": 2}
+    cells = {"a": {"notebooks": ["02"], "doc": {"metrics": [dict(row, seed=0), dict(row, seed=1)]}},
+             "b": {"notebooks": ["07"], "doc": {"metrics": [dict(row, seed=1, test_accuracy=0.5),
+                                                            dict(row, seed=1, lr=3e-3)]}}}
+    for c, d in cells.items():
+        for r in d["doc"]["metrics"]:
+            r["cell"] = c
+    df = report.results_table(cells)
+    assert df["repeats"].tolist() == ["", "", "a", ""]      # only b's lr-1e-3 seed 1 repeats a's replica
+    assert "repeats another row's replica" in report.data_dictionary(df)
+
+
+def test_the_study_is_cited_and_its_documents_live_in_the_repository():
+    root = Path(report.__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    docs = (root / "docs" / "original-study.md").read_text()
+    assert report.STUDY_PAGE in readme and report.STUDY_PAGE in docs and "anshdadhich" in report.STUDY_CITATION
+    text = report.abstract([], quick=True)
+    assert report.STUDY_PAGE in text and "published no code" not in text and "not available" in text
+    assert "published no code" not in readme
+    assert "## 6. Inconsistencies" in docs and "benchmark_v15.py" in docs     # the sections the code cites

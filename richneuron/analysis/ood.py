@@ -4,7 +4,7 @@ Task `ood`: y = sin(3x) + 0.5·x fitted on x ∈ [−1, 1], tested on x ∈ [1, 
 the test MSE (`test_mse`, out of range) and the MSE on fresh in-range points (`in_range_mse`).
 
 Degradation. Per replica, r = test_mse / in_range_mse (the study's definition is not published;
-this is the reading of original-study.md §6.14); both MSEs come from the same model, so the ratio
+this is the reading of docs/original-study.md §6.14); both MSEs come from the same model, so the ratio
 is formed per replica. Per arch, the geometric mean of r with its t interval (`stats.center`).
 A sine arch against Vanilla: `stats.compare` on the log scale of the per-replica degradations and,
 separately, of the absolute OOD MSEs (the ratio is driven by the in-range fit; the OOD error

@@ -39,6 +39,8 @@ NOT_REPLICATED = "not replicated"
 INCONCLUSIVE = "inconclusive"
 VERDICTS = (REPLICATED, CONDITIONAL, NOT_REPLICATED, INCONCLUSIVE)
 HOLDS, FAILS, UNSURE = "holds", "fails", "inconclusive"      # sub-verdicts of one part of a claim
+NOT_TESTABLE = "not testable as stated"   # a part the study states in a form no experiment can test (with its reason)
+PART_LABELS = (HOLDS, FAILS, UNSURE, NOT_TESTABLE)
 ALPHA = 0.05
 # Effects smaller than these are "no effect" in the equivalence (TOST) part of a direction
 # criterion: a factor of 1.25 in a geometric-mean error, 2 percentage points of accuracy.
@@ -371,7 +373,12 @@ RULE = ("Direction: holds when the effect is significant in the claimed directio
         "repeated with other floating-point kernels is *inconclusive* (rounding). No fixed error floor: a ratio of "
         "errors is judged unless those check runs move it by more than the claimed effect's band (a factor √10); "
         "when they do, the parts it decides are inconclusive and the row is judged again. Inference is at the level "
-        "of the data draw: seeds averaged within a draw, a paired t across the draws both groups share.")
+        "of the data draw: seeds averaged within a draw, a paired t across the draws both groups share. A part the "
+        "study states in a form no experiment can test is *not testable as stated* (with its reason) and does not "
+        "count: the row is judged on its testable parts, and a row with none is inconclusive; a re-posed version we "
+        "test instead is named as ours and shown beside the row, not counted. An inconclusive row says what would "
+        "settle it: the number of data draws at which its effect would be resolved at the claimed size "
+        "(statsmodels' t-test power, 0.8).")
 
 
 def magnitude(comparison, claimed, band=BAND):
@@ -400,24 +407,68 @@ def direction(comparison, sign, margin_ok=None, p=None, alpha=ALPHA):
     return UNSURE
 
 
-def judge(parts, conditions=()):
-    """The row verdict from sub-verdicts, by `RULE`. `parts`: {part: holds/fails/inconclusive or
-    None (not claimed)}; `conditions`: [(condition text, parts dict)] from stated sweeps.
-    Returns (verdict, reason)."""
+def judge(parts, conditions=(), untestable=None):
+    """The row verdict from sub-verdicts, by `RULE`. `parts`: {part: holds/fails/inconclusive/not
+    testable as stated, or None (not claimed)}; `conditions`: [(condition text, parts dict)] from
+    stated sweeps; `untestable`: {part: why it cannot be tested as stated}. A part that is not
+    testable as stated does not count: the row is judged on the testable parts and its reason names
+    the others; a row with no testable part is inconclusive. Returns (verdict, reason)."""
     claimed = {k: v for k, v in parts.items() if v is not None}
     for v in claimed.values():
-        if v not in (HOLDS, FAILS, UNSURE):
-            raise ValueError(f"a part's sub-verdict must be one of {(HOLDS, FAILS, UNSURE)}, got {v!r}")
-    if claimed and all(v == HOLDS for v in claimed.values()):
-        return REPLICATED, "every claimed part holds at the default protocol"
-    held = [text for text, p in conditions if p and all(v == HOLDS for v in p.values() if v is not None)]
+        if v not in PART_LABELS:
+            raise ValueError(f"a part's sub-verdict must be one of {PART_LABELS}, got {v!r}")
+    skipped = [k for k, v in claimed.items() if v == NOT_TESTABLE]
+    note = ("; not testable as stated, so not counted: " + "; ".join(
+        f"{k} ({(untestable or {}).get(k, 'see the criterion')})" for k in skipped)) if skipped else ""
+    claimed = {k: v for k, v in claimed.items() if v != NOT_TESTABLE}
+    if not claimed:
+        return INCONCLUSIVE, "no claimed part can be tested as stated" + note
+    if all(v == HOLDS for v in claimed.values()):
+        return REPLICATED, ("every claimed part that can be tested as stated holds at the default protocol" if skipped
+                            else "every claimed part holds at the default protocol") + note
+    held = [text for text, p in conditions
+            if p and all(v == HOLDS for v in p.values() if v is not None and v != NOT_TESTABLE)]
     if held:
-        return CONDITIONAL, "every claimed part holds only " + "; ".join(held)
+        return CONDITIONAL, "every claimed part holds only " + "; ".join(held) + note
     failed = [k for k, v in claimed.items() if v == FAILS]
     if failed:
-        return NOT_REPLICATED, f"{', '.join(failed)} fails at the default protocol and no stated condition rescues it"
+        return NOT_REPLICATED, f"{', '.join(failed)} fails at the default protocol and no stated condition rescues it" + note
     unsure = [k for k, v in claimed.items() if v == UNSURE]
-    return INCONCLUSIVE, f"{', '.join(unsure) or 'nothing'} neither holds nor fails"
+    return INCONCLUSIVE, f"{', '.join(unsure) or 'nothing'} neither holds nor fails" + note
+
+
+def draws_to_settle(comparison, claimed=None, power=0.8, alpha=ALPHA):
+    """How many data draws would settle an inconclusive comparison: the number at which a t test
+    on per-draw effects resolves (power `power`, two-sided `alpha`) an effect of the claimed size
+    (`claimed`: a ratio on the log scale, a difference on the linear one; None: the observed
+    effect), given the spread between draws that the comparison observed (recovered from its
+    interval: half-width · √n / t quantile). statsmodels' `TTestPower.solve_power`. NaN when the
+    comparison has no interval or no effect to resolve; at least 2."""
+    c = comparison
+    if c is None or not (np.isfinite(c.low) and np.isfinite(c.high)):
+        return math.nan
+    n = c.n_draws if c.level != "replica" else min(c.n_a, c.n_b)
+    fwd = math.log if c.scale == "log" else (lambda t: t)
+    sd = (fwd(c.high) - fwd(c.low)) / 2 * math.sqrt(n) / _st.t.ppf(0.5 + c.confidence / 2, max(n - 1, 1))
+    effect = abs(fwd(claimed if claimed is not None else c.estimate))
+    if not (sd > 0 and effect > 0):
+        return math.nan
+    from statsmodels.stats.power import TTestPower
+    with np.errstate(all="ignore"):
+        nobs = TTestPower().solve_power(effect_size=effect / sd, nobs=None, alpha=alpha, power=power,
+                                        alternative="two-sided")
+    return max(2, int(math.ceil(float(np.ravel(nobs)[0]))))
+
+
+def settle_text(label, comparison, claimed=None):
+    """One inconclusive comparison's 'what would settle it', from `draws_to_settle`."""
+    n = draws_to_settle(comparison, claimed)
+    unit = "replicas" if comparison is not None and comparison.level == "replica" else "data draws"
+    if not np.isfinite(n):
+        return f"{label}: no sample size settles it (no spread or no effect to resolve)"
+    size = "the claimed size" if claimed is not None else "the observed size"
+    return (f"{label}: about {n} {unit} (a power of 0.8 at alpha {ALPHA:g} for an effect of {size}, "
+            f"with the spread between draws observed here)")
 
 
 def measured(estimate, check_estimate, band=BAND):
@@ -474,12 +525,19 @@ def rounding_check(primary, other):
     return row
 
 
-def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None, reason="", **extra):
+def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None, reason="", settle=(), **extra):
     """One scorecard row. `claim` is a key of published.claims(); `criterion` the finding
     module's criterion constant for it (the row stores the text; the paper adds the commit that
-    last changed it); `parts` the sub-verdicts."""
+    last changed it); `parts` the sub-verdicts. `settle`: [(label, Comparison, claimed size or
+    None)] behind the row's inconclusive parts: an inconclusive row says what would settle it
+    (`settle_text`: the data draws at which the effect would be resolved) in its reason and in
+    `settle`."""
     if verdict_ not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict_!r}")
+    if verdict_ == INCONCLUSIVE and settle:
+        texts = [settle_text(lab, c, claimed) for lab, c, claimed in settle]
+        reason += "; what would settle it: " + "; ".join(texts)
+        extra["settle"] = [{"label": lab, "draws": draws_to_settle(c, claimed)} for lab, c, claimed in settle]
     c = published.claims()[claim]
     return {"finding": c["finding"] if finding is None else finding, "claim_id": claim, "claim": c["text"],
             "published": c.get("value"), "ours": ours, "verdict": verdict_, "reason": reason,

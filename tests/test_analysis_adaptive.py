@@ -54,7 +54,9 @@ def tables(v10_spiral=0.6, phase_end=0.02, alpha_end_std=0.10, meta_x10=0.80, ad
 def test_replicated_when_every_part_holds():
     row = ad.verdict(tables())
     assert row["verdict"] == stats.REPLICATED, row["reason"]
-    assert set(row["parts"].values()) == {stats.HOLDS} and set(row["parts"]) == set(ad.PARTS)
+    assert set(row["parts"]) == set(ad.PARTS) and row["parts"].pop(ad.GRADIENT) == stats.NOT_TESTABLE
+    assert set(row["parts"].values()) == {stats.HOLDS} and row["reposed"] == {ad.REPOSED: stats.HOLDS}
+    assert "not testable as stated" in row["reason"] and "Adam" in row["reason"]
     assert row["criterion"] == ad.CRITERIA[ad.CLAIM] and row["criterion_source"] == ad.SOURCE
 
 
@@ -68,6 +70,9 @@ def test_inconclusive_when_a_part_neither_holds_nor_fails():
     row = ad.verdict(tables(phase_end=0.1))            # v11's phase at a tenth of its bound: undecided
     assert row["parts"]["phase ≈ 0 (v11)"] == stats.UNSURE
     assert row["verdict"] == stats.INCONCLUSIVE
+    # it says what would settle it: the draws at which the observed effect would be resolved
+    (s,) = row["settle"]
+    assert s["label"].startswith("phase ≈ 0 (v11)") and s["draws"] >= 2 and "what would settle it" in row["reason"]
 
 
 def test_conditional_is_not_reachable_a_failing_part_is_not_rescued():
@@ -97,7 +102,9 @@ def test_meta_lr_equivalent_scores_mean_not_helped():
     t = tables(meta_x10=0.6)                           # ×10 changes nothing: equivalent within 2 pp
     pairs = ad.meta_pairs(ad.meta_family(t["meta"]))
     assert pairs["part"].tolist() == [stats.FAILS]
-    assert ad.verdict(t)["parts"]["gradient competition"] == stats.FAILS
+    row = ad.verdict(t)
+    assert row["reposed"][ad.REPOSED] == stats.FAILS and row["parts"][ad.GRADIENT] == stats.NOT_TESTABLE
+    assert row["verdict"] == stats.REPLICATED                  # the re-posed part is ours: shown, not counted
 
 
 def test_performance_family_is_holm_over_all_pairs():

@@ -343,3 +343,34 @@ def test_p_text_never_writes_p_equals_less_than():
     assert stats.p_text(3e-7, "Holm p") == "Holm p < 1e-4"
     c = stats.compare([1.0, 1.1, 0.9, 1.05, 0.95], [10.0, 11.0, 9.0, 10.5, 9.5], scale="log")
     assert "p < 1e-4" in c.text() and "= <" not in c.text()
+
+
+# ----------------------------------------------------------------------------- parts not testable as stated; what settles it
+
+@pytest.mark.parametrize("parts, expected", [
+    ({"a": stats.HOLDS, "b": stats.NOT_TESTABLE}, stats.REPLICATED),
+    ({"a": stats.FAILS, "b": stats.NOT_TESTABLE}, stats.NOT_REPLICATED),
+    ({"a": stats.UNSURE, "b": stats.NOT_TESTABLE}, stats.INCONCLUSIVE),
+    ({"b": stats.NOT_TESTABLE}, stats.INCONCLUSIVE)])
+def test_a_part_not_testable_as_stated_does_not_count_and_is_named(parts, expected):
+    v, reason = stats.judge(parts, untestable={"b": "Adam normalises each step"})
+    assert v == expected and "not testable as stated" in reason and "Adam normalises each step" in reason
+    cond = stats.judge({"a": stats.FAILS, "b": stats.NOT_TESTABLE}, [("at lr 3", {"a": stats.HOLDS, "b": stats.NOT_TESTABLE})])
+    assert cond[0] == stats.CONDITIONAL
+
+
+def test_draws_to_settle_is_the_t_test_power_at_the_observed_spread():
+    from statsmodels.stats.power import TTestPower
+    d = np.array([0.30, -0.10, 0.25, 0.05, -0.20, 0.40])      # per-draw log differences: undecided at 6 draws
+    lab = np.arange(6)
+    c = stats.compare(np.exp(d), np.ones(6), scale="log", draws=(lab, lab))
+    assert c.p_value > 0.05
+    sd = d.std(ddof=1)
+    want = math.ceil(TTestPower().solve_power(effect_size=abs(d.mean()) / sd, alpha=0.05, power=0.8))
+    assert stats.draws_to_settle(c) == want > 6
+    claimed = math.ceil(TTestPower().solve_power(effect_size=math.log(2.0) / sd, alpha=0.05, power=0.8))
+    assert stats.draws_to_settle(c, claimed=2.0) == claimed
+    row = stats.verdict("nested_ratio", "x", stats.INCONCLUSIVE, "c", "e", settle=[("nested", c, 2.0)])
+    assert row["settle"] == [{"label": "nested", "draws": claimed}] and f"about {claimed} data draws" in row["reason"]
+    done = stats.verdict("nested_ratio", "x", stats.REPLICATED, "c", "e", settle=[("nested", c, 2.0)])
+    assert "settle" not in done

@@ -454,10 +454,18 @@ def draws_to_settle(comparison, claimed=None, power=0.8, alpha=ALPHA):
     if not (sd > 0 and effect > 0):
         return math.nan
     from statsmodels.stats.power import TTestPower
-    with np.errstate(all="ignore"):
-        nobs = TTestPower().solve_power(effect_size=effect / sd, nobs=None, alpha=alpha, power=power,
-                                        alternative="two-sided")
-    return max(2, int(math.ceil(float(np.ravel(nobs)[0]))))
+    pw = lambda n: float(TTestPower().power(effect_size=effect / sd, nobs=n, alpha=alpha, alternative="two-sided"))
+    if pw(2) >= power:                         # the smallest integer n with enough power (power rises with n):
+        return 2                               # ceil of solve_power's n, found without its root finder
+    lo, hi = 2, 4
+    while pw(hi) < power:
+        if hi > 10 ** 7:
+            return math.inf
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if pw(mid) < power else (lo, mid)
+    return hi
 
 
 def settle_text(label, comparison, claimed=None):

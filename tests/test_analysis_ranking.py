@@ -137,6 +137,11 @@ def test_verdict_nested(vanilla, singlu, sd, expected):
     assert row["verdict"] == expected, row
     if vanilla == 1e-4:
         assert row["ratios"][0]["parts"] == ["direction", "magnitude"]
+    if expected == stats.INCONCLUSIVE:        # says what would settle it: draws at which 222x would be resolved
+        (s,) = row["settle"]
+        assert s["draws"] > 6 and "what would settle it" in row["reason"]
+    else:
+        assert "settle" not in row
 
 
 # ----------------------------------------------------------------------------- claim 4: checkerboard +35.9 pp

@@ -110,10 +110,23 @@ def _missing(metrics, archs):
     return [a for a in archs if a not in ran]
 
 
-def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=()):
+def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=()):
     v, reason = stats.judge(parts, conditions)
     return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
-                         reason=reason + reason_extra, criterion_source=SOURCE, ratios=[r for r in ratios if r])
+                         reason=reason + reason_extra, criterion_source=SOURCE, ratios=[r for r in ratios if r],
+                         settle=[s for s in settle if s[1] is not None])
+
+
+def undecided(fam, name):
+    """The settle entry of a family's least resolved undecided test (neither direction after Holm
+    nor equivalent): (label, Comparison, None), or None when every test is decided."""
+    if not len(fam):
+        return None
+    open_ = fam[(fam["direction"] == 0) & ~fam["equivalent"].map(equivalent)]
+    if not len(open_):
+        return None
+    r = open_.loc[open_["p_value"].idxmax()]
+    return (f"{name}: {r['label']}", as_comparison(r), None)
 
 
 # ----------------------------------------------------------------------------- claims
@@ -147,7 +160,8 @@ def verdict_nested(metrics):
     parts = {"direction": stats.direction(c, 1),
              "magnitude": stats.magnitude(c, published.claims()["nested_ratio"]["value"])}
     return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv",
-                ratios=[stats.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")])
+                ratios=[stats.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
+                settle=[("nested2d Vanilla/SinGLU", c, published.claims()["nested_ratio"]["value"])])
 
 
 def checker_family(metrics, sweep=None):
@@ -175,7 +189,9 @@ def verdict_checkerboard(metrics, sweep=None):
     at = fam.set_index("cells")["text"]
     ours = f"SinGLU − Vanilla {at[default]} at {default:g} cells" + "".join(
         f"; {at[v]} at {v:g}" for v in at.index if v != default)
-    return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds)
+    d = fam.set_index("cells").loc[default]
+    return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds,
+                settle=[(f"SinGLU − Vanilla at {default:g} cells", as_comparison(d), claimed)])
 
 
 def spiral_family(metrics):
@@ -196,7 +212,9 @@ def verdict_spiral(metrics):
     ours = (f"v10 − SinGLU {s['text'] if s is not None else 'n/a'}; v10 better than "
             f"{int(fam['better'].sum())}/{len(PHASE_FREE)} phase-free archs"
             + (f" ({', '.join(missing)} not run)" if missing else ""))
-    return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral")
+    return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral",
+                settle=[("v10 − SinGLU", as_comparison(s) if s is not None else None, claimed),
+                        undecided(fam.reset_index(), "mechanism") or ("", None, None)])
 
 
 def complex_family(metrics):
@@ -213,7 +231,8 @@ def verdict_v10_complex(metrics):
     ours = (f"v10 significantly lower MSE than {int(fam['better'].sum())}/{len(fam)} archs"
             + (f" (not: {', '.join(lost)})" if lost else "")
             + (f"; {', '.join(missing)} not run" if missing else ""))
-    return _row("v10_best_complex", ours, parts, "complex_family.csv", ratios=common.judged_ratios(fam, "direction"))
+    return _row("v10_best_complex", ours, parts, "complex_family.csv", ratios=common.judged_ratios(fam, "direction"),
+                settle=[undecided(fam, "direction") or ("", None, None)])
 
 
 def hifreq_family(metrics):
@@ -235,7 +254,9 @@ def verdict_v15_hifreq(metrics):
             f"{', '.join(beat) or 'none'} (of {len(earlier)})" + (f"; {', '.join(missing)} not run" if missing else ""))
     ratios = common.judged_ratios(fam.loc[["v15"]] if v is not None else fam.iloc[:0], "direction") + \
         common.judged_ratios(earlier, "first")
-    return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv", ratios=ratios)
+    return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv", ratios=ratios,
+                settle=[("v15/SinGLU", as_comparison(v) if v is not None else None, None),
+                        undecided(earlier.reset_index(), "first") or ("", None, None)])
 
 
 def verdict_rows(main, tuned=None, checker_sweep=None):

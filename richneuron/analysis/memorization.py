@@ -23,15 +23,15 @@ SOURCE = "richneuron/analysis/memorization.py"
 PAIR = [NUM, DEN]
 
 CRITERIA = {
-    CLAIM: "One test per setting: Vanilla/SinGLU ratio of geometric-mean memorize MSEs (stats.compare, log scale, at the level of the data draw: seeds averaged within a draw, a paired t across the draws both archs share; 2 seeds x 6 data draws = 12 replicas per arch in full mode). Direction: holds when the ratio is significantly above 1 (p < 0.05), fails when significantly below 1 or equivalent to 1 within a factor 1.25 (TOST on the draw means), inconclusive otherwise. Magnitude: holds when the ratio's estimate lies in [claim/sqrt(10), claim*sqrt(10)] and its 95% interval overlaps that band, fails when its 95% interval misses that band, inconclusive otherwise. No fixed error floor: the ratio is judged unless the robustness check's runs of the same comparison move it by more than the claimed effect's band (a factor sqrt(10)); then it is not a measurement and both parts are inconclusive. Replicated: direction and magnitude hold at the default protocol (lr 1e-3, 3000 steps). Replicated only under stated conditions: not so, but both hold at one of the swept learning rates (each a comparison of its own replicas; the direction's p-values Holm-adjusted over the swept learning rates). Not replicated: a part fails at the default protocol and no swept learning rate rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated by the robustness check",
+    CLAIM: "One test per setting: Vanilla/SinGLU ratio of geometric-mean memorize MSEs (stats.compare, log scale, at the level of the data draw: seeds averaged within a draw, a paired t across the draws both archs share; 2 seeds x 6 data draws = 12 replicas per arch in full mode). Direction: holds when the ratio is significantly above 1 (p < 0.05), fails when significantly below 1 or equivalent to 1 within a factor 1.25 (TOST on the draw means), inconclusive otherwise. Magnitude: holds when the ratio's estimate lies in [claim/sqrt(10), claim*sqrt(10)] and its 95% interval overlaps that band, fails when its 95% interval misses that band, inconclusive otherwise. Capacity (the claim read as: more pairs stored at the same budget): the capacity sweep's Vanilla/SinGLU ratio at every count of random pairs above 200 (400 and 800, and 1600 where run; the main grid's seeds and data draws; Holm over the counts) holds when significantly above 1 at every count, fails when significantly below 1 or equivalent to 1 within a factor 1.25 at some count, inconclusive otherwise or when the sweep was not run. No fixed error floor: the ratio is judged unless the robustness check's runs of the same comparison move it by more than the claimed effect's band (a factor sqrt(10)); then it is not a measurement and both parts are inconclusive. Replicated: direction, magnitude and capacity hold at the default protocol (lr 1e-3, 3000 steps). Replicated only under stated conditions: not so, but both hold at one of the swept learning rates (each a comparison of its own replicas; the direction's p-values Holm-adjusted over the swept learning rates). Not replicated: a part fails at the default protocol and no swept learning rate rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated by the robustness check",
 }
 
 
 def experiments(cfg, lrs, points, capacity_archs):
     """The notebook's runs: {"main": every arch of the run on the 200 memorised pairs at the
     default protocol, "sweep": Vanilla and SinGLU at the extra learning rates `lrs`, "capacity":
-    `capacity_archs` on each number of random pairs in `points` (3 seeds, one data draw: not a
-    scorecard comparison), "check" and "check_sweep": Vanilla and SinGLU at the default and the
+    `capacity_archs` on each number of random pairs in `points` (the main grid's seeds and data
+    draws: its Vanilla/SinGLU comparisons are the verdict's capacity part), "check" and "check_sweep": Vanilla and SinGLU at the default and the
     swept learning rates with torch's kernels (the rounding check)}. Quick mode keeps the first
     learning rate, the first two point counts and the first two capacity archs."""
     cfg.require(*PAIR)
@@ -40,8 +40,7 @@ def experiments(cfg, lrs, points, capacity_archs):
     grid = lambda archs, **kw: protocol.main_grid(archs, ["memorize"], cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kw)
     check = protocol.KERNELS_CHECK
     return {"main": grid(cfg.archs), "sweep": grid(PAIR, lr=lrs),
-            "capacity": protocol.main_grid(capacity_archs, ["memorize"], cfg.seeds[:3], cfg.steps,
-                                           task_options={"n_points": points}),
+            "capacity": grid(capacity_archs, task_options={"n_points": points}),
             "check": grid(PAIR, kernels=check), "check_sweep": grid(PAIR, lr=lrs, kernels=check)}
 
 
@@ -84,13 +83,36 @@ def capacity(metrics, threshold):
 
 # ----------------------------------------------------------------------------- verdict
 
-def tables(default, sweep=None):
+def tables(default, sweep=None, capacity=None):
     """The verdict's inputs from metrics tables: the default-protocol replicas of Vanilla and
-    SinGLU (arch, test_mse, diverged) and the learning-rate sweep's (plus lr); plain DataFrames."""
+    SinGLU (arch, test_mse, diverged, data_seed), the learning-rate sweep's (plus lr) and the
+    capacity sweep's (plus task.n_points); plain DataFrames."""
     cols = ["arch", "test_mse", "diverged"] + (["data_seed"] if "data_seed" in default else [])
     d = default[default["arch"].isin([NUM, DEN])][cols].reset_index(drop=True)
     s = pd.DataFrame(columns=cols + ["lr"]) if sweep is None else sweep[sweep["arch"].isin([NUM, DEN])][cols + ["lr"]]
-    return {"default": d, "sweep": s.reset_index(drop=True)}
+    c = (pd.DataFrame(columns=cols + ["task.n_points"]) if capacity is None or "task.n_points" not in capacity
+         else capacity[capacity["arch"].isin([NUM, DEN])][cols + ["task.n_points"]])
+    return {"default": d, "sweep": s.reset_index(drop=True), "capacity": c.reset_index(drop=True)}
+
+
+DEFAULT_POINTS = 200     # the study's 200 pairs: the capacity part reads the larger counts of the sweep
+
+
+def capacity_part(capacity):
+    """The capacity part ("stores more information per parameter" read as: memorises more pairs at
+    the same budget) from `tables(...)["capacity"]`: per count of random pairs above the default
+    200, the Vanilla/SinGLU ratio of geometric-mean MSEs (`ratio`, draw level), Holm over the
+    counts. holds: significantly above 1 at every count; fails: significantly below 1 or
+    equivalent to 1 (TOST) at some count; inconclusive otherwise or when the sweep was not run.
+    Returns (part, {count: ratio dict})."""
+    c = capacity[capacity["task.n_points"] > DEFAULT_POINTS] if len(capacity) else capacity
+    by = {int(n): ratio(g) for n, g in c.groupby("task.n_points")} if len(c) else {}
+    by = {n: r for n, r in by.items() if r["n_num"] and r["n_den"]}
+    if not by:
+        return stats.UNSURE, {}
+    fam = stats.family({n: r["comparison"] for n, r in by.items()})
+    parts = [stats.direction(by[n]["comparison"], +1, p=p) for n, p in zip(fam["label"], fam["p_holm"])]
+    return common.every(parts), by
 
 
 def parts(r, claimed, p=None):
@@ -106,21 +128,28 @@ def verdict(t, claimed=None):
     claimed = published.claims()[CLAIM]["value"] if claimed is None else claimed
     r = ratio(t["default"])
     prt, note = parts(r, claimed)
+    cap, cap_by = capacity_part(t.get("capacity", pd.DataFrame()))
+    prt["capacity"] = cap
     sweep = {lr: ratio(g) for lr, g in t["sweep"].groupby("lr")} if len(t["sweep"]) else {}
     fam = stats.family({lr: x["comparison"] for lr, x in sweep.items()})
     conditions = []
     for lr, p in zip(fam.get("label", []), fam.get("p_holm", [])):
-        conditions.append((f"at lr {lr:g}", parts(sweep[lr], claimed, p=p)[0]))
+        conditions.append((f"at lr {lr:g}", {**parts(sweep[lr], claimed, p=p)[0], "capacity": cap}))
     v, reason = stats.judge(prt, conditions)
     ours = f"{r['comparison'].text()} (Vanilla {stats.fmt(r['num_geo'])}, SinGLU {stats.fmt(r['den_geo'])}; " \
            f"n = {r['n_num']}, {r['n_den']})"
     if sweep:
         ours += "; swept lr: " + ", ".join(f"{lr:g}: {stats.fmt(x['ratio'])}×" for lr, x in sweep.items())
+    if cap_by:
+        ours += "; capacity: " + ", ".join(f"{n} pairs {x['comparison'].text()}" for n, x in cap_by.items())
+    settle = [("Vanilla/SinGLU at 200 pairs", r["comparison"], claimed)] + [
+        (f"Vanilla/SinGLU at {n} pairs", x["comparison"], None) for n, x in cap_by.items()
+        if stats.direction(x["comparison"], +1) == stats.UNSURE]
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "01_memorize_ratio_sweeps", parts=prt,
                          reason=reason + (f"; {note}" if note else ""), criterion_source=SOURCE,
                          conditions={c: p for c, p in conditions},
                          ratios=[stats.judged_ratio("memorize / vanilla / singlu", r["comparison"], "direction",
-                                                    "magnitude")])
+                                                    "magnitude")], settle=settle)
 
 
 def summary(row):

@@ -375,8 +375,9 @@ RULE = ("Direction: holds when the effect is significant in the claimed directio
         "when they do, the parts it decides are inconclusive and the row is judged again. Inference is at the level "
         "of the data draw: seeds averaged within a draw, a paired t across the draws both groups share. A part the "
         "study states in a form no experiment can test is *not testable as stated* (with its reason) and does not "
-        "count: the row is judged on its testable parts, and a row with none is inconclusive; a re-posed version we "
-        "test instead is named as ours and shown beside the row, not counted. An inconclusive row says what would "
+        "count: the row is judged on its testable parts, and a row with none is inconclusive. A version we test "
+        "instead is named as ours: it counts where it is a reading of what the study stated (an ambiguous task), "
+        "and is shown beside the row, not counted, where it changes the claim. An inconclusive row says what would "
         "settle it: the number of data draws at which its effect would be resolved at the claimed size "
         "(statsmodels' t-test power, 0.8).")
 

@@ -184,6 +184,58 @@ def with_commits(verdict_rows, root=ROOT):
             for r in verdict_rows]
 
 
+def criteria_history(root=ROOT, path="paper/verdicts.json"):
+    """Every committed render of the scorecard (`path` in git, oldest first) per claim: {claim_id:
+    {"renders": [{"commit", "date", "verdict", "criterion_changed"}], "revised_after_data": bool,
+    "revisions": [commit, ...]}}. A render's criterion_changed is True when the criterion text it
+    stored differs from the previous render's for that claim; the criterion was revised after the
+    data when it changed in a render that followed one showing the claim's verdict (every render
+    after the first). Without git or renders: {}."""
+    git = ["git", "-C", str(root)]
+    try:
+        log = subprocess.run(git + ["log", "--reverse", "--format=%H %cI", "--", path], capture_output=True,
+                             text=True, timeout=60, check=True).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    out = {}
+    for line in filter(None, log):
+        sha, date = line.split(" ", 1)
+        shown = subprocess.run(git + ["show", f"{sha}:{path}"], capture_output=True, text=True, timeout=60)
+        if shown.returncode != 0:          # the commit deleted the file
+            continue
+        try:
+            rows = json.loads(shown.stdout)
+        except ValueError:
+            continue
+        for r in rows if isinstance(rows, list) else []:
+            h = out.setdefault(r.get("claim_id"), {"renders": [], "revised_after_data": False, "revisions": []})
+            before = h["renders"][-1]["criterion"] if h["renders"] else None
+            changed = before is not None and r.get("criterion") != before
+            h["renders"].append({"commit": sha[:7], "date": date[:10], "verdict": r.get("verdict"),
+                                 "criterion": r.get("criterion"), "criterion_changed": changed})
+            if changed:
+                h["revised_after_data"] = True
+                h["revisions"].append(sha[:7])
+    out.pop(None, None)
+    for h in out.values():
+        for x in h["renders"]:
+            x.pop("criterion")
+    return out
+
+
+def history_table(history):
+    """`criteria_history` as a markdown table: per claim, every render's verdict (commit, date) and
+    whether its criterion was stated before the data (never changed after a render showed it)."""
+    lines = ["| claim | renders: verdict (commit, date; * criterion changed since the previous render) | "
+             "criterion stated before the data? |", "|---|---|---|"]
+    for claim, h in history.items():
+        renders = "; ".join(f"{x['verdict']} ({x['commit']}, {x['date']}{', *' if x['criterion_changed'] else ''})"
+                            for x in h["renders"])
+        stated = ("no: revised after results in " + ", ".join(h["revisions"])) if h["revised_after_data"] else "yes"
+        lines.append(f"| {claim} | {renders} | {stated} |")
+    return "\n".join(lines)
+
+
 def with_space(verdict_rows, space):
     """Each verdict row gains notebook 08's `protocol_share`, `protocol_region` and
     `at_study_protocol` (its verdict at the best-fitting study protocol) from `space` (the
@@ -409,6 +461,9 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
         "finding module states, shown there before the data. " + stats.RULE + "\n\n" + scorecard(verdict_rows)
         + "\n\n### Criteria and their history\n\nA criterion changed after its results were seen shows a commit "
         "later than the results' own (see Provenance).\n\n" + criteria_table(verdict_rows)
+        + "\n\nEvery committed render of the scorecard (paper/verdicts.json in git, `report.criteria_history`): "
+        "the verdict each gave, and whether a claim's criterion changed after a render had shown its verdict.\n\n"
+        + history_table(criteria_history())
         + "\n\n### Rounding check\n\nMachines round differently (SIMD kernels), and chaotic training amplifies it: a "
         "verdict that changes from one CPU to another is noise, not a finding. Each scorecard comparison was run "
         "again with torch's sin/cos/tanh in place of NumPy's (`Experiment(kernels=\"torch\")`); a verdict that "

@@ -6,7 +6,7 @@ frequency (a float option, never a hidden constant).
 
 What the study states and what is ours
 --------------------------------------
-The study published equations only (README table; ../shared/reference/original-study.md §2).
+The study published equations only (README table; docs/original-study.md §2).
 Everything below that is not an equation of that table is our documented choice and a
 keyword option:
 
@@ -242,7 +242,7 @@ class V1(Neuron):
     """v1 RichNeuron: y = LayerNorm((W1·x) ⊙ sin(ω·W2·x + b) + W1·x).
 
     The study's original README form (LayerNorm and the inner bias b included; its later README
-    drops both, see original-study.md §6.11). b is W2's bias; W1 also has a bias (ours).
+    drops both, see docs/original-study.md §6.11). b is W2's bias; W1 also has a bias (ours).
     Parameters per layer: 2·h·(in + 1) + 2·h (LayerNorm affine; `layernorm=False` drops it).
     Init: PyTorch default, or SIREN on W2.
     """

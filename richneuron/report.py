@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import neurons, notebook as nbk, protocol, published, stats, tasks
+from . import neurons, notebook as nbk, protocol, published, schema, stats, tasks
 from .provenance import provenance
 from .schema import column_doc, column_order  # noqa: F401  (column_doc: the data dictionary's meanings)
 
@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "Beyond Linear Neurons, re-run: do richer neurons beat ReLU at a matched parameter budget?"
 RESULTS_FILE, DICTIONARY_FILE = "results.csv.gz", "results_dictionary.md"
+STUDY_PAGE = "https://huggingface.co/anshdadhich/richneuron-vs-vanilla-benchmark"
+STUDY_CITATION = f"anshdadhich, 2025, Hugging Face repository [anshdadhich/richneuron-vs-vanilla-benchmark]({STUDY_PAGE})"
+STUDY_DOCS = "the repository's docs/original-study.md"
 
 
 def notebooks(root=ROOT):
@@ -182,6 +185,58 @@ def with_commits(verdict_rows, root=ROOT):
             for r in verdict_rows]
 
 
+def criteria_history(root=ROOT, path="paper/verdicts.json"):
+    """Every committed render of the scorecard (`path` in git, oldest first) per claim: {claim_id:
+    {"renders": [{"commit", "date", "verdict", "criterion_changed"}], "revised_after_data": bool,
+    "revisions": [commit, ...]}}. A render's criterion_changed is True when the criterion text it
+    stored differs from the previous render's for that claim; the criterion was revised after the
+    data when it changed in a render that followed one showing the claim's verdict (every render
+    after the first). Without git or renders: {}."""
+    git = ["git", "-C", str(root)]
+    try:
+        log = subprocess.run(git + ["log", "--reverse", "--format=%H %cI", "--", path], capture_output=True,
+                             text=True, timeout=60, check=True).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    out = {}
+    for line in filter(None, log):
+        sha, date = line.split(" ", 1)
+        shown = subprocess.run(git + ["show", f"{sha}:{path}"], capture_output=True, text=True, timeout=60)
+        if shown.returncode != 0:          # the commit deleted the file
+            continue
+        try:
+            rows = json.loads(shown.stdout)
+        except ValueError:
+            continue
+        for r in rows if isinstance(rows, list) else []:
+            h = out.setdefault(r.get("claim_id"), {"renders": [], "revised_after_data": False, "revisions": []})
+            before = h["renders"][-1]["criterion"] if h["renders"] else None
+            changed = before is not None and r.get("criterion") != before
+            h["renders"].append({"commit": sha[:7], "date": date[:10], "verdict": r.get("verdict"),
+                                 "criterion": r.get("criterion"), "criterion_changed": changed})
+            if changed:
+                h["revised_after_data"] = True
+                h["revisions"].append(sha[:7])
+    out.pop(None, None)
+    for h in out.values():
+        for x in h["renders"]:
+            x.pop("criterion")
+    return out
+
+
+def history_table(history):
+    """`criteria_history` as a markdown table: per claim, every render's verdict (commit, date) and
+    whether its criterion was stated before the data (never changed after a render showed it)."""
+    lines = ["| claim | renders: verdict (commit, date; * criterion changed since the previous render) | "
+             "criterion stated before the data? |", "|---|---|---|"]
+    for claim, h in history.items():
+        renders = "; ".join(f"{x['verdict']} ({x['commit']}, {x['date']}{', *' if x['criterion_changed'] else ''})"
+                            for x in h["renders"])
+        stated = ("no: revised after results in " + ", ".join(h["revisions"])) if h["revised_after_data"] else "yes"
+        lines.append(f"| {claim} | {renders} | {stated} |")
+    return "\n".join(lines)
+
+
 def with_space(verdict_rows, space):
     """Each verdict row gains notebook 08's `protocol_share`, `protocol_region` and
     `at_study_protocol` (its verdict at the best-fitting study protocol) from `space` (the
@@ -303,12 +358,17 @@ def abstract(verdict_rows, quick, answers=()):
     beyond_ = (" Beyond the study (published peer neurons: the GLU family, SIREN, Snake and FAN; tuned learning "
                "rates; 1K to 64K parameters; the protocol space; real data): " + " ".join(f"*{a['question']}* {a['answer']}"
                                                                       for a in answers)) if answers else ""
-    return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons* ({len(neurons.available())} neuron designs, "
-            f"{len(tasks.available())} toy tasks) under a documented protocol, since the study published no code, "
-            f"data generators or hyperparameters, and swept what it left open. Of its {n} headline claims: "
+    return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons: An Empirical Study of Multiplicative "
+            f"Periodic Architectures at Small Scale* ({STUDY_CITATION}; {len(neurons.available())} neuron designs, "
+            f"{len(tasks.available())} toy tasks) under a documented protocol: the study lists its benchmark scripts "
+            f"and per-seed results files, but they are not available, and it does not state its data generators or "
+            f"hyperparameters (what its documents do state is in {STUDY_DOCS}); we swept what it left open. Of its "
+            f"{n} headline claims: "
             f"{', '.join(parts)}" + (f", {len(missing)} not judged" if missing else "") + ". "
-            f"Every comparison is a Welch t interval on the log scale for errors (a ratio of geometric means) or the "
-            f"linear scale for accuracies, over initialisation seeds on several data draws, Holm-corrected within "
+            f"Every comparison is made at the level of the data draw ({protocol.DATA_SEEDS} draws × "
+            f"{protocol.SEEDS} seeds, the same draws for every arch: seeds averaged within a draw, a paired t "
+            f"across draws) on the log scale for errors (a ratio of geometric means) or the "
+            f"linear scale for accuracies, Holm-corrected within "
             f"each claim; \"no effect\" is only claimed from an equivalence test. Every verdict was computed again "
             f"from runs with other floating-point kernels; {flipped} changed and {'is' if flipped == 1 else 'are'} "
             f"reported as inconclusive. Every number below comes from a run of this repository (the study's own "
@@ -340,13 +400,13 @@ def limitations(verdict_rows=()):
         f"- **Task difficulty.** Each task is judged at one difficulty (the generator defaults: {difficulty}); the "
         "ordering of neurons can change with difficulty, as notebook 02's difficulty sweep shows where it was run.",
         f"- **The data draw.** Replicas are (data draw, seed) pairs, {protocol.SEEDS} seeds on each of "
-        f"{protocol.DATA_SEEDS} draws, treated as exchangeable. With {protocol.DATA_SEEDS} draws per task an "
-        "arch-by-draw interaction cannot be estimated well; where the data share of the variance is large "
-        "(notebook 02's variance split), the intervals describe these draws more than the population of draws.",
-        f"- **Float32 floors.** Training and scoring are in float32 (machine epsilon {eps:.2g}): an MSE cannot be "
-        f"resolved much below ε² ≈ {eps ** 2:.1g} for targets of order 1, and in practice training stalls far "
-        f"above it; errors below stats.FLOAT32_FLOOR = {stats.FLOAT32_FLOOR:g} (within a decade of it for finding 1) "
-        "are not judged by their ratio alone, since a ratio of two rounding errors is not a skill ratio.",
+        f"{protocol.DATA_SEEDS} draws, the same draws for every arch. The draw is the unit of inference: seeds "
+        "are averaged within a draw and the archs compared by a paired t across the draws "
+        f"({protocol.DATA_SEEDS - 1} degrees of freedom), so an arch-by-draw interaction widens the interval "
+        "instead of passing for a skill difference.",
+        f"- **Small errors.** Training and scoring are in float32 (machine epsilon {eps:.2g}). No fixed floor "
+        "decides whether a ratio of small errors is a measurement: it is judged unless the robustness check's "
+        f"runs of the same comparison move it by more than the claimed effect's band (a factor {stats.BAND:.2g}).",
         "- **Adam's normalisation.** Adam divides every parameter's step by the running RMS of its own gradient, "
         "so a modulating (meta) matrix whose gradients are far smaller than the direct ones still moves at the "
         "same rate: \"gradient competition\" (meta gradients drowned by the direct ones) is a statement about "
@@ -401,6 +461,9 @@ def assemble(executed, verdict_rows, meta, quick, answers=()):
         "finding module states, shown there before the data. " + stats.RULE + "\n\n" + scorecard(verdict_rows)
         + "\n\n### Criteria and their history\n\nA criterion changed after its results were seen shows a commit "
         "later than the results' own (see Provenance).\n\n" + criteria_table(verdict_rows)
+        + "\n\nEvery committed render of the scorecard (paper/verdicts.json in git, `report.criteria_history`): "
+        "the verdict each gave, and whether a claim's criterion changed after a render had shown its verdict.\n\n"
+        + history_table(criteria_history())
         + "\n\n### Rounding check\n\nMachines round differently (SIMD kernels), and chaotic training amplifies it: a "
         "verdict that changes from one CPU to another is noise, not a finding. Each scorecard comparison was run "
         "again with torch's sin/cos/tanh in place of NumPy's (`Experiment(kernels=\"torch\")`); a verdict that "
@@ -462,7 +525,19 @@ def results_table(cells):
     with the notebooks that read them. Replicas read by several notebooks appear once."""
     rows = [{**r, "notebooks": ",".join(c["notebooks"])} for c in cells.values() for r in c["doc"]["metrics"]]
     df = pd.DataFrame(rows)
+    if len(df):
+        df["repeats"] = repeats(df)
     return df[column_order(list(df.columns))]
+
+
+def repeats(df):
+    """Per row: "" for the first row of its replica (`schema.REPLICA_KEYS` and the task/neuron options),
+    else the `cell` of that first row (the same replica trained again in another cell)."""
+    keys = [c for c in df.columns if c in schema.REPLICA_KEYS or c.startswith(("task.", "opt."))]
+    ident = df[keys].astype(str).agg("|".join, axis=1)
+    first = df.groupby(ident, sort=False)["cell"].transform("first")
+    dup = ident.duplicated(keep="first")
+    return first.where(dup, "").astype(str)
 
 
 def training_costs(used, cells, since):

@@ -39,7 +39,14 @@ COLUMNS = {
     "wall_seconds": "the cell's training time divided by its replicas (machine-dependent)",
     "cell": "key of the cell in the results store (build/cache/<cell>.json holds its history and weights)",
     "notebooks": "the notebooks that read this replica (comma-separated)",
+    "repeats": "empty for an original replica; for a row that repeats another row's replica (the same "
+               "configuration, draw and seed, trained again in another notebook's cell), that row's `cell`: "
+               "count each replica once by keeping the rows where this is empty",
 }
+# The columns that identify a replica's configuration (with the task.* and opt.* options): two rows
+# that agree on all of them are the same replica trained twice.
+REPLICA_KEYS = ("arch", "task", "width", "params", "budget", "depth", "steps", "meta_lr_scale", "kernels", "device",
+                "data_seed", "seed", "omega", "lr")
 PATTERNS = (
     (r"train_(mse|accuracy)", "score on the training set"),
     (r"test_(mse|accuracy)", "score on the test set: fresh draws, the training pairs for memorize, the "

@@ -42,6 +42,7 @@ def test_versus_is_compare_with_holm_over_the_whole_family():
 
 def test_replicated_when_singlu_beats_every_adaptive_and_predict_zero_on_both_tasks():
     row = fq.verdict(fq.inputs(_grid({"freqgen": GOOD, "mixedfreq": GOOD})))
+    assert row["parts"].pop(fq.DIRECT) == stats.NOT_TESTABLE and "not testable as stated" in row["reason"]
     assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.HOLDS}
     assert row["verdict"] == stats.REPLICATED and row["criterion"] == fq.CRITERIA[fq.CLAIM]
 
@@ -63,7 +64,7 @@ def test_conditional_at_a_swept_omega():
 def test_not_replicated_when_better_than_adaptive_but_no_better_than_predicting_zero():
     worse = {"singlu": 0.8, "v10": 5.0, "v15": 4.0}                 # SinGLU ahead, yet above predict-zero
     row = fq.verdict(fq.inputs(_grid({"freqgen": worse, "mixedfreq": worse})))
-    assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.FAILS}
+    assert {k: v for k, v in row["parts"].items() if k != fq.DIRECT} == {"direction": stats.HOLDS, "generalizes": stats.FAILS}
     assert row["verdict"] == stats.NOT_REPLICATED
 
 
@@ -78,7 +79,8 @@ def test_inconclusive_when_noise_hides_both_parts():
     m = pd.DataFrame([r for task in ("freqgen", "mixedfreq")
                       for a, c in (("singlu", 0.4), ("v10", 0.6)) for r in _rows(a, task, c, wide)])
     row = fq.verdict(fq.inputs(m))
-    assert row["parts"] == {"direction": stats.UNSURE, "generalizes": stats.UNSURE}
+    assert {k: v for k, v in row["parts"].items() if k != fq.DIRECT} == {"direction": stats.UNSURE, "generalizes": stats.UNSURE}
+    assert row["settle"] and row["settle"][0]["label"].startswith("direction") and "what would settle it" in row["reason"]
     assert row["verdict"] == stats.INCONCLUSIVE
 
 
@@ -138,3 +140,12 @@ def test_checked_verdict_is_inconclusive_when_the_other_kernels_change_it():
     assert row["verdict"] == stats.REPLICATED and row["rounding_stable"] and list(side["verdict"]) == [stats.REPLICATED] * 2
     row, side = fq.checked_verdict({"main": R(metrics=good), "check": R(metrics=bad)})
     assert row["verdict"] == stats.INCONCLUSIVE and side["verdict"].tolist()[0] == stats.REPLICATED
+
+
+def test_the_direct_reading_is_not_testable_as_stated_with_the_runs_numbers():
+    t = fq.inputs(_grid({"freqgen": GOOD, "mixedfreq": GOOD}))
+    t["scores_direct"] = pd.DataFrame({"task": ["freqgen", "freqgen"], "arch": ["singlu", "v10"], "mean": [1.01, 1.03],
+                                       "perfect_fit_mse": [1.02, 1.02]})
+    row = fq.verdict(t)
+    assert row["parts"][fq.DIRECT] == stats.NOT_TESTABLE and row["verdict"] == stats.REPLICATED
+    assert "freqgen: 1.01–1.03 vs 1.02" in row["untestable"][fq.DIRECT] and "scaled reading (ours" in row["reason"]

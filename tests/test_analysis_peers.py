@@ -78,8 +78,8 @@ def _regime_scores(shift=None, archs=("singlu", "vanilla", "v10", "v15"), n=12, 
                     vals = (0.01 if good else 0.1) * f * np.exp(spread * rng.standard_normal(n))
                 else:
                     vals = (0.9 if good else 0.6) + (f - 1) + 0.01 * rng.standard_normal(n)
-                rows += [{"arch": arch, "task": task, "metric": metric, "diverged": False, "data_seed": i // 4,
-                          "seed": i % 4, "score": v} for i, v in enumerate(vals)]
+                rows += [{"arch": arch, "task": task, "metric": metric, "diverged": False, "data_seed": i // 2,
+                          "seed": i % 2, "score": v} for i, v in enumerate(vals)]
     return pd.DataFrame(rows)
 
 
@@ -148,15 +148,21 @@ def test_scale_plot_draws_the_geometric_mean_and_every_seed():
     plt.close(fig)
 
 
-def test_regime_pairs_at_the_float32_floor_count_as_neither():
-    # every arch memorizes to ~1e-8: SinGLU's significant "win" there is rounding, so the row is not held
+def test_regime_pairs_the_check_moves_beyond_the_band_are_not_judged():
+    # tiny errors are judged like any (no fixed floor); the check's runs put SinGLU's memorize error 5x higher:
+    # it is still best there (the check's verdict is the same), but that ratio is no measurement
     s = _regime_scores()
     mem = s["task"] == "memorize"
     s.loc[mem, "score"] = s.loc[mem, "score"] * 1e-6
     row, table, fams = pr.verdict_regime(s, ARCHS)
-    assert fams["Pure memorization"]["at_floor"].all() and not fams["Pure memorization"]["better"].any()
-    assert table.set_index("task type").loc["Pure memorization", "row"] == stats.UNSURE
-    assert row["verdict"] == stats.INCONCLUSIVE
+    assert fams["Pure memorization"]["better"].all() and row["verdict"] == stats.REPLICATED
+    k = s.copy()
+    k.loc[mem & (k["arch"] == "singlu"), "score"] *= 5
+    row_k = pr.verdict_regime(k, ARCHS)[0]
+    assert row_k["verdict"] == stats.REPLICATED
+    final = pr.verdict({"regime_row": row, "regime_row_torch": row_k})
+    assert final["verdict"] == stats.INCONCLUSIVE and final["parts"]["Pure memorization"] == stats.UNSURE
+    assert "not a measurement" in final["reason"] and "Pure memorization: memorize / singlu / vanilla" in final["reason"]
 
 
 # ----------------------------------------------------------------------------- the notebook's face

@@ -1,9 +1,12 @@
 """Finding 02's verdicts (richneuron.analysis.ranking) on hand-built tables whose verdict is known by hand.
 
 Replicas are built as centre·exp(sd·z) (errors) or centre + sd·z (accuracies) with one fixed standardised
-pattern z of 12 values (4 seeds × 3 data draws): the geometric mean (or mean) of a group is exactly its
-centre, so every effect is known, and the Welch interval's width is set by sd.
+pattern z of 12 values (2 seeds × 6 data draws), each arch's in its own fixed order (an arch × draw effect,
+so the draw-level paired t has a spread to work with): the geometric mean (or mean) of a group is exactly its
+centre, so every effect is known, and the interval's width is set by sd.
 """
+import zlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,9 +25,10 @@ TIGHT, LOOSE = 0.02, 1.5           # sd: every effect below is significant / not
 
 def reps(arch, task, centre, sd=TIGHT, z=Z, **extra):
     metric = METRIC[task]
+    z = np.asarray(z)[np.random.default_rng(zlib.crc32(arch.encode())).permutation(len(z))]
     v = centre * np.exp(sd * z) if metric == "mse" else centre + sd * z
     return [{"arch": arch, "task": task, "metric": metric, f"test_{metric}": float(x), "diverged": False,
-             "seed": i % 4, "data_seed": i // 4, **extra} for i, x in enumerate(v)]
+             "seed": i % 2, "data_seed": i // 2, **extra} for i, x in enumerate(v)]
 
 
 def table(*groups):
@@ -102,14 +106,22 @@ def test_verdict_wins_tuned(default, tuned, expected):
     assert rk.verdict_wins_tuned(_wins(default))["verdict"] == stats.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
 
 
-def test_wins_part_leaves_a_pair_at_the_float32_floor_undecided():
-    """memorize with both MSEs near 1e-6: a 10x ratio there measures rounding, not a win."""
+def test_wins_part_judges_tiny_errors_and_the_check_decides_whether_they_are_measured():
+    """memorize with both MSEs near 1e-6: no fixed floor, a 10x ratio is a win; when the check's runs
+    move that ratio by more than √10 the wins part is inconclusive (the row is judged again)."""
     m = _wins(["win"] * 6)
     m = m[m["task"] != "memorize"]
     m = pd.concat([m, table(reps("vanilla", "memorize", 1e-6), reps("singlu", "memorize", 1e-7))])
     p, fam = rk.wins_part(m)
-    assert fam.set_index("task").loc["memorize", "outcome"] == "undecided" and p == stats.HOLDS
-    assert rk.part(fam.set_index("task").loc["memorize"], -1) == stats.UNSURE
+    assert fam.set_index("task").loc["memorize", "outcome"] == "win" and p == stats.HOLDS
+    row = pr.verdict_wins_tuned(m)
+    k = m.copy()
+    k.loc[(k["task"] == "memorize") & (k["arch"] == "singlu"), "test_mse"] *= 0.2       # 50x in the check's runs
+    row_k = pr.verdict_wins_tuned(k)
+    assert row["verdict"] == row_k["verdict"] == stats.REPLICATED
+    final = stats.rounding_check(row, row_k)
+    assert final["verdict"] == stats.INCONCLUSIVE and final["parts"]["wins"] == stats.UNSURE
+    assert "lr 1e-3: memorize / singlu / vanilla" in final["reason"]
 
 
 # ----------------------------------------------------------------------------- claim 3: nested 222×
@@ -119,12 +131,17 @@ def test_wins_part_leaves_a_pair_at_the_float32_floor_undecided():
     (0.05, 0.05 / 5, TIGHT, stats.NOT_REPLICATED),        # 5×, tight: magnitude fails (the old criterion: conditional)
     (0.05, 0.05 * 3, TIGHT, stats.NOT_REPLICATED),        # SinGLU worse: direction fails
     (0.05, 0.05 / 200, 8.0, stats.INCONCLUSIVE),          # 200× but the interval spans 1 and the claim
-    (1e-4, 1e-4 / 200, TIGHT, stats.INCONCLUSIVE)])       # 200× at the float32 floor: magnitude not judged
+    (1e-4, 1e-4 / 200, TIGHT, stats.REPLICATED)])         # 200× of tiny errors: judged (no fixed floor)
 def test_verdict_nested(vanilla, singlu, sd, expected):
     row = rk.verdict_nested(table(reps("vanilla", "nested2d", vanilla, sd), reps("singlu", "nested2d", singlu, sd)))
     assert row["verdict"] == expected, row
     if vanilla == 1e-4:
-        assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.UNSURE}
+        assert row["ratios"][0]["parts"] == ["direction", "magnitude"]
+    if expected == stats.INCONCLUSIVE:        # says what would settle it: draws at which 222x would be resolved
+        (s,) = row["settle"]
+        assert s["draws"] > 6 and "what would settle it" in row["reason"]
+    else:
+        assert "settle" not in row
 
 
 # ----------------------------------------------------------------------------- claim 4: checkerboard +35.9 pp
@@ -172,7 +189,7 @@ def _spiral(v10=0.99, singlu=0.44, others=0.6, sd=TIGHT, drop=(), **override):
 
 @pytest.mark.parametrize("kw, expected, parts", [
     ({}, stats.REPLICATED, ("holds", "holds", "holds")),
-    ({"v1": 0.99}, stats.NOT_REPLICATED, ("holds", "holds", "fails")),        # v1 solves it without a phase
+    ({"v1": 0.99, "sd": 0.01}, stats.NOT_REPLICATED, ("holds", "holds", "fails")),   # v1 solves it without a phase
     ({"singlu": 0.99}, stats.NOT_REPLICATED, ("fails", "fails", "fails")),
     ({"singlu": 0.94}, stats.NOT_REPLICATED, ("holds", "fails", "holds")),    # 5 pp: magnitude misses [17, 174] pp
     ({"drop": ("v7",)}, stats.INCONCLUSIVE, ("holds", "holds", "inconclusive")),
@@ -215,7 +232,7 @@ def _hifreq(v15=0.85, singlu=1.02, earlier=1.2, sd=TIGHT, drop=(), **override):
     ({}, stats.REPLICATED, ("holds", "holds")),
     ({"v12": 1.02}, stats.REPLICATED, ("holds", "holds")),            # equivalent to SinGLU: does not beat it
     ({"v13": 0.8}, stats.NOT_REPLICATED, ("holds", "fails")),         # an earlier design beat SinGLU first
-    ({"v15": 1.0, "sd": 0.1}, stats.NOT_REPLICATED, ("fails", "holds")),   # 2%, not significant, equivalent
+    ({"v15": 1.0, "sd": 0.05}, stats.NOT_REPLICATED, ("fails", "holds")),  # 2%, not significant, equivalent
     ({"drop": ("v6",)}, stats.INCONCLUSIVE, ("holds", "inconclusive")),
     ({"sd": 0.8}, stats.INCONCLUSIVE, ("inconclusive", "inconclusive"))])
 def test_verdict_v15_hifreq(kw, expected, parts):
@@ -322,3 +339,13 @@ def test_cost_text_counts_replicas_and_model_steps_by_group():
     assert "main grid (shared with the other notebooks) 12 replicas (120 model-steps)" in text
     assert "difficulty sweep 2 replicas (20 model-steps)" in text and "rounding check 2 replicas (20 model-steps)" in text
     assert text.endswith("In all 16 replicas, 160 model-steps.")
+
+
+def test_comparisons_are_at_the_draw_level():
+    """Every comparison of a finding passes the runs' data draws: a paired t on per-draw mean log errors."""
+    m = table(reps("a", "nested2d", 1e-2, 0.3), reps("b", "nested2d", 2e-2, 0.3))
+    c = rk.comparison(m, "nested2d", "a", "b")
+    mean_log = lambda a: np.log(m[m["arch"] == a].groupby("data_seed")["test_mse"].apply(lambda v: np.exp(np.log(v).mean())))
+    ref = st.ttest_rel(mean_log("a"), mean_log("b"))
+    assert c.level == "draw, paired" and c.n_draws == 6 and c.p_value == pytest.approx(ref.pvalue)
+    assert rk.family(m, [("nested2d", "a", "b")])["p_value"].iloc[0] == pytest.approx(ref.pvalue)

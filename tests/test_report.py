@@ -1,6 +1,7 @@
 """The notebooks and the paper: hygiene of the committed notebooks, a quick build, the paper in Chromium."""
 import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -446,3 +447,55 @@ def test_a_notebook_section_id_is_its_number_whatever_else_ran(tmp_path):
     md = "\n".join(c.source for c in report.assemble(paths, [], {}, quick=True).cells if c.cell_type == "markdown")
     assert "[03_c](#sec-03)" in md and "[08_h](#sec-08)" in md
     assert '<a id="sec-03"></a>' in md and '<a id="sec-08"></a>' in md and "sec-00" not in md and "sec-01" not in md
+
+
+def test_results_table_marks_rows_that_repeat_another_cells_replica():
+    row = {"arch": "vanilla", "task": "spiral", "width": 8, "params": 50, "budget": 50, "depth": 2, "steps": 10,
+           "kernels": "numpy", "device": "cpu", "data_seed": 0, "lr": 1e-3, "test_accuracy": 0.5, "task.turns": 2}
+    cells = {"a": {"notebooks": ["02"], "doc": {"metrics": [dict(row, seed=0), dict(row, seed=1)]}},
+             "b": {"notebooks": ["07"], "doc": {"metrics": [dict(row, seed=1, test_accuracy=0.5),
+                                                            dict(row, seed=1, lr=3e-3)]}}}
+    for c, d in cells.items():
+        for r in d["doc"]["metrics"]:
+            r["cell"] = c
+    df = report.results_table(cells)
+    assert df["repeats"].tolist() == ["", "", "a", ""]      # only b's lr-1e-3 seed 1 repeats a's replica
+    assert "repeats another row's replica" in report.data_dictionary(df)
+
+
+def test_the_study_is_cited_and_its_documents_live_in_the_repository():
+    root = Path(report.__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    docs = (root / "docs" / "original-study.md").read_text()
+    assert report.STUDY_PAGE in readme and report.STUDY_PAGE in docs and "anshdadhich" in report.STUDY_CITATION
+    text = report.abstract([], quick=True)
+    assert report.STUDY_PAGE in text and "published no code" not in text and "not available" in text
+    assert "published no code" not in readme
+    assert "## 6. Inconsistencies" in docs and "benchmark_v15.py" in docs     # the sections the code cites
+
+
+def test_criteria_history_reads_every_committed_render_from_git(tmp_path):
+    def git(*a):
+        subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                            "GIT_COMMITTER_EMAIL": "t@t"})
+    git("init", "-q")
+    (tmp_path / "paper").mkdir()
+    renders = [[{"claim_id": "a", "verdict": "replicated", "criterion": "A1"}, {"claim_id": "b", "verdict": "inconclusive", "criterion": "B1"}],
+               [{"claim_id": "a", "verdict": "replicated", "criterion": "A1"}, {"claim_id": "b", "verdict": "not replicated", "criterion": "B2"}],
+               [{"claim_id": "a", "verdict": "inconclusive", "criterion": "A1"}, {"claim_id": "b", "verdict": "not replicated", "criterion": "B2"}]]
+    for i, rows in enumerate(renders):
+        (tmp_path / "paper" / "verdicts.json").write_text(json.dumps(rows))
+        git("add", "-A")
+        git("commit", "-q", "-m", f"render {i}")
+        (tmp_path / "other.txt").write_text(str(i))         # a commit that does not touch the renders
+        git("add", "-A")
+        git("commit", "-q", "-m", f"other {i}")
+    h = report.criteria_history(tmp_path)
+    assert [x["verdict"] for x in h["a"]["renders"]] == ["replicated", "replicated", "inconclusive"]
+    assert h["a"]["revised_after_data"] is False and h["b"]["revised_after_data"] is True
+    assert [x["criterion_changed"] for x in h["b"]["renders"]] == [False, True, False]
+    assert h["b"]["revisions"] == [h["b"]["renders"][1]["commit"]]
+    table = report.history_table(h)
+    assert "| a |" in table and "yes" in table and "no: revised after results in" in table
+    assert report.criteria_history(tmp_path / "not-a-repo") == {}

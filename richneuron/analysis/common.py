@@ -51,16 +51,35 @@ def geo_ratio_by_step(history, quantity, num_arch, den_arch):
     return (g[num_arch] / g[den_arch]).rename("ratio").reset_index()
 
 
-AT_FLOOR = 10 * stats.FLOAT32_FLOOR     # a geometric-mean MSE at most this is at float32's resolution
+def judged_ratios(fam, part, label="label", prefix=""):
+    """`stats.judged_ratio` of every log-scale row of a family table (ratios of errors) deciding
+    `part`: the entries the robustness check re-reads (`stats.rounding_check`)."""
+    out = []
+    if fam is None or not len(fam) or "scale" not in fam:
+        return out
+    for _, r in fam.iterrows():
+        if r["scale"] == "log":
+            out.append({"label": prefix + str(r[label]), "estimate": float(r["estimate"]), "parts": [part]})
+    return out
 
 
-def at_floor(a, b, scale):
-    """True when both groups' geometric means are at the float32 floor (log scale only): their
-    ratio then measures rounding, not skill, and is not judged."""
-    if scale != "log":
-        return False
-    ca, cb = stats.center(a, "log")[0], stats.center(b, "log")[0]
-    return bool(ca <= AT_FLOOR and cb <= AT_FLOOR)
+def draws(*groups):
+    """The data-draw labels of each group of replicas (its `data_seed` column), the `draws`
+    argument of `stats.compare`: inference is at the level of the draw. None when a group has no
+    such column (a table of values without the runs' keys), and None when every replica is on one
+    and the same draw (a descriptive sweep run on one draw: its comparison is conditional on that
+    draw and its replicas are the seeds)."""
+    if all(isinstance(g, pd.DataFrame) and "data_seed" in g for g in groups):
+        labels = tuple(g["data_seed"].to_numpy() for g in groups)
+        if len(set(np.concatenate(labels).tolist())) > 1:
+            return labels
+    return None
+
+
+def compare(ga, gb, value="score", *, scale, margin=None):
+    """`stats.compare` of column `value` of two groups of replicas (DataFrames) at the level of their
+    data draws (`draws`)."""
+    return stats.compare(ga[value], gb[value], scale=scale, margin=margin, draws=draws(ga, gb))
 
 
 def better_sign(metric):
@@ -91,8 +110,7 @@ def compare_pairs(scores, pairs, margin=True):
     """One Holm family of `stats.compare(a, b)` tests, one per (task, a, b) in `pairs`, from
     `replica_scores` (diverged replicas dropped). Columns task, arch (a), other (b), metric, the
     Comparison's fields, p_holm, direction, better / worse (a significantly better / worse than b
-    after Holm, by the task's metric; never when both are at the float32 floor: `at_floor`),
-    equivalent (TOST at stats.EQUIVALENCE when `margin`), and "effect (ci)" text."""
+    after Holm, by the task's metric), equivalent (TOST at stats.EQUIVALENCE when `margin`), and "effect (ci)" text."""
     s = scores[~scores["diverged"].astype(bool)]
     comps, info = {}, {}
     for task, a, b in pairs:
@@ -102,18 +120,17 @@ def compare_pairs(scores, pairs, margin=True):
         metric = g["metric"].iloc[0]
         sc = stats.scale_of(metric)
         lab = f"{task} / {a} / {b}"
-        xa, xb = g.loc[g["arch"] == a, "score"], g.loc[g["arch"] == b, "score"]
-        comps[lab] = stats.compare(xa, xb, scale=sc, margin=stats.EQUIVALENCE[sc] if margin else None)
-        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric,
-                     "at_floor": at_floor(xa, xb, sc) if len(xa) and len(xb) else False}
+        ga, gb = g[g["arch"] == a], g[g["arch"] == b]
+        comps[lab] = compare(ga, gb, scale=sc, margin=stats.EQUIVALENCE[sc] if margin else None)
+        info[lab] = {"label": lab, "task": task, "arch": a, "other": b, "metric": metric}
     fam = stats.family(comps)
     if not len(fam):
         return pd.DataFrame(columns=["task", "arch", "other", "metric", "estimate", "low", "high", "p_value",
-                                     "p_holm", "direction", "better", "worse", "equivalent", "at_floor", "effect (ci)"])
+                                     "p_holm", "direction", "better", "worse", "equivalent", "effect (ci)"])
     fam = pd.DataFrame(list(info.values())).merge(fam, on="label")
     sign = fam["metric"].map(better_sign)
-    fam["better"] = (fam["direction"] == sign) & ~fam["at_floor"]
-    fam["worse"] = (fam["direction"] == -sign) & ~fam["at_floor"]
+    fam["better"] = fam["direction"] == sign
+    fam["worse"] = fam["direction"] == -sign
     fam["effect (ci)"] = fam.apply(effect_text, axis=1)
     return fam
 

@@ -33,7 +33,7 @@ CLAIM = "fixed_freq_generalizes"
 SOURCE = "richneuron/analysis/frequency.py"
 
 CRITERIA = {
-    CLAIM: "Family: SinGLU against each adaptive variant (v6-v13, v15) on freqgen and mixedfreq at the default protocol, the ratio adaptive/SinGLU of geometric-mean test MSEs at the unseen frequency (stats.compare, log scale, Welch; 4 seeds x 3 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (18 with every arch). Direction: holds when SinGLU is significantly better than every adaptive variant on both tasks (Holm p < 0.05); fails when on either task some adaptive variant is significantly better than SinGLU or equivalent to it within a factor 1.25 (TOST); inconclusive otherwise. Generalizes (the claim says SinGLU generalizes): per task, the geometric mean over replicas of SinGLU's test MSE / the predict-zero MSE of that replica's test set, with its 95% t interval; holds when the upper bound is below 1 on both tasks, fails when the lower bound is above 1 on either task, inconclusive otherwise. No magnitude is claimed (the published 0.736 is SinGLU's own MSE). Replicated: both parts hold. Replicated only under stated conditions: not so, but both parts hold on one task alone (its tests, with the full family's Holm p-values) or at one swept omega other than the default 1 on the swept tasks against the swept adaptive archs (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
+    CLAIM: "Family: SinGLU against each adaptive variant (v6-v13, v15) on freqgen and mixedfreq at the default protocol, the ratio adaptive/SinGLU of geometric-mean test MSEs at the unseen frequency (stats.compare, log scale, at the level of the data draw; 2 seeds x 6 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (18 with every arch). Direction: holds when SinGLU is significantly better than every adaptive variant on both tasks (Holm p < 0.05); fails when on either task some adaptive variant is significantly better than SinGLU or equivalent to it within a factor 1.25 (TOST); inconclusive otherwise. Generalizes (the claim says SinGLU generalizes): per task, the geometric mean over replicas of SinGLU's test MSE / the predict-zero MSE of that replica's test set, with its 95% t interval; holds when the upper bound is below 1 on both tasks, fails when the lower bound is above 1 on either task, inconclusive otherwise. No magnitude is claimed (the published 0.736 is SinGLU's own MSE). Direction on the study's direct reading (input x only): not testable as stated (one function of x cannot give both the training and the test sine at the same x; every arch scores about the error of a perfect fit to the training sine) and not counted; direction and generalizes are judged on our scaled reading (ours). Replicated: both parts hold. Replicated only under stated conditions: not so, but both parts hold on one task alone (its tests, with the full family's Holm p-values) or at one swept omega other than the default 1 on the swept tasks against the swept adaptive archs (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
 
 
@@ -101,13 +101,13 @@ def versus(metrics, by=("task",), ref=FIXED, others=ADAPTIVE):
     m = _ok(metrics)
     comps, keys = {}, {}
     for key, g in m.groupby(list(by), sort=False, dropna=False):
-        a = g.loc[g["arch"] == ref, "test_mse"].to_numpy()
+        a = g[g["arch"] == ref]
         if not len(a):
             continue
         for other in [o for o in others if o in set(g["arch"])]:
-            b = g.loc[g["arch"] == other, "test_mse"].to_numpy()
+            b = g[g["arch"] == other]
             label = " ".join(f"{k}={v}" for k, v in _key(by, key).items()) + f" {other}"
-            comps[label] = stats.compare(b, a, scale="log", margin=stats.EQUIVALENCE["log"])
+            comps[label] = common.compare(b, a, "test_mse", scale="log", margin=stats.EQUIVALENCE["log"])
             keys[label] = {**_key(by, key), "other": other}
     t = stats.family(comps)
     if not len(t):
@@ -190,10 +190,30 @@ def view(t, name):
     return out
 
 
+DIRECT = "direction, direct reading (as stated)"
+
+
+def direct_untestable(t):
+    """Why the study's direct reading (input x only) cannot test the claim, with the direct runs'
+    numbers when `t` has them: a function of x cannot produce both sin(2πx) and sin(10πx) at the
+    same x, so a model's test error there is fixed by how well it fits the training sine."""
+    why = ("with input x only, one function of x cannot give both the training target sin(k_train·πx) and the "
+           "test target sin(k_test·πx) at the same x: the test error measures the fit to the training sine, not "
+           "generalisation")
+    if "scores_direct" in t and len(t["scores_direct"]):
+        why += "; every arch scores about the error of a perfect fit to the training sine (" + "; ".join(
+            f"{k}: {stats.fmt(g['mean'].min())}–{stats.fmt(g['mean'].max())} vs {stats.fmt(g['perfect_fit_mse'].iloc[0])}"
+            for k, g in t["scores_direct"].groupby("task", sort=False)) + ")"
+    return why + ". Direction and generalizes are judged on our scaled reading (ours: the model sees t = k·x)"
+
+
 def verdict(t):
-    """The scorecard row of the claim from `tables(...)`, by `CRITERIA`."""
+    """The scorecard row of the claim from `tables(...)`, by `CRITERIA`. The study's direct reading
+    is its own part, not testable as stated (`direct_untestable`)."""
     fam, zero = versus(t["default"]), below_zero(t["default"])
-    prt = {"direction": common.every(fam["part"]), "generalizes": common.every(zero["part"])}
+    prt = {"direction": common.every(fam["part"]), "generalizes": common.every(zero["part"]),
+           DIRECT: stats.NOT_TESTABLE}
+    untestable = {DIRECT: direct_untestable(t)}
     conditions = []
     task_list = list(dict.fromkeys(zero["task"]))
     if len(task_list) > 1:
@@ -207,14 +227,21 @@ def verdict(t):
         conditions.append((f"at omega {w:g} on {tasks_w} against {archs or 'no adaptive arch'}",
                            {"direction": common.every(om_fam.loc[om_fam["omega"] == w, "part"]),
                             "generalizes": common.every(om_zero.loc[om_zero["omega"] == w, "part"])}))
-    v, reason = stats.judge(prt, conditions)
+    v, reason = stats.judge(prt, conditions, untestable=untestable)
     ours = "; ".join(
         f"{task}: SinGLU significantly better than {int((fam.loc[fam['task'] == task, 'part'] == stats.HOLDS).sum())}"
         f"/{int((fam['task'] == task).sum())} adaptive (Holm), worse or equivalent for "
         f"{int((fam.loc[fam['task'] == task, 'part'] == stats.FAILS).sum())}; SinGLU/predict-zero "
         + stats.fmt_ci(*zero.loc[zero["task"] == task, ["vs_zero", "low", "high"]].iloc[0]) for task in task_list)
+    undecided = fam[fam["part"] == stats.UNSURE]
+    settle = []
+    if len(undecided):
+        r = undecided.loc[undecided["p_value"].idxmax()]
+        settle.append((f"direction: {r['label'].strip()}",
+                       stats.Comparison(**{k: r[k] for k in stats.Comparison.__dataclass_fields__ if k in r}), None))
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
-                         criterion_source=SOURCE, conditions={c: p for c, p in conditions})
+                         criterion_source=SOURCE, conditions={c: p for c, p in conditions}, untestable=untestable,
+                         settle=settle)
 
 
 def checked_verdict(res):

@@ -5,13 +5,12 @@ numbers), `tables` → `verdict` → `summary` (the scorecard row, by `CRITERIA`
 shown tables, one-line readings and figures (each saved with its caption).
 
 The effect is the ratio of geometric-mean memorisation MSEs, Vanilla / SinGLU, over replicas
-(initialisation seeds × data draws), from `stats.compare` on the log scale (Welch). Memorisation
-errors reach float32's resolution (`stats.FLOAT32_FLOOR`): a ratio of two errors at that floor
-measures rounding, not skill, so the criterion judges the ratio's size only when SinGLU's error is
-resolved, or when Vanilla's error is far enough above the floor for the ratio to be a useful lower
-bound.
+(initialisation seeds × data draws), from `stats.compare` on the log scale at the level of the data
+draw. Memorisation errors are tiny (SinGLU reaches 1e-10 and below): whether their ratio is a
+measurement is decided by the robustness check's runs of the same comparison, not by a fixed floor
+(`stats.rounding_check`: the ratio is judged unless the check moves it by more than the claimed
+effect's band).
 """
-import math
 
 import pandas as pd
 
@@ -20,21 +19,19 @@ from . import common
 
 CLAIM = "memorization_ratio"
 NUM, DEN = "vanilla", "singlu"
-AT_FLOOR = 10 * stats.FLOAT32_FLOOR       # a geometric-mean MSE at most this is "at the float32 floor"
-FAR_ABOVE = 1000 * stats.FLOAT32_FLOOR    # Vanilla "far above the floor": its centre's lower bound at least this
 SOURCE = "richneuron/analysis/memorization.py"
 PAIR = [NUM, DEN]
 
 CRITERIA = {
-    CLAIM: "One test per setting: Vanilla/SinGLU ratio of geometric-mean memorize MSEs (stats.compare, log scale, Welch; 4 seeds x 3 data draws = 12 replicas per arch in full mode). Direction: holds when the ratio is significantly above 1 (p < 0.05), fails when significantly below 1 or equivalent to 1 within a factor 1.25 (TOST), inconclusive otherwise; inconclusive (float32 floor) when both geometric means are at the float32 floor (at most 1e-5, ten times stats.FLOAT32_FLOOR). Magnitude: when SinGLU's geometric mean is above 1e-5, holds when the ratio's estimate lies in [claim/sqrt(10), claim*sqrt(10)] and fails when its 95% interval misses that band; when SinGLU's geometric mean is at the floor its error is not resolved and the ratio measures Vanilla's error in units of float32 rounding, a lower bound on the skill ratio: magnitude then holds when Vanilla is far above the floor (lower bound of its geometric mean at least 1e-3) and the ratio's lower 95% bound reaches claim/sqrt(10), and is inconclusive (float32 floor) otherwise. Replicated: direction and magnitude hold at the default protocol (lr 1e-3, 3000 steps). Replicated only under stated conditions: not so, but both hold at one of the swept learning rates (each a comparison of its own replicas; the direction's p-values Holm-adjusted over the swept learning rates). Not replicated: a part fails at the default protocol and no swept learning rate rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
+    CLAIM: "One test per setting: Vanilla/SinGLU ratio of geometric-mean memorize MSEs (stats.compare, log scale, at the level of the data draw: seeds averaged within a draw, a paired t across the draws both archs share; 2 seeds x 6 data draws = 12 replicas per arch in full mode). Direction: holds when the ratio is significantly above 1 (p < 0.05), fails when significantly below 1 or equivalent to 1 within a factor 1.25 (TOST on the draw means), inconclusive otherwise. Magnitude: holds when the ratio's estimate lies in [claim/sqrt(10), claim*sqrt(10)] and its 95% interval overlaps that band, fails when its 95% interval misses that band, inconclusive otherwise. Capacity (the claim read as: more pairs stored at the same budget): the capacity sweep's Vanilla/SinGLU ratio at every count of random pairs above 200 (400 and 800, and 1600 where run; the main grid's seeds and data draws; Holm over the counts) holds when significantly above 1 at every count, fails when significantly below 1 or equivalent to 1 within a factor 1.25 at some count, inconclusive otherwise or when the sweep was not run. No fixed error floor: the ratio is judged unless the robustness check's runs of the same comparison move it by more than the claimed effect's band (a factor sqrt(10)); then it is not a measurement and both parts are inconclusive. Replicated: direction, magnitude and capacity hold at the default protocol (lr 1e-3, 3000 steps). Replicated only under stated conditions: not so, but both hold at one of the swept learning rates (each a comparison of its own replicas; the direction's p-values Holm-adjusted over the swept learning rates). Not replicated: a part fails at the default protocol and no swept learning rate rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated by the robustness check.",
 }
 
 
 def experiments(cfg, lrs, points, capacity_archs):
     """The notebook's runs: {"main": every arch of the run on the 200 memorised pairs at the
     default protocol, "sweep": Vanilla and SinGLU at the extra learning rates `lrs`, "capacity":
-    `capacity_archs` on each number of random pairs in `points` (3 seeds, one data draw: not a
-    scorecard comparison), "check" and "check_sweep": Vanilla and SinGLU at the default and the
+    `capacity_archs` on each number of random pairs in `points` (the main grid's seeds and data
+    draws: its Vanilla/SinGLU comparisons are the verdict's capacity part), "check" and "check_sweep": Vanilla and SinGLU at the default and the
     swept learning rates with torch's kernels (the rounding check)}. Quick mode keeps the first
     learning rate, the first two point counts and the first two capacity archs."""
     cfg.require(*PAIR)
@@ -43,21 +40,20 @@ def experiments(cfg, lrs, points, capacity_archs):
     grid = lambda archs, **kw: protocol.main_grid(archs, ["memorize"], cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kw)
     check = protocol.KERNELS_CHECK
     return {"main": grid(cfg.archs), "sweep": grid(PAIR, lr=lrs),
-            "capacity": protocol.main_grid(capacity_archs, ["memorize"], cfg.seeds[:3], cfg.steps,
-                                           task_options={"n_points": points}),
+            "capacity": grid(capacity_archs, task_options={"n_points": points}),
             "check": grid(PAIR, kernels=check), "check_sweep": grid(PAIR, lr=lrs, kernels=check)}
 
 
-def _scores(metrics, arch, value="test_mse"):
-    m = metrics[(metrics["arch"] == arch) & ~metrics["diverged"].astype(bool)]
-    return m[value].to_numpy(float)
+def _replicas(metrics, arch):
+    return metrics[(metrics["arch"] == arch) & ~metrics["diverged"].astype(bool)]
 
 
 def ratio(metrics, num=NUM, den=DEN, value="test_mse"):
-    """Vanilla/SinGLU memorisation MSE: `stats.compare` (ratio of geometric means, Welch interval
-    on the log scale, TOST at the default margin) and each arch's geometric mean with its interval."""
-    a, b = _scores(metrics, num, value), _scores(metrics, den, value)
-    c = stats.compare(a, b, scale="log", margin=stats.EQUIVALENCE["log"])
+    """Vanilla/SinGLU memorisation MSE: `stats.compare` (ratio of geometric means, draw-level
+    interval on the log scale, TOST at the default margin) and each arch's geometric mean with its interval."""
+    ga, gb = _replicas(metrics, num), _replicas(metrics, den)
+    a, b = ga[value].to_numpy(float), gb[value].to_numpy(float)
+    c = common.compare(ga, gb, value, scale="log", margin=stats.EQUIVALENCE["log"])
     (na, na_lo, na_hi), (nb, nb_lo, nb_hi) = stats.center(a, "log"), stats.center(b, "log")
     return {"ratio": c.estimate, "low": c.low, "high": c.high, "p_value": c.p_value, "equivalent": c.equivalent,
             "num_geo": na, "num_low": na_lo, "num_high": na_hi, "den_geo": nb, "den_low": nb_lo, "den_high": nb_hi,
@@ -87,35 +83,44 @@ def capacity(metrics, threshold):
 
 # ----------------------------------------------------------------------------- verdict
 
-def tables(default, sweep=None):
+def tables(default, sweep=None, capacity=None):
     """The verdict's inputs from metrics tables: the default-protocol replicas of Vanilla and
-    SinGLU (arch, test_mse, diverged) and the learning-rate sweep's (plus lr); plain DataFrames."""
-    cols = ["arch", "test_mse", "diverged"]
+    SinGLU (arch, test_mse, diverged, data_seed), the learning-rate sweep's (plus lr) and the
+    capacity sweep's (plus task.n_points); plain DataFrames."""
+    cols = ["arch", "test_mse", "diverged"] + (["data_seed"] if "data_seed" in default else [])
     d = default[default["arch"].isin([NUM, DEN])][cols].reset_index(drop=True)
     s = pd.DataFrame(columns=cols + ["lr"]) if sweep is None else sweep[sweep["arch"].isin([NUM, DEN])][cols + ["lr"]]
-    return {"default": d, "sweep": s.reset_index(drop=True)}
+    c = (pd.DataFrame(columns=cols + ["task.n_points"]) if capacity is None or "task.n_points" not in capacity
+         else capacity[capacity["arch"].isin([NUM, DEN])][cols + ["task.n_points"]])
+    return {"default": d, "sweep": s.reset_index(drop=True), "capacity": c.reset_index(drop=True)}
+
+
+DEFAULT_POINTS = 200     # the study's 200 pairs: the capacity part reads the larger counts of the sweep
+
+
+def capacity_part(capacity):
+    """The capacity part ("stores more information per parameter" read as: memorises more pairs at
+    the same budget) from `tables(...)["capacity"]`: per count of random pairs above the default
+    200, the Vanilla/SinGLU ratio of geometric-mean MSEs (`ratio`, draw level), Holm over the
+    counts. holds: significantly above 1 at every count; fails: significantly below 1 or
+    equivalent to 1 (TOST) at some count; inconclusive otherwise or when the sweep was not run.
+    Returns (part, {count: ratio dict})."""
+    c = capacity[capacity["task.n_points"] > DEFAULT_POINTS] if len(capacity) else capacity
+    by = {int(n): ratio(g) for n, g in c.groupby("task.n_points")} if len(c) else {}
+    by = {n: r for n, r in by.items() if r["n_num"] and r["n_den"]}
+    if not by:
+        return stats.UNSURE, {}
+    fam = stats.family({n: r["comparison"] for n, r in by.items()})
+    parts = [stats.direction(by[n]["comparison"], +1, p=p) for n, p in zip(fam["label"], fam["p_holm"])]
+    return common.every(parts), by
 
 
 def parts(r, claimed, p=None):
     """Sub-verdicts of one setting from `ratio`'s dict: ({"direction", "magnitude"}, note). `p`
-    overrides the direction's p-value (Holm-adjusted in a family of settings)."""
+    overrides the direction's p-value (Holm-adjusted in a family of settings). Whether the ratio
+    is a measurement at all is the robustness check's question (`stats.rounding_check`)."""
     c = r["comparison"]
-    num_floor, den_floor = r["num_geo"] <= AT_FLOOR, r["den_geo"] <= AT_FLOOR
-    if num_floor and den_floor:
-        return ({"direction": stats.UNSURE, "magnitude": stats.UNSURE},
-                "both geometric means are at the float32 floor: the ratio measures rounding, not skill")
-    d = stats.direction(c, +1, p=p)
-    if not den_floor:
-        return {"direction": d, "magnitude": stats.magnitude(c, claimed)}, ""
-    far = r["num_low"] >= FAR_ABOVE
-    reached = math.isfinite(c.low) and c.low >= claimed / math.sqrt(10)
-    note = ("SinGLU's error is at the float32 floor: the ratio measures Vanilla's error in units of float32 rounding, "
-            "a lower bound on the skill ratio")
-    if far and reached:
-        return {"direction": d, "magnitude": stats.HOLDS}, note + ", and that bound reaches the claimed order"
-    return {"direction": d, "magnitude": stats.UNSURE}, note + (
-        "; the bound falls short of the claimed order, which it cannot refute" if far else
-        "; Vanilla's error is not far above the floor either") + " (magnitude inconclusive: float32 floor)"
+    return {"direction": stats.direction(c, +1, p=p), "magnitude": stats.magnitude(c, claimed)}, ""
 
 
 def verdict(t, claimed=None):
@@ -123,19 +128,28 @@ def verdict(t, claimed=None):
     claimed = published.claims()[CLAIM]["value"] if claimed is None else claimed
     r = ratio(t["default"])
     prt, note = parts(r, claimed)
+    cap, cap_by = capacity_part(t.get("capacity", pd.DataFrame()))
+    prt["capacity"] = cap
     sweep = {lr: ratio(g) for lr, g in t["sweep"].groupby("lr")} if len(t["sweep"]) else {}
     fam = stats.family({lr: x["comparison"] for lr, x in sweep.items()})
     conditions = []
     for lr, p in zip(fam.get("label", []), fam.get("p_holm", [])):
-        conditions.append((f"at lr {lr:g}", parts(sweep[lr], claimed, p=p)[0]))
+        conditions.append((f"at lr {lr:g}", {**parts(sweep[lr], claimed, p=p)[0], "capacity": cap}))
     v, reason = stats.judge(prt, conditions)
     ours = f"{r['comparison'].text()} (Vanilla {stats.fmt(r['num_geo'])}, SinGLU {stats.fmt(r['den_geo'])}; " \
            f"n = {r['n_num']}, {r['n_den']})"
     if sweep:
         ours += "; swept lr: " + ", ".join(f"{lr:g}: {stats.fmt(x['ratio'])}×" for lr, x in sweep.items())
+    if cap_by:
+        ours += "; capacity: " + ", ".join(f"{n} pairs {x['comparison'].text()}" for n, x in cap_by.items())
+    settle = [("Vanilla/SinGLU at 200 pairs", r["comparison"], claimed)] + [
+        (f"Vanilla/SinGLU at {n} pairs", x["comparison"], None) for n, x in cap_by.items()
+        if stats.direction(x["comparison"], +1) == stats.UNSURE]
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "01_memorize_ratio_sweeps", parts=prt,
                          reason=reason + (f"; {note}" if note else ""), criterion_source=SOURCE,
-                         conditions={c: p for c, p in conditions})
+                         conditions={c: p for c, p in conditions},
+                         ratios=[stats.judged_ratio("memorize / vanilla / singlu", r["comparison"], "direction",
+                                                    "magnitude")], settle=settle)
 
 
 def summary(row):
@@ -180,9 +194,9 @@ rounding_table = common.rounding_table
 
 def ratio_reading(r):
     return (f"Vanilla / SinGLU memorisation MSE (ratio of geometric means over {r['n_num']} and {r['n_den']} replicas, "
-            f"Welch interval on the log scale): **{r['comparison'].text()}**; Vanilla "
+            f"a paired t on the per-draw mean logs): **{r['comparison'].text()}**; Vanilla "
             f"{stats.fmt_ci(r['num_geo'], r['num_low'], r['num_high'])}, SinGLU "
-            f"{stats.fmt_ci(r['den_geo'], r['den_low'], r['den_high'])} (float32 floor {stats.fmt(stats.FLOAT32_FLOOR)}); "
+            f"{stats.fmt_ci(r['den_geo'], r['den_low'], r['den_high'])}; "
             f"the study claims {claimed():,}×.")
 
 
@@ -224,14 +238,14 @@ def all_archs_figure(metrics, summary_table, cfg):
     fig, ax = plt.subplots(figsize=(7, 3))
     plots.replicas(m, ax, value="test_mse", order=s["arch"], center=dict(zip(s["arch"], s["mean"])),
                    baselines={"predict zero": float(m["predict_zero_mse"].iloc[0])},
-                   published=dict(zip(pub["arch"], pub["published"])), floor=stats.FLOAT32_FLOOR, log=True,
+                   published=dict(zip(pub["arch"], pub["published"])), log=True,
                    ylabel="memorisation MSE", title="200 random pairs, ~5K parameters: every replica")
     n = m.groupby("arch").size()
     per = n.min() if n.min() == n.max() else f"{n.min()}–{n.max()}"
     cfg.save(fig, "01_memorize_all_archs", caption=(
         f"Memorisation MSE on 200 random 8-D to 4-D pairs of every arch at ~5K parameters, one dot per replica "
         f"({per} per arch), black bars the geometric means (best: {s['arch'].iloc[0]} "
-        f"{stats.fmt(s['mean'].iloc[0])}); dashed predicting zero, dotted the float32 floor, red stars the study's "
+        f"{stats.fmt(s['mean'].iloc[0])}); dashed predicting zero, red stars the study's "
         "published means."))
 
 

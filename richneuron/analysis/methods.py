@@ -129,11 +129,14 @@ def statistics_table():
     band = inspect.signature(stats.magnitude).parameters["band"].default
     conf = inspect.signature(stats.compare).parameters["confidence"].default
     rows = [("significance level α", f"{stats.ALPHA:g}", "Holm-adjusted within each claim's family (statsmodels)"),
-            ("confidence of intervals", f"{conf:.0%}", "Welch t (scipy.stats.ttest_ind, equal_var=False)"),
-            ("equivalence margin, errors", f"×{stats.EQUIVALENCE['log']:g}", "TOST on log MSE (statsmodels ttost_ind)"),
+            ("confidence of intervals", f"{conf:.0%}", "draw level: a paired t on per-draw means across the draws "
+             "both groups share (Welch on the draw means when they differ)"),
+            ("equivalence margin, errors", f"×{stats.EQUIVALENCE['log']:g}", "TOST on log MSE at the draw level "
+             "(statsmodels ttost_paired / ttost_ind)"),
             ("equivalence margin, accuracies", f"{100 * stats.EQUIVALENCE['linear']:g} pp", "TOST on accuracy"),
             ("magnitude band", f"×/÷{band:.4g} (√10)", "the claimed order of magnitude [claim/√10, claim·√10]"),
-            ("float32 floor", f"{stats.FLOAT32_FLOOR:g}", "errors near it are not judged by their ratio alone"),
+            ("ratio check band", f"×/÷{stats.BAND:.4g}", "a ratio of errors the check's runs move by more is not "
+             "judged (no fixed error floor)"),
             ("rounding check", f"kernels = {protocol.KERNELS_CHECK!r}", _doc(stats.rounding_check))]
     return pd.DataFrame(rows, columns=["quantity", "value", "note"])
 

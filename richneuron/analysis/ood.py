@@ -4,7 +4,7 @@ Task `ood`: y = sin(3x) + 0.5·x fitted on x ∈ [−1, 1], tested on x ∈ [1, 
 the test MSE (`test_mse`, out of range) and the MSE on fresh in-range points (`in_range_mse`).
 
 Degradation. Per replica, r = test_mse / in_range_mse (the study's definition is not published;
-this is the reading of original-study.md §6.14); both MSEs come from the same model, so the ratio
+this is the reading of docs/original-study.md §6.14); both MSEs come from the same model, so the ratio
 is formed per replica. Per arch, the geometric mean of r with its t interval (`stats.center`).
 A sine arch against Vanilla: `stats.compare` on the log scale of the per-replica degradations and,
 separately, of the absolute OOD MSEs (the ratio is driven by the in-range fit; the OOD error
@@ -38,7 +38,7 @@ DEFAULT_OMEGA = 1.0     # the sine neurons' default ω: at it the sweep is the d
 SOURCE = "richneuron/analysis/ood.py"
 
 CRITERIA = {
-    CLAIM: "Family: each sine arch against Vanilla at the default protocol on two quantities, the per-replica degradation (OOD MSE / in-range MSE) and the absolute OOD MSE, each the ratio arch/Vanilla of geometric means (stats.compare, log scale, Welch; 4 seeds x 3 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (26 with the 13 sine archs). Direction (degradation): holds when every sine arch degrades significantly more than Vanilla (Holm p < 0.05), fails when some sine arch degrades significantly less or equivalently within a factor 1.25 (TOST), inconclusive otherwise. Magnitude: each arch's geometric-mean degradation with its 95% t interval (stats.magnitude): sine archs against [24/sqrt(10), 1273*sqrt(10)], Vanilla against [7/sqrt(10), 7*sqrt(10)]; holds when every estimate is inside its band, fails when some interval misses its band, inconclusive otherwise. Absolute OOD error (the hallucination itself, since the ratio is driven by the in-range fit): holds when every sine arch's OOD MSE is significantly above Vanilla's (Holm), fails when some sine arch's is significantly below Vanilla's or equivalent within a factor 1.25, inconclusive otherwise. Replicated: all three parts hold. Replicated only under stated conditions: not so, but all three hold at one swept omega other than the default 1 for the swept sine archs against the default Vanilla (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
+    CLAIM: "Family: each sine arch against Vanilla at the default protocol on two quantities, the per-replica degradation (OOD MSE / in-range MSE) and the absolute OOD MSE, each the ratio arch/Vanilla of geometric means (stats.compare, log scale, Welch; 2 seeds x 6 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (26 with the 13 sine archs). Direction (degradation): holds when every sine arch degrades significantly more than Vanilla (Holm p < 0.05), fails when some sine arch degrades significantly less or equivalently within a factor 1.25 (TOST), inconclusive otherwise. Magnitude: each arch's geometric-mean degradation with its 95% t interval (stats.magnitude): sine archs against [24/sqrt(10), 1273*sqrt(10)], Vanilla against [7/sqrt(10), 7*sqrt(10)]; holds when every estimate is inside its band, fails when some interval misses its band, inconclusive otherwise. Absolute OOD error (the hallucination itself, since the ratio is driven by the in-range fit): holds when every sine arch's OOD MSE is significantly above Vanilla's (Holm), fails when some sine arch's is significantly below Vanilla's or equivalent within a factor 1.25, inconclusive otherwise. Replicated: all three parts hold. Replicated only under stated conditions: not so, but all three hold at one swept omega other than the default 1 for the swept sine archs against the default Vanilla (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check).",
 }
 
 
@@ -137,8 +137,8 @@ def versus(metrics, ref=REFERENCE, values=("ratio", "test_mse"), by=()):
         for arch in dict.fromkeys(g["arch"]):
             for value in values:
                 label = " ".join(f"{k}={v}" for k, v in key.items()) + f" {arch} {value}"
-                comps[label] = stats.compare(g.loc[g["arch"] == arch, value], refs[value], scale="log",
-                                             margin=stats.EQUIVALENCE["log"])
+                comps[label] = common.compare(g[g["arch"] == arch], refs, value, scale="log",
+                                              margin=stats.EQUIVALENCE["log"])
                 keys[label] = {"arch": arch, "vs": ref, "value": value, **key}
     t = stats.family(comps)
     if not len(t):

@@ -417,8 +417,8 @@ def scale_summary(metrics, reference="singlu", other="vanilla"):
     for task, gt in sc.groupby("task", sort=False):
         metric = gt["metric"].iloc[0]
         scale = stats.scale_of(metric)
-        comps = {int(b): stats.compare(g.loc[g["arch"] == reference, "score"], g.loc[g["arch"] == other, "score"],
-                                       scale=scale, margin=stats.EQUIVALENCE[scale])
+        comps = {int(b): common.compare(g[g["arch"] == reference], g[g["arch"] == other],
+                                        scale=scale, margin=stats.EQUIVALENCE[scale])
                  for b, g in gt.groupby("budget")}
         f = stats.family(comps).rename(columns={"label": "budget"}).assign(task=task, metric=metric,
                                                                           arch=reference, other=other)
@@ -521,7 +521,7 @@ def fig_scale(tab, cfg, sw):
 
 # ----------------------------------------------------------------------------- regime map
 
-REGIME_CRITERION = "One row per line of the study's map (task type -> its best arch), judged on that row's tasks among the study's 14 neurons (peers excluded, as in the study) at the default protocol with 4 seeds x 3 data draws = 12 replicas per arch: the row's family is the study's best arch against each other arch on each of the row's tasks (stats.compare: ratio of geometric-mean MSE or difference of mean accuracy, Welch; Holm within the row's family, alpha 0.05). A row holds when its best arch is significantly better than every other arch on every task of the row, fails when some arch is significantly better than it on some task of the row (significantly beaten), and is inconclusive otherwise (neither: tied at the top) or when its best arch or tasks are not in the run; a pair whose two geometric-mean MSEs are both at the float32 floor (at most 1e-5, ten times stats.FLOAT32_FLOOR) counts as neither better nor beaten (the ratio measures rounding). Replicated: all six rows hold. Replicated only under stated conditions: not reachable (no condition sweep is judged for the map). Not replicated: any row fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check)."
+REGIME_CRITERION = "One row per line of the study's map (task type -> its best arch), judged on that row's tasks among the study's 14 neurons (peers excluded, as in the study) at the default protocol with 2 seeds x 6 data draws = 12 replicas per arch: the row's family is the study's best arch against each other arch on each of the row's tasks (stats.compare: ratio of geometric-mean MSE or difference of mean accuracy, a paired t on per-draw means; Holm within the row's family, alpha 0.05). A row holds when its best arch is significantly better than every other arch on every task of the row, fails when some arch is significantly better than it on some task of the row (significantly beaten), and is inconclusive otherwise (neither: tied at the top) or when its best arch or tasks are not in the run; a pair whose ratio of errors the robustness check moves by more than a factor √10 is not a measurement and makes its row inconclusive. Replicated: all six rows hold. Replicated only under stated conditions: not reachable (no condition sweep is judged for the map). Not replicated: any row fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check)."
 REGIME_SOURCE = "richneuron/analysis/peers.py"
 
 
@@ -591,8 +591,9 @@ def verdict_regime(scores, archs):
     n_hold, n_fail = sum(p == stats.HOLDS for p in parts.values()), sum(p == stats.FAILS for p in parts.values())
     ours = (f"{n_hold}/{len(parts)} rows: the study's best is significantly best; {n_fail} rows: significantly "
             f"beaten; {len(parts) - n_hold - n_fail}: neither")
+    ratios = [r for k, f in fams.items() for r in common.judged_ratios(f, k, prefix=f"{k}: ")]
     row = stats.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
-                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE)
+                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE, ratios=ratios)
     return row, table, fams
 
 

@@ -21,12 +21,12 @@ SOURCE = "richneuron/analysis/ranking.py"
 
 # The verdict criteria, one line each, shown in the notebook before any data and stored in the scorecard.
 CRITERIA = {
-    "singlu_wins": "Family: SinGLU vs Vanilla on the 6 standard tasks (stats.compare on the metric's scale: ratio of geometric-mean test MSEs or difference of mean test accuracies, 12 replicas each), Holm over the 6; a task is a win when SinGLU is Holm-significantly better, a loss when Holm-significantly worse, a tie when TOST-equivalent (within 1.25x MSE or 2 pp), undecided otherwise (a pair whose two geometric-mean MSEs are both at most 1e-5, at the float32 floor, is undecided); the wins part (read as: at least 5 of 6) holds with 5 or 6 wins, fails when losses plus ties number at least 2 (at most 4 wins are possible), is inconclusive otherwise; judged at the shared lr 1e-3 and again with each arch's lr tuned on a validation split (same family and rule); replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated only under stated conditions when it holds under one protocol only (named); not replicated when it fails at lr 1e-3 and does not hold with tuned lrs; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
-    "nested_ratio": "Vanilla/SinGLU ratio of geometric-mean nested2d test MSEs (stats.compare, log scale, 12 replicas each; a family of one); direction holds when the ratio is significantly above 1 (Welch p < 0.05), fails when significantly below 1 or TOST-equivalent to 1 (within 1.25x), inconclusive otherwise; magnitude holds when the estimate lies in [222/√10, 222·√10] = [70, 702] and the 95% interval overlaps it, fails when the interval misses it, inconclusive otherwise and whenever either geometric mean is at the float32 floor (below 1e-6, where the ratio measures rounding); replicated when both hold; not replicated when either fails; inconclusive otherwise (no condition); a verdict that changes with torch's kernels is inconclusive.",
-    "checkerboard_pp": "SinGLU − Vanilla difference of mean checkerboard test accuracies (stats.compare, linear scale) at the task's default cells per side (12 replicas each) and at every other cell count of the notebook's difficulty sweep (12 replicas each), Holm over those cell counts; direction holds when SinGLU is Holm-significantly more accurate, fails when significantly less accurate or TOST-equivalent (within 2 pp), inconclusive otherwise; magnitude holds when the estimate lies in [35.9/√10, 35.9·√10] = [11.4, 114] pp and the 95% interval overlaps it, fails when the interval misses it, inconclusive otherwise; replicated when both hold at the default cells; replicated only under stated conditions when not, but both hold at another swept cell count (named: the study does not state its grid); not replicated when a part fails at the default and no cell count rescues it; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
-    "spiral_needs_v10": "Family: v10 vs each arch without a phase term (vanilla, singlu, v1, v4-lowrank, v4-shared, v6, v7) on the default spiral, difference of mean test accuracies (stats.compare, linear scale, 12 replicas each), Holm over the 7; direction holds when v10 is Holm-significantly more accurate than SinGLU, fails when significantly less accurate or TOST-equivalent (within 2 pp), inconclusive otherwise; magnitude holds when the v10 − SinGLU estimate lies in [d/√10, d·√10] for the published d = 99.2 − 44.2 = 55 pp, i.e. [17.4, 174] pp, and its 95% interval overlaps that band, fails when the interval misses it, inconclusive otherwise; mechanism (needs the free phase) holds when v10 is Holm-significantly more accurate than every phase-free arch, fails when some phase-free arch is significantly more accurate than v10 or TOST-equivalent to it (it solves the spiral as well without a phase), inconclusive otherwise or when a phase-free arch was not run; archs with other phase terms (v8, v9, v11-v15) are shown, not judged; replicated when all three hold; not replicated when one fails; inconclusive otherwise; the turns sweep is descriptive (no condition); a verdict that changes with torch's kernels is inconclusive.",
-    "v10_best_complex": "Family: v10 vs every other study arch (vanilla, singlu, v1, v4-lowrank, v4-shared, v6-v9, v11-v13, v15) on complex4d, ratio of geometric-mean test MSEs (stats.compare, log scale, 12 replicas each), Holm over the 13 (a pair whose two geometric-mean MSEs are both at most 1e-5, at the float32 floor, is undecided); direction (v10 is the best) holds when v10's MSE is Holm-significantly lower than every other arch's, fails when some arch's is Holm-significantly lower or TOST-equivalent to v10's (within 1.25x: v10 is not the single best), inconclusive otherwise or when a study arch was not run; magnitude not judged (the published 0.0143/0.0080 = 1.8x has a claimed band [0.57, 5.7] that contains no effect); replicated when the direction holds, not replicated when it fails, inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
-    "v15_beats_singlu_hifreq": "Family: v15 and every earlier study design (vanilla, v1, v4-lowrank, v4-shared, v6-v13, in the study's order) each vs SinGLU on hifreq, ratio of geometric-mean test MSEs (stats.compare, log scale, 12 replicas each), Holm over the 13 (a pair whose two geometric-mean MSEs are both at most 1e-5, at the float32 floor, is undecided); direction holds when v15's MSE is Holm-significantly lower than SinGLU's, fails when Holm-significantly higher or TOST-equivalent (within 1.25x), inconclusive otherwise; first (read as: no design before v15 beats SinGLU) holds when every earlier design is Holm-significantly worse than SinGLU or TOST-equivalent to it, fails when some earlier design is Holm-significantly better, inconclusive otherwise or when an earlier design was not run; magnitude not judged (the published 1.02/0.85 = 1.2x has a claimed band that contains no effect); replicated when both hold; not replicated when either fails; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "singlu_wins": "Family: SinGLU vs Vanilla on the 6 standard tasks (stats.compare on the metric's scale: ratio of geometric-mean test MSEs or difference of mean test accuracies, 2 seeds x 6 data draws each, a paired t on the per-draw means), Holm over the 6; a task is a win when SinGLU is Holm-significantly better, a loss when Holm-significantly worse, a tie when TOST-equivalent (within 1.25x MSE or 2 pp), undecided otherwise (a ratio of errors that the robustness check moves by more than a factor √10 is not judged: the parts it decides are inconclusive); the wins part (read as: at least 5 of 6) holds with 5 or 6 wins, fails when losses plus ties number at least 2 (at most 4 wins are possible), is inconclusive otherwise; judged at the shared lr 1e-3 and again with each arch's lr tuned on a validation split (same family and rule); replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated only under stated conditions when it holds under one protocol only (named); not replicated when it fails at lr 1e-3 and does not hold with tuned lrs; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "nested_ratio": "Vanilla/SinGLU ratio of geometric-mean nested2d test MSEs (stats.compare, log scale, 2 seeds x 6 data draws each, a paired t on the per-draw means; a family of one); direction holds when the ratio is significantly above 1 (draw-level p < 0.05), fails when significantly below 1 or TOST-equivalent to 1 (within 1.25x), inconclusive otherwise; magnitude holds when the estimate lies in [222/√10, 222·√10] = [70, 702] and the 95% interval overlaps it, fails when the interval misses it, inconclusive otherwise and when the robustness check moves the ratio by more than a factor √10 (not a measurement); replicated when both hold; not replicated when either fails; inconclusive otherwise (no condition); a verdict that changes with torch's kernels is inconclusive.",
+    "checkerboard_pp": "SinGLU − Vanilla difference of mean checkerboard test accuracies (stats.compare, linear scale) at the task's default cells per side (2 seeds x 6 data draws each, a paired t on the per-draw means) and at every other cell count of the notebook's difficulty sweep (2 seeds x 6 data draws each, a paired t on the per-draw means), Holm over those cell counts; direction holds when SinGLU is Holm-significantly more accurate, fails when significantly less accurate or TOST-equivalent (within 2 pp), inconclusive otherwise; magnitude holds when the estimate lies in [35.9/√10, 35.9·√10] = [11.4, 114] pp and the 95% interval overlaps it, fails when the interval misses it, inconclusive otherwise; replicated when both hold at the default cells; replicated only under stated conditions when not, but both hold at another swept cell count (named: the study does not state its grid); not replicated when a part fails at the default and no cell count rescues it; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "spiral_needs_v10": "Family: v10 vs each arch without a phase term (vanilla, singlu, v1, v4-lowrank, v4-shared, v6, v7) on the default spiral, difference of mean test accuracies (stats.compare, linear scale, 2 seeds x 6 data draws each, a paired t on the per-draw means), Holm over the 7; direction holds when v10 is Holm-significantly more accurate than SinGLU, fails when significantly less accurate or TOST-equivalent (within 2 pp), inconclusive otherwise; magnitude holds when the v10 − SinGLU estimate lies in [d/√10, d·√10] for the published d = 99.2 − 44.2 = 55 pp, i.e. [17.4, 174] pp, and its 95% interval overlaps that band, fails when the interval misses it, inconclusive otherwise; mechanism (needs the free phase) holds when v10 is Holm-significantly more accurate than every phase-free arch, fails when some phase-free arch is significantly more accurate than v10 or TOST-equivalent to it (it solves the spiral as well without a phase), inconclusive otherwise or when a phase-free arch was not run; archs with other phase terms (v8, v9, v11-v15) are shown, not judged; replicated when all three hold; not replicated when one fails; inconclusive otherwise; the turns sweep is descriptive (no condition); a verdict that changes with torch's kernels is inconclusive.",
+    "v10_best_complex": "Family: v10 vs every other study arch (vanilla, singlu, v1, v4-lowrank, v4-shared, v6-v9, v11-v13, v15) on complex4d, ratio of geometric-mean test MSEs (stats.compare, log scale, 2 seeds x 6 data draws each, a paired t on the per-draw means), Holm over the 13 (a ratio of errors that the robustness check moves by more than a factor √10 is not judged: the parts it decides are inconclusive); direction (v10 is the best) holds when v10's MSE is Holm-significantly lower than every other arch's, fails when some arch's is Holm-significantly lower or TOST-equivalent to v10's (within 1.25x: v10 is not the single best), inconclusive otherwise or when a study arch was not run; magnitude not judged (the published 0.0143/0.0080 = 1.8x has a claimed band [0.57, 5.7] that contains no effect); replicated when the direction holds, not replicated when it fails, inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
+    "v15_beats_singlu_hifreq": "Family: v15 and every earlier study design (vanilla, v1, v4-lowrank, v4-shared, v6-v13, in the study's order) each vs SinGLU on hifreq, ratio of geometric-mean test MSEs (stats.compare, log scale, 2 seeds x 6 data draws each, a paired t on the per-draw means), Holm over the 13 (a ratio of errors that the robustness check moves by more than a factor √10 is not judged: the parts it decides are inconclusive); direction holds when v15's MSE is Holm-significantly lower than SinGLU's, fails when Holm-significantly higher or TOST-equivalent (within 1.25x), inconclusive otherwise; first (read as: no design before v15 beats SinGLU) holds when every earlier design is Holm-significantly worse than SinGLU or TOST-equivalent to it, fails when some earlier design is Holm-significantly better, inconclusive otherwise or when an earlier design was not run; magnitude not judged (the published 1.02/0.85 = 1.2x has a claimed band that contains no effect); replicated when both hold; not replicated when either fails; inconclusive otherwise; a verdict that changes with torch's kernels is inconclusive.",
 }
 PHASE_FREE = tuple(a for a in STUDY if "Wphi" not in neurons.get(a).META)   # no phase term at all
 EARLIER_THAN_V15 = tuple(a for a in STUDY[:STUDY.index("v15")] if a != "singlu")
@@ -34,10 +34,15 @@ EARLIER_THAN_V15 = tuple(a for a in STUDY[:STUDY.index("v15")] if a != "singlu")
 
 # ----------------------------------------------------------------------------- comparisons
 
+def replicas(metrics, arch, task):
+    """The non-diverged replicas of `arch` on `task` (`common.replica_scores`: keys and `score`)."""
+    s = common.replica_scores(metrics, [arch], [task])
+    return s[~s["diverged"].astype(bool)]
+
+
 def scores(metrics, arch, task):
     """Test scores of the non-diverged replicas of `arch` on `task` (`common.replica_scores`)."""
-    s = common.replica_scores(metrics, [arch], [task])
-    return s.loc[~s["diverged"].astype(bool), "score"].to_numpy(float)
+    return replicas(metrics, arch, task)["score"].to_numpy(float)
 
 
 def metric_of_task(metrics):
@@ -51,8 +56,8 @@ def comparison(metrics, task, a, b):
     if not len(tm):
         raise ValueError(f"task {task!r} is not in the metrics; present: {', '.join(sorted(set(metrics['task'])))}")
     scale = stats.scale_of(tm.iloc[0])
-    return stats.compare(scores(metrics, a, task), scores(metrics, b, task), scale=scale,
-                         margin=stats.EQUIVALENCE[scale])
+    return common.compare(replicas(metrics, a, task), replicas(metrics, b, task), scale=scale,
+                          margin=stats.EQUIVALENCE[scale])
 
 
 def family(metrics, pairs):
@@ -85,10 +90,7 @@ def effect_text(c):
 
 
 def part(row, sign):
-    """`stats.direction` of one family row in the claimed direction `sign`, with its Holm p;
-    inconclusive when both errors are at the float32 floor (`common.at_floor`)."""
-    if row.get("at_floor", False):
-        return stats.UNSURE
+    """`stats.direction` of one family row in the claimed direction `sign`, with its Holm p."""
     return stats.direction(as_comparison(row), sign, p=row["p_holm"])
 
 
@@ -96,8 +98,6 @@ def not_better(row, sign):
     """Is `a` NOT better than `b` (`sign`: direction of a better)? holds: Holm-significantly worse
     or TOST-equivalent; fails: Holm-significantly better; inconclusive otherwise."""
     d = row["direction"]
-    if row.get("at_floor", False):
-        return stats.UNSURE
     if d == sign:
         return stats.FAILS
     if d == -sign or equivalent(row["equivalent"]):
@@ -105,23 +105,28 @@ def not_better(row, sign):
     return stats.UNSURE
 
 
-def floor_magnitude(c, claimed, a, b):
-    """`stats.magnitude` of a ratio of errors, inconclusive when either geometric mean is at the
-    float32 floor (the ratio then measures rounding, not skill)."""
-    if min(stats.center(a, "log")[0], stats.center(b, "log")[0]) < stats.FLOAT32_FLOOR:
-        return stats.UNSURE
-    return stats.magnitude(c, claimed)
-
-
 def _missing(metrics, archs):
     ran = set(metrics["arch"])
     return [a for a in archs if a not in ran]
 
 
-def _row(claim, ours, parts, evidence, conditions=(), reason_extra=""):
+def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=()):
     v, reason = stats.judge(parts, conditions)
     return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
-                         reason=reason + reason_extra, criterion_source=SOURCE)
+                         reason=reason + reason_extra, criterion_source=SOURCE, ratios=[r for r in ratios if r],
+                         settle=[s for s in settle if s[1] is not None])
+
+
+def undecided(fam, name):
+    """The settle entry of a family's least resolved undecided test (neither direction after Holm
+    nor equivalent): (label, Comparison, None), or None when every test is decided."""
+    if not len(fam):
+        return None
+    open_ = fam[(fam["direction"] == 0) & ~fam["equivalent"].map(equivalent)]
+    if not len(open_):
+        return None
+    r = open_.loc[open_["p_value"].idxmax()]
+    return (f"{name}: {r['label']}", as_comparison(r), None)
 
 
 # ----------------------------------------------------------------------------- claims
@@ -134,7 +139,7 @@ def wins_part(metrics, task_list=STANDARD, need=None):
     out = []
     for _, r in fam.iterrows():
         sign = common.better_sign(r["metric"])
-        out.append("undecided" if r["at_floor"] else "win" if r["direction"] == sign else "loss" if r["direction"] == -sign
+        out.append("win" if r["direction"] == sign else "loss" if r["direction"] == -sign
                    else "tie" if equivalent(r["equivalent"]) else "undecided")
     fam["outcome"] = out
     wins, lost = out.count("win"), out.count("loss") + out.count("tie")
@@ -151,11 +156,12 @@ def outcome_text(fam):
 
 def verdict_nested(metrics):
     """Claim 3 (222× on nested2d): the scorecard row (criterion: CRITERIA['nested_ratio'])."""
-    a, b = scores(metrics, "vanilla", "nested2d"), scores(metrics, "singlu", "nested2d")
     c = comparison(metrics, "nested2d", "vanilla", "singlu")
     parts = {"direction": stats.direction(c, 1),
-             "magnitude": floor_magnitude(c, published.claims()["nested_ratio"]["value"], a, b)}
-    return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv")
+             "magnitude": stats.magnitude(c, published.claims()["nested_ratio"]["value"])}
+    return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv",
+                ratios=[stats.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
+                settle=[("nested2d Vanilla/SinGLU", c, published.claims()["nested_ratio"]["value"])])
 
 
 def checker_family(metrics, sweep=None):
@@ -183,7 +189,9 @@ def verdict_checkerboard(metrics, sweep=None):
     at = fam.set_index("cells")["text"]
     ours = f"SinGLU − Vanilla {at[default]} at {default:g} cells" + "".join(
         f"; {at[v]} at {v:g}" for v in at.index if v != default)
-    return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds)
+    d = fam.set_index("cells").loc[default]
+    return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds,
+                settle=[(f"SinGLU − Vanilla at {default:g} cells", as_comparison(d), claimed)])
 
 
 def spiral_family(metrics):
@@ -204,7 +212,9 @@ def verdict_spiral(metrics):
     ours = (f"v10 − SinGLU {s['text'] if s is not None else 'n/a'}; v10 better than "
             f"{int(fam['better'].sum())}/{len(PHASE_FREE)} phase-free archs"
             + (f" ({', '.join(missing)} not run)" if missing else ""))
-    return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral")
+    return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral",
+                settle=[("v10 − SinGLU", as_comparison(s) if s is not None else None, claimed),
+                        undecided(fam.reset_index(), "mechanism") or ("", None, None)])
 
 
 def complex_family(metrics):
@@ -221,7 +231,8 @@ def verdict_v10_complex(metrics):
     ours = (f"v10 significantly lower MSE than {int(fam['better'].sum())}/{len(fam)} archs"
             + (f" (not: {', '.join(lost)})" if lost else "")
             + (f"; {', '.join(missing)} not run" if missing else ""))
-    return _row("v10_best_complex", ours, parts, "complex_family.csv")
+    return _row("v10_best_complex", ours, parts, "complex_family.csv", ratios=common.judged_ratios(fam, "direction"),
+                settle=[undecided(fam, "direction") or ("", None, None)])
 
 
 def hifreq_family(metrics):
@@ -241,7 +252,11 @@ def verdict_v15_hifreq(metrics):
     beat = earlier.index[earlier["better"]].tolist()
     ours = (f"v15/SinGLU {v['text'] if v is not None else 'n/a'}; earlier designs significantly better than SinGLU: "
             f"{', '.join(beat) or 'none'} (of {len(earlier)})" + (f"; {', '.join(missing)} not run" if missing else ""))
-    return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv")
+    ratios = common.judged_ratios(fam.loc[["v15"]] if v is not None else fam.iloc[:0], "direction") + \
+        common.judged_ratios(earlier, "first")
+    return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv", ratios=ratios,
+                settle=[("v15/SinGLU", as_comparison(v) if v is not None else None, None),
+                        undecided(earlier.reset_index(), "first") or ("", None, None)])
 
 
 def verdict_wins_tuned(default_metrics, tuned_metrics=None):
@@ -258,7 +273,9 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
     ours = f"lr 1e-3: {outcome_text(fam_d)}" + (f"; tuned lrs: {outcome_text(fam_t)}" if fam_t is not None else "")
     return stats.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
-                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=SOURCE)
+                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=SOURCE,
+                         ratios=common.judged_ratios(fam_d, "wins", prefix="lr 1e-3: ")
+                         + common.judged_ratios(fam_t, "wins with tuned lrs", prefix="tuned lrs: "))
 
 
 def verdict_rows(main, tuned=None, checker_sweep=None):
@@ -752,7 +769,7 @@ def scores_figure(T, cfg):
         d = m[m["task"] == task]
         mse = stats.LOWER_IS_BETTER[d["metric"].iloc[0]]
         base = {"predict mean": d["predict_mean_mse"].iloc[0]} if mse else {"majority class": d["chance_accuracy"].iloc[0]}
-        floor = stats.FLOAT32_FLOOR if mse and d["score"].min() < 10 * stats.FLOAT32_FLOOR else None
+        floor = None
         plots.replicas(d, ax, order=cfg.archs, center={a: centre[(a, task)] for a in cfg.archs if (a, task) in centre},
                        baselines=base, published={a: published.value(a, task) for a in cfg.archs}, floor=floor,
                        log=mse, title=task, ylabel="test MSE" if mse else "test accuracy")

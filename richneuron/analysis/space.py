@@ -262,8 +262,7 @@ def _claimed_size(claim, spec):
 
 
 def _groups(s, task, arch):
-    g = s[(s["task"] == task) & (s["arch"] == arch)]
-    return g["score"].to_numpy(float)
+    return s[(s["task"] == task) & (s["arch"] == arch)]
 
 
 def judge(s, archs):
@@ -279,18 +278,17 @@ def judge(s, archs):
             continue
         metric = s.loc[s["task"] == task, "metric"].iloc[0]
         sc = stats.scale_of(metric)
-        xa, xb = _groups(s, task, a), _groups(s, task, b)
-        c = stats.compare(xa, xb, scale=sc, margin=stats.EQUIVALENCE[sc])
+        ga, gb = _groups(s, task, a), _groups(s, task, b)
+        xa, xb = ga["score"].to_numpy(float), gb["score"].to_numpy(float)
+        c = common.compare(ga, gb, scale=sc, margin=stats.EQUIVALENCE[sc])
         note = ""
         if claim == "v10_best_complex":          # v10 against every other arch sampled, Holm
             others = [o for o in sorted(present) if o != "v10"]
-            fam = {o: stats.compare(xa, _groups(s, task, o), scale=sc, margin=stats.EQUIVALENCE[sc]) for o in others}
+            fam = {o: common.compare(ga, _groups(s, task, o), scale=sc, margin=stats.EQUIVALENCE[sc]) for o in others}
             t = stats.family(fam)
             parts = [stats.direction(fam[o], -1, p=p) for o, p in zip(t["label"], t["p_holm"])]
             res = common.every(parts)
             note = f"v10 vs {', '.join(others)}"
-        elif common.at_floor(xa, xb, sc):
-            res, note = stats.UNSURE, "both at the float32 floor"
         else:
             res = stats.direction(c, sign)
             size = _claimed_size(claim, spec)

@@ -211,9 +211,9 @@ def budget_gain(metrics, low, high, depth=2):
     m = m.assign(score=stats.score_column(m))
     comps, info = {}, {}
     for (task, arch), g in m.groupby(["task", "arch"], sort=False):
-        a, b = g.loc[g["budget"] == low, "score"], g.loc[g["budget"] == high, "score"]
+        a, b = g[g["budget"] == low], g[g["budget"] == high]
         if len(a) and len(b):
-            comps[f"{task} / {arch}"] = stats.compare(a, b, scale="log", margin=stats.EQUIVALENCE["log"])
+            comps[f"{task} / {arch}"] = common.compare(a, b, scale="log", margin=stats.EQUIVALENCE["log"])
             info[f"{task} / {arch}"] = {"task": task, "arch": arch}
     fam = stats.family(comps)
     if not len(fam):

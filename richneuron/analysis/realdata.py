@@ -466,7 +466,8 @@ def with_margins(fam, scores, margin_of):
         c = stats.compare(g.loc[g["arch"] == r["arch"], "score"], g.loc[g["arch"] == r["other"], "score"],
                           scale=r["scale"], margin=margin_of[r["task"]])
         eq.append(c.equivalent)
-    return fam.assign(equivalent=eq, margin=[margin_of[t] for t in fam["task"]])
+    return fam.assign(equivalent=pd.Series(eq, index=fam.index, dtype=object),     # True/False/None as label() reads
+                      margin=[margin_of[t] for t in fam["task"]])
 
 
 def answer_families(scores, task_list, margin_of=None):
@@ -741,6 +742,7 @@ def shown(tab):
     """The score table as the notebook shows it, each task's baselines as rows under its archs."""
     s = tab["summary"].assign(kind="arch", natural=[fmt_natural(t, v) for t, v in
                                                     zip(tab["summary"]["task"], tab["summary"]["natural"])])
+    s["steps"] = s["steps"].map(lambda v: "–" if pd.isna(v) else f"{int(v):,}")
     arch = common.display_table(s, extra=("kind", "tuned lr", "steps", "rank", "natural"))
     b = tab["baseline_summary"]
     base = pd.DataFrame({"arch": b["baseline"], "task": b["task"], "kind": "baseline (" + b["params"] + ")",
@@ -814,7 +816,8 @@ def answer_text(tab, st):
     flipped = sum(tab["labels_np"][k] != lab[k] for k in lab)
     return ("SinGLU vs Vanilla, per task: " + ", ".join(
         f"{t} {raw[t]}" + (" (not counted)" if v[t] == NOT_COUNTED else "") for t in st.tasks)
-        + f": over the {n} task{'s' if n != 1 else ''} that count, the advantage **{survives(v)}** on real data. "
+        + f". Over the {n} task{'s' if n != 1 else ''} that count (PREMISE_RULE), SinGLU's advantage on real data: "
+        f"**{survives(v)}**. "
         f"SinGLU beats all three non-periodic GLUs on {len(sine)}/{n} counted real tasks ({', '.join(sine) or 'none'}); "
         f"{flipped} label{'s' if flipped != 1 else ''} changed with torch's kernels.")
 
@@ -969,7 +972,7 @@ def answers(tab, st):
     wr = width_reading(tab["width"]) if len(tab["width"]) else {}
     return [
         {"question": "Does SinGLU's advantage survive on real data?",
-         "answer": f"Over Vanilla it {survives(v)} on the {n} of {len(st.tasks)} tasks that count ("
+         "answer": f"Over Vanilla: {survives(v)}, judged on the {n} of {len(st.tasks)} tasks that count ("
                    + "; ".join(f"{t}: {raw[t]}, {eff.get(t, '–')}" + (" (not counted)" if v[t] == NOT_COUNTED else "")
                                for t in st.tasks)
                    + f"); SinGLU beats all three non-periodic GLUs on {len(sine)}/{n} counted real tasks "

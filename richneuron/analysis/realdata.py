@@ -786,6 +786,24 @@ def premise_text(tab):
     return "Premise per task: " + "; ".join(parts) + "."
 
 
+def premise_short(tab):
+    """PREMISE_RULE in one sentence for the abstract."""
+    p = tab["premise"]
+    out = p[p["premise"] != ""]
+    if out.empty:
+        return "On every task some arch beats every baseline."
+    return ("Not counted, every arch being below a " + "; ".join(
+        f"{r['premise']} baseline on {r['task']} (best: {r['best baseline']})" for _, r in out.iterrows()) + ".")
+
+
+def margin_short(tab):
+    """MARGIN_RULE's tighter margins in one sentence (empty when none)."""
+    m = tab["margins"]
+    wide = m[m["default wider than the field"]]
+    return "" if wide.empty else ("Tighter equivalence margin where the default is as wide as the field: "
+                                  + ", ".join(f"{r['task']} {r['margin used']}" for _, r in wide.iterrows()) + ".")
+
+
 def margin_text(tab):
     m = tab["margins"]
     wide = m[m["default wider than the field"]]
@@ -976,9 +994,10 @@ def answers(tab, st):
                    + "; ".join(f"{t}: {raw[t]}, {eff.get(t, '–')}" + (" (not counted)" if v[t] == NOT_COUNTED else "")
                                for t in st.tasks)
                    + f"); SinGLU beats all three non-periodic GLUs on {len(sine)}/{n} counted real tasks "
-                   f"({', '.join(sine) or 'none'}). " + premise_text(tab) + " " + margin_text(tab)
-                   + (" Equal-budget difference vs equal width: " + ", ".join(f"{t} {x}" for t, x in wr.items()) + "."
-                      if wr else ""),
+                   f"({', '.join(sine) or 'none'}). " + " ".join(filter(None, [
+                       premise_short(tab), margin_short(tab),
+                       "Equal-budget difference vs equal width: " + ", ".join(f"{t} {x}" for t, x in wr.items()) + "."
+                       if wr else ""])),
          "evidence": "09_effects, real_answer.csv, real_width.csv, real_baselines.csv"},
         {"question": "Does the study's regime map predict the winner on real data?",
          "answer": f"{ok} of {pairs} distinct (arch, real task) pairs name the best arch or one not significantly "

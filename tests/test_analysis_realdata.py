@@ -343,3 +343,41 @@ def test_the_regime_answer_counts_distinct_arch_task_pairs():
                       "real task": ["camera", "camera", "camera", "camera", "camera", "digits"],
                       "predicts the winner": ["yes", "yes", "yes", "no", "not run", "no"]})
     assert rd.distinct_pairs(r) == (3, 1)
+
+
+def _width_metrics(rng, centres, n=12, spread=0.03):
+    """Metrics rows (camera, MSE) for {(arch, width, budget or None): centre}."""
+    rows = []
+    for (arch, width, budget), c in centres.items():
+        for i, v in enumerate(c * np.exp(spread * rng.standard_normal(n))):
+            rows.append({"arch": arch, "task": "camera", "width": width, "budget": budget, "params": 100 * width,
+                         "metric": "mse", "diverged": False, "data_seed": i // 4, "seed": i % 4, "test_mse": v})
+    return pd.DataFrame(rows)
+
+
+def test_the_width_family_pairs_each_comparison_and_reads_width(rng=np.random.default_rng(5)):
+    # At 5K SinGLU (width 48) is 30% worse than Vanilla (68); at either equal width they are equal:
+    # the equal-budget disadvantage comes from width. At 20K SinGLU is 30% worse again.
+    tuned = _width_metrics(rng, {("singlu", 48, 5000): 0.026, ("vanilla", 68, 5000): 0.020})
+    width = _width_metrics(rng, {("singlu", 68, None): 0.020, ("vanilla", 48, None): 0.026,
+                                 ("singlu", 98, 20000): 0.013, ("vanilla", 139, 20000): 0.010})
+    w = rd.width_family(tuned, width, ["camera"], {"camera": 1.25}).set_index("comparison")
+    assert list(w.index) == ["equal budget", "equal width 68 (Vanilla's)", "equal width 48 (SinGLU's)",
+                             "budget 20,000"]
+    assert w.loc["equal budget", "label"] == D and w.loc["budget 20,000", "label"] == D
+    assert w.loc["equal width 68 (Vanilla's)", "label"] == N and w.loc["equal width 48 (SinGLU's)", "label"] == N
+    assert w.loc["equal width 68 (Vanilla's)", "SinGLU width (params)"] == "68 (6,800)"
+    assert w.loc["equal width 48 (SinGLU's)", "Vanilla width (params)"] == "48 (4,800)"
+    assert rd.width_reading(w.reset_index()) == {"camera": "from width"}
+
+
+def test_regression_archs_below_predict_mean_are_named_with_their_reason():
+    summary = pd.DataFrame({"task": ["diabetes"] * 3 + ["digits"], "arch": ["a", "b", "c", "a"],
+                            "mean": [0.5, 1.2, 1.1, 0.5], "scale": ["log"] * 3 + ["linear"]})
+    metrics = pd.DataFrame({"arch": ["a", "b", "c"], "task": "diabetes", "predict_mean_mse": 1.0})
+    chosen = pd.DataFrame({"arch": ["a", "b", "c"], "task": "diabetes", "val_score": [0.4, 1.3, 0.9],
+                           "val_predict_mean": 1.0})
+    b = rd.below_mean(summary, metrics, chosen).set_index("arch")
+    assert list(b.index) == ["b", "c"]                       # a is better than the mean; digits is no regression
+    assert b.loc["b", "reason"].startswith("every (rate, step) tried was worse")
+    assert b.loc["c", "reason"].startswith("validation chose a setting better")

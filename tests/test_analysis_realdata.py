@@ -232,13 +232,13 @@ def test_classification_baselines_match_scikit_learn_directly():
 def test_image_interpolation_matches_scipy_directly():
     from scipy.interpolate import griddata
     from richneuron import tasks
-    t = tasks.make("camera", seed=0)
+    t = tasks.make("camera", seed=0, size=32)                      # 512 training pixels: fast
     X, y, Xt, yt = (v.double().numpy() for v in (t.x_train, t.y_train, t.x_test, t.y_test))
     p = griddata(X, y, Xt, method="linear")
     p = np.where(np.isnan(p), griddata(X, y, Xt, method="nearest"), p)
     got = rd.score_of(t, rd.fit_predict("linear interpolation", {}, t))
     assert got == pytest.approx(((p - yt) ** 2).mean(), rel=1e-12)
-    assert 23 < rd.psnr(got) < 26                       # interpolation of a photograph's neighbours: ~24 dB
+    assert got < rd.score_of(t, rd.fit_predict("predict-mean", {}, t)) / 5       # far better than the mean
     assert rd.baselines_for(t)[-2:] == ["linear interpolation", "thin-plate RBF"]
 
 
@@ -250,7 +250,7 @@ def test_baseline_scores_and_summary_on_every_split(monkeypatch):
     s = rd.baseline_summary(b).set_index("baseline")
     lr = b[b["baseline"] == "linear regression"]["score"]
     assert s.loc["linear regression", "centre"] == pytest.approx(np.exp(np.log(lr).mean()))
-    assert -0.05 < s.loc["predict-mean", "natural"] < 0.0 + 1e-9 or abs(s.loc["predict-mean", "natural"]) < 0.05
+    assert abs(s.loc["predict-mean", "natural"]) < 0.05              # R² of the training mean: about 0
     assert 0.3 < s.loc["linear regression", "natural"] < 0.6        # diabetes: R² about 0.48 in the literature
 
 

@@ -44,7 +44,7 @@ QUICK_EXTRA = GLU_OTHERS + ("siren", "fan")            # quick mode adds these t
 
 ANSWER_RULE = (
     "Per real task, SinGLU against Vanilla and against each non-periodic GLU (bilinear, SwiGLU, GEGLU; same width "
-    "and parameter count), every arch at its own learning rate tuned on a validation split: stats.compare on the "
+    "and parameter count), every arch at its own rate and steps (PROTOCOL_RULE): stats.compare on the "
     "metric's scale (ratio of geometric-mean test MSEs or difference of mean test accuracies, Welch 95% interval, "
     "seeds x data splits replicas), Holm within each family (SinGLU vs Vanilla: one test per task; SinGLU vs the "
     "GLUs: one per GLU and task). A task counts as an advantage when SinGLU is Holm-significantly better, a "

@@ -172,7 +172,7 @@ def test_validation_curves_read_the_engines_history():
     from richneuron.engine import run
     st = rd.Settings(archs=["vanilla"], tasks=["diabetes"], lrs=[1e-3, 1e-2], validation=0.2)
     exp = rd.tuning_grid(st.archs, st.tasks, 60, st.lrs, st.validation)
-    assert exp.cells[0]["log_every"] == 1 and exp.cells[0]["task_options"] == {"validation": 0.2}
+    assert exp.cells[0]["log_every"] == max(1, 60 // rd.CHECKPOINTS) and exp.cells[0]["task_options"] == {"validation": 0.2}
     res = run(exp, progress=False)
     cur = rd.validation_curves(res.history)
     assert set(cur["lr"]) == {1e-3, 1e-2} and cur["step"].max() == 60 and set(cur["metric"]) == {"mse"}

@@ -83,7 +83,7 @@ def settings(cfg, real_tasks, tuning_lrs, validation):
                     validation=nbk.fraction(validation, "validation", 0.5))
 
 
-CHECKPOINTS = 60          # validation scores logged per tuning trial (every steps // CHECKPOINTS steps)
+CHECKPOINTS = 300         # validation scores logged per tuning trial (every steps // CHECKPOINTS steps: 10 of 3,000)
 
 PROTOCOL_RULE = (
     "Every (arch, task) is trained once per rate of the grid (seed 0, data split 0) on its training split minus the "

@@ -381,3 +381,23 @@ def test_regression_archs_below_predict_mean_are_named_with_their_reason():
     assert list(b.index) == ["b", "c"]                       # a is better than the mean; digits is no regression
     assert b.loc["b", "reason"].startswith("every (rate, step) tried was worse")
     assert b.loc["c", "reason"].startswith("validation chose a setting better")
+
+
+def test_reconstructions_add_the_interpolation_baselines_fitted_on_the_same_pixels():
+    from scipy.interpolate import griddata
+    from richneuron import tasks
+    from richneuron.experiment import Experiment
+    from richneuron.results import Results
+    from richneuron.train import run_cell
+    res = Results([run_cell(c) for c in Experiment(archs=["vanilla"], tasks=["camera"], seeds=[0], budget=None,
+                                                   width=4, steps=2, log_every=2).cells])
+    rec, score = rd.reconstructions(res, "camera", ["vanilla"], baselines={"linear interpolation": {}})
+    t = tasks.make("camera", seed=0)
+    X, y = t.x_train.double().numpy(), t.y_train.double().numpy()
+    x, _ = tasks.camera_grid(64)
+    direct = griddata(X, y, x.float().double().numpy(), method="linear")[:, 0].reshape(64, 64)
+    ok = np.isfinite(direct)
+    np.testing.assert_allclose(rec["linear interpolation"][ok], direct[ok], atol=1e-9)
+    assert score["linear interpolation"] == pytest.approx(rd.psnr(rd.score_of(t, rd.fit_predict(
+        "linear interpolation", {}, t))))
+    assert rd.parse_params("C=100, epsilon=0.1") == {"C": 100.0, "epsilon": 0.1} and rd.parse_params("–") == {}

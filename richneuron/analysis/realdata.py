@@ -19,6 +19,7 @@ same splits and shown beside every score; the answers name their premise (PREMIS
 equivalence margin they use (MARGIN_RULE), and SinGLU meets Vanilla at equal width as well as at
 equal budget (WIDTH_RULE).
 """
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -897,10 +898,19 @@ def fig_scores(tab, cfg, st):
         + " " + premise_text(tab)))
 
 
-def reconstructions(results, task, archs, seed=0, data_seed=0):
+RECON_BASELINES = ("linear interpolation", "thin-plate RBF")
+
+
+def parse_params(text):
+    """A baseline's params as `baseline_scores` writes them ("C=1, epsilon=0.1" or "–") as a dict."""
+    return {} if text in ("–", "", None) else {k: float(v) for k, v in (p.split("=") for p in str(text).split(", "))}
+
+
+def reconstructions(results, task, archs, seed=0, data_seed=0, baselines=None):
     """The image and each arch's fit on the full pixel grid (seed `seed`, split `data_seed`):
     {"image": (size, size), "train mask": (size, size) bool, arch: (size, size)}, and the test
-    PSNR per arch."""
+    PSNR per arch; `baselines` ({name: params}) adds those baselines' fits, fitted on the same
+    training pixels."""
     t = tasks.make(task, seed=data_seed)
     size = t.options["size"]
     x, img = tasks.camera_grid(size)
@@ -917,15 +927,22 @@ def reconstructions(results, task, archs, seed=0, data_seed=0):
         with torch.no_grad():
             out[a] = net(x)[:, 0].reshape(size, size).numpy()
             score[a] = float(psnr(float(((net(t.x_test) - t.y_test) ** 2).mean())))
+    whole = dataclasses.replace(t, x_test=x, y_test=img.reshape(-1, 1).float())
+    for name, params in (baselines or {}).items():
+        out[name] = np.asarray(fit_predict(name, params, whole))[:, 0].reshape(size, size)
+        score[name] = float(psnr(score_of(t, fit_predict(name, params, t))))
     return out, score
 
 
-def fig_reconstructions(results, cfg, st):
-    """The image, the pixels trained on, and the fits of RECON_ARCHS side by side; saved as
-    09_reconstructions."""
+def fig_reconstructions(results, cfg, st, tab=None):
+    """The image, the pixels trained on, and the fits of RECON_ARCHS and (from `tab`'s baselines)
+    RECON_BASELINES side by side; saved as 09_reconstructions."""
     if IMAGE not in st.tasks:
         return nbk.say(f"No image task in this run (real_tasks lacks {IMAGE}).")
-    rec, score = reconstructions(results, IMAGE, [a for a in RECON_ARCHS if a in st.archs])
+    b = tab["baseline_summary"] if tab is not None else pd.DataFrame(columns=["task", "baseline", "params"])
+    b = b[(b["task"] == IMAGE) & b["baseline"].isin(RECON_BASELINES)]
+    rec, score = reconstructions(results, IMAGE, [a for a in RECON_ARCHS if a in st.archs],
+                                 baselines={n: parse_params(p) for n, p in zip(b["baseline"], b["params"])})
     names = ["image", "train mask"] + list(score)
     fig, axes = plt.subplots(1, len(names), figsize=(1.9 * len(names), 2.3))
     for ax, n in zip(np.atleast_1d(axes), names):
@@ -935,8 +952,8 @@ def fig_reconstructions(results, cfg, st):
     fig.tight_layout()
     cfg.save(fig, "09_reconstructions", caption=(
         f"The {IMAGE} photograph at {rec['image'].shape[0]}×{rec['image'].shape[1]}, the pixels trained on (white, "
-        "data split 0), and each arch's fit on the whole grid (seed 0, tuned learning rate) with its test PSNR on "
-        "the held-out pixels: " + ", ".join(f"{a} {v:.1f} dB" for a, v in score.items()) + "."))
+        "data split 0), each arch's fit on the whole grid (seed 0, its chosen rate and steps) and the interpolation "
+        "baselines' fits of the same pixels, with the test PSNR on the held-out pixels: " + ", ".join(f"{a} {v:.1f} dB" for a, v in score.items()) + "."))
 
 
 def fig_effects(tab, cfg, st):

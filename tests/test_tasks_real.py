@@ -81,3 +81,19 @@ def test_validation_split_holds_out_the_last_training_rows(name):
     full, val = tasks.make(name, seed=0), tasks.make(name, seed=0, validation=0.2)
     k = round(0.2 * len(full.x_train))
     assert torch.equal(val.x_test, full.x_train[-k:]) and torch.equal(val.x_train, full.x_train[:-k])
+
+
+def test_the_methods_width_table_covers_every_task_shape():
+    # Every task's in→out shape (the real ones: 2→1, 10→1, 64→10) has a column in the Methods width
+    # table, and its widths are width_for_budget's at the protocol budget.
+    from richneuron import models, protocol
+    from richneuron.analysis import methods
+    shapes = methods.task_shapes()
+    assert {shapes["camera"], shapes["diabetes"], shapes["digits"]} == {(2, 1), (10, 1), (64, 10)}
+    assert set(shapes.values()) <= set(methods.SHAPES.values())
+    t = methods.width_table([protocol.BUDGET])
+    for label, (i, o) in methods.SHAPES.items():
+        for arch in ("vanilla", "singlu"):
+            row = t[(t["arch"] == arch) & (t["shape"] == label)].iloc[0]
+            assert (row["width"], row["params"]) == models.width_for_budget(arch, i, o, protocol.BUDGET, protocol.DEPTH)
+    assert list(methods.width_pivot(t).columns) == list(methods.SHAPES)

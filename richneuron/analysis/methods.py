@@ -10,7 +10,15 @@ import seaborn as sns
 from .. import models, neurons, plots, protocol, stats, tasks, train
 from . import width
 
-SHAPES = {"2→1": (2, 1), "4→1": (4, 1), "1→1": (1, 1), "8→4": (8, 4), "2→2 (classes)": (2, 2)}
+# Every task's input→output shape (the study's nine and the real tasks: camera is 2→1 like nested2d,
+# diabetes 10→1, digits 64→10); `task_shapes` reads them from the tasks, and a test holds SHAPES to them.
+SHAPES = {"2→1": (2, 1), "4→1": (4, 1), "1→1": (1, 1), "8→4": (8, 4), "2→2 (classes)": (2, 2),
+          "10→1": (10, 1), "64→10 (classes)": (64, 10)}
+
+
+def task_shapes(group="all"):
+    """{task: (in_dim, out_dim)} of every task of `group` at its defaults (data seed 0)."""
+    return {name: (tasks.make(name).in_dim, tasks.make(name).out_dim) for name in tasks.available(group)}
 
 
 def _doc(obj):

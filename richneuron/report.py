@@ -278,7 +278,10 @@ def scorecard(verdict_rows, caption=True):
     out = ['<table class="rn-scorecard"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in heads)
            + "</tr></thead><tbody>"]
     for i, r in enumerate(rows, 1):
-        cells = [f"<td>{i}</td>", f'<td><a href="#{_claim_anchor(r["claim_id"])}">{html.escape(r["claim"])}</a></td>',
+        e = summary.effect(r)
+        measure = f'<br><small>{html.escape(e["label"])}</small>' if e else ""
+        cells = [f"<td>{i}</td>", f'<td><a href="#{_claim_anchor(r["claim_id"])}">{html.escape(r["claim"])}</a>'
+                 f"{measure}</td>",
                  f"<td>{html.escape(_published_text(r))}</td>", f"<td>{html.escape(ours_short(r))}</td>",
                  _verdict_td(r["verdict"])]
         if space:
@@ -1058,18 +1061,19 @@ def draw_summary(verdict_rows, figures_dir):
     return path
 
 
-def readme_summary(verdict_rows, figure=f"figures/{SUMMARY_FIGURE}.png", paper="paper/index.html"):
+def readme_summary(verdict_rows, figure=f"figures/{SUMMARY_FIGURE}.png"):
     """The README's headline (markdown), from the paper's verdict rows: the summary figure and one
-    line per claim (its verdict at our protocol and at the study's likeliest, the study's value and
-    ours)."""
+    line per claim (its verdict at our protocol and at the study's likeliest, what is measured, the
+    study's value and ours)."""
     rows, missing = ordered(verdict_rows)
     lines = [f"![Each claim of the study beside our measurement: the study's published effect (diamond) and ours "
              f"with its 95% interval, coloured by verdict]({figure})", ""]
     for r in rows:
-        at = (f"; at the study's likeliest protocol: {r['at_study_protocol']}"
-              if r.get("at_study_protocol") else "")
-        lines.append(f"- **{r['verdict']}**{at}: {_cell(r['claim'])}. Study {_cell(_published_text(r))}, "
-                     f"ours {_cell(ours_short(r))} ([section]({paper}#{_claim_anchor(r['claim_id'])})).")
+        at = f" (at the study's likeliest protocol: {r['at_study_protocol']})" if r.get("at_study_protocol") else ""
+        e = summary.effect(r)
+        measure = f"{e['label'][0].upper()}{e['label'][1:]}: " if e else ""
+        lines.append(f"- **{r['verdict']}**{at}: {_cell(r['claim'])}. {measure}study "
+                     f"{_cell(_published_text(r))}, ours {_cell(ours_short(r))}.")
     lines += [f"- **not judged**: {_cell(published.claims()[c]['text'])}." for c in missing]
     return "\n".join(lines)
 

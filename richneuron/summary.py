@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from . import published, stats
 
@@ -153,7 +153,10 @@ def figure(rows, protocols=None):
         if e["scale"] == "log":
             ax.set_xscale("log")
             ax.set_xlim(min(lo / 3, 10 ** math.floor(math.log10(lo))), max(hi * 3, 10 ** math.ceil(math.log10(hi))))
-            ax.xaxis.set_major_locator(LogLocator(base=10, numticks=8))
+            narrow = math.log10(ax.get_xlim()[1] / ax.get_xlim()[0]) <= 2.5
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,), numticks=12))
+            if narrow:
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         else:
             lo, hi = (min(lo, 0), max(hi, 0)) if e["null"] is None else (lo, hi)     # counts start at 0

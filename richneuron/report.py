@@ -316,38 +316,6 @@ def checks_table(verdict_rows):
     return "\n".join(lines)
 
 
-def criteria_table(verdict_rows):
-    """Every claim's criterion as its finding module states it, with the commit that last changed it."""
-    rows, _ = ordered(verdict_rows)
-    lines = ["| # | claim | criterion (every branch) | criterion last changed |", "|---|---|---|---|"]
-    for i, r in enumerate(rows, 1):
-        lines.append(f"| {i} | {r['claim_id']} | {_cell(r.get('criterion', ''))} | "
-                     f"`{r.get('criterion_commit', 'unknown')}` |")
-    return "\n".join(lines)
-
-
-def rounding_table(verdict_rows):
-    """The rounding check: every verdict computed again from runs with torch's sin/cos/tanh."""
-    rows, _ = ordered(verdict_rows)
-    lines = ["| # | claim | verdict (NumPy kernels) | verdict (torch kernels) | ours (torch kernels) | stable |",
-             "|---|---|---|---|---|---|"]
-    for i, r in enumerate(rows, 1):
-        if "rounding_stable" not in r:
-            lines.append(f"| {i} | {r['claim_id']} | {r['verdict']} | not checked | – | – |")
-            continue
-        first = r.get("verdict_before_rounding_check", r["verdict"])
-        lines.append(f"| {i} | {r['claim_id']} | {first} | {r['verdict_other_kernels']} | "
-                     f"{_cell(r['ours_other_kernels'])} | {'yes' if r['rounding_stable'] else '**no: inconclusive**'} |")
-    return "\n".join(lines)
-
-
-def beyond(answers):
-    """The 'Beyond the study' table (markdown) from the notebooks' answers to their own questions."""
-    lines = ["| question | answer (computed) | evidence |", "|---|---|---|"]
-    lines += [f"| {a['question']} | {a['answer']} | {a['evidence']} |" for a in answers]
-    return "\n".join(lines)
-
-
 ABSTRACT_WORDS = 250
 
 
@@ -380,9 +348,8 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
            and not e["low"] <= e["published"] <= e["high"]]
     if far:
         more.append(f"For {len(far)} of the {sum(1 for _, e in gaps if e and e['low'] is not None)} claims with one "
-                    f"effect and its interval, the study's published effect lies outside our 95% interval: "
-                    + "; ".join(f"{summary.short_claim(r)}, {_published_text(r, e)} against {ours_short(r)}"
-                                for r, e in far) + ".")
+                    f"effect and its interval, the study's published effect lies outside our 95% interval ("
+                    + ", ".join(summary.short_claim(r) for r, e in far) + ").")
     judged = [r for r in rows if r.get("protocol_share") is not None]
     if judged:
         at = [r for r in judged if r.get("at_study_protocol") in (stats.REPLICATED, stats.CONDITIONAL)]
@@ -735,8 +702,9 @@ def claim_text(r, figures):
              + (f" Parts: {_parts_text(r.get('parts') or {})}." if r.get("parts") else ""),
              f"Ours: {_cell(r['ours'])}; the study: {_cell(_published_text(r))}{refs}."]
     if "rounding_stable" in r:
-        parts.append(f"With torch's sin/cos/tanh kernels: {_cell(r.get('ours_other_kernels', '–'))}; verdict "
-                     f"{r.get('verdict_other_kernels')} "
+        other = r.get("ours_other_kernels")
+        same = "the same numbers" if other == r["ours"] else _cell(other or "–")
+        parts.append(f"With torch's sin/cos/tanh kernels: {same}; verdict {r.get('verdict_other_kernels')} "
                      f"({'stable' if r['rounding_stable'] else 'it changed, so the verdict is inconclusive'}).")
     if "protocol_region" in r:
         parts.append(f"Across the sampled protocols it holds at {_share(r)}"
@@ -790,9 +758,10 @@ def methods_section(path):
         if c.cell_type == "markdown":
             src = _demote(c.source)
             if c.source.startswith("# "):
-                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts appendix, [Appendix "
-                       f"{appendix_label(path)}]({appendix_name(path)}), adds the tasks' sizes and baselines, every "
-                       "arch's width and parameter count, and the calibration sweep behind the protocol.")
+                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts tables are in [Appendix "
+                       f"{appendix_label(path)}]({appendix_name(path)}): every neuron's equation, parameters, "
+                       "initialisation and source; every task's generator in full, its sizes and sanity baselines; "
+                       "every arch's width and exact parameter count; and the calibration sweep behind the protocol.")
             c.source = src
     return cells
 
@@ -812,12 +781,11 @@ def provenance_section(verdict_rows, meta):
     cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", "The render: code, machine, "
                                       "mode, runtimes and cells behind this paper.", "render"), "provenance-render"))
     if verdict_rows:
-        cells.append(_html_cell(_md_table(criteria_table(verdict_rows), "Every claim's criterion as its finding "
-                                          "module states it, and the commit that last changed it.", "criteria"),
-                                "provenance-criteria"))
-        cells.append(_html_cell(_md_table(rounding_table(verdict_rows), "The rounding check: each verdict computed "
-                                          "again from runs with torch's sin/cos/tanh kernels.", "rounding"),
-                                "provenance-rounding"))
+        cells.append(_html_cell(_md_table(checks_table(verdict_rows), "Per claim: the commit that last changed its "
+                                          "criterion (the criterion is in the claim's section) and the rounding "
+                                          "check, its verdict computed again from runs with torch's sin/cos/tanh "
+                                          "kernels (ours with them: in the claim's section).", "checks"),
+                                "provenance-checks"))
     return cells
 
 
@@ -862,9 +830,9 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
     toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
     intro = [_md_cell('<a id="scorecard"></a>\n\nEach claim of the study beside our measurement [[ref:fig-summary]] '
                       "and its verdicts [[ref:tab-scorecard]]. Each verdict is computed in its notebook from the "
-                      "criterion its finding module states, shown in the claim's section before the data. "
-                      + stats.RULE, "scorecard-intro")] if verdict_rows else []
-    cells[2:2] = intro
+                      "criterion its finding module states, shown in the claim's section before the data; how a "
+                      "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
+    cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
     cells.append(_md_cell("\n".join(toc), "contents"))
     tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta)
     body = [c for s in sections for c in s]

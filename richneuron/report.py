@@ -452,7 +452,7 @@ HEADERS = {"p_holm": "Holm p", "p": "p", "n": "n", "lr": "learning rate", "ci_lo
 WORDS = {"holm": "Holm", "ci": "interval", "mse": "MSE", "lr": "learning rate", "gm": "geometric mean",
          "sd": "SD", "std": "SD", "pp": "pp", "ood": "OOD", "acc": "accuracy", "n": "n", "p": "p",
          "lo": "low", "hi": "high", "num": "number", "pct": "%"}
-NUMBER_CELL = re.compile(r"-?\d+\.\d{4,}(e[+-]?\d+)?|-?\d(\.\d+)?e[+-]?\d+")
+NUMBER_CELL = re.compile(r"-?\d+\.\d{4,}|-?\d\.\d{3,}e[+-]?\d+")   # more digits than they resolve
 
 
 def human_header(name):

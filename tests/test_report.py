@@ -148,7 +148,7 @@ def test_quick_build_writes_every_artifact(quick_build):
 def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     html = (quick_build / "paper.html").read_text()
     assert len(html.encode()) < 15e6
-    assert "Scorecard" in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
+    assert 'id="tab-scorecard"' in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
     assert not re.search(r"<script[^>]+src=\"https?://", html), "the paper must not load scripts from the network"
     assert html.count("data:image/png;base64") >= 10
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
@@ -162,7 +162,7 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
         if r["claim_id"] in ("width_penalty", "regime_map"):             # never judged across protocols
             assert r["protocol_share"] is None and r["protocol_region"].startswith("not judged"), r["claim_id"]
     assert "holds across protocols" in html and "at the study&#39;s likeliest protocol" in html.replace("'", "&#39;")
-    assert "rounding check" in html and 'id="tab-criteria"' in html and 'id="tab-rounding"' in html
+    assert "rounding check" in html and 'id="tab-checks"' in html
     leaked = re.findall(r"PosixPath\(|(?:/tmp|/root|/home|/work)/[\w./-]+", html)
     assert not leaked and str(ROOT) not in html, f"machine paths in the paper: {leaked[:3]}"
     answers = json.loads((quick_build / "answers.json").read_text())
@@ -374,8 +374,7 @@ def test_quick_paper_figures_are_numbered_and_captioned(quick_build):
 
 
 def test_quick_paper_tables_have_no_index_column_or_cut_cells(quick_build):
-    soup = _soup((quick_build / "paper.html").read_text())
-    tables = soup.find_all("table")
+    tables = [t for page in _pages(quick_build) for t in _soup(page.read_text()).find_all("table")]
     assert len(tables) >= 10
     for t in tables:
         body = t.find("tbody") or t
@@ -384,13 +383,15 @@ def test_quick_paper_tables_have_no_index_column_or_cut_cells(quick_build):
         assert not any(td.text.rstrip().endswith("...") for td in t.find_all("td")), f"cut cell: {str(t)[:300]}"
 
 
-def test_quick_paper_has_methods_abstract_effects_limitations_and_results(quick_build):
+def test_quick_paper_has_methods_effects_limitations_and_results(quick_build):
     import pandas as pd
     from richneuron import neurons, tasks
     html = (quick_build / "paper.html").read_text()
     soup = _soup(html)
     methods = html[html.index('id="sec-00"'):html.index('id="sec-01"')]
-    text = _soup(methods).get_text(" ")
+    assert 'href="appendix/00_methods.html"' in methods, "Methods points to its tables"
+    assert "Welch" in _soup(methods).get_text(" ") and "TOST" in _soup(methods).get_text(" ")
+    text = _soup((quick_build / "appendix" / "00_methods.html").read_text()).get_text(" ")     # Appendix A0
     for a in neurons.available("all"):
         assert re.search(rf"\b{re.escape(a)}\b", text), f"Methods does not name arch {a}"
         assert " ".join(neurons.get(a).__doc__.replace("`", "").split()[:6]) in " ".join(text.split()), f"{a}'s equation"
@@ -514,7 +515,8 @@ def test_quick_paper_and_appendices_number_caption_and_cite_every_table_and_figu
             assert not [h for h in heads if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", h)], (path.name, heads)
             raw = [td.text.strip() for td in t.find_all("td") if td.text.strip() in ("True", "False", "None", "nan")]
             assert not raw, (path.name, raw[:3])
-            long = [td.text for td in t.find_all("td") if re.fullmatch(r"-?\d+\.\d{5,}", td.text.strip())]
+            long = [td.text for td in t.find_all("td") if re.fullmatch(r"-?\d+\.\d+", td.text.strip())
+                    and len(td.text.strip().lstrip("-").replace(".", "").lstrip("0")) > 4]      # > 4 significant digits
             assert not long, (path.name, long[:3])
         assert numbers == list(range(1, len(tables) + 1)), (path.name, numbers)
         cited = {a["href"][1:] for a in soup.find_all("a", href=True) if a["href"].startswith("#")}
@@ -597,14 +599,15 @@ def test_tables_get_numbers_captions_from_their_text_and_human_cells():
     cells = [nbformat.v4.new_markdown_cell("## Widths\n\nBudget matching picks the width. More text."),
              nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={
                  "text/html": "<table><thead><tr><th>p_holm</th><th>best_gap</th><th>arch</th></tr></thead><tbody>"
-                              "<tr><td>0.0123456</td><td>True</td><td>None</td></tr></tbody></table>"})]),
+                              "<tr><td>0.0123456</td><td>True</td><td>None</td></tr>"
+                              "<tr><td>1e-05</td><td>1.23456e-05</td><td>v10</td></tr></tbody></table>"})]),
              nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={
                  "text/markdown": "Four runs were made in this sweep.\n\n| a | b |\n|---|---|\n| 1 | False |"})])]
     assert report.number_tables(cells, "A2.") == 2
     first, second = (_soup(c.outputs[0].data["text/html"]) for c in cells[1:])
     assert first.figcaption.text == "Table A2.1. Widths. Budget matching picks the width."
     assert [th.text for th in first.find_all("th")] == ["Holm p", "best gap", "arch"]
-    assert [td.text for td in first.find_all("td")] == ["0.0123", "yes", "–"]
+    assert [td.text for td in first.find_all("td")] == ["0.0123", "yes", "–", "1e-05", "1.23e-05", "v10"]
     assert second.figcaption.text == "Table A2.2. Widths. Four runs were made in this sweep." and [td.text for td in second.find_all("td")] == ["1", "no"]
     assert second.figure["id"] == "tab-A2-2"
 
@@ -626,7 +629,10 @@ def test_readme_summary_has_the_figure_and_one_line_per_claim():
     text = report.readme_summary(rows)
     lines = [l for l in text.splitlines() if l.startswith("- ")]
     assert text.startswith("![") and "(figures/summary.png)" in text.splitlines()[0]
-    assert [re.search(r"#claim-(\w+)\)", l)[1] for l in lines] == [r["claim_id"] for r in report.ordered(rows)[0]]
+    ordered = report.ordered(rows)[0]
+    assert len(lines) == len(ordered) == len(published.claims())
+    for line, r in zip(lines, ordered):
+        assert line.startswith(f"- **{r['verdict']}**") and report._cell(r["claim"]) in line, (line, r["claim_id"])
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index("<!-- summary:start -->\n") + 23:readme.index("<!-- summary:end -->")]
     assert block.strip() == text.strip(), "README's summary is generated: python -m richneuron.report --summary"

@@ -480,11 +480,21 @@ def human_value(text):
 
 
 def _plain(md):
-    """Markdown or HTML as one line of plain text."""
+    """Markdown or HTML as one line of plain text (a heading's #s, emphasis, code marks and links dropped)."""
     text = re.sub(r"<[^>]+>", " ", md)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"[*_`#]+", "", text)
+    text = re.sub(r"^#+\s*", "", text.strip())
+    text = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text)          # not the _ inside a name
     return " ".join(text.split())
+
+
+def _join(*parts):
+    """Caption parts as sentences ("Ranks: is there a best?" + "Rank 1 ..." without "?.")."""
+    out = ""
+    for p in (p.strip() for p in parts):
+        if p:
+            out += (p if not out else (" " if out[-1] in ".?!" else ". ") + p)
+    return re.sub(r":$", ".", out)
 
 
 def _first_sentence(md):
@@ -494,7 +504,7 @@ def _first_sentence(md):
     body = _plain(" ".join(l for l in lines if not l.startswith("#") and not l.lstrip().startswith("|")))
     m = re.match(r"(.+?[.:!?])(\s|$)", body)
     sentence = m.group(1) if m else body
-    return f"{heading}. {sentence}" if heading and sentence else (heading or sentence)
+    return _join(heading, sentence)
 
 
 def number_tables(cells, label=""):
@@ -524,7 +534,7 @@ def number_tables(cells, label=""):
                 data = o.data
                 before = _first_sentence(md.split("\n|")[0])
                 if len(before.split()) >= 5:                   # a sentence, not a label ("Models:")
-                    context = before if not heading or before.startswith(heading) else f"{heading}. {before}"
+                    context = before if not heading or before.startswith(heading) else _join(heading, before)
                 if "<table" not in data["text/html"]:
                     continue
             text = data.get("text/html", "")

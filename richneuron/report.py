@@ -730,7 +730,7 @@ def _intro(nb):
     return paras[0] if paras else ""
 
 
-def finding_section(path, rows, answers, paper_name="index.html"):
+def finding_section(path, rows, answers):
     """The main text's section on one notebook: its question, then per claim the criterion, its key
     figures and the verdict with the effect in a sentence, then its answers to its own questions; the
     whole notebook is its appendix."""
@@ -835,7 +835,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
         if path.stem.startswith("00"):
             s = methods_section(path)
         else:
-            s = finding_section(path, by_nb.get(path.stem[:2], []), answers_by.get(path.stem[:2], []), paper_name)
+            s = finding_section(path, by_nb.get(path.stem[:2], []), answers_by.get(path.stem[:2], []))
         sections.append(s)
     toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
     intro = [_md_cell('<a id="scorecard"></a>\n\nEach claim of the study beside our measurement [[ref:fig-summary]] '

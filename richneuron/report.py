@@ -9,6 +9,9 @@ scorecard and table of contents, rendered to a self-contained HTML file (images 
 script loaded from the network). Each executed notebook is also rendered with its code.
 """
 import argparse
+import base64
+import copy
+import html
 import inspect
 import json
 import os
@@ -25,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import neurons, notebook as nbk, protocol, published, schema, stats, tasks
+from . import neurons, notebook as nbk, plots, protocol, published, schema, stats, summary, tasks
 from .provenance import provenance
 from .schema import column_doc, column_order  # noqa: F401  (column_doc: the data dictionary's meanings)
 
@@ -273,109 +276,152 @@ def _cell(text):
     return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", str(text)).replace("\n", " ")
 
 
-def scorecard(verdict_rows):
-    """The scorecard table (markdown) from all notebooks' verdict rows, in the study's claim order."""
-    if not verdict_rows:
-        return "_No verdicts were produced._"
+PROTOCOLS = (("our protocol", "verdict"), ("the study's likeliest protocol", "at_study_protocol"))
+
+
+def _claim_anchor(claim_id):
+    return f"claim-{claim_id}"
+
+
+def _published_text(r, e=None):
+    """The study's value of a claim, on the scale of our effect when there is one."""
+    e = summary.effect(r) if e is None else e
+    if e and e["published"] is not None:
+        return fmt_effect(e["published"], e)
+    pub = r.get("published")
+    if isinstance(pub, (int, float)) and not isinstance(pub, bool):
+        return f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
+    if isinstance(pub, (list, tuple)):
+        return "–".join(stats.fmt(v) for v in pub)
+    return "–" if pub is None else str(pub)
+
+
+def fmt_effect(v, e):
+    """A number of an effect in the paper's one format (3 significant digits; × for ratios, pp and %
+    with their unit; whole counts as integers)."""
+    if e["unit"] in ("", "%") and float(v).is_integer():
+        return f"{int(v)}{e['unit']}"
+    sign = "+" if e["unit"] == " pp" and v > 0 else ""
+    return f"{sign}{stats.fmt(v)}{e['unit']}"
+
+
+def ours_short(r):
+    """Our headline for the scorecard: the effect with its 95% interval where there is one number,
+    else the first clause of the row's `ours` (the section gives it in full)."""
+    e = summary.effect(r)
+    if e is None:
+        return r["ours"].split(";")[0].strip()
+    text = fmt_effect(e["estimate"], e)
+    if e["low"] is not None:
+        text += f" [{fmt_effect(e['low'], e)}, {fmt_effect(e['high'], e)}]"
+    return text
+
+
+def _verdict_td(v):
+    v = v or "not judged"
+    return (f'<td class="rn-verdict" style="background:{summary.VERDICT_COLORS.get(v, "#ffffff")}">'
+            f"{html.escape(v)}</td>")
+
+
+def scorecard(verdict_rows, caption=True):
+    """The scorecard (HTML): one row per claim in the study's order, short columns (the claim, the
+    study's value and ours on the same scale, the verdict at each protocol, coloured, and the share
+    of the protocol space where it holds), each row linking to its section."""
     rows, missing = ordered(verdict_rows)
-    space = any("protocol_region" in r for r in rows)       # notebook 08 ran: its two columns
-    extra = (" holds across protocols | at the study's likeliest protocol |", "---|---|") if space else ("", "")
-    lines = ["| # | finding | claim | published | ours | parts | verdict (our protocol) |" + extra[0],
-             "|---|---|---|---|---|---|---|" + extra[1]]
+    space = any("protocol_region" in r for r in rows)
+    heads = ["#", "claim", "study", "ours (95% interval)", "verdict at our protocol"]
+    heads += ["at the study's likeliest protocol", "holds across protocols"] if space else []
+    out = ['<table class="rn-scorecard"><thead><tr>' + "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+           + "</tr></thead><tbody>"]
     for i, r in enumerate(rows, 1):
-        pub = r["published"]
-        pub = stats.fmt(pub) if isinstance(pub, (int, float)) else ("–" if pub is None else str(pub))
-        reason = f" <br><small>{_cell(r['reason'])}</small>" if r.get("reason") else ""
-        more = (f" {_share(r)} <br><small>{_cell(r.get('protocol_region') or '')}</small> | "
-                f"{r.get('at_study_protocol') or '–'} |") if space else ""
-        lines.append(f"| {i} | {r['finding']} | {_cell(r['claim'])} | {_cell(pub)} | {_cell(r['ours'])} | "
-                     f"{_parts_text(r.get('parts') or {})} | **{r['verdict']}**{reason} |" + more)
+        e = summary.effect(r)
+        measure = f'<br><small>{html.escape(e["label"])}</small>' if e else ""
+        cells = [f"<td>{i}</td>", f'<td><a href="#{_claim_anchor(r["claim_id"])}">{html.escape(r["claim"])}</a>'
+                 f"{measure}</td>",
+                 f"<td>{html.escape(_published_text(r))}</td>", f"<td>{html.escape(ours_short(r))}</td>",
+                 _verdict_td(r["verdict"])]
+        if space:
+            cells += [_verdict_td(r.get("at_study_protocol")), f"<td>{_share(r)}</td>"]
+        out.append("<tr>" + "".join(cells) + "</tr>")
     for c in missing:
-        lines.append(f"| – | {published.claims()[c]['finding']} | {_cell(published.claims()[c]['text'])} | "
-                     f"{_cell(published.claims()[c].get('value'))} | – | – | **not judged** (no notebook ran it) |"
-                     + (" – | – |" if space else ""))
-    return "\n".join(lines)
+        claim = published.claims()[c]
+        out.append(f"<tr><td>–</td><td>{html.escape(claim['text'])}</td><td>–</td><td>–</td>"
+                   + _verdict_td("not judged") + ("<td>–</td><td>–</td>" if space else "") + "</tr>")
+    return "\n".join(out) + "</tbody></table>"
 
 
-def criteria_table(verdict_rows):
-    """Every claim's criterion as its finding module states it, with the commit that last changed it."""
+def scorecard_caption(verdict_rows):
+    return ("The scorecard: each claim of the study in its order, the study's value and ours on the same scale "
+            "(ratios ×, accuracy gaps in pp), the verdict at our protocol and at the protocol that best fits the "
+            "study's own table (notebook 08), and the share of the sampled protocol space where the claim holds. "
+            "A row links to its section, which gives the criterion and the reasons.")
+
+
+def checks_table(verdict_rows):
+    """Per claim, the commit that last changed its criterion and the rounding check's verdicts."""
     rows, _ = ordered(verdict_rows)
-    lines = ["| # | claim | criterion (every branch) | criterion last changed |", "|---|---|---|---|"]
-    for i, r in enumerate(rows, 1):
-        lines.append(f"| {i} | {r['claim_id']} | {_cell(r.get('criterion', ''))} | "
-                     f"`{r.get('criterion_commit', 'unknown')}` |")
-    return "\n".join(lines)
-
-
-def rounding_table(verdict_rows):
-    """The rounding check: every verdict computed again from runs with torch's sin/cos/tanh."""
-    rows, _ = ordered(verdict_rows)
-    lines = ["| # | claim | verdict (NumPy kernels) | verdict (torch kernels) | ours (torch kernels) | stable |",
+    lines = ["| # | claim | criterion last changed | verdict (NumPy kernels) | verdict (torch kernels) | stable |",
              "|---|---|---|---|---|---|"]
     for i, r in enumerate(rows, 1):
-        if "rounding_stable" not in r:
-            lines.append(f"| {i} | {r['claim_id']} | {r['verdict']} | not checked | – | – |")
-            continue
-        first = r.get("verdict_before_rounding_check", r["verdict"])
-        lines.append(f"| {i} | {r['claim_id']} | {first} | {r['verdict_other_kernels']} | "
-                     f"{_cell(r['ours_other_kernels'])} | {'yes' if r['rounding_stable'] else '**no: inconclusive**'} |")
-    return "\n".join(lines)
-
-
-def beyond(answers):
-    """The 'Beyond the study' table (markdown) from the notebooks' answers to their own questions."""
-    lines = ["| question | answer (computed) | evidence |", "|---|---|---|"]
-    lines += [f"| {a['question']} | {a['answer']} | {a['evidence']} |" for a in answers]
-    return "\n".join(lines)
-
-
-def headlines(verdict_rows):
-    """The abstract's effect sizes: one line per claim, in the study's order, with the study's
-    published value, our headline effect with its 95% interval (the row's `ours`) and the verdict."""
-    rows, missing = ordered(verdict_rows)
-    lines = []
-    for r in rows:
-        pub = r.get("published")
-        if isinstance(pub, (int, float)) and not isinstance(pub, bool):
-            pub = f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
+        if "rounding_stable" in r:
+            first = r.get("verdict_before_rounding_check", r["verdict"])
+            check = f"{first} | {r['verdict_other_kernels']} | {'yes' if r['rounding_stable'] else '**no: inconclusive**'}"
         else:
-            pub = "–" if pub is None else str(pub)
-        where = (f" Holds at {_share(r)} of the sampled protocols; at the study's likeliest protocol: "
-                 f"{r.get('at_study_protocol') or 'not judged'}." if "protocol_region" in r else "")
-        lines.append(f"- **{r['verdict']}**: {_cell(r['claim'])} (study: {_cell(pub)}). Ours: {_cell(r['ours'])}.{where}")
-    lines += [f"- **not judged**: {published.claims()[c]['text']} (no notebook ran it)." for c in missing]
+            check = f"{r['verdict']} | not checked | –"
+        lines.append(f"| {i} | {r['claim_id']} | `{r.get('criterion_commit', 'unknown')}` | {check} |")
     return "\n".join(lines)
 
 
-def abstract(verdict_rows, quick, answers=()):
+ABSTRACT_WORDS = 250
+
+
+def _words(text):
+    return len(re.sub(r"[*_`\[\]()]", " ", text).split())
+
+
+def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
+    """The abstract (markdown, at most `limit` words), computed from the verdicts: what the study
+    claimed, what we found, where the claims hold. Sentences past the first three are added in
+    order while the abstract stays within the limit."""
     rows, missing = ordered(verdict_rows)
-    counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
     n = len(rows) + len(missing)
-    parts = [f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS]
-    flipped = sum(1 for r in rows if r.get("rounding_stable") is False)
-    mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
-            "report's results.**" if quick else "")
-    beyond_ = (" Beyond the study (published peer neurons: the GLU family, SIREN, Snake and FAN; tuned learning "
-               "rates; 1K to 64K parameters; the protocol space; real data): " + " ".join(f"*{a['question']}* {a['answer']}"
-                                                                      for a in answers)) if answers else ""
-    return (f"**Abstract.** We re-ran the study *Beyond Linear Neurons: An Empirical Study of Multiplicative "
-            f"Periodic Architectures at Small Scale* ({STUDY_CITATION}; {len(neurons.available())} neuron designs, "
-            f"{len(tasks.available())} toy tasks) under a documented protocol: the study lists its benchmark scripts "
-            f"and per-seed results files, but they are not available, and it does not state its data generators or "
-            f"hyperparameters (what its documents do state is in {STUDY_DOCS}); we swept what it left open. Of its "
-            f"{n} headline claims: "
-            f"{', '.join(parts)}" + (f", {len(missing)} not judged" if missing else "") + ". "
-            f"Every comparison is made at the level of the data draw ({protocol.DATA_SEEDS} draws × "
-            f"{protocol.SEEDS} seeds, the same draws for every arch: seeds averaged within a draw, a paired t "
-            f"across draws) on the log scale for errors (a ratio of geometric means) or the "
-            f"linear scale for accuracies, Holm-corrected within "
-            f"each claim; \"no effect\" is only claimed from an equivalence test. Every verdict was computed again "
-            f"from runs with other floating-point kernels; {flipped} changed and {'is' if flipped == 1 else 'are'} "
-            f"reported as inconclusive. Every number below comes from a run of this repository (the study's own "
-            f"numbers from one data file), with every seed shown; the per-replica results are published next to "
-            f"this paper ([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE}))."
-            + beyond_ + "\n\n**Effect sizes behind the verdicts** (the study's published value, then ours: the "
-            "effect with its 95% interval):\n\n" + headlines(verdict_rows) + mode)
+    counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
+    found = ", ".join(f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS if counts.get(v, 0)) or "none judged"
+    held = [r for r in rows if r["verdict"] in (stats.REPLICATED, stats.CONDITIONAL)]
+    first = [
+        f"The study *Beyond Linear Neurons* claimed that richer neurons such as SinGLU, sin(ω·Wg·x) ⊙ (Wv·x), beat "
+        f"a plain ReLU MLP at a matched parameter budget, in {n} headline claims on toy tasks ({STUDY_CITATION}); "
+        f"its benchmark scripts and results files are listed but not available, and it states no data generators "
+        f"or hyperparameters.",
+        f"We re-ran it with {len(neurons.available())} of its neuron designs and {len(tasks.available())} tasks "
+        f"under a documented protocol and judged every claim by the criterion its finding module states (a paired "
+        f"t across {protocol.DATA_SEEDS} data draws shared by every arch, seeds averaged within a draw, "
+        f"Holm-corrected; no effect only from an equivalence test).",
+        f"Of the {n} claims, {found}" + (f", {len(missing)} not judged" if missing else "") + " (Figure 1, Table 1)."]
+    more = []
+    if held:
+        more.append("What holds: " + "; ".join(f"{summary.short_claim(r)} ({r['verdict']})" for r in held) + ".")
+    gaps = [(r, summary.effect(r)) for r in rows]
+    far = [(r, e) for r, e in gaps if e and e["published"] is not None and e["low"] is not None
+           and not e["low"] <= e["published"] <= e["high"]]
+    if far:
+        more.append(f"For {len(far)} of the {sum(1 for _, e in gaps if e and e['low'] is not None)} claims with one "
+                    f"effect and its interval, the study's published effect lies outside our 95% interval ("
+                    + ", ".join(summary.short_claim(r) for r, e in far) + ").")
+    judged = [r for r in rows if r.get("protocol_share") is not None]
+    if judged:
+        at = [r for r in judged if r.get("at_study_protocol") in (stats.REPLICATED, stats.CONDITIONAL)]
+        shares = sorted(r["protocol_share"] for r in judged)
+        more.append(f"Across the sampled protocol space (learning rate, ω, training length, initialisation, "
+                    f"difficulty), a claim holds at a median {shares[len(shares) // 2]:.0%} of the protocols; at the "
+                    f"protocol that best fits the study's own table, {len(at)} of {len(judged)} claims judged there "
+                    f"hold" + (f" ({', '.join(summary.short_claim(r) for r in at)})" if at else "") + ".")
+    more += [f"{a['question']} {a['answer']}" for a in answers]
+    text = " ".join(first)
+    for s in more:
+        if _words(text + " " + s) <= limit:
+            text += " " + s
+    return text
 
 
 def limitations(verdict_rows=()):
@@ -429,61 +475,156 @@ def limitations(verdict_rows=()):
         ""])
 
 
-def assemble(executed, verdict_rows, meta, quick, answers=()):
-    """The paper notebook: generated front matter, then each executed notebook's cells."""
-    paper = nbformat.v4.new_notebook()
-    paper.metadata["title"] = TITLE
-    cells = [nbformat.v4.new_markdown_cell(f"# {TITLE}\n\n{abstract(verdict_rows, quick, answers)}")]
-    toc = ["## Contents", "", "- [Scorecard](#scorecard)"]
-    sections = []
-    for path in executed:
-        nb = nbformat.read(path, as_version=4)
-        body = [c for c in nb.cells if not ({"parameters", "injected-parameters"} & set(c.metadata.get("tags", [])))]
-        title = _title(nb, path.stem)
-        toc.append(f"- [{title}](#{_anchor(path.stem)})")
-        out = []
-        for c in body:
-            c = nbformat.from_dict(c)
-            c.id = f"{path.stem[:2]}-{c.id}"          # cell ids stay unique across notebooks
-            if c.cell_type == "code":      # progress bars and warnings belong to the run log, not the paper
-                c.outputs = [o for o in c.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-            if c.cell_type == "markdown":
-                src = _demote(c.source)
-                if c.source.startswith("# "):
-                    src = f'<a id="{_anchor(path.stem)}"></a>\n\n' + src
-                c.source = src
-            out.append(c)
-        sections.append(out)
-    toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
-    cells.append(nbformat.v4.new_markdown_cell("\n".join(toc)))
-    cells.append(nbformat.v4.new_markdown_cell(
-        '<a id="scorecard"></a>\n\n## Scorecard\n\nEach verdict is computed in its notebook from the criterion its '
-        "finding module states, shown there before the data. " + stats.RULE + "\n\n" + scorecard(verdict_rows)
-        + "\n\n### Criteria and their history\n\nA criterion changed after its results were seen shows a commit "
-        "later than the results' own (see Provenance).\n\n" + criteria_table(verdict_rows)
-        + "\n\nEvery committed render of the scorecard (paper/verdicts.json in git, `report.criteria_history`): "
-        "the verdict each gave, and whether a claim's criterion changed after a render had shown its verdict.\n\n"
-        + history_table(criteria_history())
-        + "\n\n### Rounding check\n\nMachines round differently (SIMD kernels), and chaotic training amplifies it: a "
-        "verdict that changes from one CPU to another is noise, not a finding. Each scorecard comparison was run "
-        "again with torch's sin/cos/tanh in place of NumPy's (`Experiment(kernels=\"torch\")`); a verdict that "
-        "changes is reported as inconclusive.\n\n" + rounding_table(verdict_rows)
-        + ("\n\n### Beyond the study\n\n" + beyond(answers) if answers else "")))
-    for s in sections:
-        cells += s
-    cells.append(nbformat.v4.new_markdown_cell(limitations(verdict_rows)))
-    prov = "\n".join(f"| {k} | {v} |" for k, v in meta.items())
-    cells.append(nbformat.v4.new_markdown_cell(
-        f'<a id="provenance"></a>\n\n## Provenance\n\n| item | value |\n|---|---|\n{prov}\n'))
-    number_figures(cells)
-    paper.cells = cells
-    return paper
+def _html_output(text):
+    return nbformat.v4.new_output("display_data", data={"text/html": text, "text/plain": ""})
 
 
-def number_figures(cells):
-    """Number the paper's figures in order ("Figure 1." ...) across all notebooks, in place: a
-    figure shown by `Setup.save` keeps its caption (also its alt text); a bare PNG output (a figure
-    shown without `cfg.save`) becomes a numbered figure with an empty caption. Returns the count."""
+def _html_cell(text, cell_id):
+    c = nbformat.v4.new_code_cell(source="", outputs=[_html_output(text)])
+    c.id = cell_id
+    return c
+
+
+def _md_cell(text, cell_id):
+    c = nbformat.v4.new_markdown_cell(text)
+    c.id = cell_id
+    return c
+
+
+def table_figure(table_html, caption, name):
+    """A table as the paper shows it: in a captioned <figure> whose number `number_tables` sets."""
+    return (f'<figure class="rn-table" id="tab-{name}"><figcaption><b>Table ?.</b> {html.escape(caption)}'
+            f"</figcaption>\n{table_html}</figure>")
+
+
+def _md_table(md, caption, name):
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    return table_figure(markdown2html_mistune(md), caption, name)
+
+
+# Column names as a reader says them: a table's raw headers (snake_case identifiers) are spelled out.
+HEADERS = {"p_holm": "Holm p", "p": "p", "n": "n", "lr": "learning rate", "ci_low": "95% interval, low",
+           "ci_high": "95% interval, high", "low": "95% interval, low", "high": "95% interval, high",
+           "meta_lr_scale": "meta learning-rate factor", "best_gap": "best gap", "data_seed": "data seed"}
+WORDS = {"holm": "Holm", "ci": "interval", "mse": "MSE", "lr": "learning rate", "gm": "geometric mean",
+         "sd": "SD", "std": "SD", "pp": "pp", "ood": "OOD", "acc": "accuracy", "n": "n", "p": "p",
+         "lo": "low", "hi": "high", "num": "number", "pct": "%"}
+NUMBER_CELL = re.compile(r"-?\d+\.\d{4,}|-?\d\.\d{3,}e[+-]?\d+")   # more digits than they resolve
+
+
+def human_header(name):
+    """A raw column name as words ("p_holm" -> "Holm p", "best_gap" -> "best gap"); other headers
+    stay as written."""
+    name = str(name)
+    if name in HEADERS:
+        return HEADERS[name]
+    if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", name):
+        return " ".join(WORDS.get(w, w) for w in name.split("_"))
+    return name
+
+
+def human_value(text):
+    """A table cell as the paper shows it: yes/no for booleans, – for missing, long decimals at 3
+    significant digits (`stats.fmt`)."""
+    t = text.strip()
+    if t in ("True", "False"):
+        return "yes" if t == "True" else "no"
+    if t in ("None", "nan", "NaN", "<NA>", "NaT"):
+        return "–"
+    if NUMBER_CELL.fullmatch(t):
+        return stats.fmt(float(t))
+    return text
+
+
+def _plain(md):
+    """Markdown or HTML as one line of plain text (a heading's #s, emphasis, code marks and links dropped)."""
+    text = re.sub(r"<[^>]+>", " ", md)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"^#+\s*", "", text.strip())
+    text = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text)          # not the _ inside a name
+    return " ".join(text.split())
+
+
+def _join(*parts):
+    """Caption parts as sentences ("Ranks: is there a best?" + "Rank 1 ..." without "?.")."""
+    out = ""
+    for p in (p.strip() for p in parts):
+        if p:
+            out += (p if not out else (" " if out[-1] in ".?!" else ". ") + p)
+    return re.sub(r":$", ".", out)
+
+
+def _first_sentence(md):
+    """A markdown cell's heading (if any) and its first sentence, as plain text: a table's caption."""
+    lines = md.strip().splitlines()
+    heading = next((_plain(l) for l in lines if l.startswith("#")), "")
+    body = _plain(" ".join(l for l in lines if not l.startswith("#") and not l.lstrip().startswith("|")))
+    m = re.match(r"(.+?[.:!?])(\s|$)", body)
+    sentence = m.group(1) if m else body
+    return _join(heading, sentence)
+
+
+def number_tables(cells, label=""):
+    """Number every table of `cells` in order ("Table 1." ..., or "Table A3.1." with label "A3."),
+    in place: a generated table (`table_figure`) keeps its caption; any other table shown by a
+    cell is put in a captioned figure whose caption is the text the notebook wrote before it
+    (its heading and first sentence), its raw headers spelled out, booleans as yes/no, missing
+    values as –, long decimals rounded (`human_header`, `human_value`). A markdown output (a
+    notebook's `say`) is converted to HTML first, so its tables are numbered too. Returns the count."""
+    from bs4 import BeautifulSoup
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    n, context, seen, heading = 0, "", {}, ""
+    for c in cells:
+        if c.cell_type == "markdown":
+            heading = next((_plain(l) for l in c.source.splitlines() if l.startswith("#")), heading)
+            context = _first_sentence(c.source) or context
+            continue
+        if c.cell_type != "code":
+            continue
+        for o in c.get("outputs", []):
+            if o.output_type not in ("display_data", "execute_result"):
+                continue
+            data = o.get("data", {})
+            if "text/markdown" in data and "text/html" not in data:
+                md = data["text/markdown"]
+                o.data = nbformat.from_dict({"text/html": markdown2html_mistune(md), "text/plain": data.get("text/plain", "")})
+                data = o.data
+                before = _first_sentence(md.split("\n|")[0])
+                if len(before.split()) >= 5:                   # a sentence, not a label ("Models:")
+                    context = before if not heading or before.startswith(heading) else _join(heading, before)
+                if "<table" not in data["text/html"]:
+                    continue
+            text = data.get("text/html", "")
+            if "<table" not in text:
+                continue
+            soup = BeautifulSoup(text, "html.parser")
+            for table in soup.find_all("table"):
+                n += 1
+                number = f"{label}{n}"
+                fig = table.find_parent("figure", class_="rn-table")
+                if fig is None:
+                    seen[context] = seen.get(context, 0) + 1
+                    caption = context or "(no caption given)"
+                    caption += "" if seen[context] == 1 else f" (table {seen[context]} of this part)"
+                    fig = BeautifulSoup(table_figure("", caption, number.replace(".", "-")), "html.parser").figure
+                    table.replace_with(fig)
+                    fig.append(table)
+                    for th in table.find_all("th"):
+                        if th.string:
+                            th.string = human_header(th.string.strip())
+                    for td in table.find_all("td"):
+                        if td.string:
+                            td.string = human_value(td.string)
+                fig.figcaption.b.string = f"Table {number}."
+            o.data["text/html"] = str(soup)
+    return n
+
+
+def number_figures(cells, label=""):
+    """Number the paper's figures in order ("Figure 1." ..., or "Figure A3.1." with label "A3.")
+    across all notebooks, in place: a figure shown by `Setup.save` keeps its caption (also its alt
+    text); a bare PNG output (a figure shown without `cfg.save`) becomes a numbered figure with an
+    empty caption. Returns the count."""
     n = 0
     for c in cells:
         for o in c.get("outputs", []) if c.cell_type == "code" else []:
@@ -497,9 +638,290 @@ def number_figures(cells):
             else:
                 continue
             n += 1
-            data, metadata = nbk.figure_output(png, meta["caption"], n, meta["name"], meta.get("width"))
-            o.data, o.metadata = nbformat.from_dict(data), nbformat.from_dict(metadata)
+            name = meta["name"] or f"{label}{n}".replace(".", "-")
+            data, metadata = nbk.figure_output(png, meta["caption"], f"{label}{n}", name, meta.get("width"))
+            o.data, o.metadata = nbformat.from_dict(data), nbformat.from_dict({**o.get("metadata", {}), **metadata})
     return n
+
+
+FLOAT_ID = re.compile(r'<figure class="rn-(figure|table)"[^>]*\bid="([^"]+)"[^>]*>\s*(?:<img[^>]*>\s*)?'
+                      r'<figcaption><b>(?:Figure|Table) ([^<]+)\.</b>', re.S)
+
+
+def floats(cells):
+    """The figures and tables shown by `cells`, in order: [(kind, id, number)]."""
+    out = []
+    for c in cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            out += FLOAT_ID.findall(o.get("data", {}).get("text/html", ""))
+    return out
+
+
+def _ref(kind, fid, number):
+    return f"[{'Figure' if kind == 'figure' else 'Table'} {number}](#{fid})"
+
+
+def resolve_refs(cells):
+    """Replace every `[[ref:ID]]` in markdown cells by a link to that figure or table with its number
+    ("[Figure 3](#fig-…)"); a reference to a figure the page does not show is dropped."""
+    refs = {fid: _ref(kind, fid, number) for kind, fid, number in floats(cells)}
+    for c in cells:
+        if c.cell_type == "markdown" and "[[ref:" in c.source:
+            c.source = re.sub(r"\s*\(?\[\[ref:([^\]]+)\]\]\)?", lambda m: (" (" + refs[m[1]] + ")") if m[1] in refs else "",
+                              c.source)
+
+
+def shown_here(cells, what="This section shows", cited=()):
+    """A sentence referring to every figure and table of `cells` (a section or an appendix) that
+    the text does not cite already (`cited`: their ids)."""
+    items = [f for f in floats(cells) if f[1] not in cited]
+    if not items:
+        return ""
+    figs = [_ref(*f) for f in items if f[0] == "figure"]
+    tabs = [_ref(*f) for f in items if f[0] == "table"]
+    return f"{what} " + " and ".join(p for p in (", ".join(figs), ", ".join(tabs)) if p) + "."
+
+
+APPENDIX_ONLY = "appendix-only"     # a notebook cell with this tag is detail: shown in its appendix only
+
+
+def _notebook_cells(path, keep_code=False, main=False):
+    """An executed notebook's cells for the paper: injected parameters dropped (machine paths),
+    the parameters cell too unless `keep_code`, cells tagged `APPENDIX_ONLY` too in the `main`
+    text, stderr (progress bars, warnings) dropped, ids made unique across notebooks."""
+    nb = nbformat.read(path, as_version=4)
+    drop = {"injected-parameters"} | (set() if keep_code else {"parameters"}) | ({APPENDIX_ONLY} if main else set())
+    out = []
+    for c in nb.cells:
+        if drop & set(c.metadata.get("tags", [])):
+            continue
+        c = nbformat.from_dict(c)
+        c.id = f"{path.stem[:2]}-{c.id}"
+        if c.cell_type == "code":
+            c.outputs = [o for o in c.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+        out.append(c)
+    return nb, out
+
+
+def appendix_name(path):
+    return f"appendix/{Path(path).stem}.html"
+
+
+def appendix_label(path):
+    return f"A{int(Path(path).stem[:2])}"
+
+
+def appendix(path, paper_name="index.html"):
+    """One notebook's full executed content as an appendix page: every cell, its code folded, its
+    figures and tables numbered "A<n>.<k>" and listed at the top, with links back to the paper."""
+    nb, cells = _notebook_cells(path, keep_code=True)
+    label, stem = appendix_label(path), Path(path).stem
+    title = _title(nb, stem)
+    for c in cells:
+        if c.cell_type == "markdown" and c.source.startswith("# "):
+            c.source = f"# Appendix {label}. {c.source[2:]}"
+            break
+    number_figures(cells, f"{label}.")
+    number_tables(cells, f"{label}.")
+    head = (f"[← The paper]({'../' + paper_name}) · [its section on this notebook](../{paper_name}#{_anchor(stem)})"
+            f"\n\nAppendix {label} is notebook `{stem}` as it ran for this paper, every output kept; the code of a "
+            f"cell is folded under it (click *code* to open it). " + shown_here(cells, "It shows"))
+    out = nbformat.v4.new_notebook()
+    out.metadata["title"] = f"Appendix {label}: {title}"
+    out.cells = cells[:1] + [_md_cell(head, f"{stem[:2]}-appendix-head")] + cells[1:]
+    return out
+
+
+def _section_of(row):
+    """The notebook (its two-digit number) a verdict row belongs to: its first evidence named after a
+    notebook's figure, else its finding's number."""
+    for item in str(row.get("evidence", "")).split(","):
+        m = re.match(r"\s*(\d\d)_", item)
+        if m:
+            return m[1]
+    f = row.get("finding")
+    return f"{int(f):02d}" if isinstance(f, int) or str(f).isdigit() else None
+
+
+def _figure_outputs(cells, names):
+    """The outputs of `cells` that show the figures named `names` (in that order)."""
+    by = {}
+    for c in cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            meta = o.get("metadata", {}).get(nbk.FIGURE_KEY)
+            if meta and meta.get("name"):
+                by.setdefault(meta["name"], o)
+    return [copy.deepcopy(by[n]) for n in names if n in by]
+
+
+def _evidence_figures(evidence, cells, used, most=2):
+    names = [e.strip() for e in str(evidence).split(",") if e.strip() and not e.strip().endswith(".csv")]
+    names = [n for n in names if n not in used][:most]
+    outs = _figure_outputs(cells, names)
+    used.update(n for n in names)
+    return outs, [n for n in names if _figure_outputs(cells, [n])]
+
+
+def claim_text(r, figures):
+    """A claim's verdict and effect in sentences (markdown), with references to its figures."""
+    refs = " ".join(f"[[ref:fig-{n}]]" for n in figures)
+    parts = [f"**Verdict: {r['verdict']}** at our protocol" + (f": {_cell(r['reason'])}." if r.get("reason") else ".")
+             + (f" Parts: {_parts_text(r.get('parts') or {})}." if r.get("parts") else ""),
+             f"Ours: {_cell(r['ours'])}; the study: {_cell(_published_text(r))}{refs}."]
+    if "rounding_stable" in r:
+        other = r.get("ours_other_kernels")
+        same = "the same numbers" if other == r["ours"] else _cell(other or "–")
+        parts.append(f"With torch's sin/cos/tanh kernels: {same}; verdict {r.get('verdict_other_kernels')} "
+                     f"({'stable' if r['rounding_stable'] else 'it changed, so the verdict is inconclusive'}).")
+    if "protocol_region" in r:
+        parts.append(f"Across the sampled protocols it holds at {_share(r)}"
+                     + (f" ({_cell(r['protocol_region'])})" if r.get("protocol_region") else "")
+                     + f"; at the study's likeliest protocol: {r.get('at_study_protocol') or 'not judged'}.")
+    return " ".join(parts)
+
+
+def _intro(nb):
+    """A notebook's question: the first paragraph after its title."""
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")), "")
+    paras = [p for p in first.split("\n\n")[1:] if p.strip()]
+    return paras[0] if paras else ""
+
+
+def finding_section(path, rows, answers):
+    """The main text's section on one notebook: its question, then per claim the criterion, its key
+    figures and the verdict with the effect in a sentence, then its answers to its own questions; the
+    whole notebook is its appendix."""
+    nb, cells = _notebook_cells(path)
+    stem = path.stem
+    used, out = set(), []
+    out.append(_md_cell(f'<a id="{_anchor(stem)}"></a>\n\n## {_title(nb, stem)}\n\n{_intro(nb)}\n\nEvery table and '
+                        f"figure of this notebook, with its code: [Appendix {appendix_label(path)}]"
+                        f"({appendix_name(path)}).", f"{stem[:2]}-section"))
+    for r in rows:
+        outs, names = _evidence_figures(r.get("evidence", ""), cells, used)
+        out.append(_md_cell(f'<a id="{_claim_anchor(r["claim_id"])}"></a>\n\n### Claim: {_cell(r["claim"])}\n\n'
+                            f"**Criterion.** {_cell(r.get('criterion', ''))}", f"{stem[:2]}-{r['claim_id']}"))
+        if outs:
+            c = nbformat.v4.new_code_cell(source="", outputs=outs)
+            c.id = f"{stem[:2]}-{r['claim_id']}-figures"
+            out.append(c)
+        out.append(_md_cell(claim_text(r, names), f"{stem[:2]}-{r['claim_id']}-verdict"))
+    for i, a in enumerate(answers):
+        outs, names = _evidence_figures(a.get("evidence", ""), cells, used, most=1)
+        refs = " ".join(f"[[ref:fig-{n}]]" for n in names)
+        out.append(_md_cell(f"### {_cell(a['question'])}\n\n{_cell(a['answer'])}{refs}", f"{stem[:2]}-answer-{i}"))
+        if outs:
+            c = nbformat.v4.new_code_cell(source="", outputs=outs)
+            c.id = f"{stem[:2]}-answer-{i}-figures"
+            out.append(c)
+    return out
+
+
+def methods_section(path):
+    """Methods: notebook 00 (its code hidden, headings one level down) without the cells it tags as
+    detail (`APPENDIX_ONLY`), which its appendix shows."""
+    nb, cells = _notebook_cells(path, main=True)
+    for c in cells:
+        if c.cell_type == "markdown":
+            src = _demote(c.source)
+            if c.source.startswith("# "):
+                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts tables are in [Appendix "
+                       f"{appendix_label(path)}]({appendix_name(path)}): every neuron's equation, parameters, "
+                       "initialisation and source; every task's generator in full, its sizes and sanity baselines; "
+                       "every arch's width and exact parameter count; and the calibration sweep behind the protocol.")
+            c.source = src
+    return cells
+
+
+def provenance_section(verdict_rows, meta):
+    prov = "\n".join(f"| {k} | {_cell(v)} |" for k, v in meta.items())
+    cells = [_md_cell('<a id="provenance"></a>\n\n## Provenance\n\nHow this paper was made: the render '
+                      "[[ref:tab-render]]; the commit that last changed each claim's criterion (a criterion changed "
+                      "after its results were seen shows a commit later than the render's own) and the rounding "
+                      "check: machines round differently and chaotic training amplifies it, so each scorecard "
+                      "comparison was run again with torch's sin/cos/tanh in place of NumPy's "
+                      "(`Experiment(kernels=\"torch\")`) and a verdict that changes is reported as inconclusive "
+                      f"[[ref:tab-checks]]. Each notebook as it ran, every output kept, is an appendix (Contents). "
+                      f"The per-replica results are published next to this paper "
+                      f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})).",
+                      "provenance")]
+    cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", "The render: code, machine, "
+                                      "mode, runtimes and cells behind this paper.", "render"), "provenance-render"))
+    if verdict_rows:
+        cells.append(_html_cell(_md_table(checks_table(verdict_rows), "Per claim: the commit that last changed its "
+                                          "criterion (the criterion is in the claim's section) and the rounding "
+                                          "check, its verdict computed again from runs with torch's sin/cos/tanh "
+                                          "kernels (ours with them: in the claim's section).", "checks"),
+                                "provenance-checks"))
+    history = criteria_history()
+    if history:
+        cells.append(_md_cell("Every committed render of the scorecard (`paper/verdicts.json` in git, "
+                              "`report.criteria_history`), the verdict each gave, and whether a claim's criterion "
+                              "changed after a render had shown its verdict [[ref:tab-history]].", "provenance-history-text"))
+        cells.append(_html_cell(_md_table(history_table(history), "Criteria history from git: per claim, every "
+                                          "committed render's verdict, and whether its criterion was stated before "
+                                          "the data.", "history"), "provenance-history"))
+    return cells
+
+
+def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, paper_name="index.html"):
+    """The main paper (a notebook, rendered with its code hidden): title, abstract, the summary
+    figure, the scorecard, contents, Methods (notebook 00), one short section per notebook with its
+    claims, Limitations and Provenance; each notebook in full is its appendix (`appendix`)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    paper = nbformat.v4.new_notebook()
+    paper.metadata["title"] = TITLE
+    mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
+            "report's results.**" if quick else "")
+    cells = [_md_cell(f"# {TITLE}{mode}", "title"),
+             _html_cell(f'<section id="abstract"><p><b>Abstract.</b></p>'
+                        f"{markdown2html_mistune(abstract(verdict_rows, answers))}</section>", "abstract")]
+    if summary_png is not None:
+        caption = summary.caption(ordered(verdict_rows)[0], PROTOCOLS)
+        data, metadata = nbk.figure_output(base64.b64encode(summary_png).decode(), caption, 1, "summary", 860)
+        c = nbformat.v4.new_code_cell(source="", outputs=[nbformat.v4.new_output("display_data", data=data,
+                                                                                  metadata=metadata)])
+        c.id = "summary-figure"
+        cells.append(c)
+    if verdict_rows:
+        cells.append(_html_cell(table_figure(scorecard(verdict_rows), scorecard_caption(verdict_rows), "scorecard"),
+                                "scorecard"))
+    by_nb, answers_by = {}, {}
+    for r in ordered(verdict_rows)[0]:
+        by_nb.setdefault(_section_of(r), []).append(r)
+    for a in answers:
+        answers_by.setdefault(_section_of(a), []).append(a)
+    toc = ["## Contents", ""]
+    sections = []
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        toc.append(f"- [{_title(nb, path.stem)}](#{_anchor(path.stem)}) · [Appendix {appendix_label(path)}]"
+                   f"({appendix_name(path)})")
+        if path.stem.startswith("00"):
+            s = methods_section(path)
+        else:
+            s = finding_section(path, by_nb.get(path.stem[:2], []), answers_by.get(path.stem[:2], []))
+        sections.append(s)
+    toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
+    intro = [_md_cell('<a id="scorecard"></a>\n\nEach claim of the study beside our measurement [[ref:fig-summary]] '
+                      "and its verdicts [[ref:tab-scorecard]]. Each verdict is computed in its notebook from the "
+                      "criterion its finding module states, shown in the claim's section before the data; how a "
+                      "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
+    cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
+    cells.append(_md_cell("\n".join(toc), "contents"))
+    tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta)
+    body = [c for s in sections for c in s]
+    everything = cells + body + tail
+    number_figures(everything)
+    number_tables(everything)
+    for s in sections:                       # every figure and table a section shows is referred to in its text
+        cited = set(re.findall(r"\[\[ref:([^\]]+)\]\]", " ".join(c.source for c in s if c.cell_type == "markdown")))
+        line = shown_here(s, cited=cited)
+        if line and s:
+            s[0].source += "\n\n" + line
+    paper.cells = cells + [c for s in sections for c in s] + tail
+    resolve_refs(paper.cells)
+    return paper
 
 
 # The per-replica results published next to the paper: one row per replica (the metrics rows the
@@ -626,9 +1048,40 @@ def _cost_seconds(c):
     return "n/a" if c is None else f"{c['core_seconds']:,.0f}"
 
 
-def update_readme(root, table):
+SUMMARY_FIGURE = "summary"          # figures/summary.png: the paper's Figure 1, also the README's
+
+
+def draw_summary(verdict_rows, figures_dir):
+    """Draw the summary figure (`summary.figure`) of `verdict_rows` into figures_dir/summary.png."""
+    import matplotlib.pyplot as plt
+    plots.theme()
+    fig = summary.figure(ordered(verdict_rows)[0], PROTOCOLS)
+    path = plots.save(fig, SUMMARY_FIGURE, figures_dir)
+    plt.close(fig)
+    return path
+
+
+def readme_summary(verdict_rows, figure=f"figures/{SUMMARY_FIGURE}.png"):
+    """The README's headline (markdown), from the paper's verdict rows: the summary figure and one
+    line per claim (its verdict at our protocol and at the study's likeliest, what is measured, the
+    study's value and ours)."""
+    rows, missing = ordered(verdict_rows)
+    lines = [f"![Each claim of the study beside our measurement: the study's published effect (diamond) and ours "
+             f"with its 95% interval, coloured by verdict]({figure})", ""]
+    for r in rows:
+        at = f" (at the study's likeliest protocol: {r['at_study_protocol']})" if r.get("at_study_protocol") else ""
+        e = summary.effect(r)
+        measure = f"{e['label'][0].upper()}{e['label'][1:]}: " if e else ""
+        lines.append(f"- **{r['verdict']}**{at}: {_cell(r['claim'])}. {measure}study "
+                     f"{_cell(_published_text(r))}, ours {_cell(ours_short(r))}.")
+    lines += [f"- **not judged**: {_cell(published.claims()[c]['text'])}." for c in missing]
+    return "\n".join(lines)
+
+
+def update_readme(root, table, marker="notebooks"):
+    """Replace the README's text between `<!-- marker:start -->` and `<!-- marker:end -->` by `table`."""
     readme = root / "README.md"
-    text, n = re.subn(r"(<!-- notebooks:start -->\n).*?(<!-- notebooks:end -->)",
+    text, n = re.subn(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)",
                       lambda m: m[1] + table + "\n" + m[2], readme.read_text(), flags=re.S)
     if n:
         readme.write_text(text)
@@ -692,9 +1145,10 @@ def describe_comparison(c, against="the other render"):
 def build(quick=False, only=None, root=ROOT, log=print):
     t0, started = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0)
     base = root / "build" / ("quick" if quick else "full")
-    nb_dir, html_dir = base / "notebooks", base / "html"
+    nb_dir, appendix_dir = base / "notebooks", base / "appendix"
     figures = (base / "figures") if quick else (root / "figures")
-    for d in (nb_dir, html_dir, figures):
+    paper_name = "paper.html" if quick else "index.html"
+    for d in (nb_dir, appendix_dir, figures):
         d.mkdir(parents=True, exist_ok=True)
     cache = root / "build" / "cache"
     executed, runtimes, verdicts, answers, used = [], {}, [], [], {}
@@ -714,7 +1168,6 @@ def build(quick=False, only=None, root=ROOT, log=print):
                                     after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]), cells_file=cells_file)
         executed.append(out)
         used[nb.stem] = cells_file.read_text().split() if cells_file.exists() else []
-        render(nbformat.read(out, as_version=4), html_dir / f"{nb.stem}.html", exclude_input=False)
         vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"
         if vfile.exists():
             verdicts += with_commits(json.loads(vfile.read_text()), root)
@@ -733,9 +1186,12 @@ def build(quick=False, only=None, root=ROOT, log=print):
                             f"the results store; training them took "
                             f"{sum(c['core_seconds'] for c in costs.values()):,.0f} core-seconds in all")
     publish_results(cells, base)
-    paper = assemble(executed, verdicts, meta, quick, answers)
+    summary_png = draw_summary(verdicts, figures).read_bytes() if verdicts else None
+    paper = assemble(executed, verdicts, meta, quick, answers, summary_png, paper_name)
     nbformat.write(paper, base / "paper.ipynb")
-    html = render(paper, base / "paper.html", exclude_input=True)
+    page = render(paper, base / "paper.html", exclude_input=True)
+    for path in executed:
+        render(appendix(path, paper_name), appendix_dir / f"{path.stem}.html", exclude_input=False)
     (base / "runtimes.json").write_text(json.dumps({"total_seconds": total, "notebooks": runtimes, "training": costs},
                                                      indent=1))
     (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
@@ -748,7 +1204,9 @@ def build(quick=False, only=None, root=ROOT, log=print):
     if not quick and not only:
         dest = committed
         dest.mkdir(exist_ok=True)
-        shutil.copy(html, dest / "index.html")
+        shutil.copy(page, dest / "index.html")
+        shutil.rmtree(dest / "appendix", ignore_errors=True)
+        shutil.copytree(appendix_dir, dest / "appendix")
         shutil.copy(base / "runtimes.json", dest / "runtimes.json")
         shutil.copy(base / "verdicts.json", dest / "verdicts.json")
         shutil.copy(base / "answers.json", dest / "answers.json")
@@ -760,7 +1218,8 @@ def build(quick=False, only=None, root=ROOT, log=print):
         qfile = root / "build" / "quick" / "runtimes.json"
         quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
         update_readme(root, notebook_table(root, executed, runtimes, quick_rt, costs))
-    log(f"paper: {html} ({Path(html).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
+        update_readme(root, readme_summary(verdicts), "summary")
+    log(f"paper: {page} ({Path(page).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
     return base
 
 
@@ -770,7 +1229,15 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 01,05")
     ap.add_argument("--compare", nargs=2, metavar=("NEW", "OLD"),
                     help="compare two renders' folders (verdicts.json and results.csv.gz), e.g. build/full paper")
+    ap.add_argument("--summary", action="store_true",
+                    help="redraw figures/summary.png and the README's claim lines from paper/verdicts.json "
+                         "(what a full report writes), without running anything")
     a = ap.parse_args(argv)
+    if a.summary:
+        rows = json.loads((ROOT / "paper" / "verdicts.json").read_text())
+        print(draw_summary(rows, ROOT / "figures"))
+        update_readme(ROOT, readme_summary(rows), "summary")
+        return
     if a.compare:
         for d in a.compare:
             missing = render_files_missing(d)

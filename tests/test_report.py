@@ -133,7 +133,7 @@ def test_quick_build_writes_every_artifact(quick_build):
         executed = nbformat.read(base / "notebooks" / p.name, as_version=4)
         errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, (p.name, errors[:1])
-        assert (base / "html" / f"{p.stem}.html").stat().st_size > 10_000
+        assert (base / "appendix" / f"{p.stem}.html").stat().st_size > 10_000
         if p.stem[:2] in ("08", "09"):        # beyond the study: answers to its own questions, no claim
             rows = json.loads((base / "results" / p.stem / "answers.json").read_text())
             assert rows and all(r["answer"] and r["evidence"] for r in rows)
@@ -149,7 +149,7 @@ def test_quick_build_writes_every_artifact(quick_build):
 def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     html = (quick_build / "paper.html").read_text()
     assert len(html.encode()) < 15e6
-    assert "Scorecard" in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
+    assert 'id="tab-scorecard"' in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
     assert not re.search(r"<script[^>]+src=\"https?://", html), "the paper must not load scripts from the network"
     assert html.count("data:image/png;base64") >= 10
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
@@ -163,7 +163,7 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
         if r["claim_id"] in ("width_penalty", "regime_map"):             # never judged across protocols
             assert r["protocol_share"] is None and r["protocol_region"].startswith("not judged"), r["claim_id"]
     assert "holds across protocols" in html and "at the study&#39;s likeliest protocol" in html.replace("'", "&#39;")
-    assert "Rounding check" in html and "Criteria and their history" in html
+    assert "rounding check" in html and 'id="tab-checks"' in html
     leaked = re.findall(r"PosixPath\(|(?:/tmp|/root|/home|/work)/[\w./-]+", html)
     assert not leaked and str(ROOT) not in html, f"machine paths in the paper: {leaked[:3]}"
     answers = json.loads((quick_build / "answers.json").read_text())
@@ -172,10 +172,11 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
                                                "Which protocol did the study most likely run?",
                                                "Does SinGLU's advantage survive on real data?",
                                                "Does the study's regime map predict the winner on real data?"]
-    assert "Beyond the study" in html and all(a["question"] in html for a in answers)
+    assert all(a["question"] in html for a in answers)
     editor = 'class="jp-CodeMirrorEditor'               # the markup of a code cell's input (not the CSS)
     assert editor not in html, "code must be hidden in the paper"
-    assert editor in (quick_build / "html" / "01_memorization.html").read_text()
+    appendix = (quick_build / "appendix" / "01_memorization.html").read_text()
+    assert editor in appendix and '<details class="rn-code">' in appendix, "an appendix folds its code"
 
 
 CHECK_JS = """<script>
@@ -374,8 +375,7 @@ def test_quick_paper_figures_are_numbered_and_captioned(quick_build):
 
 
 def test_quick_paper_tables_have_no_index_column_or_cut_cells(quick_build):
-    soup = _soup((quick_build / "paper.html").read_text())
-    tables = soup.find_all("table")
+    tables = [t for page in _pages(quick_build) for t in _soup(page.read_text()).find_all("table")]
     assert len(tables) >= 10
     for t in tables:
         body = t.find("tbody") or t
@@ -384,13 +384,15 @@ def test_quick_paper_tables_have_no_index_column_or_cut_cells(quick_build):
         assert not any(td.text.rstrip().endswith("...") for td in t.find_all("td")), f"cut cell: {str(t)[:300]}"
 
 
-def test_quick_paper_has_methods_abstract_effects_limitations_and_results(quick_build):
+def test_quick_paper_has_methods_effects_limitations_and_results(quick_build):
     import pandas as pd
     from richneuron import neurons, tasks
     html = (quick_build / "paper.html").read_text()
     soup = _soup(html)
     methods = html[html.index('id="sec-00"'):html.index('id="sec-01"')]
-    text = _soup(methods).get_text(" ")
+    assert 'href="appendix/00_methods.html"' in methods, "Methods points to its tables"
+    assert "Welch" in _soup(methods).get_text(" ") and "TOST" in _soup(methods).get_text(" ")
+    text = _soup((quick_build / "appendix" / "00_methods.html").read_text()).get_text(" ")     # Appendix A0
     for a in neurons.available("all"):
         assert re.search(rf"\b{re.escape(a)}\b", text), f"Methods does not name arch {a}"
         assert " ".join(neurons.get(a).__doc__.replace("`", "").split()[:6]) in " ".join(text.split()), f"{a}'s equation"
@@ -399,9 +401,13 @@ def test_quick_paper_has_methods_abstract_effects_limitations_and_results(quick_
         assert " ".join(tasks.generator(t).__doc__.replace("`", "").split()) in " ".join(text.split()), f"{t}'s generator, in full"
     assert "Welch" in text and "Holm" in text and "TOST" in text and "rounding" in text
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
-    abstract = soup.find("h1").find_next("ul").get_text(" ")
-    for r in verdicts:
-        assert " ".join(r["ours"].split()) in " ".join(abstract.split()), f"abstract lacks {r['claim_id']}'s effect"
+    scorecard = " ".join(soup.find(id="tab-scorecard").get_text(" ").split())
+    for r in verdicts:                  # the scorecard's short effect, the claim's section the whole of ours
+        assert " ".join(report.ours_short(r).split()) in scorecard, r["claim_id"]
+        start = html.index(f'id="claim-{r["claim_id"]}"') + 1
+        end = start + re.search(r'id="(claim-|sec-|limitations)', html[start:]).start()
+        section = " ".join(_soup(html[start - 4:end]).get_text(" ").split())
+        assert " ".join(r["ours"].split()) in section, f"{r['claim_id']}'s section lacks its effect"
     lim = html[html.index('id="limitations"'):html.index('id="provenance"')]
     for word in ("learning rate", "ω", "difficulty", "data draw", "float32", "Adam", "gradient competition", "peers"):
         assert word in lim, f"limitations do not name {word}"
@@ -417,9 +423,8 @@ def test_quick_paper_has_methods_abstract_effects_limitations_and_results(quick_
 def test_table_text_is_shown_as_written_not_as_markdown():
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     crit = "band [24/sqrt(10), 1273*sqrt(10)], Vanilla against [7/sqrt(10), 7*sqrt(10)]; |phase| < 0.1; a_b_c"
-    rows = [{"claim_id": "memorization_ratio", "criterion": crit, "criterion_commit": "abc 2026-01-01"}]
-    html = markdown2html_mistune(report.criteria_table(rows))
-    assert "<em>" not in html and crit.replace("<", "&lt;") in html
+    html = markdown2html_mistune(f"| criterion |\n|---|\n| {report._cell(crit)} |\n\n**Criterion.** {report._cell(crit)}")
+    assert "<em>" not in html and html.count(crit.replace("<", "&lt;")) == 2
 
 
 def test_run_writes_the_keys_of_the_cells_it_returns(tmp_path, monkeypatch):
@@ -468,7 +473,7 @@ def test_the_study_is_cited_and_its_documents_live_in_the_repository():
     readme = (root / "README.md").read_text()
     docs = (root / "docs" / "original-study.md").read_text()
     assert report.STUDY_PAGE in readme and report.STUDY_PAGE in docs and "anshdadhich" in report.STUDY_CITATION
-    text = report.abstract([], quick=True)
+    text = report.abstract([])
     assert report.STUDY_PAGE in text and "published no code" not in text and "not available" in text
     assert "published no code" not in readme
     assert "## 6. Inconsistencies" in docs and "benchmark_v15.py" in docs     # the sections the code cites
@@ -499,3 +504,189 @@ def test_criteria_history_reads_every_committed_render_from_git(tmp_path):
     table = report.history_table(h)
     assert "| a |" in table and "yes" in table and "no: revised after results in" in table
     assert report.criteria_history(tmp_path / "not-a-repo") == {}
+
+
+# --- A paper people finish: a short main text within its limits, the detail in appendices ---
+
+def _chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def _words(html):
+    soup = _soup(html)
+    for t in soup(["style", "script"]):
+        t.decompose()
+    return len(soup.get_text(" ").split())
+
+
+def test_quick_paper_prints_to_at_most_40_a4_pages(quick_build, tmp_path):
+    chromium = _chromium()
+    if not chromium:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian) to run the print check")
+    page = tmp_path / "paper.html"
+    page.write_text((quick_build / "paper.html").read_text())
+    pdf = tmp_path / "paper.pdf"
+    out = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                          f"--print-to-pdf={pdf}", page.as_uri()], capture_output=True, text=True, timeout=300)
+    assert pdf.exists(), out.stderr[-2000:]
+    data = pdf.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+    assert 3 <= pages <= 40, pages
+    sizes = {tuple(round(float(v)) for v in m.split()) for m in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d. ]+)\]", data)}
+    assert sizes == {(595, 842)}, f"not A4 (595 x 842 pt): {sizes}"
+
+
+def test_quick_paper_is_within_the_word_limits(quick_build):
+    html = (quick_build / "paper.html").read_text()
+    assert _words(html) <= 10_000
+    abstract = _soup(html).find(id="abstract").get_text(" ")
+    assert 80 <= len(abstract.split()) <= 1 + report.ABSTRACT_WORDS, len(abstract.split())    # + "Abstract."
+    assert "[[ref:" not in html, "an unresolved figure or table reference"
+
+
+def _pages(base):
+    return [base / "paper.html"] + sorted((base / "appendix").glob("*.html"))
+
+
+def test_quick_paper_and_appendices_number_caption_and_cite_every_table_and_figure(quick_build):
+    for path in _pages(quick_build):
+        soup = _soup(path.read_text())
+        label = "" if path.name == "paper.html" else f"A{int(path.stem[:2])}\\."
+        tables = soup.find_all("table")
+        numbers = []
+        for t in tables:
+            fig = t.find_parent("figure", class_="rn-table")
+            assert fig is not None and fig.figcaption is not None, f"{path.name}: a table outside a numbered figure"
+            m = re.fullmatch(rf"Table {label}(\d+)\. (\S.*)", " ".join(fig.figcaption.text.split()))
+            assert m, f"{path.name}: table caption {fig.figcaption.text!r}"
+            numbers.append(int(m[1]))
+            heads = [th.text.strip() for th in t.find_all("th")]
+            assert not [h for h in heads if re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)+", h)], (path.name, heads)
+            raw = [td.text.strip() for td in t.find_all("td") if td.text.strip() in ("True", "False", "None", "nan")]
+            assert not raw, (path.name, raw[:3])
+            long = [td.text for td in t.find_all("td") if re.fullmatch(r"-?\d+\.\d+", td.text.strip())
+                    and len(td.text.strip().lstrip("-").replace(".", "").lstrip("0")) > 4]      # > 4 significant digits
+            assert not long, (path.name, long[:3])
+        assert numbers == list(range(1, len(tables) + 1)), (path.name, numbers)
+        cited = {a["href"][1:] for a in soup.find_all("a", href=True) if a["href"].startswith("#")}
+        for fig in soup.find_all("figure", class_=("rn-figure", "rn-table")):
+            assert fig.get("id") in cited, f"{path.name}: {fig.get('id')} is not referred to from the text"
+
+
+def test_quick_paper_opens_with_title_abstract_and_summary_figure(quick_build):
+    soup = _soup((quick_build / "paper.html").read_text())
+    first = soup.find_all(["h1", "section", "figure"])[:4]
+    assert [t.name for t in first[:3]] == ["h1", "section", "figure"], [t.name for t in first]
+    assert first[1]["id"] == "abstract" and first[2]["id"] == "fig-summary"
+    assert first[2].figcaption.text.startswith("Figure 1. ")
+    assert first[3]["id"] == "tab-scorecard" and first[3].figcaption.text.startswith("Table 1. ")
+    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    rows = first[3].find("tbody").find_all("tr")
+    assert [r.find("a")["href"] for r in rows] == [f"#claim-{r['claim_id']}" for r in report.ordered(verdicts)[0]]
+    assert all(soup.find(id=f"claim-{r['claim_id']}") for r in verdicts), "every row links to its section"
+    assert (quick_build / "figures" / "summary.png").exists()
+
+
+def test_every_notebook_is_an_appendix_page_with_all_its_figures_and_tables(quick_build):
+    paper = (quick_build / "paper.html").read_text()
+    for p in NOTEBOOKS:
+        page = quick_build / "appendix" / f"{p.stem}.html"
+        assert f'href="appendix/{p.stem}.html"' in paper, f"the paper does not link {page.name}"
+        html = page.read_text()
+        assert 'href="../paper.html"' in html and f'href="../paper.html#sec-{p.stem[:2]}"' in html
+        executed = nbformat.read(quick_build / "notebooks" / p.name, as_version=4)
+        outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type in ("display_data", "execute_result")]
+        n_figures = sum(1 for o in outputs if "image/png" in o.get("data", {}) or "rn-figure" in o.get("data", {}).get("text/html", ""))
+        n_tables = sum(o.get("data", {}).get("text/html", "").count("<table") for o in outputs) + sum(
+            1 for o in outputs if "text/html" not in o.get("data", {}) and "\n|" in o.get("data", {}).get("text/markdown", ""))
+        soup = _soup(html)
+        assert len(soup.find_all("figure", class_="rn-figure")) == n_figures, p.stem
+        assert len(soup.find_all("table")) == n_tables, p.stem
+
+
+def test_appendix_pages_load_in_headless_chromium(quick_build, tmp_path):
+    chromium = _chromium()
+    if not chromium:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian) to run the browser check")
+    pages = sorted((quick_build / "appendix").glob("*.html"))
+    assert len(pages) == len(NOTEBOOKS)
+    for path in pages:                     # about 1.5 s each
+        page = tmp_path / path.name
+        page.write_text(path.read_text().replace("<head>", "<head>" + CHECK_JS, 1))
+        out = subprocess.run([chromium, *CHROMIUM_FLAGS, "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
+                              "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+                             capture_output=True, text=True, timeout=180)
+        m = re.search(r'<pre id="rn-check">(.*?)</pre>', out.stdout, re.S)
+        assert m, f"{path.name}: the check did not run; chromium said: {out.stderr[-1000:]}"
+        check = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+        assert check["broken"] == 0 and check["errors"] == [], (path.name, check)
+
+
+# --- The pieces, against values worked out by hand ---
+
+def test_summary_reads_each_claims_headline_effect_and_the_studys_value_on_its_scale():
+    from richneuron import summary
+    row = {"claim_id": "memorization_ratio", "ours": "3.75× [0.31, 45.3], p = 0.28 (Vanilla 3.66e-06); swept lr: 0.01: 1.6×"}
+    e = summary.effect(row)
+    assert (e["estimate"], e["low"], e["high"], e["scale"], e["published"]) == (3.75, 0.31, 45.3, "log", 168327)
+    spiral = summary.effect({"claim_id": "spiral_needs_v10", "ours": "v10 − SinGLU +0.6 pp [-0.1, +1.2], Holm p = 0.45"})
+    assert spiral["published"] == pytest.approx(100 * (0.992 - 0.442))      # v10 99.2% against SinGLU 44.2%
+    assert (spiral["estimate"], spiral["low"], spiral["high"], spiral["unit"]) == (0.6, -0.1, 1.2, " pp")
+    v15 = summary.effect({"claim_id": "v15_beats_singlu_hifreq", "ours": "v15/SinGLU 0.68 [0.587, 0.789]×, Holm p = 0.0002"})
+    assert v15["published"] == pytest.approx(0.85 / 1.02) and v15["unit"] == "×"
+    ood = summary.effect({"claim_id": "ood_degradation", "ours": "Vanilla ×6.77e+04 [4.87e+04, 9.4e+04], sine archs"})
+    assert (ood["estimate"], ood["low"], ood["published"]) == (67700.0, 48700.0, 7)
+    best = summary.effect({"claim_id": "v10_best_complex", "ours": "v10 significantly lower MSE than 2/13 archs (not: v1)"})
+    assert (best["estimate"], best["low"], best["published"]) == (2, None, 13)          # best = beats all 13
+    given = summary.effect({"claim_id": "nested_ratio", "ours": "text", "effect": {"estimate": 2.0, "low": 1.5, "high": 3.0}})
+    assert (given["estimate"], given["low"], given["high"], given["published"]) == (2.0, 1.5, 3.0, 222)
+    assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq"}) is None
+
+
+def test_tables_get_numbers_captions_from_their_text_and_human_cells():
+    cells = [nbformat.v4.new_markdown_cell("## Widths\n\nBudget matching picks the width. More text."),
+             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={
+                 "text/html": "<table><thead><tr><th>p_holm</th><th>best_gap</th><th>arch</th></tr></thead><tbody>"
+                              "<tr><td>0.0123456</td><td>True</td><td>None</td></tr>"
+                              "<tr><td>1e-05</td><td>1.23456e-05</td><td>v10</td></tr></tbody></table>"})]),
+             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={
+                 "text/markdown": "Four runs were made in this sweep.\n\n| a | b |\n|---|---|\n| 1 | False |"})])]
+    assert report.number_tables(cells, "A2.") == 2
+    first, second = (_soup(c.outputs[0].data["text/html"]) for c in cells[1:])
+    assert first.figcaption.text == "Table A2.1. Widths. Budget matching picks the width."
+    assert [th.text for th in first.find_all("th")] == ["Holm p", "best gap", "arch"]
+    assert [td.text for td in first.find_all("td")] == ["0.0123", "yes", "–", "1e-05", "1.23e-05", "v10"]
+    assert second.figcaption.text == "Table A2.2. Widths. Four runs were made in this sweep." and [td.text for td in second.find_all("td")] == ["1", "no"]
+    assert second.figure["id"] == "tab-A2-2"
+
+
+def test_abstract_stays_within_its_word_limit_and_counts_the_verdicts():
+    rows = [{"claim_id": c, "claim": v["text"], "verdict": "not replicated", "ours": "1 [0.5, 2]", "published": v["value"],
+             "protocol_share": 0.25, "at_study_protocol": "replicated"} for c, v in published.claims().items()]
+    rows[0]["verdict"] = "replicated"
+    answers = [{"question": f"Question {i}?", "answer": "word " * 60, "evidence": ""} for i in range(5)]
+    text = report.abstract(rows, answers)
+    assert report._words(text) <= report.ABSTRACT_WORDS
+    n = len(published.claims())
+    assert f"Of the {n} claims, 1 replicated, {n - 1} not replicated (Figure 1, Table 1)." in text
+    assert "median 25%" in text and f"{n} of {n} claims judged there hold" in text
+
+
+def test_readme_summary_has_the_figure_and_one_line_per_claim():
+    rows = json.loads((ROOT / "paper" / "verdicts.json").read_text())
+    text = report.readme_summary(rows)
+    lines = [l for l in text.splitlines() if l.startswith("- ")]
+    assert text.startswith("![") and "(figures/summary.png)" in text.splitlines()[0]
+    ordered = report.ordered(rows)[0]
+    assert len(lines) == len(ordered) == len(published.claims())
+    for line, r in zip(lines, ordered):
+        assert line.startswith(f"- **{r['verdict']}**") and report._cell(r["claim"]) in line, (line, r["claim_id"])
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("<!-- summary:start -->\n") + 23:readme.index("<!-- summary:end -->")]
+    assert block.strip() == text.strip(), "README's summary is generated: python -m richneuron.report --summary"
+    assert readme.index("<!-- summary:end -->") < readme.index("## Two commands")

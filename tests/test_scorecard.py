@@ -1,5 +1,7 @@
-"""The paper's scorecard pieces: claim order, missing claims, criterion history from git, rounding table."""
+"""The paper's scorecard pieces: claim order, missing claims, criterion history from git, rounding check."""
 import subprocess
+
+from bs4 import BeautifulSoup
 
 from richneuron import published, report, stats
 
@@ -10,33 +12,39 @@ def row(claim_id, verdict=stats.REPLICATED, **kw):
             "ours": "1.0×", "verdict": verdict, "criterion": "crit", **kw}
 
 
+def _rows(html):
+    return [[td.get_text(" ").strip() for td in tr.find_all("td")]
+            for tr in BeautifulSoup(html, "html.parser").find("tbody").find_all("tr")]
+
+
 def test_scorecard_follows_the_study_order_and_lists_unjudged_claims():
     ids = list(published.claims())
     rows = [row(ids[2]), row(ids[0], stats.NOT_REPLICATED, reason="magnitude fails",
                              parts={"direction": "holds", "magnitude": "fails"})]
-    md = report.scorecard(rows)
-    lines = md.splitlines()[2:]
-    assert ids[0] in str(rows[1]) and published.claims()[ids[0]]["text"] in lines[0]
-    assert "direction: holds; magnitude: fails" in lines[0] and "magnitude fails" in lines[0]
-    assert published.claims()[ids[2]]["text"] in lines[1]
-    assert len(lines) == len(ids) and sum("not judged" in ln for ln in lines) == len(ids) - 2
+    html = report.scorecard(rows)
+    cells = _rows(html)
+    assert published.claims()[ids[0]]["text"] in cells[0][1] and cells[0][4] == stats.NOT_REPLICATED
+    assert published.claims()[ids[2]]["text"] in cells[1][1] and cells[1][4] == stats.REPLICATED
+    assert len(cells) == len(ids) and sum(c[4] == "not judged" for c in cells) == len(ids) - 2
+    assert f'href="#claim-{ids[0]}"' in html and "magnitude fails" not in html, "the reasons are in the section"
+    assert 'style="background:' in html, "verdict cells are coloured"
 
 
 def test_abstract_counts_all_four_verdicts_and_the_rounding_flips():
     ids = list(published.claims())
     rows = [row(ids[0]), row(ids[1], stats.INCONCLUSIVE, rounding_stable=False)]
-    text = report.abstract(rows, quick=False)
-    assert f"Of its {len(ids)} headline claims" in text
-    assert "1 replicated" in text and "1 inconclusive" in text and f"{len(ids) - 2} not judged" in text
-    assert "1 changed" in text
+    text = report.abstract(rows)
+    assert f"Of the {len(ids)} claims, 1 replicated, 1 inconclusive, {len(ids) - 2} not judged" in text
 
 
-def test_rounding_table_marks_changed_verdicts():
+def test_the_checks_table_marks_changed_verdicts():
     ids = list(published.claims())
     a = stats.rounding_check(row(ids[0]), {"verdict": stats.NOT_REPLICATED, "ours": "0.2×"})
     b = stats.rounding_check(row(ids[1]), {"verdict": stats.REPLICATED, "ours": "1.1×"})
-    md = report.rounding_table([a, b, row(ids[2])])
+    md = report.checks_table([a, b, row(ids[2])])
     assert "**no: inconclusive**" in md and "| yes |" in md and "not checked" in md
+    text = report.claim_text(a, [])
+    assert "With torch's sin/cos/tanh kernels: 0.2×; verdict not replicated (it changed" in text
 
 
 def git(cwd, *args):
@@ -63,10 +71,10 @@ def test_criterion_commit_is_the_commit_that_last_changed_that_line(tmp_path):
     assert report.criterion_commit("x", "missing.py", tmp_path) == "unknown"
 
 
-def test_scorecard_shows_a_claims_own_parts_after_the_standard_ones():
+def test_a_claims_section_shows_its_own_parts_after_the_standard_ones():
     ids = list(published.claims())
-    md = report.scorecard([row(ids[0], parts={"absolute OOD error": "fails", "direction": "holds", "magnitude": None})])
-    assert "direction: holds; absolute OOD error: fails" in md.splitlines()[2]
+    text = report.claim_text(row(ids[0], parts={"absolute OOD error": "fails", "direction": "holds", "magnitude": None}), [])
+    assert "Parts: direction: holds; absolute OOD error: fails." in text
 
 
 def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protocol():
@@ -78,10 +86,11 @@ def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protoco
                                  "at_study_protocol": stats.REPLICATED}}}
     merged = report.with_space(rows, space)
     assert merged[0]["protocol_share"] == 0.25 and "protocol_share" not in merged[1]
-    lines = report.scorecard(merged).splitlines()
-    assert "holds across protocols" in lines[0] and lines[0].count("|") == lines[1].count("|")
-    first = next(ln for ln in lines[2:] if published.claims()[ids[0]]["text"] in ln)
-    assert "25%" in first and "holds only at lr \\< 0.001" in first and first.rstrip().endswith(f"{stats.REPLICATED} |")
-    assert all(ln.count("|") == lines[0].count("|") for ln in lines[2:]), "every row has the two columns"
-    text = report.headlines(merged)
-    assert "Holds at 25% of the sampled protocols; at the study's likeliest protocol: replicated." in text
+    html = report.scorecard(merged)
+    assert "holds across protocols" in html and "at the study&#x27;s likeliest protocol" in html.replace("'", "&#x27;")
+    cells = _rows(html)
+    assert all(len(c) == 7 for c in cells), "every row has the two columns"
+    assert cells[0][5:] == [stats.REPLICATED, "25%"] and cells[1][5:] == ["not judged", "–"]
+    text = report.claim_text(merged[0], [])
+    assert ("Across the sampled protocols it holds at 25% (holds only at lr \\< 0.001); at the study's likeliest "
+            "protocol: replicated.") in text

@@ -1,0 +1,193 @@
+"""The paper's summary: each claim's published effect beside ours, on the claim's own scale.
+
+Read from verdict rows (a notebook's verdicts.json, or the paper's): a row may carry its headline
+effect as `effect = {"estimate", "low", "high"}` (numbers, on the scale below); without it the
+headline is read from the row's `ours` text, the first "estimate [low, high]" it reports (or the
+claim's own pattern in `EFFECTS`), so the figure shows exactly the numbers the scorecard prints.
+The study's value on the same scale is computed from its published table (`published`), never
+typed. A claim whose effect has no such number (a list of tests) is drawn as its verdict only.
+"""
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from . import published, stats
+
+# Verdict colours: the scorecard's cells and the summary figure's points (colour-blind safe).
+VERDICT_COLORS = {stats.REPLICATED: "#1b9e77", stats.CONDITIONAL: "#7fc97f",
+                  stats.NOT_REPLICATED: "#d95f02", stats.INCONCLUSIVE: "#9e9e9e", "not judged": "#ffffff"}
+VERDICT_SHORT = {stats.REPLICATED: "replicated", stats.CONDITIONAL: "under conditions",
+                 stats.NOT_REPLICATED: "not replicated", stats.INCONCLUSIVE: "inconclusive",
+                 "not judged": "not judged"}
+NUMBER = r"[+\-−]?(?:\d+\.?\d*|\.\d+)(?:e[+\-]?\d+)?"
+INTERVAL = re.compile(rf"(?P<estimate>{NUMBER})\s*(?:×|pp)?\s*\[(?P<low>{NUMBER}),\s*(?P<high>{NUMBER})\]")
+
+
+@dataclass(frozen=True)
+class Effect:
+    """How a claim's headline effect is drawn: `label` (the axis), `scale` ("log": a ratio, drawn on
+    a log axis with no effect at 1; "linear": a difference or count, no effect at `null`),
+    `published(claim_id)`: the study's value on that scale, `pattern`: a regex whose groups
+    `estimate` (and optionally `low`, `high`) find ours in the row's `ours` text (default: its
+    first interval), `factor`: ours' text unit to the axis unit."""
+    label: str
+    scale: str
+    published: Callable[[str], float]
+    pattern: Optional[str] = None
+    null: Optional[float] = 0.0
+    factor: float = 1.0
+
+
+def _ratio(a, b, task):
+    return lambda c: published.value(a, task) / published.value(b, task)
+
+
+def _gap_pp(a, b, task):
+    return lambda c: 100 * (published.value(a, task) - published.value(b, task))
+
+
+EFFECTS = {
+    "memorization_ratio": Effect("Vanilla / SinGLU memorize MSE", "log", lambda c: published.claims()[c]["value"]),
+    "singlu_wins": Effect("standard tasks SinGLU wins (of 6)", "linear", lambda c: published.claims()[c]["value"],
+                          pattern=r"(?P<estimate>\d+)/6 wins", null=None),
+    "nested_ratio": Effect("Vanilla / SinGLU nested2d MSE", "log", lambda c: published.claims()[c]["value"]),
+    "checkerboard_pp": Effect("SinGLU − Vanilla checkerboard accuracy (pp)", "linear",
+                              lambda c: published.claims()[c]["value"]),
+    "spiral_needs_v10": Effect("v10 − SinGLU spiral accuracy (pp)", "linear", _gap_pp("v10", "singlu", "spiral")),
+    "v10_best_complex": Effect("archs v10 beats on complex4d", "linear", None,
+                               pattern=r"lower MSE than (?P<estimate>\d+)/(?P<of>\d+) archs", null=None),
+    "v15_beats_singlu_hifreq": Effect("v15 / SinGLU hifreq MSE", "log", _ratio("v15", "singlu", "hifreq")),
+    "width_penalty": Effect("hidden width lost per extra matrix (%)", "linear",
+                            lambda c: 100 * published.claims()[c]["value"],
+                            pattern=rf"(?P<estimate>{NUMBER})% per extra matrix", null=None),
+    "fixed_freq_generalizes": Effect("adaptive archs SinGLU beats on freqgen", "linear", None,
+                                     pattern=r"freqgen: SinGLU significantly better than (?P<estimate>\d+)/(?P<of>\d+)",
+                                     null=None),
+    "ood_degradation": Effect("Vanilla OOD / in-range MSE", "log", lambda c: published.claims()[c]["vanilla"],
+                              pattern=rf"Vanilla ×(?P<estimate>{NUMBER}) \[(?P<low>{NUMBER}), (?P<high>{NUMBER})\]"),
+    "regime_map": Effect("map rows whose best arch is significantly best (of 6)", "linear",
+                         lambda c: published.claims()[c]["value"],
+                         pattern=r"(?P<estimate>\d+)/6 rows: the study's best is significantly best", null=None),
+}
+
+
+def _num(text):
+    return float(text.replace("−", "-"))
+
+
+def effect(row):
+    """The row's headline effect for the figure: {"label", "scale", "published", "estimate", "low",
+    "high"} (low/high None without an interval; published None when the study gave no number on
+    that scale), or None when the claim has no single number."""
+    spec = EFFECTS.get(row["claim_id"])
+    if spec is None:
+        return None
+    out = {"label": spec.label, "scale": spec.scale, "null": 1.0 if spec.scale == "log" else spec.null,
+           "estimate": None, "low": None, "high": None, "published": None}
+    given = row.get("effect")
+    if isinstance(given, dict) and given.get("estimate") is not None:
+        out.update({k: given.get(k) for k in ("estimate", "low", "high")})
+    else:
+        m = re.search(spec.pattern, row.get("ours", "")) if spec.pattern else INTERVAL.search(row.get("ours", ""))
+        if not m:
+            return None
+        g = m.groupdict()
+        out["estimate"] = _num(g["estimate"]) * spec.factor
+        if g.get("low") is not None:
+            out["low"], out["high"] = _num(g["low"]) * spec.factor, _num(g["high"]) * spec.factor
+        if g.get("of") is not None:                  # "best of all": the study's claim is all of them
+            out["published"] = float(g["of"])
+    if spec.published is not None:
+        try:
+            out["published"] = float(spec.published(row["claim_id"]))
+        except (KeyError, TypeError):
+            out["published"] = None
+    out["unit"] = ("×" if spec.scale == "log" else " pp" if spec.label.endswith("(pp)")
+                   else "%" if spec.label.endswith("(%)") else "")
+    if spec.scale == "log" and not all(v is None or v > 0 for v in (out["estimate"], out["low"], out["high"])):
+        return None
+    return out
+
+
+def short_claim(row):
+    """A claim's short name for the figure and the scorecard: its id in words."""
+    return row["claim_id"].replace("_", " ")
+
+
+def figure(rows, protocols=None):
+    """The summary figure: one row per claim (in the order given), each on its own axis and scale:
+    the study's published effect (black diamond), ours at our protocol (a dot with its 95% interval,
+    coloured by the verdict), the line of no effect (dashed), and at the right the verdict at each
+    protocol the scorecard reports (coloured boxes). Returns the figure."""
+    protocols = protocols or [("ours", "verdict")]
+    n = len(rows)
+    fig, axes = plt.subplots(n, 1, figsize=(8.6, 0.62 * n + 0.7), squeeze=False)
+    fig.subplots_adjust(left=0.30, right=0.70, hspace=1.25, top=1 - 0.5 / (0.62 * n + 0.7), bottom=0.02)
+    for ax, row in zip(axes[:, 0], rows):
+        e = effect(row)
+        verdict = row.get("verdict", "not judged")
+        colour = VERDICT_COLORS.get(verdict, "#ffffff")
+        ax.set_yticks([])
+        for s in ("left", "right", "top"):
+            ax.spines[s].set_visible(False)
+        ax.grid(False, axis="y")
+        ax.text(-0.03, 0.5, short_claim(row), transform=ax.transAxes, ha="right", va="center", fontsize=7.5,
+                fontweight="bold")
+        for k, (title, key) in enumerate(protocols):
+            v = row.get(key) or "not judged"
+            ax.text(1.04 + 0.36 * k, 0.5, VERDICT_SHORT.get(v, v), transform=ax.transAxes, ha="left", va="center",
+                    fontsize=6.5, bbox={"boxstyle": "round,pad=0.25", "fc": VERDICT_COLORS.get(v, "#ffffff"),
+                                        "ec": "0.4", "lw": 0.5})
+        if e is None:
+            ax.set_xticks([])
+            ax.spines["bottom"].set_visible(False)
+            ax.text(0.5, 0.5, "no single effect: see its section", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=6.5, color="0.35", style="italic")
+            continue
+        values = [v for v in (e["estimate"], e["low"], e["high"], e["published"], e["null"]) if v is not None]
+        lo, hi = min(values), max(values)
+        if e["scale"] == "log":
+            ax.set_xscale("log")
+            ax.set_xlim(min(lo / 3, 10 ** math.floor(math.log10(lo))), max(hi * 3, 10 ** math.ceil(math.log10(hi))))
+            narrow = math.log10(ax.get_xlim()[1] / ax.get_xlim()[0]) <= 2.5
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,), numticks=12))
+            if narrow:
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            lo, hi = (min(lo, 0), max(hi, 0)) if e["null"] is None else (lo, hi)     # counts start at 0
+            pad = 0.08 * (hi - lo) or 1.0
+            ax.set_xlim(lo - pad, hi + pad)
+        if e["null"] is not None:
+            ax.axvline(e["null"], color="0.55", lw=0.7, ls="--")
+        if e["low"] is not None:
+            ax.plot([e["low"], e["high"]], [0, 0], color=colour, lw=2.2, solid_capstyle="butt")
+        ax.plot([e["estimate"]], [0], "o", ms=6, mfc=colour, mec="black", mew=0.6)
+        if e["published"] is not None:
+            ax.plot([e["published"]], [0], "D", ms=5.5, mfc="black", mec="black")
+        ax.set_ylim(-1, 1)
+        ax.tick_params(axis="x", labelsize=6, pad=1, length=2)
+        ax.set_title(e["label"], fontsize=6.5, pad=2, loc="left", color="0.25")
+    top = axes[0, 0]
+    for k, (title, _) in enumerate(protocols):
+        top.text(1.04 + 0.36 * k, 1.9, title, transform=top.transAxes, ha="left", va="bottom", fontsize=6.5,
+                 fontweight="bold")
+    top.text(0.0, 2.6, "◆ the study's published effect    ● ours with its 95% interval, coloured by verdict    "
+             "┆ no effect", transform=top.transAxes, ha="left", va="bottom", fontsize=6.5)
+    return fig
+
+
+def caption(rows, protocols):
+    """The summary figure's caption (computed from the rows)."""
+    drawn = sum(effect(r) is not None for r in rows)
+    where = ", ".join(t for t, _ in protocols)
+    return (f"Every claim of the study against our measurement, in the study's order: the study's published "
+            f"effect (black diamond) and ours at our default protocol (dot, with its 95% interval where it has one; "
+            f"coloured by verdict), each on the claim's own scale (log for ratios, percentage points for accuracy "
+            f"gaps, counts for claims about how many tasks or archs); the dashed line is no effect. {drawn} of "
+            f"{len(rows)} claims have one headline number; the others are verdicts over several tests (see their "
+            f"sections). Right: the verdict at each protocol the scorecard reports ({where}).")

@@ -114,10 +114,10 @@ def test_wins_part_judges_tiny_errors_and_the_check_decides_whether_they_are_mea
     m = pd.concat([m, table(reps("vanilla", "memorize", 1e-6), reps("singlu", "memorize", 1e-7))])
     p, fam = rk.wins_part(m)
     assert fam.set_index("task").loc["memorize", "outcome"] == "win" and p == stats.HOLDS
-    row = pr.verdict_wins_tuned(m)
+    row = rk.verdict_wins_tuned(m)
     k = m.copy()
     k.loc[(k["task"] == "memorize") & (k["arch"] == "singlu"), "test_mse"] *= 0.2       # 50x in the check's runs
-    row_k = pr.verdict_wins_tuned(k)
+    row_k = rk.verdict_wins_tuned(k)
     assert row["verdict"] == row_k["verdict"] == stats.REPLICATED
     final = stats.rounding_check(row, row_k)
     assert final["verdict"] == stats.INCONCLUSIVE and final["parts"]["wins"] == stats.UNSURE

@@ -956,7 +956,7 @@ def repeats(df):
     """Per row: "" for the first row of its replica (`schema.REPLICA_KEYS` and the task/neuron options),
     else the `cell` of that first row (the same replica trained again in another cell)."""
     keys = [c for c in df.columns if c in schema.REPLICA_KEYS or c.startswith(("task.", "opt."))]
-    ident = df[keys].astype(str).agg("|".join, axis=1)
+    ident = df[keys].apply(lambda col: col.map(repr)).agg("|".join, axis=1)     # repr: NaN and None compare too
     first = df.groupby(ident, sort=False)["cell"].transform("first")
     dup = ident.duplicated(keep="first")
     return first.where(dup, "").astype(str)

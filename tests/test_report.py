@@ -456,7 +456,8 @@ def test_a_notebook_section_id_is_its_number_whatever_else_ran(tmp_path):
 
 def test_results_table_marks_rows_that_repeat_another_cells_replica():
     row = {"arch": "vanilla", "task": "spiral", "width": 8, "params": 50, "budget": 50, "depth": 2, "steps": 10,
-           "kernels": "numpy", "device": "cpu", "data_seed": 0, "lr": 1e-3, "test_accuracy": 0.5, "task.turns": 2}
+           "kernels": "numpy", "device": "cpu", "data_seed": 0, "lr": 1e-3, "test_accuracy": 0.5, "task.turns": 2,
+           "omega": float("nan"), "meta_lr_scale": None}
     cells = {"a": {"notebooks": ["02"], "doc": {"metrics": [dict(row, seed=0), dict(row, seed=1)]}},
              "b": {"notebooks": ["07"], "doc": {"metrics": [dict(row, seed=1, test_accuracy=0.5),
                                                             dict(row, seed=1, lr=3e-3)]}}}

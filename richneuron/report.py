@@ -222,9 +222,17 @@ def criteria_history(root=ROOT, path="paper/verdicts.json"):
                 h["revisions"].append(sha[:7])
     out.pop(None, None)
     for h in out.values():
+        h["last_criterion"] = h["renders"][-1]["criterion"]
         for x in h["renders"]:
             x.pop("criterion")
     return out
+
+
+def revised_after_data(row, history):
+    """Whether `row`'s criterion was revised after a committed render had shown the claim's verdict:
+    in the render history (`criteria_history`), or now (its text differs from the last committed render's)."""
+    h = history.get(row.get("claim_id"))
+    return bool(h) and (h["revised_after_data"] or row.get("criterion") != h["last_criterion"])
 
 
 def history_table(history):
@@ -323,11 +331,13 @@ def _verdict_td(v):
             f"{html.escape(v)}</td>")
 
 
-def scorecard(verdict_rows, caption=True):
+def scorecard(verdict_rows, caption=True, history=None):
     """The scorecard (HTML): one row per claim in the study's order, short columns (the claim, the
     study's value and ours on the same scale, the verdict at each protocol, coloured, and the share
-    of the protocol space where it holds), each row linking to its section."""
+    of the protocol space where it holds), each row linking to its section. With `history`
+    (`criteria_history`), a claim whose criterion was revised after its results were seen is marked †."""
     rows, missing = ordered(verdict_rows)
+    history = history or {}
     space = any("protocol_region" in r for r in rows)
     heads = ["#", "claim", "study", "ours (95% interval)", "verdict at our protocol"]
     heads += ["at the study's likeliest protocol", "holds across protocols"] if space else []
@@ -337,7 +347,7 @@ def scorecard(verdict_rows, caption=True):
         e = summary.effect(r)
         measure = f'<br><small>{html.escape(e["label"])}</small>' if e else ""
         cells = [f"<td>{i}</td>", f'<td><a href="#{_claim_anchor(r["claim_id"])}">{html.escape(r["claim"])}</a>'
-                 f"{measure}</td>",
+                 f"{measure}{REVISED_MARK if revised_after_data(r, history) else ''}</td>",
                  f"<td>{html.escape(_published_text(r))}</td>", f"<td>{html.escape(ours_short(r))}</td>",
                  _verdict_td(r["verdict"])]
         if space:
@@ -350,11 +360,15 @@ def scorecard(verdict_rows, caption=True):
     return "\n".join(out) + "</tbody></table>"
 
 
+REVISED_MARK = ' <span class="rn-revised" title="criterion revised after its results were seen">†</span>'
+
+
 def scorecard_caption(verdict_rows):
     return ("The scorecard: each claim of the study in its order, the study's value and ours on the same scale "
             "(ratios ×, accuracy gaps in pp), the verdict at our protocol and at the protocol that best fits the "
             "study's own table (notebook 08), and the share of the sampled protocol space where the claim holds. "
-            "A row links to its section, which gives the criterion and the reasons.")
+            "A row links to its section, which gives the criterion and the reasons; † marks a claim whose "
+            "criterion was revised after a committed render had shown its results (Provenance: criteria history).")
 
 
 def checks_table(verdict_rows):
@@ -884,7 +898,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
         c.id = "summary-figure"
         cells.append(c)
     if verdict_rows:
-        cells.append(_html_cell(table_figure(scorecard(verdict_rows), scorecard_caption(verdict_rows), "scorecard"),
+        cells.append(_html_cell(table_figure(scorecard(verdict_rows, history=criteria_history()), scorecard_caption(verdict_rows), "scorecard"),
                                 "scorecard"))
     by_nb, answers_by = {}, {}
     for r in ordered(verdict_rows)[0]:

@@ -94,3 +94,15 @@ def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protoco
     text = report.claim_text(merged[0], [])
     assert ("Across the sampled protocols it holds at 25% (holds only at lr \\< 0.001); at the study's likeliest "
             "protocol: replicated.") in text
+
+
+
+def test_scorecard_marks_a_criterion_revised_after_its_results():
+    ids = list(published.claims())
+    history = {ids[0]: {"renders": [], "revised_after_data": True, "revisions": ["abc1234"], "last_criterion": "crit"},
+               ids[1]: {"renders": [], "revised_after_data": False, "revisions": [], "last_criterion": "crit"},
+               ids[2]: {"renders": [], "revised_after_data": False, "revisions": [], "last_criterion": "old"}}
+    rows = [row(ids[0]), row(ids[1]), row(ids[2]), row(ids[3])]
+    marked = [report.REVISED_MARK in f"<td>{c}" for c in report.scorecard(rows, history=history).split("<tr>")[2:6]]
+    assert marked == [True, False, True, False]     # revised in git; unchanged; changed since the last render; new
+    assert report.REVISED_MARK not in report.scorecard(rows)

@@ -463,9 +463,8 @@ def with_margins(fam, scores, margin_of):
     eq = []
     for _, r in fam.iterrows():
         g = s[s["task"] == r["task"]]
-        # draws=: pass g's data_seed labels here once stats.compare takes them (the replica design).
-        c = stats.compare(g.loc[g["arch"] == r["arch"], "score"], g.loc[g["arch"] == r["other"], "score"],
-                          scale=r["scale"], margin=margin_of[r["task"]])
+        c = common.compare(g[g["arch"] == r["arch"]], g[g["arch"] == r["other"]], scale=r["scale"],
+                           margin=margin_of[r["task"]])       # at the level of the splits (data draws)
         eq.append(c.equivalent)
     return fam.assign(equivalent=pd.Series(eq, index=fam.index, dtype=object),     # True/False/None as label() reads
                       margin=[margin_of[t] for t in fam["task"]])

@@ -13,7 +13,13 @@ LR = 1e-3            # constant learning rate, Adam default betas
 SEEDS = 4            # model-initialisation seeds 0..3 on each data draw (the study: 3 seeds, one draw)
 DATA_SEEDS = 3       # data draws 0..2 per task: 12 replicas per (arch, task) in every scorecard comparison
 DATA_SEED = 0        # the draw shown where one draw is enough (figures of learned functions)
-KERNELS_CHECK = "torch"   # the rounding check reruns every scorecard comparison with torch's sin/cos/tanh
+# The robustness check reruns every scorecard comparison with every initial weight moved by one ulp
+# in a direction drawn from a separate seed (`models.perturb_`): a run as different as another CPU's
+# rounding makes it, for every arch, ReLU included (torch's sin/cos/tanh in place of NumPy's, the
+# check before, left a network without sines bit-identical). CHECK: the Experiment settings of the
+# check runs; CHECK_LABEL: how tables name them.
+CHECK = {"perturb": 1}
+CHECK_LABEL = "one-ulp perturbation"
 
 
 def main_grid(archs, tasks, seeds, steps=STEPS, data_seeds=None, **overrides):

@@ -41,11 +41,11 @@ def experiments(cfg, lrs, points, capacity_archs):
     if cfg.quick:
         lrs, points, capacity_archs = lrs[:1], points[:2], capacity_archs[:2]
     grid = lambda archs, **kw: protocol.main_grid(archs, ["memorize"], cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kw)
-    check = protocol.KERNELS_CHECK
+    check = protocol.CHECK
     return {"main": grid(cfg.archs), "sweep": grid(PAIR, lr=lrs),
             "capacity": protocol.main_grid(capacity_archs, ["memorize"], cfg.seeds[:3], cfg.steps,
                                            task_options={"n_points": points}),
-            "check": grid(PAIR, kernels=check), "check_sweep": grid(PAIR, lr=lrs, kernels=check)}
+            "check": grid(PAIR, **check), "check_sweep": grid(PAIR, lr=lrs, **check)}
 
 
 def _scores(metrics, arch, value="test_mse"):

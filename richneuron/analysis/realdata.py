@@ -82,7 +82,7 @@ def experiments(cfg, st, chosen=None):
         out["tuned"] = pr.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
         mine = chosen[chosen["arch"].isin(ANSWER_ARCHS)]
         out["check"] = pr.tuned_grids(mine, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds,
-                                      kernels=protocol.KERNELS_CHECK)
+                                      **protocol.CHECK)
     return out
 
 

@@ -41,6 +41,9 @@ class Experiment:
     threads: torch threads per cell (results are bit-identical for one machine and thread count).
     kernels: "numpy" (default: `ops` takes sin/cos/tanh from NumPy's SIMD kernels) or "torch"
       (torch's own): the same runs with other rounding, for the report's rounding check.
+    perturb: 0 (default) or n ≥ 1: every initial weight of every replica moved by one ulp in a
+      direction drawn from (its seed, n) (`models.perturb_`), the report's robustness check: the
+      same runs as another machine's rounding would make them, for every arch.
     device: where the cells train: "cpu" (default), "cuda", "cuda:1", "mps"; a device this
       machine lacks is a ValueError before any work. Off the CPU, `ops` uses torch's kernels.
     """
@@ -61,6 +64,7 @@ class Experiment:
     log_every: int = None
     threads: int = 1
     kernels: str = "numpy"
+    perturb: int = 0
     device: str = "cpu"
 
     def __post_init__(self):
@@ -134,6 +138,7 @@ class Experiment:
             self.log_every = validate.integer("log_every", self.log_every)
         self.threads = validate.threads(self.threads)
         self.kernels = validate.choice("kernels", self.kernels, KERNELS)
+        self.perturb = validate.integer("perturb", self.perturb, minimum=0)
         self.device = check_device(self.device)
         # Build every cell once now, so that infeasible budgets fail before any training.
         self._cells = list(self._make_cells())
@@ -165,6 +170,7 @@ class Experiment:
                        "log_every": self.log_every or log_interval(point["steps"]),
                        "threads": self.threads,
                        **({} if self.kernels == "numpy" else {"kernels": self.kernels}),
+                       **({} if not self.perturb else {"perturb": self.perturb}),
                        **({} if self.device == "cpu" else {"device": self.device})}
                 probe = _probe(task, cfg["task_options"])
                 om = {} if omegas[0] is None else {"omega": omegas[0]}

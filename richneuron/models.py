@@ -129,14 +129,40 @@ def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
     return best, n
 
 
-def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed=None, **options):
+PERTURB_STREAM = 0x5EEDC4EC   # a fixed offset of the perturbation's seed: its draws are no init's draws
+
+
+def perturb_(model, seed, check):
+    """Move every parameter of `model` by one ulp (float32: its `torch.nextafter` toward +inf or
+    −inf), in place, the direction of each drawn from a generator seeded with (`seed`, `check`, a
+    fixed offset) and nothing else: perturbation `check` (≥ 1) of the replica with init `seed`,
+    the same run every time, as different from the unperturbed one as another CPU's rounding
+    makes it, for every architecture (a ReLU network too). `check` 0 leaves `model` as it is."""
+    check = validate.integer("perturb", check, minimum=0)
+    if check == 0:
+        return model
+    if seed is None:
+        raise ValueError("perturb needs the model's seed (build_model(..., seed=...))")
+    import numpy as np
+    state = np.random.SeedSequence([int(seed), check, PERTURB_STREAM]).generate_state(2, np.uint32)
+    gen = torch.Generator().manual_seed((int(state[0]) << 31) ^ int(state[1]))
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            up = torch.randint(0, 2, p.shape, generator=gen, dtype=torch.bool)
+            inf = torch.tensor(float("inf"), dtype=p.dtype)
+            p.copy_(torch.nextafter(p, torch.where(up, inf, -inf)))
+    return model
+
+
+def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed=None, perturb=0, **options):
     """A `RichMLP` of neuron `arch`: `depth` hidden layers of `width` units and a linear head.
 
     Give exactly one of `width` or `budget`. With `seed`, the initial weights are a pure function
     of the arguments: every draw comes from a `torch.Generator` of this call seeded with `seed`
     (the same weights as under `torch.manual_seed(seed)`), never from the global RNG, so
     concurrent calls in threads cannot take each other's draws. Without `seed`, the global RNG
-    (PyTorch's default). `options` go to the neuron
+    (PyTorch's default). `perturb` n ≥ 1 moves every initial weight by one ulp (`perturb_`: the
+    report's robustness check); 0, the default, does not. `options` go to the neuron
     (see `options_of(arch)`): e.g. omega=30.0, init="siren".
     """
     options = neurons.check_options(arch, options)
@@ -149,4 +175,4 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     if seed is not None:
         seed = validate.integer("seed", seed, minimum=0, maximum=validate.SEED_LIMIT - 1)
     generator = None if seed is None else torch.Generator().manual_seed(seed)
-    return RichMLP(arch, in_dim, out_dim, width, depth, generator=generator, **options)
+    return perturb_(RichMLP(arch, in_dim, out_dim, width, depth, generator=generator, **options), seed, perturb)

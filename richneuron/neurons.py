@@ -54,7 +54,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import validate
-from .ops import cos, is_transformed, sin, tanh
+from .ops import cos, is_transformed, sin, sin_mul, tanh
 
 __all__ = ["available", "get", "register", "unregister", "check_options", "tags", "Neuron", "Linear",
            "LayerNorm", "unit"]
@@ -115,6 +115,7 @@ class Linear(nn.Linear):
         return torch.bmm(x, wt) if b is None else torch.baddbmm(b.unsqueeze(1), x, wt)
 
 
+
 class LayerNorm(nn.LayerNorm):
     """`nn.LayerNorm` over the last axis that also takes stacked affine parameters (K, width)."""
 
@@ -173,9 +174,18 @@ class Neuron(nn.Module):
         arithmetic, forward and backward, so skipping the multiplication (and its gradient) changes
         no bit of any result, and saves two elementwise passes per sine per step."""
         w = self.omega
-        if not (is_transformed(w) or is_transformed(act)) and bool((w == 1).all()):
-            return act
-        return self.om(act) * act
+        if is_transformed(w) or is_transformed(act):
+            return self.om(act) * act
+        one = self.__dict__.get("_omega_is_one")
+        if one is None:
+            one = bool((w == 1).all())
+        return act if one else self.om(act) * act
+
+    def fix_constants(self):
+        """Read the constant buffers once (whether every ω is 1), for a training loop that keeps
+        them as they are: `omega_times` then skips the check (a read-back) at every call."""
+        if hasattr(self, "omega") and not is_transformed(self.omega):
+            self._omega_is_one = bool((self.omega == 1).all())
 
     def _init(self, init, omega, generator=None):
         if init == "siren" and self.SINE is not None:
@@ -235,7 +245,7 @@ class SinGLU(Neuron):
 
     def terms(self, x):
         g = self.Wg(x)
-        return {"out": sin(self.omega_times(g)) * self.Wv(x), "g": g}
+        return {"out": sin_mul(self.omega_times(g), self.Wv(x)), "g": g}
 
 
 class V1(Neuron):
@@ -349,7 +359,7 @@ class V6(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         alpha = torch.sigmoid(self.Walpha(x))
-        periodic = sin(self.omega_times(g)) * self.Wv(x)
+        periodic = sin_mul(self.omega_times(g), self.Wv(x))
         return {"out": alpha * periodic + (1 - alpha) * self.Wl(x), "g": g, "alpha": alpha}
 
 

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 import numpy as np
 import torch
 
-__all__ = ["sin", "cos", "tanh", "use_numpy", "is_transformed"]
+__all__ = ["sin", "cos", "tanh", "sin_mul", "use_numpy", "is_transformed"]
 
 _DTYPES = (torch.float32, torch.float64)
 _ENABLED = ContextVar("richneuron_ops_numpy", default=True)   # per thread/context: cells may run in threads
@@ -80,3 +80,34 @@ def _op(name, ufunc, fallback, derivative, of_output=False):
 sin = _op("sin", np.sin, torch.sin, lambda x: cos(x))
 cos = _op("cos", np.cos, torch.cos, lambda x: -sin(x))
 tanh = _op("tanh", np.tanh, torch.tanh, lambda y: 1 - y * y, of_output=True)
+
+
+class _SinMul(torch.autograd.Function):
+    """sin(u) ⊙ v with its analytic backward: ∂/∂u = (grad·v)·cos(u), ∂/∂v = grad·sin(u). It keeps
+    u, v and sin(u) (what the plain expression's two autograd nodes keep) and computes cos(u) in
+    the backward, in the plain expression's rounding order, so the two agree bit for bit; it saves
+    one autograd node and the temporaries between them."""
+
+    @staticmethod
+    def forward(ctx, u, v):
+        s = _ufunc(np.sin, u)
+        ctx.save_for_backward(u, v, s)
+        return s * v
+
+    @staticmethod
+    def backward(ctx, grad):
+        u, v, s = ctx.saved_tensors
+        if torch.is_grad_enabled():                  # a double backward: differentiable ops only
+            return grad * v * cos(u), grad * sin(u)
+        gu = torch.mul(grad, v).mul_(cos(u)) if ctx.needs_input_grad[0] else None
+        gv = grad * s if ctx.needs_input_grad[1] else None
+        return gu, gv
+
+
+def sin_mul(u, v):
+    """sin(u) ⊙ v (u and v of one shape, or broadcasting to it): the sine-gated product of the
+    GLU-shaped neurons, as one autograd node with an analytic backward where NumPy's kernel
+    applies (see the module docstring), else the plain expression with torch's sine."""
+    if _numpy_ok(u) and u.shape == v.shape and v.dtype == u.dtype and not is_transformed(v):
+        return _SinMul.apply(u, v)
+    return sin(u) * v

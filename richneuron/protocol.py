@@ -15,7 +15,13 @@ DATA_SEEDS = 6       # data draws 0..5 per task: 12 replicas per (arch, task) in
                      # same draws for every arch; inference is at the draw level (stats.compare(draws=...)), so
                      # 6 draws give its paired t 5 degrees of freedom (3 draws x 4 seeds gave 2)
 DATA_SEED = 0        # the draw shown where one draw is enough (figures of learned functions)
-KERNELS_CHECK = "torch"   # the rounding check reruns every scorecard comparison with torch's sin/cos/tanh
+# The robustness check reruns every scorecard comparison with every initial weight moved by one ulp
+# in a direction drawn from a separate seed (`models.perturb_`): a run as different as another CPU's
+# rounding makes it, for every arch, ReLU included (torch's sin/cos/tanh in place of NumPy's, the
+# check before, left a network without sines bit-identical). CHECK: the Experiment settings of the
+# check runs; CHECK_LABEL: how tables name them.
+CHECK = {"perturb": 1}
+CHECK_LABEL = "one-ulp perturbation"
 
 
 def main_grid(archs, tasks, seeds, steps=STEPS, data_seeds=None, **overrides):

@@ -53,13 +53,29 @@ class Adam:
     """Adam (default betas, eps 1e-8) over one flat parameter vector with a per-element learning
     rate: K independent Adams with their own lr (and meta-lr scale) in a handful of kernels.
     The update is torch.optim.Adam's, term for term and in its rounding order; every
-    intermediate lives in a buffer allocated once."""
+    intermediate lives in a buffer allocated once. The step size −lr/(1 − β1^t) is computed in
+    float64 once per distinct learning rate (a replica's lr, times the meta-lr scale on meta
+    tensors) and rounded to float32 as Adam rounds it; where every element shares one lr it is
+    the scalar of Adam's own `addcdiv_`."""
 
     def __init__(self, flat, grad, lr, betas=(0.9, 0.999), eps=1e-8):
-        self.p, self.g, self.lr, (self.b1, self.b2), self.eps = flat, grad, lr, betas, eps
+        self.p, self.g, (self.b1, self.b2), self.eps = flat, grad, betas, eps
         self.m, self.v, self.t = torch.zeros_like(flat), torch.zeros_like(flat), 0
         self.denom, self.upd = torch.empty_like(flat), torch.empty_like(flat)
-        self.size64, self.size = torch.empty_like(lr), torch.empty_like(flat)
+        self.size = torch.empty_like(flat)
+        self.set_lr(lr)
+
+    def set_lr(self, lr):
+        """The per-element learning rates (float64): a few distinct values, indexed per element."""
+        self.lr = lr
+        self.lrs, self.index = torch.unique(lr, return_inverse=True)
+        self.uniform = float(self.lrs[0]) if len(self.lrs) == 1 else None
+
+    def freeze(self, mask):
+        """Learning rate 0 for the elements in `mask` (the parameters of diverged replicas)."""
+        lr = self.lr.clone()
+        lr[mask] = 0
+        self.set_lr(lr)
 
     @torch.no_grad()
     def step(self):
@@ -68,8 +84,11 @@ class Adam:
         self.m.lerp_(g, 1 - self.b1)
         self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
         torch.sqrt(self.v, out=self.denom).div_((1 - self.b2 ** self.t) ** 0.5).add_(self.eps)
-        torch.div(self.lr, -(1 - self.b1 ** self.t), out=self.size64)   # −lr/bc1 in float64,
-        self.size.copy_(self.size64)                                      # rounded as Adam rounds it
+        if self.uniform is not None:
+            self.p.addcdiv_(self.m, self.denom, value=-(self.uniform / (1 - self.b1 ** self.t)))
+            return
+        sizes = torch.div(self.lrs, -(1 - self.b1 ** self.t)).to(self.p.dtype)   # −lr/bc1 in float64,
+        torch.index_select(sizes, 0, self.index, out=self.size)                   # rounded as Adam rounds it
         self.p.addcdiv_(torch.mul(self.m, self.size, out=self.upd), self.denom)
 
 
@@ -138,6 +157,8 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     for n, g in unflat(grad).items():
         leaves[n].grad = g
     _bind(base, {**leaves, **buffers})
+    for layer in base.layers:
+        layer.fix_constants()                  # ω is a constant of the cell
     opt = Adam(flat, grad, lr_vec)
 
     def fwd(xx, terms=False):
@@ -198,7 +219,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
             alive &= finite
             alive_list = alive.tolist()
             dead_elem = ~alive[replica_of]
-            lr_vec[dead_elem] = 0              # frozen at their last finite values
+            opt.freeze(dead_elem)              # frozen at their last finite values
         grad.zero_()
         (losses.sum() if dead_elem is None else torch.where(alive, losses, torch.zeros_like(losses)).sum()).backward()
         if dead_elem is not None:
@@ -242,7 +263,7 @@ def run_cell(cfg, progress=None):
         task = draws[cfg["data_seeds"][0]]
         replicas = cell_replicas(cfg)
         model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
-                                         depth=cfg["depth"], seed=s,
+                                         depth=cfg["depth"], seed=s, perturb=cfg.get("perturb", 0),
                                          **cfg["options"], **({} if om is None else {"omega": om}))
                       for _, s, om, _ in replicas]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
@@ -259,7 +280,7 @@ def run_cell(cfg, progress=None):
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
               "meta_lr_scale": cfg["meta_lr_scale"],
-              "kernels": cfg.get("kernels", "numpy"), "device": device,
+              "kernels": cfg.get("kernels", "numpy"), "perturb": cfg.get("perturb", 0), "device": device,
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []

@@ -121,7 +121,7 @@ def test_experiments_are_the_protocol_grids_with_quick_cuts(tmp_path):
     assert full["sweep"].archs == mem.PAIR and full["sweep"].lr == [3e-4, 3e-3] and full["sweep"].data_seed == [0, 1, 2]
     assert full["capacity"].seeds == full["main"].seeds and full["capacity"].data_seed == full["main"].data_seed
     assert full["capacity"].task_options == {"n_points": [200, 400, 800]}
-    assert full["check"].kernels == full["check_sweep"].kernels == protocol.KERNELS_CHECK
+    assert full["check"].perturb == full["check_sweep"].perturb == protocol.CHECK["perturb"] >= 1
     assert full["check_sweep"].lr == full["sweep"].lr
     quick = mem.experiments(_cfg(tmp_path, True), [3e-4, 3e-3], [200, 400, 800], ["vanilla", "singlu", "v10"])
     assert quick["sweep"].lr == [3e-4] and quick["capacity"].archs == ["vanilla", "singlu"]

@@ -252,3 +252,23 @@ def test_repr_shows_arch_width_params():
     r = repr(m)
     assert "arch='v10'" in r and "width=9" in r and "depth=2" in r
     assert f"params={3 * 9 * 3 + 3 * 9 * 10 + 9 + 1}" in r
+
+
+def test_perturbation_moves_every_weight_by_at_most_one_ulp_and_is_reproducible():
+    """perturb=n moves each initial weight by exactly one ulp (toward ±inf, about half each way),
+    from a seed of its own: the same arguments give the same model, another check number another."""
+    base = build_model("vanilla", 2, 2, width=16, seed=3)
+    moved = build_model("vanilla", 2, 2, width=16, seed=3, perturb=1)
+    again = build_model("vanilla", 2, 2, width=16, seed=3, perturb=1)
+    other = build_model("vanilla", 2, 2, width=16, seed=3, perturb=2)
+    ups = total = 0
+    for (name, p0), p1, p2, p3 in zip(base.named_parameters(), moved.parameters(), again.parameters(),
+                                      other.parameters()):
+        up, down = torch.nextafter(p0, torch.tensor(float("inf"))), torch.nextafter(p0, torch.tensor(-float("inf")))
+        assert bool(((p1 == up) | (p1 == down)).all()) and not bool((p1 == p0).any()), name
+        assert torch.equal(p1, p2)
+        ups, total = ups + int((p1 == up).sum()), total + p1.numel()
+    assert 0.4 < ups / total < 0.6
+    assert any(not torch.equal(a, b) for a, b in zip(moved.parameters(), other.parameters()))
+    with pytest.raises(ValueError, match="perturb"):
+        build_model("vanilla", 2, 2, width=16, seed=3, perturb=-1)

@@ -72,7 +72,7 @@ def experiments(cfg, meta_archs, meta_tasks, meta_scales, meta_seeds):
     main = protocol.main_grid(cfg.archs, TASKS, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
     meta = (protocol.main_grid(m_archs, meta_tasks, cfg.seeds[:meta_seeds], cfg.steps, data_seeds=cfg.data_seeds,
                                meta_lr_scale=extra) if m_archs and meta_tasks and extra else None)
-    check = lambda e: None if e is None else dataclasses.replace(e, kernels=protocol.KERNELS_CHECK)
+    check = lambda e: None if e is None else dataclasses.replace(e, **protocol.CHECK)
     return {"main": main, "meta": meta, "check": check(main), "meta_check": check(meta)}
 
 

@@ -136,10 +136,10 @@ def compare_pairs(scores, pairs, margin=True):
 
 
 def rounding_table(row_np, row_torch):
-    """One verdict row computed twice, with NumPy's kernels (the default) and with torch's
-    (`protocol.KERNELS_CHECK`): verdict and our numbers side by side."""
-    return pd.DataFrame([{"kernels": k, "verdict": r["verdict"], "ours": r["ours"]}
-                         for k, r in (("numpy (default)", row_np), (protocol.KERNELS_CHECK, row_torch))])
+    """One verdict row computed twice, on the default runs and on the check runs (`protocol.CHECK`,
+    every initial weight moved by one ulp): verdict and our numbers side by side."""
+    return pd.DataFrame([{"runs": k, "verdict": r["verdict"], "ours": r["ours"]}
+                         for k, r in (("default", row_np), (protocol.CHECK_LABEL, row_torch))])
 
 
 def checked(row_np, row_torch):
@@ -149,7 +149,7 @@ def checked(row_np, row_torch):
 
 def checked_runs(res, verdict_of):
     """`checked` for a notebook's runs `res` (name -> `Results`): `verdict_of(main, omega)` (metrics
-    tables; omega None when not run) on the default kernels' "main"/"omega" runs and on the
-    torch-kernel "check"/"check_omega" runs."""
+    tables; omega None when not run) on the default "main"/"omega" runs and on the perturbed
+    "check"/"check_omega" runs (`protocol.CHECK`)."""
     metrics = lambda name: res[name].metrics if name in res else None
     return checked(verdict_of(metrics("main"), metrics("omega")), verdict_of(metrics("check"), metrics("check_omega")))

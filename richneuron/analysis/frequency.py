@@ -58,9 +58,9 @@ def experiments(cfg, omegas, omega_archs, direct_archs, sweep_seeds):
         out["omega"] = grid(om_archs, sweep_tasks, sw_seeds, omega=omegas)
     if dir_archs:
         out["direct"] = protocol.main_grid(dir_archs, sweep_tasks, sw_seeds, cfg.steps, task_options={"mode": "direct"})
-    out["check"] = grid([FIXED, *adaptive], TASKS, cfg.seeds, kernels=protocol.KERNELS_CHECK)
+    out["check"] = grid([FIXED, *adaptive], TASKS, cfg.seeds, **protocol.CHECK)
     if om_archs:
-        out["check_omega"] = grid(om_archs, sweep_tasks, sw_seeds, omega=omegas, kernels=protocol.KERNELS_CHECK)
+        out["check_omega"] = grid(om_archs, sweep_tasks, sw_seeds, omega=omegas, **protocol.CHECK)
     return out
 
 

@@ -38,10 +38,10 @@ def experiments(cfg, lrs, points, capacity_archs):
     if cfg.quick:
         lrs, points, capacity_archs = lrs[:1], points[:2], capacity_archs[:2]
     grid = lambda archs, **kw: protocol.main_grid(archs, ["memorize"], cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds, **kw)
-    check = protocol.KERNELS_CHECK
+    check = protocol.CHECK
     return {"main": grid(cfg.archs), "sweep": grid(PAIR, lr=lrs),
             "capacity": grid(capacity_archs, task_options={"n_points": points}),
-            "check": grid(PAIR, kernels=check), "check_sweep": grid(PAIR, lr=lrs, kernels=check)}
+            "check": grid(PAIR, **check), "check_sweep": grid(PAIR, lr=lrs, **check)}
 
 
 def _replicas(metrics, arch):

@@ -105,8 +105,8 @@ def protocol_table():
             ("loss", "MSE / cross-entropy", "regression / classification; the score is test MSE / accuracy"),
             ("divergence", f"NaN/inf, or final loss > start and > {train.DIVERGENCE_FACTOR:g}× the best constant's",
              "such a replica's scores are NaN: left out of the statistics and counted"),
-            ("rounding check", f"kernels = {protocol.KERNELS_CHECK!r}", "every scorecard comparison rerun with "
-             "torch's sin/cos/tanh in place of NumPy's")]
+            ("robustness check", f"{protocol.CHECK}", "every scorecard comparison rerun with "
+             "every initial weight moved by one ulp (a direction per weight from a separate seed)")]
     return pd.DataFrame(rows, columns=["setting", "value", "note"]).astype(str)
 
 
@@ -145,7 +145,7 @@ def statistics_table():
             ("magnitude band", f"×/÷{band:.4g} (√10)", "the claimed order of magnitude [claim/√10, claim·√10]"),
             ("ratio check band", f"×/÷{stats.BAND:.4g}", "a ratio of errors the check's runs move by more is not "
              "judged (no fixed error floor)"),
-            ("rounding check", f"kernels = {protocol.KERNELS_CHECK!r}", _doc(stats.rounding_check))]
+            ("robustness check", f"{protocol.CHECK_LABEL}: {protocol.CHECK}", _doc(stats.rounding_check))]
     return pd.DataFrame(rows, columns=["quantity", "value", "note"])
 
 

@@ -58,9 +58,9 @@ def experiments(cfg, omegas, omega_archs, sweep_seeds):
     out = {"main": grid(cfg.archs, cfg.seeds)}
     if om_archs:
         out["omega"] = grid(om_archs, sw_seeds, omega=omegas)
-    out["check"] = grid(cfg.archs, cfg.seeds, kernels=protocol.KERNELS_CHECK)
+    out["check"] = grid(cfg.archs, cfg.seeds, **protocol.CHECK)
     if om_archs:
-        out["check_omega"] = grid(om_archs, sw_seeds, omega=omegas, kernels=protocol.KERNELS_CHECK)
+        out["check_omega"] = grid(om_archs, sw_seeds, omega=omegas, **protocol.CHECK)
     return out
 
 

@@ -99,7 +99,7 @@ def experiments(cfg, sw, chosen=None):
         out["tuned"] = tuned_grids(chosen, cfg.seeds, cfg.steps)
     out["scale"] = protocol.main_grid(sw.scale_archs, sw.scale_tasks, sw.scale_seeds, cfg.steps, budget=sw.budgets)
     out["check"] = protocol.main_grid(sw.study, regime_tasks(sw.tasks), cfg.seeds, cfg.steps,
-                                      data_seeds=cfg.data_seeds, kernels=protocol.KERNELS_CHECK)
+                                      data_seeds=cfg.data_seeds, **protocol.CHECK)
     return out
 
 

@@ -509,7 +509,7 @@ def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chos
                                        validation=validation)
     if chosen is None:
         return exps
-    kern = dict(kernels=protocol.KERNELS_CHECK)
+    kern = dict(**protocol.CHECK)
     exps["tuned"] = tuning.tuned_grids(chosen, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)
     exps["check_main"] = [grid(a, t, cfg.seeds, **kern) for a, t in verdict_cells(cfg.archs)]
     pair = [a for a in PAIR if a in diff_archs]

@@ -127,7 +127,7 @@ def experiments(cfg, st, chosen=None):
     if chosen is not None:
         out["tuned"] = tuned_grids(chosen, cfg.seeds, cfg.data_seeds)
         mine = chosen[chosen["arch"].isin(ANSWER_ARCHS)]
-        out["check"] = tuned_grids(mine, cfg.seeds, cfg.data_seeds, kernels=protocol.KERNELS_CHECK)
+        out["check"] = tuned_grids(mine, cfg.seeds, cfg.data_seeds, **protocol.CHECK)
         out["width"] = width_grids(chosen, cfg.seeds, cfg.data_seeds, st.tasks)
     return out
 

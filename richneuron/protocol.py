@@ -17,7 +17,7 @@ DATA_SEEDS = 6       # data draws 0..5 per task: 12 replicas per (arch, task) in
 DATA_SEED = 0        # the draw shown where one draw is enough (figures of learned functions)
 # The robustness check reruns every scorecard comparison with every initial weight moved by one ulp
 # in a direction drawn from a separate seed (`models.perturb_`): a run as different as another CPU's
-# rounding makes it, for every arch, ReLU included (torch's sin/cos/tanh in place of NumPy's, the
+# rounding makes it, for every arch, ReLU included (every initial weight moved by one ulp, the
 # check before, left a network without sines bit-identical). CHECK: the Experiment settings of the
 # check runs; CHECK_LABEL: how tables name them.
 CHECK = {"perturb": 1}

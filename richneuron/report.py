@@ -372,9 +372,9 @@ def scorecard_caption(verdict_rows):
 
 
 def checks_table(verdict_rows):
-    """Per claim, the commit that last changed its criterion and the rounding check's verdicts."""
+    """Per claim, the commit that last changed its criterion and the robustness check's verdicts."""
     rows, _ = ordered(verdict_rows)
-    lines = ["| # | claim | criterion last changed | verdict (NumPy kernels) | verdict (torch kernels) | stable |",
+    lines = ["| # | claim | criterion last changed | verdict (as trained) | verdict (one-ulp perturbation) | stable |",
              "|---|---|---|---|---|---|"]
     for i, r in enumerate(rows, 1):
         if "rounding_stable" in r:
@@ -476,7 +476,7 @@ def limitations(verdict_rows=()):
         "reference initialisation and default options, without the per-model tuning their papers used beyond the "
         "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
         "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
-        "large lr or ω): another CPU or thread count can move a replica's numbers. The rounding check reruns every "
+        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns every "
         "scorecard comparison with other kernels; a verdict that survives it may still move on hardware we did "
         "not try.",
         f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
@@ -785,7 +785,7 @@ def claim_text(r, figures):
     if "rounding_stable" in r:
         other = r.get("ours_other_kernels")
         same = "the same numbers" if other == r["ours"] else _cell(other or "–")
-        parts.append(f"With torch's sin/cos/tanh kernels: {same}; verdict {r.get('verdict_other_kernels')} "
+        parts.append(f"With every initial weight moved by one ulp: {same}; verdict {r.get('verdict_other_kernels')} "
                      f"({'stable' if r['rounding_stable'] else 'it changed, so the verdict is inconclusive'}).")
     if "protocol_region" in r:
         parts.append(f"Across the sampled protocols it holds at {_share(r)}"
@@ -853,8 +853,8 @@ def provenance_section(verdict_rows, meta):
                       "[[ref:tab-render]]; the commit that last changed each claim's criterion (a criterion changed "
                       "after its results were seen shows a commit later than the render's own) and the rounding "
                       "check: machines round differently and chaotic training amplifies it, so each scorecard "
-                      "comparison was run again with torch's sin/cos/tanh in place of NumPy's "
-                      "(`Experiment(kernels=\"torch\")`) and a verdict that changes is reported as inconclusive "
+                      "comparison was run again with every initial weight moved by one ulp "
+                      "(`Experiment(perturb=1)`) and a verdict that changes is reported as inconclusive "
                       f"[[ref:tab-checks]]. Each notebook as it ran, every output kept, is an appendix (Contents). "
                       f"The per-replica results are published next to this paper "
                       f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})).",
@@ -864,7 +864,7 @@ def provenance_section(verdict_rows, meta):
     if verdict_rows:
         cells.append(_html_cell(_md_table(checks_table(verdict_rows), "Per claim: the commit that last changed its "
                                           "criterion (the criterion is in the claim's section) and the rounding "
-                                          "check, its verdict computed again from runs with torch's sin/cos/tanh "
+                                          "check, its verdict computed again from runs with every initial weight moved by one ulp "
                                           "kernels (ours with them: in the claim's section).", "checks"),
                                 "provenance-checks"))
     history = criteria_history()

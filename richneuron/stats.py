@@ -529,8 +529,8 @@ def rounding_check(primary, other):
     if not stable:
         row["verdict_before_rounding_check"] = primary["verdict"]
         row["verdict"] = INCONCLUSIVE
-        row["reason"] = (f"changes with floating-point rounding: {primary['verdict']} with NumPy's kernels, "
-                         f"{other['verdict']} with torch's; " + row.get("reason", ""))
+        row["reason"] = (f"changes with a one-ulp perturbation: {primary['verdict']} as trained, "
+                         f"{other['verdict']} under the one-ulp perturbation; " + row.get("reason", ""))
     return row
 
 

@@ -301,8 +301,8 @@ def _keys(*exps):
 @pytest.mark.parametrize("quick", [False, True])
 def test_experiments_are_the_notebooks_runs(quick):
     """Each named experiment has exactly the cells built by hand with protocol.main_grid: the sweep skips the
-    default difficulty (quick keeps one other value, and the first two tuning lrs), the rounding check reruns the
-    verdicts' cells, SinGLU and Vanilla in the checkerboard sweep and the tuned runs with torch's kernels."""
+    default difficulty (quick keeps one other value, and the first two tuning lrs), the robustness check reruns the
+    verdicts' cells, SinGLU and Vanilla in the checkerboard sweep and the tuned runs under the one-ulp perturbation."""
     from types import SimpleNamespace
     from richneuron import protocol
     cfg = SimpleNamespace(quick=quick, archs=["vanilla", "singlu", "v10"], seeds=[0, 1], data_seeds=[0, 1], steps=20)
@@ -337,7 +337,7 @@ def test_cost_text_counts_replicas_and_model_steps_by_group():
             "check_main": [protocol.main_grid(["v10"], ["spiral"], [0, 1], 10, kernels="torch")]}             # 2 x 10
     text = rk.cost_text(exps)
     assert "main grid (shared with the other notebooks) 12 replicas (120 model-steps)" in text
-    assert "difficulty sweep 2 replicas (20 model-steps)" in text and "rounding check 2 replicas (20 model-steps)" in text
+    assert "difficulty sweep 2 replicas (20 model-steps)" in text and "robustness check 2 replicas (20 model-steps)" in text
     assert text.endswith("In all 16 replicas, 160 model-steps.")
 
 

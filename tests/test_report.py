@@ -163,7 +163,7 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
         if r["claim_id"] in ("width_penalty", "regime_map"):             # never judged across protocols
             assert r["protocol_share"] is None and r["protocol_region"].startswith("not judged"), r["claim_id"]
     assert "holds across protocols" in html and "at the study&#39;s likeliest protocol" in html.replace("'", "&#39;")
-    assert "rounding check" in html and 'id="tab-checks"' in html
+    assert "robustness check" in html and 'id="tab-checks"' in html
     leaked = re.findall(r"PosixPath\(|(?:/tmp|/root|/home|/work)/[\w./-]+", html)
     assert not leaked and str(ROOT) not in html, f"machine paths in the paper: {leaked[:3]}"
     answers = json.loads((quick_build / "answers.json").read_text())

@@ -1,4 +1,4 @@
-"""The paper's scorecard pieces: claim order, missing claims, criterion history from git, rounding check."""
+"""The paper's scorecard pieces: claim order, missing claims, criterion history from git, robustness check."""
 import subprocess
 
 from bs4 import BeautifulSoup
@@ -44,7 +44,7 @@ def test_the_checks_table_marks_changed_verdicts():
     md = report.checks_table([a, b, row(ids[2])])
     assert "**no: inconclusive**" in md and "| yes |" in md and "not checked" in md
     text = report.claim_text(a, [])
-    assert "With torch's sin/cos/tanh kernels: 0.2×; verdict not replicated (it changed" in text
+    assert "With every initial weight moved by one ulp: 0.2×; verdict not replicated (it changed" in text
 
 
 def git(cwd, *args):

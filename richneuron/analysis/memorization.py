@@ -32,7 +32,7 @@ def experiments(cfg, lrs, points, capacity_archs):
     default protocol, "sweep": Vanilla and SinGLU at the extra learning rates `lrs`, "capacity":
     `capacity_archs` on each number of random pairs in `points` (the main grid's seeds and data
     draws: its Vanilla/SinGLU comparisons are the verdict's capacity part), "check" and "check_sweep": Vanilla and SinGLU at the default and the
-    swept learning rates with torch's kernels (the rounding check)}. Quick mode keeps the first
+    swept learning rates with every initial weight moved by one ulp (the robustness check)}. Quick mode keeps the first
     learning rate, the first two point counts and the first two capacity archs."""
     cfg.require(*PAIR)
     if cfg.quick:

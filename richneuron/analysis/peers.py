@@ -2,7 +2,7 @@
 
 The finding's face: `sweeps` (the notebook's sweep parameters, checked), `experiments` (the peer
 grid, SIREN's ω0 sweep, the lr tuning trials, the tuned final runs once the rates are chosen, the
-scale sweep and the rounding check), one tables function per section (`grid_tables`,
+scale sweep and the robustness check), one tables function per section (`grid_tables`,
 `omega_tables`, `lr_tables`, `tuned_tables`, `scale_tables`, `regime_tables`, `rounding_tables`:
 each returns tables for one dict and stores them as CSV), one function per figure (`fig_*`, saved
 with its caption), one line of reading per section (`*_text`), `verdict(tables)`, `answers` and
@@ -89,7 +89,7 @@ def experiments(cfg, sw, chosen=None):
     """The notebook's experiments by name: "main" (every arch on every task, `cfg`'s seeds on each
     of its data draws), "omega" (SIREN at each extra ω0, when SIREN is run; one draw), "tuning"
     (one trial per lr, `tuning_grid`), "scale" (the scale sweep; one draw), "check" (the regime
-    map's cells again with torch's kernels) and, once the rates are chosen (`chosen`, from
+    map's cells again with every initial weight moved by one ulp) and, once the rates are chosen (`chosen`, from
     `lr_tables`), "tuned" (a list, `tuned_grids`; one draw)."""
     out = {"main": protocol.main_grid(sw.archs, sw.tasks, cfg.seeds, cfg.steps, data_seeds=cfg.data_seeds)}
     if "siren" in sw.archs:
@@ -521,7 +521,7 @@ def fig_scale(tab, cfg, sw):
 
 # ----------------------------------------------------------------------------- regime map
 
-REGIME_CRITERION = "One row per line of the study's map (task type -> its best arch), judged on that row's tasks among the study's 14 neurons (peers excluded, as in the study) at the default protocol with 2 seeds x 6 data draws = 12 replicas per arch: the row's family is the study's best arch against each other arch on each of the row's tasks (stats.compare: ratio of geometric-mean MSE or difference of mean accuracy, a paired t on per-draw means; Holm within the row's family, alpha 0.05). A row holds when its best arch is significantly better than every other arch on every task of the row, fails when some arch is significantly better than it on some task of the row (significantly beaten), and is inconclusive otherwise (neither: tied at the top) or when its best arch or tasks are not in the run; a pair whose ratio of errors the robustness check moves by more than a factor √10 is not a measurement and makes its row inconclusive. Replicated: all six rows hold. Replicated only under stated conditions: not reachable (no condition sweep is judged for the map). Not replicated: any row fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with torch's sin/cos/tanh kernels (rounding check)."
+REGIME_CRITERION = "One row per line of the study's map (task type -> its best arch), judged on that row's tasks among the study's 14 neurons (peers excluded, as in the study) at the default protocol with 2 seeds x 6 data draws = 12 replicas per arch: the row's family is the study's best arch against each other arch on each of the row's tasks (stats.compare: ratio of geometric-mean MSE or difference of mean accuracy, a paired t on per-draw means; Holm within the row's family, alpha 0.05). A row holds when its best arch is significantly better than every other arch on every task of the row, fails when some arch is significantly better than it on some task of the row (significantly beaten), and is inconclusive otherwise (neither: tied at the top) or when its best arch or tasks are not in the run; a pair whose ratio of errors the robustness check moves by more than a factor √10 is not a measurement and makes its row inconclusive. Replicated: all six rows hold. Replicated only under stated conditions: not reachable (no condition sweep is judged for the map). Not replicated: any row fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with every initial weight moved by one ulp (robustness check)."
 REGIME_SOURCE = "richneuron/analysis/peers.py"
 
 
@@ -631,7 +631,7 @@ def regime_plot(scores, archs, top=5):
 
 def regime_tables(cfg, sw, main_metrics):
     """The map rebuilt from the main grid: per-replica scores of the study's archs on the map's
-    tasks, the verdict row before the rounding check, the per-row table with our best arch
+    tasks, the verdict row before the robustness check, the per-row table with our best arch
     including the peers (CSV regime_map) and every row's tests (CSV regime_map_tests)."""
     scores = regime_map(main_metrics, sw.study, sw.tasks)
     row, table, fams = verdict_regime(scores, sw.study)
@@ -652,7 +652,7 @@ def fig_regime(tab, cfg, sw):
 
 
 def rounding_tables(sw, check_metrics, tab):
-    """The regime verdict again from the same cells trained with torch's kernels, and both
+    """The regime verdict again from the same cells trained with every initial weight moved by one ulp, and both
     verdicts with their row parts side by side."""
     row_k = verdict_regime(regime_map(check_metrics, sw.study, sw.tasks), sw.study)[0]
     both = pd.DataFrame([{"kernels": k, "verdict": r["verdict"], **r["parts"]}
@@ -661,8 +661,8 @@ def rounding_tables(sw, check_metrics, tab):
 
 
 def verdict(tab):
-    """The regime map's scorecard row (criterion REGIME_CRITERION) after the rounding check: the
-    verdict from NumPy's kernels, inconclusive when torch's kernels give another."""
+    """The regime map's scorecard row (criterion REGIME_CRITERION) after the robustness check: the
+    verdict from the runs as trained, inconclusive when the one-ulp perturbation gives another."""
     return stats.rounding_check(tab["regime_row"], tab["regime_row_torch"])
 
 
@@ -694,7 +694,7 @@ def answers(tab, sw):
 
 
 def summary(answers_, final):
-    """The notebook's closing text: each answer, then the regime map's verdict and its rounding check."""
+    """The notebook's closing text: each answer, then the regime map's verdict and its robustness check."""
     return "\n\n".join([f"**{a['question']}** {a['answer']}" for a in answers_] + [
-        f"**Regime map: {final['verdict']}** ({final['reason']}). {final['ours']}; rounding check: "
-        f"{final['verdict_other_kernels']} with torch's kernels."])
+        f"**Regime map: {final['verdict']}** ({final['reason']}). {final['ours']}; robustness check: "
+        f"{final['verdict_other_kernels']} under the one-ulp perturbation."])

@@ -2,7 +2,7 @@
 
 The finding's face: `settings` (the notebook's parameters checked), `experiments` (the learning-rate
 trials on a validation share, the tuned runs on every data split once the rates are chosen, and
-the answer's cells again with torch's kernels), `tables`, one function per figure (`fig_scores`,
+the answer's cells again with every initial weight moved by one ulp), `tables`, one function per figure (`fig_scores`,
 `fig_reconstructions`, `fig_effects`, each saved with its caption), one line of reading per
 section, `answers` and `summary`.
 
@@ -38,7 +38,7 @@ from . import common, peers as pr, ranking as rk
 
 REAL = tuple(tasks.available("real"))
 GLU_OTHERS = tuple(neurons.available("glu", exclude=("periodic",)))   # SinGLU's GLU family without the sine
-ANSWER_ARCHS = ("vanilla", "singlu") + GLU_OTHERS      # the answer's archs (rerun with torch's kernels)
+ANSWER_ARCHS = ("vanilla", "singlu") + GLU_OTHERS      # the answer's archs (rerun with the one-ulp perturbation)
 RECON_ARCHS = ("vanilla", "singlu", "v10", "siren", "fan")
 IMAGE = "camera"
 QUICK_EXTRA = GLU_OTHERS + ("siren", "fan")            # quick mode adds these to its archs
@@ -55,7 +55,7 @@ ANSWER_RULE = (
     "two of the counted tasks and a disadvantage on none; it does not survive when it is a disadvantage or no "
     "difference on at least two; otherwise the answer is undecided. Over the GLUs: the advantage comes from the "
     "sine on a counted task when SinGLU beats all three GLUs there. A label that changes when the same cells are trained "
-    "with torch's sin/cos/tanh kernels is reported as undecided (rounding).")
+    "with every initial weight moved by one ulp is reported as undecided (rounding).")
 
 
 @dataclass
@@ -121,7 +121,7 @@ def experiments(cfg, st, chosen=None):
     """The notebook's experiments by name: "tuning" (`tuning_grid`) and, once the rate and steps
     are chosen (`chosen`, from `lr_tables`), "tuned" (a list: each (arch, task) at its rate and
     steps, `cfg`'s seeds on each of its data splits), "check" (the answer's archs' tuned cells
-    again with torch's kernels) and "width" (WIDTH_RULE's runs: SinGLU at Vanilla's width, Vanilla
+    again with every initial weight moved by one ulp) and "width" (WIDTH_RULE's runs: SinGLU at Vanilla's width, Vanilla
     at SinGLU's width, and both at LARGE_BUDGET on the image)."""
     out = {"tuning": tuning_grid(st.archs, st.tasks, cfg.steps, st.lrs, st.validation)}
     if chosen is not None:
@@ -500,7 +500,7 @@ def labels(fams):
 
 
 def checked_labels(primary, other):
-    """The labels of `primary` (NumPy kernels), undecided where torch's kernels (`other`) give another."""
+    """The labels of `primary` (as trained), undecided where the one-ulp perturbation (`other`) gives another."""
     return {k: (v if other.get(k) == v else UNDECIDED) for k, v in primary.items()}
 
 
@@ -713,7 +713,7 @@ def headline(summary, base_summary, task_list):
 def tables(cfg, st, tab, tuned_metrics, check_metrics, width_metrics):
     """Everything the notebook shows, from `tab` (the chosen rates and steps, the baselines) and
     the runs: scores (CSV real_scores), the premises and margins, the answer's families with labels
-    checked against torch's kernels (CSV real_answer), the width family (CSV real_width), the
+    checked against the one-ulp perturbation (CSV real_answer), the width family (CSV real_width), the
     regime-map rows' predictions (CSV real_regime), the named regression archs below
     predict-mean, the headline table (CSV real_headline) and the variance split."""
     chosen, bs = tab["tuned_lr"], tab["baseline_summary"]
@@ -725,7 +725,7 @@ def tables(cfg, st, tab, tuned_metrics, check_metrics, width_metrics):
     fams_k = answer_families(common.replica_scores(check_metrics, st.archs, st.tasks), st.tasks, margin_of)
     lab_np, lab_k = labels(fams), labels(fams_k)
     lab = checked_labels(lab_np, lab_k)
-    ans = answer_table(fams, lab, count).assign(**{"label (torch kernels)": lambda d: [
+    ans = answer_table(fams, lab, count).assign(**{"label (one-ulp perturbation)": lambda d: [
         lab_k.get((t, o), "–") for t, o in zip(d["task"], d["SinGLU vs"])]})
     cfg.table(s.drop(columns=["per_seed"], errors="ignore"), "real_scores")
     cfg.table(ans, "real_answer")
@@ -837,7 +837,7 @@ def answer_text(tab, st):
         + f". Over the {n} task{'s' if n != 1 else ''} that count (PREMISE_RULE), SinGLU's advantage on real data: "
         f"**{survives(v)}**. "
         f"SinGLU beats all three non-periodic GLUs on {len(sine)}/{n} counted real tasks ({', '.join(sine) or 'none'}); "
-        f"{flipped} label{'s' if flipped != 1 else ''} changed with torch's kernels.")
+        f"{flipped} label{'s' if flipped != 1 else ''} changed under the one-ulp perturbation.")
 
 
 def width_text(tab):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from richneuron import stats
+from richneuron import protocol, stats
 from richneuron.analysis import frequency as fq
 
 Z = np.array([-1.6, -1.1, -0.7, -0.4, -0.15, 0.0, 0.05, 0.3, 0.5, 0.75, 1.0, 1.31])
@@ -126,7 +126,7 @@ def test_experiments_sweep_only_the_run_archs_and_quick_mode_trims_the_sweeps():
     full = fq.experiments(_Cfg(False, archs), [1.0, 3.0, 10.0], ["vanilla", "singlu", "v15"], archs, 2)
     assert set(full) == {"main", "omega", "direct", "check", "check_omega"}
     assert full["omega"].archs == ["singlu"] and full["omega"].seeds == [0, 1] and full["omega"].tasks == list(fq.TASKS)
-    assert full["check"].archs == ["singlu", "v6", "v10"] and full["check"].kernels == "torch"
+    assert full["check"].archs == ["singlu", "v6", "v10"] and full["check"].perturb == protocol.CHECK["perturb"] > 0
     assert {c["task_options"]["mode"] for c in full["direct"].cells} == {"direct"}
     quick = fq.experiments(_Cfg(True, archs), [1.0, 3.0, 10.0], ["v15"], archs, 2)
     assert "omega" not in quick and "check_omega" not in quick

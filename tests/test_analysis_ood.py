@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from richneuron import stats
+from richneuron import protocol, stats
 from richneuron.analysis import ood
 
 Z = np.array([-1.6, -1.1, -0.7, -0.4, -0.15, 0.0, 0.05, 0.3, 0.5, 0.75, 1.0, 1.31])
@@ -119,7 +119,7 @@ def test_experiments_need_vanilla_and_another_arch_and_sweep_the_sine_archs_only
     e = ood.experiments(Cfg, [1.0, 3.0, 10.0], ["vanilla", "singlu", "v10"], 1)
     assert e["omega"].archs == ["singlu"] and e["omega"].seeds == [0]
     assert [c["omegas"] for c in e["omega"].cells] == [[1.0, 3.0]]          # quick mode: the first two ω
-    assert e["check"].kernels == "torch" and e["check"].archs == ["vanilla", "singlu"]
+    assert e["check"].perturb == protocol.CHECK["perturb"] > 0 and e["check"].archs == ["vanilla", "singlu"]
     Cfg.archs = ["vanilla"]
     with pytest.raises(ValueError, match="archs: .*keep vanilla and at least one other arch"):
         ood.experiments(Cfg, [1.0], ["singlu"], 1)

@@ -801,6 +801,22 @@ def _intro(nb):
     return paras[0] if paras else ""
 
 
+CRITERION_WORDS = 70     # the main text states a criterion's first sentences up to this many words
+
+
+def criterion_short(text, words=CRITERION_WORDS):
+    """A criterion's opening for the main text: its first sentence, and the sentences after it while
+    the whole stays within `words` words, marked with "…" when cut (the full criterion, every branch,
+    is in the notebook's appendix)."""
+    sentences = re.split(r"(?<=[.;])\s+(?=[A-Z])", text.strip())
+    out = sentences[0]
+    for s in sentences[1:]:
+        if len((out + " " + s).split()) > words:
+            return out + " …"
+        out += " " + s
+    return out
+
+
 def finding_section(path, rows, answers):
     """The main text's section on one notebook: its question, then per claim the criterion, its key
     figures and the verdict with the effect in a sentence, then its answers to its own questions; the
@@ -814,7 +830,10 @@ def finding_section(path, rows, answers):
     for r in rows:
         outs, names = _evidence_figures(r.get("evidence", ""), cells, used)
         out.append(_md_cell(f'<a id="{_claim_anchor(r["claim_id"])}"></a>\n\n### Claim: {_cell(r["claim"])}\n\n'
-                            f"**Criterion.** {_cell(r.get('criterion', ''))}", f"{stem[:2]}-{r['claim_id']}"))
+                            f"**Criterion.** {_cell(criterion_short(r.get('criterion', '')))}"
+                            + (f" (every branch: [Appendix {appendix_label(path)}]({appendix_name(path)}))"
+                               if criterion_short(r.get("criterion", "")) != r.get("criterion", "") else ""),
+                            f"{stem[:2]}-{r['claim_id']}"))
         if outs:
             c = nbformat.v4.new_code_cell(source="", outputs=outs)
             c.id = f"{stem[:2]}-{r['claim_id']}-figures"

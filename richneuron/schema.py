@@ -20,7 +20,9 @@ COLUMNS = {
     "depth": "hidden layers of the neuron, then a linear head",
     "steps": "full-batch Adam steps",
     "meta_lr_scale": "factor on the learning rate of the meta (modulating) parameters; 1 = the same rate",
-    "kernels": "sin/cos/tanh kernels: numpy (the default) or torch (the rounding check)",
+    "kernels": "sin/cos/tanh kernels: numpy (the default) or torch (same results up to rounding)",
+    "perturb": "robustness check: 0 for a run as initialised; n > 0 when every initial weight was moved by one "
+               "ulp in a direction drawn from a generator seeded with the replica's seed and n (protocol.CHECK)",
     "device": "where the replica trained (cpu or cuda)",
     "data_seed": "seed of the task's data draw",
     "seed": "initialisation seed of the model",
@@ -45,8 +47,8 @@ COLUMNS = {
 }
 # The columns that identify a replica's configuration (with the task.* and opt.* options): two rows
 # that agree on all of them are the same replica trained twice.
-REPLICA_KEYS = ("arch", "task", "width", "params", "budget", "depth", "steps", "meta_lr_scale", "kernels", "device",
-                "data_seed", "seed", "omega", "lr")
+REPLICA_KEYS = ("arch", "task", "width", "params", "budget", "depth", "steps", "meta_lr_scale", "kernels", "perturb",
+                "device", "data_seed", "seed", "omega", "lr")
 PATTERNS = (
     (r"train_(mse|accuracy)", "score on the training set"),
     (r"test_(mse|accuracy)", "score on the test set: fresh draws, the training pairs for memorize, the "

@@ -370,7 +370,7 @@ RULE = ("Direction: holds when the effect is significant in the claimed directio
         "protocol; *replicated only under stated conditions* when not, but every claimed part holds under a "
         "stated swept condition; *not replicated* when a claimed part fails at the default protocol and no "
         "stated condition rescues it; *inconclusive* otherwise. A verdict that changes when the same runs are "
-        "repeated with other floating-point kernels is *inconclusive* (rounding). No fixed error floor: a ratio of "
+        "repeated with every initial weight moved by one ulp is *inconclusive* (robustness check). No fixed error floor: a ratio of "
         "errors is judged unless those check runs move it by more than the claimed effect's band (a factor √10); "
         "when they do, the parts it decides are inconclusive and the row is judged again. Inference is at the level "
         "of the data draw: seeds averaged within a draw, a paired t across the draws both groups share. A part the "

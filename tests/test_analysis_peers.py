@@ -246,7 +246,7 @@ def test_verdict_turns_inconclusive_when_torch_kernels_change_it():
     assert t["kernels"].set_index("kernels").loc["torch", "Compositional / multiplicative"] == stats.FAILS
     final = pr.verdict({**tab, **t})
     assert final["verdict"] == stats.INCONCLUSIVE and final["verdict_other_kernels"] == stats.NOT_REPLICATED
-    assert "rounding" in final["reason"] and stats.INCONCLUSIVE in pr.summary([], final)
+    assert "perturbation" in final["reason"] and stats.INCONCLUSIVE in pr.summary([], final)
 
 
 def test_log_ticks_label_two_to_four_values_at_any_range():

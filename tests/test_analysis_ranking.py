@@ -316,7 +316,7 @@ def test_experiments_are_the_notebooks_runs(quick):
     exps = rk.experiments(cfg, **plan, chosen=chosen)
     turns, cells = ([1.0], [6]) if quick else ([1.0, 3.0], [6, 8])
     grid = lambda archs, tasks, seeds, **kw: protocol.main_grid(archs, tasks, seeds, 20, data_seeds=[0, 1], **kw)
-    torch_ = dict(kernels="torch")
+    torch_ = dict(protocol.CHECK)
     want = {"main": grid(cfg.archs, rk.STANDARD, [0, 1]),
             "spiral": grid(["singlu", "v10"], ["spiral"], [0], task_options={"turns": turns}),
             "checkerboard": grid(["singlu", "v10"], ["checkerboard"], [0], task_options={"cells": cells}),

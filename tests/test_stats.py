@@ -334,7 +334,7 @@ def test_rounding_check_turns_a_changed_verdict_inconclusive():
     same = stats.rounding_check(a, {"verdict": stats.REPLICATED, "ours": "25×"})
     assert same["verdict"] == stats.REPLICATED and same["rounding_stable"]
     flip = stats.rounding_check(a, {"verdict": stats.NOT_REPLICATED, "ours": "0.2×"})
-    assert flip["verdict"] == stats.INCONCLUSIVE and not flip["rounding_stable"] and "rounding" in flip["reason"]
+    assert flip["verdict"] == stats.INCONCLUSIVE and not flip["rounding_stable"] and "perturbation" in flip["reason"]
 
 
 def test_p_text_never_writes_p_equals_less_than():

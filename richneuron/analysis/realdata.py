@@ -55,7 +55,7 @@ ANSWER_RULE = (
     "two of the counted tasks and a disadvantage on none; it does not survive when it is a disadvantage or no "
     "difference on at least two; otherwise the answer is undecided. Over the GLUs: the advantage comes from the "
     "sine on a counted task when SinGLU beats all three GLUs there. A label that changes when the same cells are trained "
-    "with every initial weight moved by one ulp is reported as undecided (rounding).")
+    "with every initial weight moved by one ulp is reported as undecided (robustness check).")
 
 
 @dataclass

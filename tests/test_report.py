@@ -399,7 +399,7 @@ def test_quick_paper_has_methods_effects_limitations_and_results(quick_build):
     for t in tasks.available("all"):
         assert re.search(rf"\b{t}\b", text), f"Methods does not name task {t}"
         assert " ".join(tasks.generator(t).__doc__.replace("`", "").split()) in " ".join(text.split()), f"{t}'s generator, in full"
-    assert "Welch" in text and "Holm" in text and "TOST" in text and "rounding" in text
+    assert "Welch" in text and "Holm" in text and "TOST" in text and "robustness check" in text
     verdicts = json.loads((quick_build / "verdicts.json").read_text())
     scorecard = " ".join(soup.find(id="tab-scorecard").get_text(" ").split())
     for r in verdicts:                  # the scorecard's short effect, the claim's section the whole of ours

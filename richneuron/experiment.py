@@ -8,7 +8,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 
-from . import models, neurons, tasks, validate
+from . import defaults, models, neurons, tasks, validate
 from .version import __version__
 
 KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
@@ -27,7 +27,8 @@ class Experiment:
     """A grid of replicas. Any field given as a list is swept (cartesian product).
 
     archs, tasks: ids from `richneuron.neurons.available()` / `richneuron.tasks.available()`.
-    seeds: model-initialisation seeds, each trained on every data draw of `data_seed`.
+    seeds: model-initialisation seeds, each trained on every data draw of `data_seed`. Every
+      default below is the report's default protocol (`defaults`: seeds 0..SEEDS-1, draw DATA_SEED).
     data_seed: the data draw(s): one seed or a list; all draws of an (arch, task, width) train in
       one stacked cell with the seeds (each metric and history row records its `data_seed`).
     budget or width: give one; budget matching as in `build_model`.
@@ -40,7 +41,7 @@ class Experiment:
     log_every: history interval in steps (None: about 30 points per run).
     threads: torch threads per cell (results are bit-identical for one machine and thread count).
     kernels: "numpy" (default: `ops` takes sin/cos/tanh from NumPy's SIMD kernels) or "torch"
-      (torch's own): the same runs with other rounding, for the report's rounding check.
+      (torch's own): the same runs with other rounding.
     perturb: 0 (default) or n ≥ 1: every initial weight of every replica moved by one ulp in a
       direction drawn from (its seed, n) (`models.perturb_`), the report's robustness check: the
       same runs as another machine's rounding would make them, for every arch.
@@ -50,16 +51,16 @@ class Experiment:
 
     archs: list
     tasks: list
-    seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
-    budget: object = 5000
+    seeds: list = field(default_factory=lambda: list(range(defaults.SEEDS)))
+    budget: object = defaults.BUDGET
     width: object = None
-    depth: object = 2
-    steps: object = 3000
-    lr: object = 1e-3
+    depth: object = defaults.DEPTH
+    steps: object = defaults.STEPS
+    lr: object = defaults.LR
     omega: object = None
     options: dict = field(default_factory=dict)
     task_options: dict = field(default_factory=dict)
-    data_seed: object = 0
+    data_seed: object = defaults.DATA_SEED
     meta_lr_scale: object = 1.0
     log_every: int = None
     threads: int = 1
@@ -79,7 +80,7 @@ class Experiment:
         for t in self.tasks:
             tasks.entry(t)
         if validate.plain(self.seeds) == []:
-            raise ValueError("seeds must not be empty: give at least one integer seed, e.g. [0, 1, 2, 3, 4]")
+            raise ValueError("seeds must not be empty: give at least one integer seed, e.g. [0, 1]")
         self.seeds = validate.seeds("seeds", self.seeds)
         if (self.budget is None) == (self.width is None):
             raise ValueError("give exactly one of budget= or width=")

@@ -1,23 +1,15 @@
 """The report's default protocol: one place for the settings every finding notebook shares.
 
-The study published none of these (docs/original-study.md §4.2); notebook 00_methods shows the
+The values live in `defaults` (which `Experiment` reads too); notebook 00_methods shows the
 calibration sweep behind them. Notebooks build their main grid with `main_grid(...)`, so the
 same cells are computed once and shared through the results store.
 """
+from .defaults import BUDGET, DATA_SEED, DATA_SEEDS, DEPTH, LR, SEEDS, STEPS  # noqa: F401  (the values)
 from .experiment import Experiment
 
-BUDGET = 5000        # parameters per model (the study: "~5K" for memorization, 3K–8K overall)
-DEPTH = 2            # hidden layers, then a linear head
-STEPS = 3000         # full-batch Adam steps
-LR = 1e-3            # constant learning rate, Adam default betas
-SEEDS = 2            # model-initialisation seeds 0..1 on each data draw (the study: 3 seeds, one draw)
-DATA_SEEDS = 6       # data draws 0..5 per task: 12 replicas per (arch, task) in every scorecard comparison, the
-                     # same draws for every arch; inference is at the draw level (stats.compare(draws=...)), so
-                     # 6 draws give its paired t 5 degrees of freedom (3 draws x 4 seeds gave 2)
-DATA_SEED = 0        # the draw shown where one draw is enough (figures of learned functions)
 # The robustness check reruns every scorecard comparison with every initial weight moved by one ulp
 # in a direction drawn from a separate seed (`models.perturb_`): a run as different as another CPU's
-# rounding makes it, for every arch, ReLU included (every initial weight moved by one ulp, the
+# rounding makes it, for every arch, ReLU included (torch's sin/cos/tanh in place of NumPy's, the
 # check before, left a network without sines bit-identical). CHECK: the Experiment settings of the
 # check runs; CHECK_LABEL: how tables name them.
 CHECK = {"perturb": 1}

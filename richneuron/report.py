@@ -829,10 +829,11 @@ def finding_section(path, rows, answers):
                         f"({appendix_name(path)}).", f"{stem[:2]}-section"))
     for r in rows:
         outs, names = _evidence_figures(r.get("evidence", ""), cells, used)
+        short = criterion_short(r.get("criterion", ""))
         out.append(_md_cell(f'<a id="{_claim_anchor(r["claim_id"])}"></a>\n\n### Claim: {_cell(r["claim"])}\n\n'
-                            f"**Criterion.** {_cell(criterion_short(r.get('criterion', '')))}"
+                            f"**Criterion.** {_cell(short)}"
                             + (f" (every branch: [Appendix {appendix_label(path)}]({appendix_name(path)}))"
-                               if criterion_short(r.get("criterion", "")) != r.get("criterion", "") else ""),
+                               if short != r.get("criterion", "") else ""),
                             f"{stem[:2]}-{r['claim_id']}"))
         if outs:
             c = nbformat.v4.new_code_cell(source="", outputs=outs)
@@ -866,7 +867,8 @@ def methods_section(path):
     return cells
 
 
-def provenance_section(verdict_rows, meta):
+def provenance_section(verdict_rows, meta, history=None):
+    """Provenance: the render, the checks and `history` (`criteria_history`, read once by `assemble`)."""
     prov = "\n".join(f"| {k} | {_cell(v)} |" for k, v in meta.items())
     cells = [_md_cell('<a id="provenance"></a>\n\n## Provenance\n\nHow this paper was made: the render '
                       "[[ref:tab-render]]; the commit that last changed each claim's criterion (a criterion changed "
@@ -886,7 +888,6 @@ def provenance_section(verdict_rows, meta):
                                           "check, its verdict computed again from runs with every initial weight moved by one ulp "
                                           "kernels (ours with them: in the claim's section).", "checks"),
                                 "provenance-checks"))
-    history = criteria_history()
     if history:
         cells.append(_md_cell("Every committed render of the scorecard (`paper/verdicts.json` in git, "
                               "`report.criteria_history`), the verdict each gave, and whether a claim's criterion "
@@ -904,6 +905,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     paper = nbformat.v4.new_notebook()
     paper.metadata["title"] = TITLE
+    history = criteria_history()           # git, read once: the scorecard's marks and Provenance's table
     mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
             "report's results.**" if quick else "")
     cells = [_md_cell(f"# {TITLE}{mode}", "title"),
@@ -917,7 +919,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
         c.id = "summary-figure"
         cells.append(c)
     if verdict_rows:
-        cells.append(_html_cell(table_figure(scorecard(verdict_rows, history=criteria_history()), scorecard_caption(verdict_rows), "scorecard"),
+        cells.append(_html_cell(table_figure(scorecard(verdict_rows, history=history), scorecard_caption(verdict_rows), "scorecard"),
                                 "scorecard"))
     by_nb, answers_by = {}, {}
     for r in ordered(verdict_rows)[0]:
@@ -942,7 +944,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
                       "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
     cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
     cells.append(_md_cell("\n".join(toc), "contents"))
-    tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta)
+    tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta, history)
     body = [c for s in sections for c in s]
     everything = cells + body + tail
     number_figures(everything)

@@ -1,11 +1,15 @@
 """Notebook 00, the paper's Methods: the neurons' and tasks' definitions (from their docstrings), the
-widths, the protocol and the statistics (from the code's constants), and the calibration sweep."""
+widths, the protocol and the statistics (from the code's constants), the rule that chooses the
+protocol's learning rate and step count (PROTOCOL_RULE, stated before its data) with the check that
+`defaults` holds its choice, and the ω calibration sweep."""
 import inspect
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from scipy import stats as sps
 
 from .. import models, neurons, plots, protocol, stats, tasks, train
 from . import width
@@ -94,8 +98,8 @@ def protocol_table():
             ("depth", protocol.DEPTH, "hidden layers of the neuron, then a linear head"),
             ("optimizer", f"Adam, betas {adam['betas'].default}, eps {adam['eps'].default:g}, full batch",
              "one Adam per replica; no clipping, no schedule, no weight decay"),
-            ("learning rate", f"{protocol.LR:g}", "constant; chosen by the calibration below"),
-            ("steps", f"{protocol.STEPS:,}", "full-batch steps"),
+            ("learning rate", f"{protocol.LR:g}", "constant; held to PROTOCOL_RULE below"),
+            ("steps", f"{protocol.STEPS:,}", "full-batch steps; held to PROTOCOL_RULE below"),
             ("seeds", protocol.SEEDS, f"model-initialisation seeds 0..{protocol.SEEDS - 1} on each data draw"),
             ("data draws", protocol.DATA_SEEDS, f"data seeds 0..{protocol.DATA_SEEDS - 1} per task: "
              f"{protocol.SEEDS * protocol.DATA_SEEDS} replicas per arch and task in every scorecard comparison"),
@@ -174,30 +178,162 @@ def choice_summary(scores, column, chosen):
     return {"pairs": pairs, "best": best, "near_best": near, "mean_rank": float(np.mean(ranks)) if ranks else float("nan")}
 
 
-def calibration_figure(lr_scores, lr_col, om_scores, om_col):
-    """Mean test score against the learning rate (top row) and ω (bottom row) per task, one colour
-    per arch (the report's), log axes; returns the figure and its caption."""
-    tasks_ = list(dict.fromkeys(lr_scores["task"]))
-    fig, axes = plt.subplots(2, len(tasks_), figsize=(2.6 * len(tasks_), 4.6), squeeze=False)
-    for j, t in enumerate(tasks_):
-        for i, (s, col) in enumerate(((lr_scores, lr_col), (om_scores, om_col))):
-            ax = axes[i, j]
-            d = s[s["task"] == t]
-            if d.empty:
-                ax.set_visible(False)
-                continue
-            archs = list(dict.fromkeys(d["arch"]))
-            sns.lineplot(d, x=col, y="mean", hue="arch", hue_order=archs, palette=[plots.color(a) for a in archs],
-                         marker="o", ax=ax, legend=(j == 0))
-            ax.set(xscale="log", title=t if i == 0 else "", xlabel=col, ylabel="test score" if j == 0 else "")
-            plots.log_axis(ax, "x")
-            if d["mean"].min() > 0 and tasks.entry(t).kind != "classification":
-                ax.set_yscale("log")
-                plots.log_ticks(ax, "y")
-    fig.suptitle("calibration: test score (mean over seeds) vs learning rate (top) and ω (bottom)", fontsize=9)
+def calibration_figure(scores, column):
+    """Mean test score against the swept `column` (ω of the sine archs) per task, one colour per arch
+    (the report's), log axes; returns the figure and its caption."""
+    tasks_ = list(dict.fromkeys(scores["task"]))
+    fig, axes = plt.subplots(1, len(tasks_), figsize=(2.6 * len(tasks_), 2.5), squeeze=False)
+    for j, (t, ax) in enumerate(zip(tasks_, axes[0])):
+        d = scores[scores["task"] == t]
+        archs = list(dict.fromkeys(d["arch"]))
+        sns.lineplot(d, x=column, y="mean", hue="arch", hue_order=archs, palette=[plots.color(a) for a in archs],
+                     marker="o", ax=ax, legend=(j == 0))
+        ax.set(xscale="log", title=t, xlabel=column, ylabel="test score" if j == 0 else "")
+        plots.log_axis(ax, "x")
+        if d["mean"].min() > 0 and tasks.entry(t).kind != "classification":
+            ax.set_yscale("log")
+            plots.log_ticks(ax, "y")
     fig.tight_layout()
-    lrs, oms = sorted(set(lr_scores[lr_col])), sorted(set(om_scores[om_col]))
-    return fig, (f"Calibration: mean test score over seeds of each arch on {len(tasks_)} tasks, against the learning "
-                 f"rate ({', '.join(f'{v:g}' for v in lrs)}; top) and against ω for the sine archs "
-                 f"({', '.join(f'{v:g}' for v in oms)}; bottom). MSE on log axes (lower is better), accuracy "
-                 "linear (higher is better).")
+    values = sorted(set(scores[column]))
+    return fig, (f"Calibration of {column}: mean test score over seeds of each sine arch on {len(tasks_)} tasks "
+                 f"against {column} ({', '.join(f'{v:g}' for v in values)}). MSE on log axes (lower is better), "
+                 "accuracy linear (higher is better).")
+
+
+# ----------------------------------------------------------------------------- the protocol's lr and steps
+
+LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2)          # the rule's learning rates
+STEP_GRID = (1000, 2000, 3000, 4000)        # the rule's step counts (read from one run of the longest)
+QUICK_LR_GRID, QUICK_STEP_GRID = (1e-3, 1e-2), (100, 200)     # quick mode: the mechanics only
+VALIDATION = 0.25                           # share of each draw's training points held out
+CONFIDENCE = 0.95                           # of the rank-difference interval that decides a tie
+
+PROTOCOL_RULE = (
+    "The protocol's learning rate and step count are the pair of the grid (rates "
+    f"{', '.join(f'{v:g}' for v in LR_GRID)}; steps {', '.join(f'{v:,}' for v in STEP_GRID)}) that ranks best on "
+    "validation data. Every calibration arch on every standard task trains at every rate for the grid's longest "
+    f"step count, on each data draw's training points minus their last {VALIDATION:.0%} (memorize keeps its pairs: "
+    "its score is the fit to them by definition), and its score on that held-out share is read from the run's log "
+    "at every step count of the grid (Adam without a schedule: the checkpoint at a step is the shorter run); the "
+    "test split is never seen. Per (arch, task) the pairs are ranked by their centre over seeds and draws "
+    "(geometric-mean MSE, mean accuracy; 1 = best; equal centres share the mean rank; a pair with any non-finite "
+    "score ranks last). The best pair has the lowest mean rank over the (arch, task) pairs. A pair whose rank "
+    f"difference from the best, paired over the (arch, task) pairs, has a {CONFIDENCE:.0%} t interval containing 0 "
+    "is tied with it. The rule's choice is, among the tied pairs, the one with the fewest steps, then the "
+    "protocol's own learning rate if it is among them, then the lowest mean rank, then the smaller rate.")
+
+
+def grids(quick):
+    """(learning rates, step counts) of the rule: LR_GRID × STEP_GRID, or the quick ones."""
+    return (QUICK_LR_GRID, QUICK_STEP_GRID) if quick else (LR_GRID, STEP_GRID)
+
+
+def rule_grid(archs, task_list, seeds, data_seeds, quick):
+    """The rule's runs: every arch × task × rate, `seeds` on each of `data_seeds`, trained on the
+    training points minus their validation share for the longest step count, the validation score
+    logged at every step count of the grid."""
+    lrs, steps = grids(quick)
+    return protocol.main_grid(archs, task_list, seeds, max(steps), data_seeds=data_seeds, lr=[float(v) for v in lrs],
+                              task_options={"validation": VALIDATION}, log_every=math.gcd(*steps))
+
+
+def validation_scores(history, step_grid):
+    """One row per replica and step count of `step_grid`: arch, task, data_seed, seed, lr, steps,
+    metric, score (the score on the validation share, as logged)."""
+    h = history[history["quantity"].str.startswith("test_") & (history["layer"] == "all")
+                & history["step"].isin(list(step_grid))]
+    return pd.DataFrame({"arch": h["arch"].values, "task": h["task"].values, "data_seed": h["data_seed"].values,
+                         "seed": h["seed"].values, "lr": h["lr"].astype(float).values,
+                         "steps": h["step"].astype(int).values, "metric": h["quantity"].str[5:].values,
+                         "score": h["value"].astype(float).values})
+
+
+def rank_pairs(scores):
+    """PROTOCOL_RULE's ranks: per (arch, task) each (lr, steps) pair's centre over its replicas
+    (geometric mean of MSE, mean accuracy; NaN if any score is not finite) and its rank among the
+    pairs (1 = best, equal centres share the mean rank, NaN centres rank last)."""
+    rows = []
+    for (arch, task, lr, steps), g in scores.groupby(["arch", "task", "lr", "steps"], sort=True):
+        v, metric = g["score"].to_numpy(float), g["metric"].iloc[0]
+        ok = np.isfinite(v).all() and (metric != "mse" or (v > 0).all())
+        centre = (np.exp(np.log(v).mean()) if metric == "mse" else v.mean()) if ok else np.nan
+        rows.append({"arch": arch, "task": task, "lr": lr, "steps": steps, "metric": metric, "centre": centre})
+    t = pd.DataFrame(rows)
+    lower = t["metric"].map(stats.LOWER_IS_BETTER).astype(bool)
+    key = t["centre"].where(lower, -t["centre"])
+    t["rank"] = key.groupby([t["arch"], t["task"]]).rank(method="average", na_option="bottom")
+    return t
+
+
+def rank_summary(ranked):
+    """Per (lr, steps): mean rank over the (arch, task) pairs and its rank difference from the best
+    pair (lowest mean rank; ties to fewer steps, then the smaller rate) with the CONFIDENCE t interval
+    paired over the (arch, task) pairs; `tied` when that interval contains 0."""
+    wide = ranked.pivot_table(index=["arch", "task"], columns=["lr", "steps"], values="rank")
+    mean = wide.mean()
+    best = min(mean.index, key=lambda k: (mean[k], k[1], k[0]))
+    rows = []
+    for (lr, steps), m in mean.items():
+        d = (wide[(lr, steps)] - wide[best]).to_numpy(float)
+        half = (sps.t.ppf(0.5 + CONFIDENCE / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+                if len(d) > 1 and d.std(ddof=1) > 0 else 0.0)
+        rows.append({"lr": lr, "steps": steps, "mean_rank": m, "pairs": len(d), "difference": d.mean(),
+                     "low": d.mean() - half, "high": d.mean() + half, "best": (lr, steps) == best,
+                     "tied": d.mean() - half <= 0})
+    return pd.DataFrame(rows)
+
+
+def rule_choice(summary, default_lr):
+    """PROTOCOL_RULE's choice from `rank_summary`: among the tied pairs, the fewest steps, then
+    `default_lr` if among them, then the lowest mean rank, then the smaller rate. Returns its row."""
+    tied = summary[summary["tied"]]
+    key = lambda r: (r["steps"], not np.isclose(r["lr"], default_lr), r["mean_rank"], r["lr"])
+    return min((r for _, r in tied.iterrows()), key=key)
+
+
+def rank_table(summary):
+    """Mean rank by lr (rows) × steps (columns), as printed numbers."""
+    t = summary.pivot(index="lr", columns="steps", values="mean_rank")
+    return t.map(lambda v: f"{v:.2f}").rename(index=lambda v: f"lr {v:g}", columns=lambda v: f"{v:,} steps")
+
+
+def rank_figure(summary, choice, lr=protocol.LR, steps=protocol.STEPS):
+    """Heat map of the mean rank by lr × steps, the rule's choice boxed (black) and the protocol's
+    pair (defaults.py) marked; returns the figure and its caption."""
+    t = summary.pivot(index="lr", columns="steps", values="mean_rank")
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(t.columns) + 2.0), 0.5 * len(t) + 1.4))
+    sns.heatmap(t, annot=True, fmt=".2f", cmap="viridis_r", cbar_kws={"label": "mean rank (1 = best)"}, ax=ax,
+                yticklabels=[f"{v:g}" for v in t.index], xticklabels=[f"{v:,}" for v in t.columns])
+    where = lambda a, b: (list(t.columns).index(b), list(t.index).index(a))
+    x, y = where(choice["lr"], choice["steps"])
+    ax.add_patch(plt.Rectangle((x, y), 1, 1, fill=False, lw=2.5, ec="black"))
+    if lr in t.index and steps in t.columns:
+        x, y = where(lr, steps)
+        ax.plot(x + 0.85, y + 0.2, marker="*", ms=11, color="white", mec="black")
+    ax.set(xlabel="steps", ylabel="learning rate", title="mean rank on validation data")
+    fig.tight_layout()
+    n = int(summary["pairs"].iloc[0])
+    return fig, (f"PROTOCOL_RULE's ranks: each (learning rate, steps) pair's rank among the {len(summary)} pairs "
+                 f"on validation data, averaged over {n} arch × task pairs (lower is better). Black box: the rule's "
+                 f"choice (lr {choice['lr']:g}, {int(choice['steps']):,} steps); star: the protocol's "
+                 f"(defaults.py: lr {lr:g}, {steps:,} steps).")
+
+
+def protocol_check(summary, choice, lr=protocol.LR, steps=protocol.STEPS):
+    """One sentence: whether the protocol (defaults.py's `lr`, `steps`) is the rule's choice, and if
+    not, why not (its pair is tied with the best but not the cheapest tied pair, ranks below the
+    best beyond the interval, or is not in this run's grid)."""
+    mine = summary[np.isclose(summary["lr"], lr) & (summary["steps"] == steps)]
+    chosen = f"lr {choice['lr']:g} with {int(choice['steps']):,} steps (mean rank {choice['mean_rank']:.2f})"
+    if mine.empty:
+        return (f"The protocol's lr {lr:g} with {steps:,} steps is not in this run's grid, so this run does not "
+                f"check it; the rule chooses {chosen}.")
+    m = mine.iloc[0]
+    ci = f"rank difference from the best {m['difference']:+.2f}, {CONFIDENCE:.0%} interval [{m['low']:+.2f}, {m['high']:+.2f}]"
+    if np.isclose(choice["lr"], lr) and choice["steps"] == steps:
+        return f"The protocol (defaults.py) uses what the rule chooses: {chosen}; {ci}."
+    if m["tied"]:
+        return (f"The protocol (defaults.py: lr {lr:g}, {steps:,} steps, mean rank {m['mean_rank']:.2f}) is tied "
+                f"with the best ({ci}) but is not the rule's choice, {chosen}: a tied pair with fewer steps.")
+    return (f"The protocol (defaults.py: lr {lr:g}, {steps:,} steps, mean rank {m['mean_rank']:.2f}) ranks below "
+            f"the best beyond the interval ({ci}): the rule chooses {chosen}, and defaults.py does not hold it.")

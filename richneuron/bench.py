@@ -1,6 +1,7 @@
 """Speed benchmark: engine vs a plain one-model-at-a-time PyTorch loop, and vs this machine's limit.
 
-    python -m richneuron.bench [--steps 300] [--json build/bench.json] [--update-readme]
+    python -m richneuron.bench [--steps 300] [--json build/bench.json] [--render paper] [--update-readme]
+    python -m richneuron.bench --costs [--render paper]      # only what the report pays, no measurement
 
 For each reference configuration (depth 2, 5,000-parameter budget, 16 seeds) it measures
 model-steps per second of (a) the engine's stacked training (`engine.train_stack`, with its
@@ -10,6 +11,11 @@ per model-step (matmul FLOPs counted by `torch.utils.flop_counter.FlopCounterMod
 sin/cos/tanh/sigmoid evaluations counted in the same forward+backward pass) at this machine's
 measured float32 GEMM rate and sine rate (`ops.sin`, the kernel the neurons use), both measured
 in the same run.
+
+What the report pays (`purpose_costs`): the core-seconds of a render's published results
+(`--render DIR`, default paper/: its results.csv.gz, one row per trained replica) summed per purpose
+by PURPOSE_RULE, each trained replica counted once, so the next speed-up can be aimed at the
+largest purpose.
 
 That limit prices every FLOP at the rate of one large (1024²) GEMM. The engine's products are small
 batched ones (16 replicas × a few hundred points × a width of 30–60), which the BLAS runs more
@@ -27,6 +33,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
@@ -277,6 +285,8 @@ def table(result):
                   f"{100 * rep['training_fraction_of_limit']:.0f}% over its training time."]
     elif "report" in result:
         lines += ["", "Full report: no cells of a full `make report` in build/cache to count."]
+    if result.get("costs"):
+        lines += ["", costs_table(result["costs"])]
     dk = result.get("dask")
     if dk:
         lines += ["", f"Dask vs the engine's pool ({dk['cells']} cells, {dk['model_steps'] / 1e6:.1f} M model-steps, "
@@ -354,6 +364,105 @@ def dask_vs_pool(steps=300):
     return out
 
 
+# ----------------------------------------------------------------------------- what the report pays
+
+PURPOSES = ("robustness checks", "calibration", "tuning", "real data", "main grid", "protocol space", "sweeps")
+PURPOSE_RULE = (
+    "Each trained cell (its replicas train together) gets the first purpose it meets: robustness checks (a replica "
+    "with perturb > 0, or kernels = torch, the check of renders before the one-ulp perturbation); calibration (read "
+    "by notebook 00_methods only); tuning (trained on a validation share: task.validation > 0); real data (a real "
+    "task); main grid (every replica at the default protocol: budget, depth, steps and lr of defaults.py, meta_lr_scale "
+    "1, no neuron or task option and no omega set); protocol space (read by notebook 08_protocol_space); sweeps "
+    "(everything else: the findings' off-default runs). A replica's cost is its wall_seconds (its cell's training "
+    "time over its replicas, one core per cell), counted once however many notebooks read it.")
+
+
+def _default_protocol(results):
+    """Per replica (a boolean Series): trained at the default protocol (PURPOSE_RULE's main grid)."""
+    r = results
+    ok = (r["budget"] == protocol.BUDGET) & (r["depth"] == protocol.DEPTH) & (r["steps"] == protocol.STEPS)
+    ok &= np.isclose(r["lr"].astype(float), protocol.LR, rtol=1e-9, atol=0)
+    if "meta_lr_scale" in r:
+        ok &= r["meta_lr_scale"].fillna(1.0) == 1.0
+    for c in r.columns:
+        if c.startswith(("opt.", "task.")) or c == "omega":
+            ok &= r[c].isna()
+    return ok
+
+
+def purposes(results):
+    """PURPOSE_RULE: the purpose of each row of a render's results (`results.csv.gz`), a Series
+    aligned with `results`. Needs the columns cell, notebooks, task, steps, lr, budget, depth."""
+    need = ["cell", "notebooks", "task", "steps", "lr", "budget", "depth", "wall_seconds"]
+    missing = [c for c in need if c not in results]
+    if missing:
+        raise ValueError(f"the results lack column(s) {', '.join(missing)}; a render's results.csv.gz has them")
+    r = results
+    check = r["perturb"].fillna(0) > 0 if "perturb" in r else pd.Series(False, index=r.index)
+    if "kernels" in r:
+        check |= r["kernels"] == "torch"
+    validation = r["task.validation"].fillna(0) > 0 if "task.validation" in r else pd.Series(False, index=r.index)
+    flags = pd.DataFrame({"cell": r["cell"], "check": check, "validation": validation,
+                          "real": r["task"].isin(tasks.available("real")), "default": _default_protocol(r),
+                          "readers": r["notebooks"].fillna("").str.split(",")})
+    per_cell = flags.groupby("cell").agg(check=("check", "any"), validation=("validation", "any"),
+                                         real=("real", "any"), default=("default", "all"),
+                                         readers=("readers", lambda v: set().union(*v) - {""}))
+
+    def purpose(c):
+        if c["check"]:
+            return "robustness checks"
+        if c["readers"] == {"00_methods"}:
+            return "calibration"
+        if c["validation"]:
+            return "tuning"
+        if c["real"]:
+            return "real data"
+        if c["default"]:
+            return "main grid"
+        return "protocol space" if "08_protocol_space" in c["readers"] else "sweeps"
+    return r["cell"].map(per_cell.apply(purpose, axis=1))
+
+
+def purpose_costs(results):
+    """Core-seconds per purpose (PURPOSE_RULE) of a render's results, each replica (cell, replica)
+    once: purpose, cells, replicas, model_steps, core_seconds, share (of all core-seconds), largest
+    first; the purposes with no replica left out."""
+    r = results.drop_duplicates(["cell", "replica"]) if "replica" in results else results
+    r = r.assign(purpose=purposes(r), model_steps=r["steps"].astype(int))
+    t = r.groupby("purpose").agg(cells=("cell", "nunique"), replicas=("cell", "size"),
+                                 model_steps=("model_steps", "sum"), core_seconds=("wall_seconds", "sum"))
+    t = t.reindex([p for p in PURPOSES if p in t.index]).reset_index()
+    t["share"] = t["core_seconds"] / t["core_seconds"].sum()
+    return t.sort_values("core_seconds", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def render_costs(render="paper"):
+    """`purpose_costs` of the render in directory `render` (its results.csv.gz), with its source;
+    None when it has no results."""
+    path = Path(render) / "results.csv.gz"
+    if not path.exists():
+        return None
+    t = purpose_costs(pd.read_csv(path, low_memory=False))
+    return {"source": str(path), "rows": t.to_dict("records")}
+
+
+def costs_table(costs):
+    """The full-report line: core-seconds per purpose as a markdown table, the largest named."""
+    rows = costs["rows"]
+    total = sum(r["core_seconds"] for r in rows)
+    lines = [f"What the report pays ({costs['source']}): {total:,.0f} core-seconds of training in "
+             f"{sum(r['replicas'] for r in rows):,} replicas ({sum(r['cells'] for r in rows):,} cells), each counted "
+             f"once; largest purpose: {rows[0]['purpose']} ({100 * rows[0]['share']:.0f}%).", "",
+             "| purpose | cells | replicas | M model-steps | core-seconds | share | core-µs per model-step |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['purpose']} | {r['cells']:,} | {r['replicas']:,} | {r['model_steps'] / 1e6:,.2f} | "
+                     f"{r['core_seconds']:,.0f} | {100 * r['share']:.1f}% | "
+                     f"{1e6 * r['core_seconds'] / r['model_steps']:,.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300, help="training steps per measurement")
@@ -361,10 +470,21 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu", help="device of the one-cell measurement (cpu, cuda)")
     ap.add_argument("--dask", action="store_true", help="also time one grid through a local Dask cluster "
                     "and through the engine's own pool")
+    ap.add_argument("--render", default="paper", help="a render's directory: its results.csv.gz gives the "
+                    "core-seconds per purpose the report pays (default: paper)")
+    ap.add_argument("--costs", action="store_true", help="print only the core-seconds per purpose of --render "
+                    "(no measurement)")
     ap.add_argument("--update-readme", action="store_true", help="rewrite the README's benchmark table")
     a = ap.parse_args(argv)
+    if a.costs:
+        costs = render_costs(a.render)
+        if costs is None:
+            raise SystemExit(f"{a.render} holds no results.csv.gz (a render's published results)")
+        print(costs_table(costs))
+        return
     result = run(a.steps, device=a.device)
     result["report"] = full_report(result["gemm_gflops"] * 1e9, result["sin_gevals_per_s"] * 1e9)
+    result["costs"] = render_costs(a.render)
     if a.dask:
         result["dask"] = dask_vs_pool()
     text = table(result)

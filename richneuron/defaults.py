@@ -1,8 +1,10 @@
 """The default protocol's values, in one place: `Experiment`'s defaults, `protocol` (which builds
 the notebooks' grids from them), the notebooks' parameters and the bench all read these.
 
-The study published none of these (docs/original-study.md §4.2); notebook 00_methods shows the
-calibration sweep behind them.
+The study published none of these (docs/original-study.md §4.2). LR and STEPS are held to a rule
+stated before its data (`analysis.methods.PROTOCOL_RULE`): notebook 00_methods computes the rule's
+choice on validation data and says, in the paper's Methods, whether these values are it. The findings
+read the values from here, never from notebook 00's output.
 """
 BUDGET = 5000        # parameters per model (the study: "~5K" for memorization, 3K–8K overall)
 DEPTH = 2            # hidden layers, then a linear head

@@ -1,7 +1,7 @@
 """The report's default protocol: one place for the settings every finding notebook shares.
 
-The values live in `defaults` (which `Experiment` reads too); notebook 00_methods shows the
-calibration sweep behind them. Notebooks build their main grid with `main_grid(...)`, so the
+The values live in `defaults` (which `Experiment` reads too); notebook 00_methods checks LR and
+STEPS against the rule that chooses them (`analysis.methods.PROTOCOL_RULE`). Notebooks build their main grid with `main_grid(...)`, so the
 same cells are computed once and shared through the results store.
 """
 from .defaults import BUDGET, DATA_SEED, DATA_SEEDS, DEPTH, LR, SEEDS, STEPS  # noqa: F401  (the values)

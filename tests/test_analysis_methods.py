@@ -54,7 +54,7 @@ def test_rule_ranks_pairs_and_chooses_as_by_hand():
     assert "is tied with the best" in methods.protocol_check(s, choice, lr=1e-3, steps=20)
     assert "ranks below the best beyond the interval" in methods.protocol_check(s, choice, lr=1e-3, steps=10)
     assert "not in this run's grid" in methods.protocol_check(s, choice, lr=1e-3, steps=30)
-    assert list(methods.rank_table(s).loc["lr 0.001"]) == [f"{np.mean(RANKS[A]):.2f}", f"{np.mean(RANKS[B]):.2f}"]
+    assert list(methods.rank_table(s).loc["0.001"]) == [f"{np.mean(RANKS[A]):.2f}", f"{np.mean(RANKS[B]):.2f}"]
 
 
 def test_rule_breaks_ties_at_equal_steps_to_the_protocols_rate_then_the_mean_rank():

@@ -1,6 +1,7 @@
 """The benchmark's full-report line: model-steps and limit time recomputed by hand from the cells."""
 import json
 
+import pandas as pd
 import pytest
 
 import richneuron as rn
@@ -52,3 +53,36 @@ def test_ceiling_records_one_steps_products_as_counted_by_hand(arch, name, per_s
     text = bench.table({"rows": [row], "gemm_gflops": 100, "sin_gevals_per_s": 1, "steps": 7, "seeds": 3,
                         "provenance": provenance()})
     assert "; 4; 50% | 50% |" in text and "No engine built on these kernels passes it" in text
+
+
+def test_purpose_costs_sum_each_replica_once_by_hand():
+    from richneuron import protocol
+    base = dict(task="spiral", budget=protocol.BUDGET, depth=protocol.DEPTH, steps=protocol.STEPS, lr=protocol.LR,
+                meta_lr_scale=1.0, kernels="numpy", perturb=0, omega=float("nan"), **{"task.validation": float("nan")})
+    rows = [  # (cell, replica, wall_seconds, notebooks, changes)
+        ("main", 0, 1.0, "02_no_universal_neuron,08_protocol_space", {}),
+        ("main", 1, 2.0, "02_no_universal_neuron", {}),
+        ("main", 1, 2.0, "02_no_universal_neuron", {}),                          # the same replica again
+        ("mixed", 0, 4.0, "02_no_universal_neuron", {}),                         # a cell with one lr off default
+        ("mixed", 1, 8.0, "02_no_universal_neuron", {"lr": 1e-2}),
+        ("space", 0, 16.0, "08_protocol_space", {"budget": 1000}),
+        ("check", 0, 32.0, "02_no_universal_neuron", {"perturb": 1}),
+        ("oldcheck", 0, 64.0, "00_methods", {"kernels": "torch"}),               # a check before calibration
+        ("calib", 0, 128.0, "00_methods", {"task.validation": 0.25}),
+        ("tune", 0, 256.0, "07_peers", {"task.validation": 0.25}),
+        ("real", 0, 512.0, "09_real_data", {"task": "digits"}),
+        ("omega", 0, 1024.0, "05_frequency_generalization", {"omega": 3.0}),
+    ]
+    df = pd.DataFrame([{**base, "cell": c, "replica": k, "wall_seconds": w, "notebooks": n, **ch}
+                       for c, k, w, n, ch in rows])
+    t = bench.purpose_costs(df).set_index("purpose")
+    want = {"main grid": 3.0, "sweeps": 12.0 + 1024.0, "protocol space": 16.0, "robustness checks": 32.0 + 64.0,
+            "calibration": 128.0, "tuning": 256.0, "real data": 512.0}
+    assert t["core_seconds"].to_dict() == want
+    assert t.loc["sweeps", "cells"] == 2 and t.loc["sweeps", "replicas"] == 3 and t.loc["main grid", "replicas"] == 2
+    assert t.loc["main grid", "model_steps"] == 2 * protocol.STEPS
+    assert t["share"].sum() == pytest.approx(1.0) and list(t.index)[0] == "sweeps"
+    text = bench.costs_table({"source": "x", "rows": t.reset_index().to_dict("records")})
+    assert f"{sum(want.values()):,.0f} core-seconds" in text and "largest purpose: sweeps (" in text
+    with pytest.raises(ValueError, match="notebooks"):
+        bench.purpose_costs(df.drop(columns="notebooks"))

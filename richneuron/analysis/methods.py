@@ -294,7 +294,8 @@ def rule_choice(summary, default_lr):
 def rank_table(summary):
     """Mean rank by lr (rows) × steps (columns), as printed numbers."""
     t = summary.pivot(index="lr", columns="steps", values="mean_rank")
-    return t.map(lambda v: f"{v:.2f}").rename(index=lambda v: f"lr {v:g}", columns=lambda v: f"{v:,} steps")
+    t = t.map(lambda v: f"{v:.2f}").rename(index=lambda v: f"{v:g}", columns=lambda v: f"{v:,} steps")
+    return t.rename_axis(index="learning rate", columns=None)
 
 
 def rank_figure(summary, choice, lr=protocol.LR, steps=protocol.STEPS):
@@ -307,7 +308,8 @@ def rank_figure(summary, choice, lr=protocol.LR, steps=protocol.STEPS):
     where = lambda a, b: (list(t.columns).index(b), list(t.index).index(a))
     x, y = where(choice["lr"], choice["steps"])
     ax.add_patch(plt.Rectangle((x, y), 1, 1, fill=False, lw=2.5, ec="black"))
-    if lr in t.index and steps in t.columns:
+    shown = lr in t.index and steps in t.columns
+    if shown:
         x, y = where(lr, steps)
         ax.plot(x + 0.85, y + 0.2, marker="*", ms=11, color="white", mec="black")
     ax.set(xlabel="steps", ylabel="learning rate", title="mean rank on validation data")
@@ -315,8 +317,9 @@ def rank_figure(summary, choice, lr=protocol.LR, steps=protocol.STEPS):
     n = int(summary["pairs"].iloc[0])
     return fig, (f"PROTOCOL_RULE's ranks: each (learning rate, steps) pair's rank among the {len(summary)} pairs "
                  f"on validation data, averaged over {n} arch × task pairs (lower is better). Black box: the rule's "
-                 f"choice (lr {choice['lr']:g}, {int(choice['steps']):,} steps); star: the protocol's "
-                 f"(defaults.py: lr {lr:g}, {steps:,} steps).")
+                 f"choice (lr {choice['lr']:g}, {int(choice['steps']):,} steps); "
+                 + ("star: the protocol's" if shown else "not in this grid: the protocol's")
+                 + f" (defaults.py: lr {lr:g}, {steps:,} steps).")
 
 
 def protocol_check(summary, choice, lr=protocol.LR, steps=protocol.STEPS):

@@ -36,3 +36,18 @@ def test_at_step_reads_the_last_logged_step_before_the_share():
 def test_at_step_rejects_bad_shares(share):
     with pytest.raises(ValueError, match="share"):
         _run(10).at_step(share)
+
+
+def test_published_history_holds_what_at_step_reads(tmp_path):
+    from richneuron import report
+    e = rn.Experiment(archs=["vanilla"], tasks=["spiral"], seeds=[0, 1], data_seed=[0, 1], steps=30, log_every=5,
+                      width=8, budget=None)
+    res = rn.run(e, progress=False, workers=1, cache_dir=tmp_path)
+    cells = report.stored_cells({"01_x": [c["key"] for c in res.cells()]}, tmp_path)
+    h = report.history_read(cells, shares=(0.5, 1.0))
+    assert len(h) == 2 * len(res.metrics) and set(h["step"]) == {15, 30}
+    for share in (0.5, 1.0):
+        got = h[h["share"] == share].sort_values(["data_seed", "seed"])
+        want = res.at_step(share).metrics.sort_values(["data_seed", "seed"])
+        np.testing.assert_array_equal(got["test_accuracy"].to_numpy(), want["test_accuracy"].to_numpy())
+        np.testing.assert_array_equal(got["train_loss"].to_numpy(), want["final_train_loss"].to_numpy())

@@ -169,6 +169,8 @@ def criterion_commit(text, source, root=ROOT):
     the line is not in HEAD's version of the file, "unknown" without git."""
     if not text or not source:
         return "unknown"
+    if source.startswith(CRITERIA_FOLDER):
+        return _file_commit(text, source, root)
     try:
         head = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{source}"], capture_output=True,
                               text=True, timeout=30)
@@ -179,6 +181,36 @@ def criterion_commit(text, source, root=ROOT):
         log = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs", "-S", text, "--", source],
                              capture_output=True, text=True, timeout=60)
         return log.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+CRITERIA_FOLDER = "richneuron/criteria/"
+
+
+def _git(root, *args):
+    r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+    return r.stdout if r.returncode == 0 else None
+
+
+def _file_commit(text, source, root=ROOT):
+    """`criterion_commit` of a criterion file (`criteria`): the newest commit that changed its words;
+    for the words the file was created with, the commit that last changed them where they lived
+    before (a line of an analysis module)."""
+    words = lambda t: None if t is None else " ".join(t.split())
+    try:
+        if words(_git(root, "show", f"HEAD:{source}")) != text:
+            return "uncommitted" if _git(root, "rev-parse", "HEAD") else "unknown"
+        for line in (_git(root, "log", "--format=%H %h %cs", "--", source) or "").splitlines():
+            sha, stamp = line.split(" ", 1)
+            before = words(_git(root, "show", f"{sha}^:{source}"))
+            if before == text:
+                continue                       # the words did not change in this commit
+            if before is None:                 # created here: where did these words last change?
+                old = _git(root, "log", "-1", "--format=%h %cs", "-S", text, f"{sha}^", "--", "richneuron/analysis")
+                return (old or "").strip() or stamp
+            return stamp
+        return "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -15,3 +15,5 @@ DATA_SEEDS = 6       # data draws 0..5 per task: 12 replicas per (arch, task) in
                      # same draws for every arch; inference is at the draw level (stats.compare(draws=...)), so
                      # 6 draws give its paired t 5 degrees of freedom (3 draws x 4 seeds gave 2)
 DATA_SEED = 0        # the draw shown where one draw is enough (figures of learned functions)
+READ_SHARES = (0.1, 1 / 3, 1.0)  # shares of the steps at which logged scores are read: the training lengths the
+                                 # protocol space (notebook 08) and the study-protocol verdicts judge

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import neurons, notebook as nbk, plots, protocol, published, schema, stats, summary, tasks
+from . import defaults, neurons, notebook as nbk, plots, protocol, published, schema, stats, summary, tasks
 from .provenance import provenance
 from .schema import column_doc, column_order  # noqa: F401  (column_doc: the data dictionary's meanings)
 
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TITLE = "Beyond Linear Neurons, re-run: do richer neurons beat ReLU at a matched parameter budget?"
 RESULTS_FILE, DICTIONARY_FILE = "results.csv.gz", "results_dictionary.md"
+HISTORY_FILE = "history_read.csv.gz"     # the logged scores at the steps the verdicts read
 STUDY_PAGE = "https://huggingface.co/anshdadhich/richneuron-vs-vanilla-benchmark"
 STUDY_CITATION = f"anshdadhich, 2025, Hugging Face repository [anshdadhich/richneuron-vs-vanilla-benchmark]({STUDY_PAGE})"
 STUDY_DOCS = "the repository's docs/original-study.md"
@@ -168,6 +169,8 @@ def criterion_commit(text, source, root=ROOT):
     the line is not in HEAD's version of the file, "unknown" without git."""
     if not text or not source:
         return "unknown"
+    if source.startswith(CRITERIA_FOLDER):
+        return _file_commit(text, source, root)
     try:
         head = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{source}"], capture_output=True,
                               text=True, timeout=30)
@@ -178,6 +181,36 @@ def criterion_commit(text, source, root=ROOT):
         log = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs", "-S", text, "--", source],
                              capture_output=True, text=True, timeout=60)
         return log.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+CRITERIA_FOLDER = "richneuron/criteria/"
+
+
+def _git(root, *args):
+    r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+    return r.stdout if r.returncode == 0 else None
+
+
+def _file_commit(text, source, root=ROOT):
+    """`criterion_commit` of a criterion file (`criteria`): the newest commit that changed its words;
+    for the words the file was created with, the commit that last changed them where they lived
+    before (a line of an analysis module)."""
+    words = lambda t: None if t is None else " ".join(t.split())
+    try:
+        if words(_git(root, "show", f"HEAD:{source}")) != text:
+            return "uncommitted" if _git(root, "rev-parse", "HEAD") else "unknown"
+        for line in (_git(root, "log", "--format=%H %h %cs", "--", source) or "").splitlines():
+            sha, stamp = line.split(" ", 1)
+            before = words(_git(root, "show", f"{sha}^:{source}"))
+            if before == text:
+                continue                       # the words did not change in this commit
+            if before is None:                 # created here: where did these words last change?
+                old = _git(root, "log", "-1", "--format=%h %cs", "-S", text, f"{sha}^", "--", "richneuron/analysis")
+                return (old or "").strip() or stamp
+            return stamp
+        return "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -878,7 +911,9 @@ def provenance_section(verdict_rows, meta, history=None):
                       "(`Experiment(perturb=1)`) and a verdict that changes is reported as inconclusive "
                       f"[[ref:tab-checks]]. Each notebook as it ran, every output kept, is an appendix (Contents). "
                       f"The per-replica results are published next to this paper "
-                      f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})).",
+                      f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})), "
+                      f"with every replica's logged scores at the training lengths the verdicts read "
+                      f"([{HISTORY_FILE}]({HISTORY_FILE})).",
                       "provenance")]
     cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", "The render: code, machine, "
                                       "mode, runtimes and cells behind this paper.", "render"), "provenance-render"))
@@ -1042,19 +1077,50 @@ def data_dictionary(df):
              f"One row per trained replica that a notebook of the paper read ({len(df):,} rows, "
              f"{df['cell'].nunique() if len(df) else 0:,} cells), from the results store the report used. Read it with "
              f"`pandas.read_csv(\"{RESULTS_FILE}\")`; a replica's loss curve, gradient norms and trained weights are "
-             "in the results store under its `cell` key (`richneuron.run` with the same experiment returns them).", "",
+             "in the results store under its `cell` key (`richneuron.run` with the same experiment returns them). "
+             f"`{HISTORY_FILE}` holds each replica's logged training loss and test score at the training lengths the "
+             f"verdicts read ({', '.join(f'{s:.0%}' for s in defaults.READ_SHARES)} of its steps; `share`, `step`).", "",
              "| column | type | rows filled | meaning |", "|---|---|---|---|"]
     for c in df.columns:
         lines.append(f"| `{c}` | {df[c].dtype} | {int(df[c].notna().sum()):,} | {column_doc(c) or 'undocumented'} |")
     return "\n".join(lines) + "\n"
 
 
+def history_read(cells, shares=defaults.READ_SHARES):
+    """The logged training loss and test score of every replica of `cells` (`stored_cells`) at the
+    steps the verdicts read (`shares` of its steps: the last logged step at or before each, as
+    `Results.at_step` reads them): one row per replica and step, so a verdict at a shorter training
+    length can be checked without retraining. A replica is named by its `cell` and its identity
+    columns (the results file's)."""
+    out = []
+    for key, c in cells.items():
+        h = pd.DataFrame(c["doc"].get("history", []))
+        if not len(h):
+            continue
+        h = h[(h["layer"] == "all") & (h["quantity"].eq("loss") | h["quantity"].str.startswith("test_"))]
+        ident = [k for k in h.columns if k not in ("step", "quantity", "layer", "value")]
+        wide = h.pivot_table(index=[*ident, "step"], columns="quantity", values="value", dropna=False).reset_index()
+        steps = int(c["doc"]["config"]["steps"])
+        logged = sorted(wide["step"].unique())
+        read = {max(s for s in logged if s <= int(share * steps + 1e-9)): share for share in shares}
+        wide = wide[wide["step"].isin(read)].assign(share=lambda d: d["step"].map(read), cell=key,
+                                                    perturb=c["doc"]["config"].get("perturb", 0))
+        out.append(wide.rename(columns={"loss": "train_loss", "steps_total": "steps"}))
+    if not out:
+        return pd.DataFrame()
+    df = pd.concat(out, ignore_index=True)
+    first = ["cell", "arch", "task", "data_seed", "seed", "omega", "lr", "perturb", "steps", "share", "step", "train_loss"]
+    return df[[c for c in first if c in df] + sorted(c for c in df if c not in first)]
+
+
 def publish_results(cells, base):
-    """Write base/results.csv.gz (byte-reproducible gzip) and base/results_dictionary.md from
-    `cells` (`stored_cells`)."""
+    """Write base/results.csv.gz (byte-reproducible gzip), base/results_dictionary.md and
+    base/history_read.csv.gz (`history_read`) from `cells` (`stored_cells`)."""
     df = results_table(cells)
-    df.to_csv(base / RESULTS_FILE, index=False, compression={"method": "gzip", "mtime": 0})
+    gz = {"method": "gzip", "mtime": 0}
+    df.to_csv(base / RESULTS_FILE, index=False, compression=gz)
     (base / DICTIONARY_FILE).write_text(data_dictionary(df))
+    history_read(cells).to_csv(base / HISTORY_FILE, index=False, compression=gz)
     return df
 
 
@@ -1247,6 +1313,7 @@ def build(quick=False, only=None, root=ROOT, log=print):
         shutil.copy(base / "answers.json", dest / "answers.json")
         shutil.copy(base / RESULTS_FILE, dest / RESULTS_FILE)
         shutil.copy(base / DICTIONARY_FILE, dest / DICTIONARY_FILE)
+        shutil.copy(base / HISTORY_FILE, dest / HISTORY_FILE)
         fit_csv = base / "results" / "08_protocol_space" / "protocol_fit.csv"
         if fit_csv.exists():
             shutil.copy(fit_csv, dest / "protocol_fit.csv")

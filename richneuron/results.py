@@ -1,7 +1,13 @@
 """What `run` returns: the metrics and history tables, and any trained replica back as a module."""
+import math
+
+import numpy as np
 import pandas as pd
 
 from . import models, schema, stats, tasks
+
+# The columns that identify a replica in both tables (the history's "steps_total" is the metrics' "steps").
+_IDENTITY = ("arch", "task", "data_seed", "seed", "omega", "lr", "meta_lr_scale", "width", "depth", "budget")
 
 
 class Results:
@@ -32,6 +38,49 @@ class Results:
         """Mean, std, count, per-seed values and diverged count of the test metric (or `value`)
         per group; diverged replicas are excluded from the statistics and counted."""
         return stats.summarize(self.metrics, by=by, value=value)
+
+    def at_step(self, share):
+        """The metrics as they stood after `share` (0 < share ≤ 1) of each replica's steps, read from
+        the logged history: `final_train_loss` is the logged training loss and `test_<metric>` the
+        logged test score at the last logged step at or before share × steps (`read_step`); a
+        replica is `diverged` when its loss there is not finite. Every other end-of-training score
+        (train and extra-set scores, weight movement) is not logged and is left empty. A `Results`
+        whose `metrics` is that table (history and weights as trained): what a run stopped there
+        would have measured, without retraining."""
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], got {share!r}")
+        m, h = self.metrics.copy(), self.history
+        if not len(m):
+            return self._with_metrics(m)
+        opts = [c for c in m.columns if c.startswith(("task.", "opt."))]
+        ident = [c for c in (*_IDENTITY, *opts) if c in m.columns and c in h.columns]
+        key = lambda df: pd.MultiIndex.from_frame(df[ident].astype(str))
+        wanted = np.floor(share * m["steps"].to_numpy(float) + 1e-9).astype(int)
+        rows = h[h["layer"] == "all"]
+        rows = rows[rows["quantity"].isin(["loss", *(f"test_{t}" for t in m["metric"].unique())])]
+        logged = rows.assign(_id=list(key(rows)))
+        steps_of = logged.groupby("_id")["step"].unique()
+        ids = list(key(m))
+        read = [max((s for s in steps_of.get(i, []) if s <= w), default=-1) for i, w in zip(ids, wanted)]
+        if min(read) < 0:
+            raise ValueError(f"no logged step at or before {share:.3g} of the steps for some replicas")
+        value = logged.set_index(["_id", "step", "quantity"])["value"]
+        get = lambda i, s, q: float(value.get((i, s, q), math.nan))
+        m["read_step"] = read
+        m["final_train_loss"] = [get(i, s, "loss") for i, s in zip(ids, read)]
+        for metric in m["metric"].unique():
+            col, sel = f"test_{metric}", (m["metric"] == metric).to_numpy()
+            m.loc[sel, col] = [get(i, s, col) for i, s, ok in zip(ids, read, sel) if ok]
+        lost = [c for c in m.columns if c.startswith("train_") or c.endswith(("_mse", "_accuracy"))
+                and not c.startswith(("test_", "predict_", "chance_", "uniform_")) or c.startswith("moved")]
+        m[lost] = math.nan
+        m["diverged"] = ~np.isfinite(m["final_train_loss"].to_numpy(float))
+        return self._with_metrics(m)
+
+    def _with_metrics(self, metrics):
+        out = Results([])
+        out._cells, out.metrics, out.history, out.provenance = self._cells, metrics, self.history, self.provenance
+        return out
 
     def model(self, arch, task, seed, **where):
         """The trained replica matching `arch`, `task`, `seed` and any further metric columns

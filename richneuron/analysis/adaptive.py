@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import models, neurons, plots, protocol, stats, tasks as _tasks
+from .. import criteria, models, neurons, plots, protocol, stats, tasks as _tasks
 from ..experiment import cost
 from . import common, ranking
 
@@ -45,9 +45,7 @@ UNTESTABLE = {GRADIENT: "under Adam every parameter's step is divided by the run
                         "(ours: does a larger meta learning rate help?) and show it beside the row"}
 
 # The verdict criterion, shown in the notebook before any data and stored with the scorecard row (one line).
-CRITERIA = {
-    CLAIM: "Five parts, each on its own family of stats.compare tests (a paired t on per-draw means; Holm within the family, alpha 0.05; equivalence by TOST; 2 seeds x 6 data draws = 12 replicas per group in full mode). (1) performance: each adaptive arch (v6-v13, v15) against SinGLU on each of the six standard tasks (family of 9 x 6 = 54 tests; ratio of geometric-mean MSE or difference of mean accuracy): a pair holds when the adaptive arch is significantly worse or equivalent to SinGLU (within a factor 1.25 / 2 pp, TOST), fails when it is significantly better and not equivalent, and is inconclusive when the robustness check moves its ratio by more than a factor √10 (not a measurement); the part holds when every pair holds, fails when any pair fails, is inconclusive otherwise. (2) alpha stuck (v6): per task, v6's end-of-training alpha mean and alpha spread (std over inputs and units; means over layers) against their values at step 0 (family of 2 x 6 tests): a test holds when the change is equivalent to none within 0.05 (TOST), fails when it is significant (Holm) and at least 0.05 in size. (3) omega frozen (v7): per task, the ratio end/start of v7's mean omega(x) (family of 6 tests): holds when equivalent to 1 within a factor 1.05, fails when significant and at least that factor. (4) phase ~0 (v11), judged relative to its bound 0.1*omega (so not true by construction): per task, v11's end-of-training mean |phase| divided by 0.1*omega against 0.1 (a one-sample t on the per-draw mean logs via stats.compare against the constant; family of 6 tests): holds when significantly below a tenth of the bound, fails when significantly above it. (5) gradient competition: not testable as stated (under Adam each parameter's step is normalised by its own gradient's RMS, so smaller meta gradients do not mean slower meta learning) and not counted; re-posed as ours and shown beside the row, not counted: the meta learning-rate sweep (v6, v7, v10 on spiral and hifreq at meta-lr multipliers 0.1, 10, 100 against multiplier 1: family of 18 tests): an (arch, task) pair is helped when a multiplier above 1 significantly improves the score and is not equivalent to multiplier 1 (factor 1.25 / 2 pp, TOST), not helped when every multiplier above 1 is significantly worse or equivalent; the re-posed part holds when every pair is helped, fails when any pair is not helped. Parts (2)-(4) hold when all their tests (pairs) hold, fail when any fails, are inconclusive otherwise, and are inconclusive when their arch is not in the run. Replicated: the four testable parts hold at the default protocol. Replicated only under stated conditions: not reachable (no condition sweep bears on this claim). Not replicated: any part fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with every initial weight moved by one ulp (robustness check).",
-}
+CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 
 TASKS = list(ranking.STANDARD)

@@ -18,7 +18,7 @@ one-line readings (`read_*`), `verdict(tables)` and `summary(row, tables)`.
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import plots, protocol, published, stats, tasks
+from .. import criteria, plots, protocol, published, stats, tasks
 from . import common
 from .ranking import ADAPTIVE   # the study's adaptive variants (defined once, in ranking)
 
@@ -32,9 +32,7 @@ TASKS = ("freqgen", "mixedfreq")
 CLAIM = "fixed_freq_generalizes"
 SOURCE = "richneuron/analysis/frequency.py"
 
-CRITERIA = {
-    CLAIM: "Family: SinGLU against each adaptive variant (v6-v13, v15) on freqgen and mixedfreq at the default protocol, the ratio adaptive/SinGLU of geometric-mean test MSEs at the unseen frequency (stats.compare, log scale, at the level of the data draw; 2 seeds x 6 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (18 with every arch). Direction: holds when SinGLU is significantly better than every adaptive variant on both tasks (Holm p < 0.05); fails when on either task some adaptive variant is significantly better than SinGLU or equivalent to it within a factor 1.25 (TOST); inconclusive otherwise. Generalizes (the claim says SinGLU generalizes): per task, the geometric mean over replicas of SinGLU's test MSE / the predict-zero MSE of that replica's test set, with its 95% t interval; holds when the upper bound is below 1 on both tasks, fails when the lower bound is above 1 on either task, inconclusive otherwise. No magnitude is claimed (the published 0.736 is SinGLU's own MSE). Direction on the study's direct reading (input x only): not testable as stated (one function of x cannot give both the training and the test sine at the same x; every arch scores about the error of a perfect fit to the training sine) and not counted; direction and generalizes are judged on our scaled reading (ours). Replicated: both parts hold. Replicated only under stated conditions: not so, but both parts hold on one task alone (its tests, with the full family's Holm p-values) or at one swept omega other than the default 1 on the swept tasks against the swept adaptive archs (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with every initial weight moved by one ulp (robustness check).",
-}
+CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 
 def experiments(cfg, omegas, omega_archs, direct_archs, sweep_seeds):

@@ -14,7 +14,7 @@ effect's band).
 
 import pandas as pd
 
-from .. import plots, protocol, published, stats
+from .. import criteria, plots, protocol, published, stats
 from . import common
 
 CLAIM = "memorization_ratio"
@@ -22,9 +22,7 @@ NUM, DEN = "vanilla", "singlu"
 SOURCE = "richneuron/analysis/memorization.py"
 PAIR = [NUM, DEN]
 
-CRITERIA = {
-    CLAIM: "One test per setting: Vanilla/SinGLU ratio of geometric-mean memorize MSEs (stats.compare, log scale, at the level of the data draw: seeds averaged within a draw, a paired t across the draws both archs share; 2 seeds x 6 data draws = 12 replicas per arch in full mode). Direction: holds when the ratio is significantly above 1 (p < 0.05), fails when significantly below 1 or equivalent to 1 within a factor 1.25 (TOST on the draw means), inconclusive otherwise. Magnitude: holds when the ratio's estimate lies in [claim/sqrt(10), claim*sqrt(10)] and its 95% interval overlaps that band, fails when its 95% interval misses that band, inconclusive otherwise. Capacity (the claim read as: more pairs stored at the same budget): the capacity sweep's Vanilla/SinGLU ratio at every count of random pairs above 200 (400 and 800, and 1600 where run; the main grid's seeds and data draws; Holm over the counts) holds when significantly above 1 at every count, fails when significantly below 1 or equivalent to 1 within a factor 1.25 at some count, inconclusive otherwise or when the sweep was not run. No fixed error floor: the ratio is judged unless the robustness check's runs of the same comparison move it by more than the claimed effect's band (a factor sqrt(10)); then it is not a measurement and both parts are inconclusive. Replicated: direction, magnitude and capacity hold at the default protocol (lr 1e-3, 3000 steps). Replicated only under stated conditions: not so, but both hold at one of the swept learning rates (each a comparison of its own replicas; the direction's p-values Holm-adjusted over the swept learning rates). Not replicated: a part fails at the default protocol and no swept learning rate rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated by the robustness check.",
-}
+CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 
 def experiments(cfg, lrs, points, capacity_archs):

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import plots, protocol, published, stats, tasks
+from .. import criteria, plots, protocol, published, stats, tasks
 from . import common
 from .frequency import draw_frame, log_y
 
@@ -37,9 +37,7 @@ CLAIM = "ood_degradation"
 DEFAULT_OMEGA = 1.0     # the sine neurons' default ω: at it the sweep is the default protocol, not a condition
 SOURCE = "richneuron/analysis/ood.py"
 
-CRITERIA = {
-    CLAIM: "Family: each sine arch against Vanilla at the default protocol on two quantities, the per-replica degradation (OOD MSE / in-range MSE) and the absolute OOD MSE, each the ratio arch/Vanilla of geometric means (stats.compare, log scale, Welch; 2 seeds x 6 data draws = 12 replicas per arch in full mode), Holm over all the family's tests (26 with the 13 sine archs). Direction (degradation): holds when every sine arch degrades significantly more than Vanilla (Holm p < 0.05), fails when some sine arch degrades significantly less or equivalently within a factor 1.25 (TOST), inconclusive otherwise. Magnitude: each arch's geometric-mean degradation with its 95% t interval (stats.magnitude): sine archs against [24/sqrt(10), 1273*sqrt(10)], Vanilla against [7/sqrt(10), 7*sqrt(10)]; holds when every estimate is inside its band, fails when some interval misses its band, inconclusive otherwise. Absolute OOD error (the hallucination itself, since the ratio is driven by the in-range fit): holds when every sine arch's OOD MSE is significantly above Vanilla's (Holm), fails when some sine arch's is significantly below Vanilla's or equivalent within a factor 1.25, inconclusive otherwise. Replicated: all three parts hold. Replicated only under stated conditions: not so, but all three hold at one swept omega other than the default 1 for the swept sine archs against the default Vanilla (Holm over the omega sweep's tests). Not replicated: a part fails at the default protocol and no stated condition rescues it. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with every initial weight moved by one ulp (robustness check).",
-}
+CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 
 def experiments(cfg, omegas, omega_archs, sweep_seeds):

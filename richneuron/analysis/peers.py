@@ -24,7 +24,7 @@ import seaborn as sns
 import torch
 from scipy.stats import gmean
 
-from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
+from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
 from . import common, ranking as rk
 from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 
@@ -521,7 +521,7 @@ def fig_scale(tab, cfg, sw):
 
 # ----------------------------------------------------------------------------- regime map
 
-REGIME_CRITERION = "One row per line of the study's map (task type -> its best arch), judged on that row's tasks among the study's 14 neurons (peers excluded, as in the study) at the default protocol with 2 seeds x 6 data draws = 12 replicas per arch: the row's family is the study's best arch against each other arch on each of the row's tasks (stats.compare: ratio of geometric-mean MSE or difference of mean accuracy, a paired t on per-draw means; Holm within the row's family, alpha 0.05). A row holds when its best arch is significantly better than every other arch on every task of the row, fails when some arch is significantly better than it on some task of the row (significantly beaten), and is inconclusive otherwise (neither: tied at the top) or when its best arch or tasks are not in the run; a pair whose ratio of errors the robustness check moves by more than a factor √10 is not a measurement and makes its row inconclusive. Replicated: all six rows hold. Replicated only under stated conditions: not reachable (no condition sweep is judged for the map). Not replicated: any row fails. Inconclusive: otherwise, and whenever the verdict changes when the same runs are repeated with every initial weight moved by one ulp (robustness check)."
+REGIME_CRITERION = criteria.text("regime_map")   # richneuron/criteria/regime_map.md
 REGIME_SOURCE = "richneuron/analysis/peers.py"
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from .. import notebook as nbk, plots, protocol, published, stats, tasks
+from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks
 from ..engine import Experiment
 from ..experiment import cell_key
 from . import common
@@ -43,7 +43,7 @@ LR_RANGE = (1e-4, 3e-2)
 OMEGA_RANGE = (0.3, 30.0)
 INITS = ("default", "siren")
 SIZES = (0.25, 0.5, 1.0)
-LENGTHS = (0.1, 1 / 3, 1.0)      # shares of `steps` at which the logged test score is read
+LENGTHS = defaults.READ_SHARES     # shares of `steps` at which the logged test score is read
 DESIGN_SEED = 8                  # the Sobol scramble
 # task -> (option, three levels, easiest first), as each task declares it; the default is one of them.
 DIFFICULTY = {t: tasks.difficulty(t) for t in tasks.available()}

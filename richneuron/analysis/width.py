@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import models, neurons, protocol, stats, tasks
+from .. import criteria, models, neurons, protocol, stats, tasks
 from . import common
 
 CLAIM = "width_penalty"
@@ -34,9 +34,7 @@ SOURCE = "richneuron/analysis/width.py"
 CLAIM_BAND = (0.25, 0.45)     # the stated criterion's band around the study's ~35%
 
 # The verdict criterion, shown in the notebook before any data and stored with the scorecard row (one line).
-CRITERIA = {
-    CLAIM: "Arithmetic, not statistics: a width is a deterministic function of the arch, the input/output shape, the parameter budget and the depth (models.width_for_budget), so the per-matrix loss p is computed exactly, with no sampling error and no interval, and no training run enters the verdict (the robustness check cannot change it). p is fitted as width(k) = width(1)*(1 - p)^(k - 1) by least squares on log(width / vanilla width) over the pure archs (layers made of full matrices only), one point per shape and matrix count, pooled over the shapes of nested2d, complex4d, memorize and hifreq. Magnitude holds when p at the default protocol (depth 2, 5,000 parameters) lies in [25%, 45%] and fails otherwise (there is no inconclusive branch). Replicated: it holds at the default protocol. Replicated only under stated conditions: it fails there but holds for the pooled fit at another depth (1, 2) or budget (3,000, 5,000, 8,000), or for a single shape; the conditions are named. Not replicated: p is outside the band at the default protocol and under every stated condition. Inconclusive: not reachable. Whether the score follows the width (the severity of the tradeoff) is reported beside the verdict with stats.compare (Holm within each family) and is not part of it; a statement that an effect is absent there needs an equivalence test (TOST), else it is reported as inconclusive.",
-}
+CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 
 # ----------------------------------------------------------------------------- parameters

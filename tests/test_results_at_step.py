@@ -1,0 +1,53 @@
+"""`Results.at_step`: the metrics read from the logged history equal a run stopped at that step."""
+import numpy as np
+import pytest
+
+import richneuron as rn
+
+ORDER = ["arch", "lr", "data_seed", "seed"]
+
+
+def _run(steps):
+    e = rn.Experiment(archs=["vanilla", "singlu"], tasks=["spiral"], seeds=[0, 1], data_seed=[0, 1],
+                      steps=steps, log_every=5, lr=[1e-3, 1e-2], width=8, budget=None)
+    return rn.run(e, progress=False, workers=1)
+
+
+def test_at_step_equals_a_shorter_run():
+    full, short = _run(30), _run(15)
+    a = full.at_step(0.5).metrics.sort_values(ORDER)
+    b = short.metrics.sort_values(ORDER)
+    assert (a["read_step"] == 15).all()
+    np.testing.assert_array_equal(a["final_train_loss"].to_numpy(), b["final_train_loss"].to_numpy())
+    np.testing.assert_array_equal(a["test_accuracy"].to_numpy(), b["test_accuracy"].to_numpy())
+    assert a["train_accuracy"].isna().all()           # not logged: left empty, never the final value
+    assert not a["diverged"].any()
+    # the full length reads the final scores back
+    c = full.at_step(1.0).metrics.sort_values(ORDER)
+    np.testing.assert_array_equal(c["test_accuracy"].to_numpy(), full.metrics.sort_values(ORDER)["test_accuracy"].to_numpy())
+
+
+def test_at_step_reads_the_last_logged_step_before_the_share():
+    full = _run(30)
+    assert (full.at_step(0.3).metrics["read_step"] == 5).all()     # 9 steps wanted; logged every 5
+
+
+@pytest.mark.parametrize("share", [0, -0.1, 1.5])
+def test_at_step_rejects_bad_shares(share):
+    with pytest.raises(ValueError, match="share"):
+        _run(10).at_step(share)
+
+
+def test_published_history_holds_what_at_step_reads(tmp_path):
+    from richneuron import report
+    e = rn.Experiment(archs=["vanilla"], tasks=["spiral"], seeds=[0, 1], data_seed=[0, 1], steps=30, log_every=5,
+                      width=8, budget=None)
+    res = rn.run(e, progress=False, workers=1, cache_dir=tmp_path)
+    cells = report.stored_cells({"01_x": [c["key"] for c in res.cells()]}, tmp_path)
+    h = report.history_read(cells, shares=(0.5, 1.0))
+    assert len(h) == 2 * len(res.metrics) and set(h["step"]) == {15, 30}
+    for share in (0.5, 1.0):
+        got = h[h["share"] == share].sort_values(["data_seed", "seed"])
+        want = res.at_step(share).metrics.sort_values(["data_seed", "seed"])
+        np.testing.assert_array_equal(got["test_accuracy"].to_numpy(), want["test_accuracy"].to_numpy())
+        np.testing.assert_array_equal(got["train_loss"].to_numpy(), want["final_train_loss"].to_numpy())

@@ -484,8 +484,9 @@ def limitations(verdict_rows=()):
         "documented choices (Methods, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
         "protocol and the sweeps shown, not whether the study's own runs were wrong. Every task is synthetic: "
         "generators we wrote because the study published none.",
-        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), chosen by the "
-        "calibration in Methods for the study's neurons together; an arch whose best rate lies elsewhere is judged "
+        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), held to a rule stated "
+        "in Methods (the best mean rank over archs and tasks on validation data; Methods says whether the rule's "
+        "choice equals it) for the study's neurons together; an arch whose best rate lies elsewhere is judged "
         "off its optimum. Only some claims are re-judged at swept rates, and the tuned rates of notebook 07 come "
         "from one trial per rate on a validation split.",
         f"- **ω.** Every sine neuron runs at ω = {sine_omega:g} unless a finding sweeps it (05, 06); SIREN at its "
@@ -509,13 +510,13 @@ def limitations(verdict_rows=()):
         "reference initialisation and default options, without the per-model tuning their papers used beyond the "
         "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
         "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
-        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns every "
-        "scorecard comparison with other kernels; a verdict that survives it may still move on hardware we did "
-        "not try.",
+        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns the "
+        "scorecard comparisons with every initial weight moved by one ulp (as far as the rerun can still change the "
+        "verdict); a verdict that survives it may still move on hardware we did not try.",
         f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
         f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
-        f"magnitude, ×/÷{inspect.signature(stats.magnitude).parameters['band'].default:.3g}) are our choices, stated "
-        "before the data; other choices can move a verdict between *not replicated* and *inconclusive*.",
+        f"magnitude, ×/÷{inspect.signature(stats.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
+        "Provenance, says when it was last revised); other choices can move a verdict between *not replicated* and *inconclusive*.",
         f"- **Toy scale.** {protocol.BUDGET:,} parameters per model at the default protocol (other budgets only "
         "where a notebook sweeps them, up to notebook 07's scale sweep), full-batch Adam, CPU float32; nothing "
         "here speaks for large models.",

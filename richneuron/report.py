@@ -295,7 +295,7 @@ def _published_text(r, e=None):
     """The study's value of a claim, on the scale of our effect when there is one."""
     e = summary.effect(r) if e is None else e
     if e and e["published"] is not None:
-        return fmt_effect(e["published"], e)
+        return stats.effect_text(e, e["published"])
     pub = r.get("published")
     if isinstance(pub, (int, float)) and not isinstance(pub, bool):
         return f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
@@ -304,25 +304,14 @@ def _published_text(r, e=None):
     return "–" if pub is None else str(pub)
 
 
-def fmt_effect(v, e):
-    """A number of an effect in the paper's one format (3 significant digits; × for ratios, pp and %
-    with their unit; whole counts as integers)."""
-    if e["unit"] in ("", "%") and float(v).is_integer():
-        return f"{int(v)}{e['unit']}"
-    sign = "+" if e["unit"] == " pp" and v > 0 else ""
-    return f"{sign}{stats.fmt(v)}{e['unit']}"
-
-
 def ours_short(r):
-    """Our headline for the scorecard: the effect with its 95% interval where there is one number,
-    else the first clause of the row's `ours` (the section gives it in full)."""
+    """Our headline for the scorecard: the row's effect with its 95% interval where there is one
+    number (`stats.effect_text`), else the first clause of the row's `ours` (the section gives it in
+    full)."""
     e = summary.effect(r)
     if e is None:
         return r["ours"].split(";")[0].strip()
-    text = fmt_effect(e["estimate"], e)
-    if e["low"] is not None:
-        text += f" [{fmt_effect(e['low'], e)}, {fmt_effect(e['high'], e)}]"
-    return text
+    return stats.effect_text(e)
 
 
 def _verdict_td(v):

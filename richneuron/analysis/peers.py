@@ -592,8 +592,10 @@ def verdict_regime(scores, archs):
     ours = (f"{n_hold}/{len(parts)} rows: the study's best is significantly best; {n_fail} rows: significantly "
             f"beaten; {len(parts) - n_hold - n_fail}: neither")
     ratios = [r for k, f in fams.items() for r in common.judged_ratios(f, k, prefix=f"{k}: ")]
+    best = stats.effect(f"map rows whose best arch is significantly best (of {len(parts)})", n_hold,
+                        published=published.claims()["regime_map"]["value"], null=None)
     row = stats.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
-                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE, ratios=ratios)
+                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE, ratios=ratios, effect=best)
     return row, table, fams
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import models, neurons, protocol, stats, tasks
+from .. import models, neurons, protocol, published, stats, tasks
 from . import common
 
 CLAIM = "width_penalty"
@@ -161,8 +161,10 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
     conditions = [(f"at {name}", {"magnitude": part(v)}) for name, v in others]
     v, reason = stats.judge({"magnitude": part(primary_loss)}, conditions)
     ours = ours or f"{primary_loss:.0%} per extra matrix at the default protocol (fit over pure archs)"
+    e = stats.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
+                     published=100 * published.claims()[CLAIM]["value"], unit="%", null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
-                         parts={"magnitude": part(primary_loss)}, reason=reason, criterion_source=SOURCE)
+                         parts={"magnitude": part(primary_loss)}, reason=reason, criterion_source=SOURCE, effect=e)
 
 
 # ----------------------------------------------------------------------------- score vs width
@@ -332,7 +334,7 @@ def view(T, name):
         return t.assign(**{c: t[c].map(stats.fmt) for c in t if c.startswith(("rho", "p_"))})
     if name == "budget_gain":
         ran = sorted(T["metrics"].loc[T["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
-        g = t.assign(ci=[f"{stats.fmt_ci(e, lo, hi)}×" for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
+        g = t.assign(ci=[stats.fmt_ci(e, lo, hi, "×") for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
                      p_holm=t["p_holm"].map(stats.fmt_p))
         return g[["task", "arch", "ci", "p_holm", "reading"]].rename(
             columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"})
@@ -386,7 +388,7 @@ def gain_text(S):
     g = S["budget_gain"]
     ran = sorted(S["metrics"].loc[S["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
     return (f"From {ran[0]:,} to {ran[-1]:,} parameters (Holm over {len(g)} tests): " + "; ".join(
-        f"{r.task} {r.arch}: {stats.fmt_ci(r.estimate, r.low, r.high)}×, {r.reading}" for r in g.itertuples()) + ".")
+        f"{r.task} {r.arch}: {stats.fmt_ci(r.estimate, r.low, r.high, '×')}, {r.reading}" for r in g.itertuples()) + ".")
 
 
 def depth_text(S):

@@ -62,6 +62,8 @@ def test_replicated_when_every_part_holds():
 
 def test_not_replicated_when_an_adaptive_arch_beats_singlu():
     row = ad.verdict(tables(v10_spiral=0.95))          # v10: +25 pp over SinGLU on spiral
+    assert (row["effect"]["estimate"], row["effect"]["published"]) == (1, 0)   # one test beats SinGLU; the study: none
+    assert ad.verdict(tables())["effect"]["estimate"] == 0
     assert row["verdict"] == stats.NOT_REPLICATED
     assert row["parts"]["performance"] == stats.FAILS and "v10 on spiral" in row["ours"]
 

@@ -252,10 +252,10 @@ def test_standing_counts_the_holm_family_and_ranks_every_arch():
 
 
 def test_choice_names_the_parameter_the_value_and_the_choices():
-    from richneuron import notebook as nbk
-    assert nbk.choice("spiral", "focus_task", ad.TASKS) == "spiral"
+    from richneuron import validate
+    assert validate.choice("focus_task", "spiral", ad.TASKS) == "spiral"
     with pytest.raises(ValueError, match=r"focus_task must be one of .*spiral.*got 'spiro'"):
-        nbk.choice("spiro", "focus_task", ad.TASKS)
+        validate.choice("focus_task", "spiro", ad.TASKS)
 
 
 def test_figures_are_saved_with_their_captions(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ import seaborn as sns
 import torch
 from scipy.stats import gmean
 
-from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
+from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
 from . import common, ranking as rk
 from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 
@@ -56,8 +56,8 @@ class Sweeps:
     scale_seeds: list
 
 
-def _task_ids(text, name):
-    ids = nbk.parse_list(text, name, str)
+def _task_ids(name, text):
+    ids = nbk.parse_list(name, text, str)
     for t in ids:
         if t not in tasks.available():
             raise ValueError(f"{name}: unknown task {t!r}; valid choices: {', '.join(tasks.available())}")
@@ -72,17 +72,17 @@ def sweeps(cfg, tuning_lrs, tuning_tasks, validation, siren_omegas, siren_seeds,
     q = cfg.quick
     archs = list(dict.fromkeys(cfg.archs + (list(PEERS) if q else [])))
     task_list = list(QUICK_TASKS) if q else tasks.available()
-    lrs = nbk.parse_list(tuning_lrs, "tuning_lrs", float, positive=True)
-    tune = [t for t in _task_ids(tuning_tasks, "tuning_tasks") if t in task_list]
-    omegas = nbk.parse_list(siren_omegas, "siren_omegas", float, positive=True)
-    s_tasks = _task_ids(scale_tasks, "scale_tasks")
-    budgets = nbk.parse_list(scale_budgets, "scale_budgets", int, minimum=100)
+    lrs = nbk.parse_list("tuning_lrs", tuning_lrs, float, positive=True)
+    tune = [t for t in _task_ids("tuning_tasks", tuning_tasks) if t in task_list]
+    omegas = nbk.parse_list("siren_omegas", siren_omegas, float, positive=True)
+    s_tasks = _task_ids("scale_tasks", scale_tasks)
+    budgets = nbk.parse_list("scale_budgets", scale_budgets, int, minimum=100)
     return Sweeps(archs=archs, tasks=task_list, study=[a for a in archs if a in STUDY],
-                  lrs=lrs[: 2 if q else None], tune_tasks=tune, validation=nbk.fraction(validation, "validation", 0.5),
-                  omegas=omegas[: 1 if q else None], omega_seeds=cfg.seeds[:nbk.positive_int(siren_seeds, "siren_seeds")],
+                  lrs=lrs[: 2 if q else None], tune_tasks=tune, validation=validate.fraction("validation", validation, 0.5),
+                  omegas=omegas[: 1 if q else None], omega_seeds=cfg.seeds[:validate.integer("siren_seeds", siren_seeds)],
                   scale_archs=[a for a in nbk.parse_archs(scale_archs) if a in archs],
                   scale_tasks=s_tasks[: 1 if q else None], budgets=budgets[: 2 if q else None],
-                  scale_seeds=cfg.seeds[:nbk.positive_int(scale_seeds, "scale_seeds")])
+                  scale_seeds=cfg.seeds[:validate.integer("scale_seeds", scale_seeds)])
 
 
 def experiments(cfg, sw, chosen=None):

@@ -41,7 +41,7 @@ CRITERIA = {
 
 # ----------------------------------------------------------------------------- parameters
 
-def task_list(text, name="tasks"):
+def task_list(name, text):
     """Parse a comma-separated task list; ValueError naming the valid tasks."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:

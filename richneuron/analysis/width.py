@@ -160,7 +160,7 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
     part = lambda v: stats.HOLDS if inside(v) else stats.FAILS
     conditions = [(f"at {name}", {"magnitude": part(v)}) for name, v in others]
     v, reason = stats.judge({"magnitude": part(primary_loss)}, conditions)
-    ours = ours or f"{primary_loss:.0%} per extra matrix at the default protocol (fit over pure archs)"
+    ours = ours or f"{stats.fmt(100 * primary_loss)}% per extra matrix at the default protocol (fit over pure archs)"
     e = stats.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
                      published=100 * published.claims()[CLAIM]["value"], unit="%", null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
@@ -306,8 +306,8 @@ def tables(runs, W, cfg):
 def scorecard_row(W):
     """The finding's scorecard row (`verdict`) from `arithmetic`'s fits."""
     p = W["primary"]
-    ours = (f"{p['loss_fit']:.0%} per extra matrix at depth {protocol.DEPTH} / {protocol.BUDGET} (fit over pure archs); "
-            f"first extra matrix {p['loss_1to2']:.0%}")
+    ours = (f"{stats.fmt(100 * p['loss_fit'])}% per extra matrix at depth {protocol.DEPTH} / {protocol.BUDGET} (fit over "
+            f"pure archs); first extra matrix {stats.fmt(100 * p['loss_1to2'])}%")
     return verdict(p["loss_fit"], W["others"], ours=ours)
 
 

@@ -385,7 +385,7 @@ def _words(text):
 # Why a claim was not replicated, by kind (`failure_kinds`), in the order that breaks a tie.
 FAILURE_KINDS = {
     "direction": "the claimed effect is absent or goes the other way (its direction fails)",
-    "magnitude": "the effect is real but far from the claimed size (its magnitude fails)",
+    "magnitude": "the effect is far from the claimed size (its magnitude fails)",
     "mechanism": "a further claimed part (a mechanism, a count or a condition) fails",
     "robustness check": "the result does not survive the robustness check (a one-ulp move of the initial weights)",
     "not testable": "a part is not testable as stated",
@@ -419,7 +419,7 @@ def one_reason(verdict_rows):
     if not counts[kind]:
         return ""
     names = [summary.short_claim(r) for r, ks in zip(rows, kinds) if kind in ks]
-    return (f"The reason that explains most of it: {FAILURE_KINDS[kind]}, in {counts[kind]} of the {len(rows)} "
+    return (f"The commonest reason: {FAILURE_KINDS[kind]}, in {counts[kind]} of the {len(rows)} "
             f"claims not replicated or inconclusive ({', '.join(names)}).")
 
 

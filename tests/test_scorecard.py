@@ -115,7 +115,7 @@ def test_the_abstracts_one_reason_is_the_commonest_cause_among_the_rows_that_did
                  row(ids[2], stats.NOT_REPLICATED, parts={"magnitude": "fails", "mechanism": "fails"}),
                  row(ids[3], parts={"direction": "holds"})]
     text = report.one_reason(magnitude)                 # magnitude 3, direction 1, mechanism 1 (of 3 rows)
-    assert text.startswith(f"The reason that explains most of it: {report.FAILURE_KINDS['magnitude']}, in 3 of the 3 ")
+    assert text.startswith(f"The commonest reason: {report.FAILURE_KINDS['magnitude']}, in 3 of the 3 ")
     flipped = [row(ids[0], stats.INCONCLUSIVE, parts={"direction": "holds"}, rounding_stable=False),
                row(ids[1], stats.INCONCLUSIVE, parts={"direction": "holds"}, rounding_stable=False),
                row(ids[2], stats.NOT_REPLICATED, parts={"direction": "fails"}),

@@ -157,7 +157,7 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
     return out
 
 
-def parse_list(text, name, kind=float, minimum=None, positive=False):
+def parse_list(name, text, kind=float, minimum=None, positive=False):
     """A comma-separated parameter ("3000,8000") as a list of `kind`, with a clear ValueError."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         text = str(text)
@@ -198,18 +198,6 @@ def write_answers(rows, output_dir):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rows, indent=1, default=str))
     return path
-
-
-def positive_int(value, name):
-    """A count parameter (e.g. sweep_seeds) checked by `validate.integer` (the notebooks' argument
-    order: value first)."""
-    return validate.integer(name, value, minimum=1)
-
-
-def fraction(value, name, high=1.0):
-    """A notebook parameter that must be a number in (0, `high`] (e.g. a held-out share), checked by
-    `validate.real`."""
-    return validate.real(name, value, low=0, high=high, high_open=False, what=f"a fraction in (0, {high:g}]")
 
 
 # Figures and tables as the paper shows them.
@@ -290,7 +278,3 @@ def styler_html(styler):
         styler = styler.hide(axis="index")
     return styler.to_html()
 
-
-def choice(value, name, valid):
-    """A parameter that must be one of `valid` (e.g. a task id), checked by `validate.choice`."""
-    return validate.choice(name, value, valid)

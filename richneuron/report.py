@@ -328,7 +328,7 @@ def _published_text(r, e=None):
     """The study's value of a claim, on the scale of our effect when there is one."""
     e = summary.effect(r) if e is None else e
     if e and e["published"] is not None:
-        return fmt_effect(e["published"], e)
+        return stats.effect_text(e, e["published"])
     pub = r.get("published")
     if isinstance(pub, (int, float)) and not isinstance(pub, bool):
         return f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
@@ -337,25 +337,14 @@ def _published_text(r, e=None):
     return "–" if pub is None else str(pub)
 
 
-def fmt_effect(v, e):
-    """A number of an effect in the paper's one format (3 significant digits; × for ratios, pp and %
-    with their unit; whole counts as integers)."""
-    if e["unit"] in ("", "%") and float(v).is_integer():
-        return f"{int(v)}{e['unit']}"
-    sign = "+" if e["unit"] == " pp" and v > 0 else ""
-    return f"{sign}{stats.fmt(v)}{e['unit']}"
-
-
 def ours_short(r):
-    """Our headline for the scorecard: the effect with its 95% interval where there is one number,
-    else the first clause of the row's `ours` (the section gives it in full)."""
+    """Our headline for the scorecard: the row's effect with its 95% interval where there is one
+    number (`stats.effect_text`), else the first clause of the row's `ours` (the section gives it in
+    full)."""
     e = summary.effect(r)
     if e is None:
         return r["ours"].split(";")[0].strip()
-    text = fmt_effect(e["estimate"], e)
-    if e["low"] is not None:
-        text += f" [{fmt_effect(e['low'], e)}, {fmt_effect(e['high'], e)}]"
-    return text
+    return stats.effect_text(e)
 
 
 def _verdict_td(v):
@@ -426,10 +415,52 @@ def _words(text):
     return len(re.sub(r"[*_`\[\]()]", " ", text).split())
 
 
+# Why a claim was not replicated, by kind (`failure_kinds`), in the order that breaks a tie.
+FAILURE_KINDS = {
+    "direction": "the claimed effect is absent or goes the other way (its direction fails)",
+    "magnitude": "the effect is far from the claimed size (its magnitude fails)",
+    "mechanism": "a further claimed part (a mechanism, a count or a condition) fails",
+    "robustness check": "the result does not survive the robustness check (a one-ulp move of the initial weights)",
+    "not testable": "a part is not testable as stated",
+    "undecided": "a part neither holds nor fails at our number of data draws",
+}
+
+
+def failure_kinds(row):
+    """The kinds of cause (`FAILURE_KINDS`) behind one verdict row: each failing part (direction,
+    magnitude, or any other part: mechanism), a part not testable as stated, a verdict or ratio the
+    robustness check moved, and, for a row with no failing part, its undecided parts."""
+    parts = row.get("parts") or {}
+    kinds = {k if k in ("direction", "magnitude") else "mechanism" for k, v in parts.items() if v == stats.FAILS}
+    if any(v == stats.NOT_TESTABLE for v in parts.values()):
+        kinds.add("not testable")
+    if row.get("rounding_stable") is False or "verdict_before_ratio_check" in row:
+        kinds.add("robustness check")
+    if not kinds and any(v == stats.UNSURE for v in parts.values()):
+        kinds.add("undecided")
+    return kinds
+
+
+def one_reason(verdict_rows):
+    """The one reason that explains most of what did not replicate, computed from the rows: among
+    the rows not replicated or inconclusive, the kind of cause (`failure_kinds`) shared by the most
+    rows (ties: `FAILURE_KINDS` order), with its count and the claims; "" when every row holds."""
+    rows = [r for r in ordered(verdict_rows)[0] if r["verdict"] in (stats.NOT_REPLICATED, stats.INCONCLUSIVE)]
+    kinds = [failure_kinds(r) for r in rows]
+    counts = {k: sum(k in ks for ks in kinds) for k in FAILURE_KINDS}
+    kind = max(FAILURE_KINDS, key=counts.get)
+    if not counts[kind]:
+        return ""
+    names = [summary.short_claim(r) for r, ks in zip(rows, kinds) if kind in ks]
+    return (f"The commonest reason: {FAILURE_KINDS[kind]}, in {counts[kind]} of the {len(rows)} "
+            f"claims not replicated or inconclusive ({', '.join(names)}).")
+
+
 def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
     """The abstract (markdown, at most `limit` words), computed from the verdicts: what the study
-    claimed, what we found, where the claims hold. Sentences past the first three are added in
-    order while the abstract stays within the limit."""
+    claimed, what we found, the one reason that explains most of it (`one_reason`), where the
+    claims hold. Sentences past the first four are added in order while the abstract stays within
+    the limit."""
     rows, missing = ordered(verdict_rows)
     n = len(rows) + len(missing)
     counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
@@ -445,6 +476,7 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
         f"t across {protocol.DATA_SEEDS} data draws shared by every arch, seeds averaged within a draw, "
         f"Holm-corrected; no effect only from an equivalence test).",
         f"Of the {n} claims, {found}" + (f", {len(missing)} not judged" if missing else "") + " (Figure 1, Table 1)."]
+    first += [s for s in [one_reason(verdict_rows)] if s]
     more = []
     if held:
         more.append("What holds: " + "; ".join(f"{summary.short_claim(r)} ({r['verdict']})" for r in held) + ".")

@@ -94,7 +94,7 @@ class Comparison:
     def text(self, unit=""):
         eq = "" if self.equivalent is None else (", equivalent" if self.equivalent else "")
         sym = "×" if self.scale == "log" else unit
-        return f"{fmt(self.estimate)}{sym} [{fmt(self.low)}, {fmt(self.high)}], {p_text(self.p_value)}{eq}"
+        return f"{fmt_ci(self.estimate, self.low, self.high, sym)}, {p_text(self.p_value)}{eq}"
 
     def asdict(self):
         return asdict(self)
@@ -354,8 +354,82 @@ def p_text(p, label="p"):
     return f"{label} {t}" if t.startswith("<") else f"{label} = {t}"
 
 
-def fmt_ci(point, low, high):
-    return f"{fmt(point)} [{fmt(low)}, {fmt(high)}]"
+def fmt_sig(x, digits):
+    """`x` to `digits` significant digits, trailing zeros kept (1.50, 0.0300), whole numbers above
+    them (68000); scientific when tiny or huge, as `fmt`."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    x = float(x)
+    if x == 0:
+        return "0"
+    if abs(x) < 1e-3 or abs(x) >= 1e5:
+        return f"{x:.{digits - 1}e}"
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    return f"{x:.{decimals}f}" if decimals > 0 else f"{round(x, decimals):.0f}"
+
+
+def fmt_ci(point, low, high, unit="", sign=False):
+    """An estimate with its interval in the paper's one format, '3.8× [0.31, 45]' (`unit` after the
+    estimate; `sign`: '+' on positive numbers, for differences). The digits come from the interval:
+    every number is rounded at the second significant digit of the interval's smaller half-width,
+    relative for positive numbers (ratios, geometric means: significant digits), absolute otherwise
+    (decimals). Without an interval (or with one of no width), 3 significant digits (`fmt`)."""
+    vals = (point, low, high)
+    plus = "+" if sign else ""
+    if all(v is not None and np.isfinite(v) for v in vals):
+        if not sign and min(vals) > 0:
+            r = [x - 1 for x in (point / low, high / point) if x > 1]
+            if r:
+                digits = min(6, max(2, math.floor(-math.log10(min(r))) + 2))
+                a, b, c = (fmt_sig(v, digits) for v in vals)
+                return f"{a}{unit} [{b}, {c}]"
+        else:
+            w = [x for x in (point - low, high - point) if x > 0]
+            if w:
+                dec = min(6, max(0, 1 - math.floor(math.log10(min(w)))))
+                a, b, c = (f"{v:{plus}.{dec}f}" for v in vals)
+                return f"{a}{unit} [{b}, {c}]"
+    a, b, c = (fmt(v) if v is None or not np.isfinite(v) or not sign or v <= 0 else "+" + fmt(v) for v in vals)
+    return f"{a}{unit} [{b}, {c}]"
+
+
+def effect(label, estimate, low=None, high=None, *, scale="linear", unit="", published=None, null=0.0):
+    """A verdict row's headline effect, as the summary figure and the scorecard draw it: `label`
+    (what is measured, the figure's axis), `estimate` with its 95% interval `low`, `high` (None
+    without one), `scale` ("log": a ratio, drawn on a log axis; "linear": a difference or a count),
+    `unit` ("×", " pp", "%" or ""), `published`: the study's value on the same scale (None when it
+    gave none), `null`: the value of no effect (1 for a ratio; None for a count, which has none)."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    num = lambda v: None if v is None or not np.isfinite(v) else float(v)
+    return {"label": str(label), "scale": scale, "unit": unit, "estimate": num(estimate), "low": num(low),
+            "high": num(high), "published": num(published), "null": 1.0 if scale == "log" else null}
+
+
+def effect_of(comparison, label, published=None, pp=False):
+    """The headline `effect` of a `Comparison`: a ratio (×) on the log scale; a difference on the
+    linear one, in percentage points with `pp` (an accuracy difference, times 100). `published`:
+    the study's value on the same scale (a ratio; a difference in pp with `pp`)."""
+    c, k = comparison, (100.0 if pp else 1.0)
+    if c.scale == "log":
+        return effect(label, c.estimate, c.low, c.high, scale="log", unit="×", published=published)
+    return effect(label, k * c.estimate, k * c.low, k * c.high, scale="linear", unit=" pp" if pp else "",
+                  published=published)
+
+
+def effect_text(e, value=None):
+    """An `effect` (or `value` on its scale, e.g. its `published`) in the paper's one format: with its
+    interval by `fmt_ci`, a whole count as an integer, 3 significant digits otherwise; differences
+    in pp signed."""
+    sign = e["unit"] == " pp"
+    v = e["estimate"] if value is None else value
+    if value is None and e["low"] is not None and e["high"] is not None:
+        return fmt_ci(v, e["low"], e["high"], e["unit"], sign=sign)
+    if v is None:
+        return "n/a"
+    if e["unit"] in ("", "%") and float(v).is_integer():
+        return f"{int(v):,}{e['unit']}"
+    return f"{'+' if sign and v > 0 else ''}{fmt(v)}{e['unit']}"
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -534,15 +608,20 @@ def rounding_check(primary, other):
     return row
 
 
-def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None, reason="", settle=(), **extra):
+def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None, reason="", settle=(), effect=None,
+            **extra):
     """One scorecard row. `claim` is a key of published.claims(); `criterion` the finding
     module's criterion constant for it (the row stores the text; the paper adds the commit that
-    last changed it); `parts` the sub-verdicts. `settle`: [(label, Comparison, claimed size or
+    last changed it); `parts` the sub-verdicts; `effect` the claim's headline effect (`effect`,
+    `effect_of`: its estimate, interval, scale and the study's value on that scale), which the
+    summary figure and the scorecard draw. `settle`: [(label, Comparison, claimed size or
     None)] behind the row's inconclusive parts: an inconclusive row says what would settle it
     (`settle_text`: the data draws at which the effect would be resolved) in its reason and in
     `settle`."""
     if verdict_ not in VERDICTS:
         raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict_!r}")
+    if effect is not None and not (isinstance(effect, dict) and {"label", "scale", "estimate"} <= set(effect)):
+        raise ValueError("effect must be a dict from stats.effect or stats.effect_of")
     if verdict_ == INCONCLUSIVE and settle:
         texts = [settle_text(lab, c, claimed) for lab, c, claimed in settle]
         reason += "; what would settle it: " + "; ".join(texts)
@@ -552,7 +631,7 @@ def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None
     c = published.claims()[claim]
     return {"finding": c["finding"] if finding is None else finding, "claim_id": claim, "claim": c["text"],
             "published": c.get("value"), "ours": ours, "verdict": verdict_, "reason": reason,
-            "parts": parts or {}, "criterion": criterion, "evidence": evidence, **extra}
+            "parts": parts or {}, "criterion": criterion, "evidence": evidence, "effect": effect, **extra}
 
 
 def write_verdicts(rows, output_dir):

@@ -1,11 +1,14 @@
 """The paper's summary: each claim's published effect beside ours, on the claim's own scale.
 
-Read from verdict rows (a notebook's verdicts.json, or the paper's): a row may carry its headline
-effect as `effect = {"estimate", "low", "high"}` (numbers, on the scale below); without it the
-headline is read from the row's `ours` text, the first "estimate [low, high]" it reports (or the
-claim's own pattern in `EFFECTS`), so the figure shows exactly the numbers the scorecard prints.
-The study's value on the same scale is computed from its published table (`published`), never
-typed. A claim whose effect has no such number (a list of tests) is drawn as its verdict only.
+Read from verdict rows (a notebook's verdicts.json, or the paper's): each row carries its headline
+effect as `effect` (`stats.effect`: label, scale, unit, estimate with its interval, the study's value
+on the same scale and the value of no effect), computed by its finding module from the comparison
+it judged. A claim whose verdict rests on several tests with no one number has `effect` None and is
+drawn as its verdict only.
+
+Rows written before `effect` existed (the committed paper/verdicts.json until the next full
+render) are read by `effect_from_text`, which finds the headline in the row's `ours` text; nothing
+else reads text.
 """
 import math
 import re
@@ -23,23 +26,38 @@ VERDICT_COLORS = {stats.REPLICATED: "#1b9e77", stats.CONDITIONAL: "#7fc97f",
 VERDICT_SHORT = {stats.REPLICATED: "replicated", stats.CONDITIONAL: "under conditions",
                  stats.NOT_REPLICATED: "not replicated", stats.INCONCLUSIVE: "inconclusive",
                  "not judged": "not judged"}
+
+
+def effect(row):
+    """The row's headline effect (`stats.effect`'s dict: "label", "scale", "unit", "estimate", "low",
+    "high", "published", "null"), or None when the claim has no single number. A row written before
+    rows carried `effect` is read from its text (`effect_from_text`)."""
+    if "effect" not in row:
+        return effect_from_text(row)
+    e = row["effect"]
+    if not isinstance(e, dict) or e.get("estimate") is None:
+        return None
+    if e["scale"] == "log" and not all(v is None or v > 0 for v in (e["estimate"], e["low"], e["high"])):
+        return None
+    return dict(e)
+
+
+# ----------------------------------------------------------------------------- rows from before `effect`
+
 NUMBER = r"[+\-−]?(?:\d+\.?\d*|\.\d+)(?:e[+\-]?\d+)?"
 INTERVAL = re.compile(rf"(?P<estimate>{NUMBER})\s*(?:×|pp)?\s*\[(?P<low>{NUMBER}),\s*(?P<high>{NUMBER})\]")
 
 
 @dataclass(frozen=True)
 class Effect:
-    """How a claim's headline effect is drawn: `label` (the axis), `scale` ("log": a ratio, drawn on
-    a log axis with no effect at 1; "linear": a difference or count, no effect at `null`),
-    `published(claim_id)`: the study's value on that scale, `pattern`: a regex whose groups
-    `estimate` (and optionally `low`, `high`) find ours in the row's `ours` text (default: its
-    first interval), `factor`: ours' text unit to the axis unit."""
+    """How an old row's headline is read from its `ours` text: `label`, `scale`, `published(claim_id)`:
+    the study's value on that scale, `pattern`: a regex whose groups `estimate` (and optionally
+    `low`, `high`, `of`) find ours (default: its first interval), `null`: the value of no effect."""
     label: str
     scale: str
     published: Callable[[str], float]
     pattern: Optional[str] = None
     null: Optional[float] = 0.0
-    factor: float = 1.0
 
 
 def _ratio(a, b, task):
@@ -79,38 +97,27 @@ def _num(text):
     return float(text.replace("−", "-"))
 
 
-def effect(row):
-    """The row's headline effect for the figure: {"label", "scale", "published", "estimate", "low",
-    "high"} (low/high None without an interval; published None when the study gave no number on
-    that scale), or None when the claim has no single number."""
+def effect_from_text(row):
+    """An old row's headline effect (as `stats.effect`) read from its `ours` text by `EFFECTS`, or
+    None when the claim has no single number or the text does not show it."""
     spec = EFFECTS.get(row["claim_id"])
     if spec is None:
         return None
-    out = {"label": spec.label, "scale": spec.scale, "null": 1.0 if spec.scale == "log" else spec.null,
-           "estimate": None, "low": None, "high": None, "published": None}
-    given = row.get("effect")
-    if isinstance(given, dict) and given.get("estimate") is not None:
-        out.update({k: given.get(k) for k in ("estimate", "low", "high")})
-    else:
-        m = re.search(spec.pattern, row.get("ours", "")) if spec.pattern else INTERVAL.search(row.get("ours", ""))
-        if not m:
-            return None
-        g = m.groupdict()
-        out["estimate"] = _num(g["estimate"]) * spec.factor
-        if g.get("low") is not None:
-            out["low"], out["high"] = _num(g["low"]) * spec.factor, _num(g["high"]) * spec.factor
-        if g.get("of") is not None:                  # "best of all": the study's claim is all of them
-            out["published"] = float(g["of"])
+    m = re.search(spec.pattern, row.get("ours", "")) if spec.pattern else INTERVAL.search(row.get("ours", ""))
+    if not m:
+        return None
+    g = m.groupdict()
+    low, high = (_num(g["low"]), _num(g["high"])) if g.get("low") is not None else (None, None)
+    pub = float(g["of"]) if g.get("of") is not None else None      # "best of all": the study's claim is all of them
     if spec.published is not None:
         try:
-            out["published"] = float(spec.published(row["claim_id"]))
+            pub = float(spec.published(row["claim_id"]))
         except (KeyError, TypeError):
-            out["published"] = None
-    out["unit"] = ("×" if spec.scale == "log" else " pp" if spec.label.endswith("(pp)")
-                   else "%" if spec.label.endswith("(%)") else "")
-    if spec.scale == "log" and not all(v is None or v > 0 for v in (out["estimate"], out["low"], out["high"])):
-        return None
-    return out
+            pub = None
+    unit = ("×" if spec.scale == "log" else " pp" if spec.label.endswith("(pp)")
+            else "%" if spec.label.endswith("(%)") else "")
+    return effect({"effect": stats.effect(spec.label, _num(g["estimate"]), low, high, scale=spec.scale, unit=unit,
+                                          published=pub, null=spec.null)})
 
 
 def short_claim(row):

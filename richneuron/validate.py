@@ -74,6 +74,11 @@ def positive(name, v):
     return real(name, v, low=0, what="positive and finite (a number > 0)")
 
 
+def fraction(name, v, high=1.0):
+    """A share in (0, `high`] (e.g. a held-out share)."""
+    return real(name, v, low=0, high=high, high_open=False, what=f"a fraction in (0, {high:g}]")
+
+
 def flag(name, v):
     """A bool: True or False only (not "no", 0 or 1, which would silently mean something else)."""
     v0, v = v, plain(v)

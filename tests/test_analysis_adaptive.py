@@ -62,6 +62,8 @@ def test_replicated_when_every_part_holds():
 
 def test_not_replicated_when_an_adaptive_arch_beats_singlu():
     row = ad.verdict(tables(v10_spiral=0.95))          # v10: +25 pp over SinGLU on spiral
+    assert (row["effect"]["estimate"], row["effect"]["published"]) == (1, 0)   # one test beats SinGLU; the study: none
+    assert ad.verdict(tables())["effect"]["estimate"] == 0
     assert row["verdict"] == stats.NOT_REPLICATED
     assert row["parts"]["performance"] == stats.FAILS and "v10 on spiral" in row["ours"]
 
@@ -250,10 +252,10 @@ def test_standing_counts_the_holm_family_and_ranks_every_arch():
 
 
 def test_choice_names_the_parameter_the_value_and_the_choices():
-    from richneuron import notebook as nbk
-    assert nbk.choice("spiral", "focus_task", ad.TASKS) == "spiral"
+    from richneuron import validate
+    assert validate.choice("focus_task", "spiral", ad.TASKS) == "spiral"
     with pytest.raises(ValueError, match=r"focus_task must be one of .*spiral.*got 'spiro'"):
-        nbk.choice("spiro", "focus_task", ad.TASKS)
+        validate.choice("focus_task", "spiro", ad.TASKS)
 
 
 def test_figures_are_saved_with_their_captions(tmp_path, monkeypatch):

@@ -42,6 +42,7 @@ def test_versus_is_compare_with_holm_over_the_whole_family():
 
 def test_replicated_when_singlu_beats_every_adaptive_and_predict_zero_on_both_tasks():
     row = fq.verdict(fq.inputs(_grid({"freqgen": GOOD, "mixedfreq": GOOD})))
+    assert (row["effect"]["estimate"], row["effect"]["published"]) == (2, 2)     # SinGLU beats v10 and v15 on freqgen
     assert row["parts"].pop(fq.DIRECT) == stats.NOT_TESTABLE and "not testable as stated" in row["reason"]
     assert row["parts"] == {"direction": stats.HOLDS, "generalizes": stats.HOLDS}
     assert row["verdict"] == stats.REPLICATED and row["criterion"] == fq.CRITERIA[fq.CLAIM]
@@ -71,6 +72,7 @@ def test_not_replicated_when_better_than_adaptive_but_no_better_than_predicting_
 def test_not_replicated_when_an_adaptive_arch_is_equivalent():
     tie = {"singlu": 0.05, "v10": 0.051, "v15": 0.3}                # v10 within 1.25x by TOST
     row = fq.verdict(fq.inputs(_grid({"freqgen": tie, "mixedfreq": tie})))
+    assert row["effect"]["estimate"] < row["effect"]["published"] == 2
     assert row["parts"]["direction"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
 
 

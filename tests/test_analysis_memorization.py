@@ -51,6 +51,9 @@ def test_replicated_when_resolved_ratio_is_in_the_claimed_decade():
     row = mem.verdict(_tables(2.0, 2.0 / CLAIM), CLAIM)          # SinGLU 1.2e-5: above the floor
     assert two(row) == {"direction": stats.HOLDS, "magnitude": stats.HOLDS}
     assert row["verdict"] == stats.REPLICATED and row["criterion"] == mem.CRITERIA[mem.CLAIM]
+    c, e = mem.ratio(_tables(2.0, 2.0 / CLAIM)["default"])["comparison"], row["effect"]   # the headline's comparison
+    assert (e["estimate"], e["low"], e["high"], e["scale"], e["published"]) == (c.estimate, c.low, c.high, "log", CLAIM)
+    assert stats.effect_text(e) in row["ours"]                  # the scorecard's number is the section's
 
 
 def test_conditional_when_only_a_swept_lr_reaches_the_claim():

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as st
 from statsmodels.stats.multitest import multipletests
 
 from richneuron import protocol, stats
@@ -50,6 +51,11 @@ def test_replicated_when_ratio_magnitudes_and_absolute_ood_error_all_agree():
     row = _verdict(_grid(CLAIMED))
     assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.HOLDS, "absolute OOD error": stats.HOLDS}
     assert row["verdict"] == stats.REPLICATED and row["criterion"] == ood.CRITERIA[ood.CLAIM]
+    logs = np.log(7 * SPREAD[::-1] / SPREAD)                    # Vanilla's per-replica degradation, geometric mean 7
+    lo, hi = st.t.interval(0.95, len(logs) - 1, loc=logs.mean(), scale=st.sem(logs))
+    e = row["effect"]
+    assert (e["estimate"], e["low"], e["high"], e["published"]) == pytest.approx((7, np.exp(lo), np.exp(hi), VAN))
+    assert stats.effect_text(e) in row["ours"]
 
 
 def test_not_replicated_when_the_ratio_holds_but_sine_archs_are_better_off_range():

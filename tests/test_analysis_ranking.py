@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as st
 from statsmodels.stats.multitest import multipletests
 
-from richneuron import stats
+from richneuron import published, stats
 from richneuron.analysis import peers as pr, ranking as rk
 
 METRIC = {"complex4d": "mse", "nested2d": "mse", "hifreq": "mse", "memorize": "mse",
@@ -249,6 +249,26 @@ def test_every_row_is_one_claim_with_its_one_line_criterion():
     for r in rows:
         assert r["criterion"] == rk.CRITERIA[r["claim_id"]] and "\n" not in r["criterion"]
         assert r["criterion_source"] == "richneuron/analysis/ranking.py" and r["verdict"] in stats.VERDICTS
+
+
+def test_every_row_carries_the_effect_of_the_comparison_it_judged():
+    main = pd.concat([_wins(["win"] * 5 + ["loss"]), _complex(), _hifreq(),
+                      _spiral().query("arch != 'v10' or task != 'spiral'"), _spiral().query("arch == 'v10'")])
+    rows = {r["claim_id"]: r for r in rk.verdict_rows(main)}
+    pub = lambda a, t: published.value(a, t)
+    for claim, (task, a, b), k, study in [
+            ("nested_ratio", ("nested2d", "vanilla", "singlu"), 1, 222),
+            ("checkerboard_pp", ("checkerboard", "singlu", "vanilla"), 100, 35.9),
+            ("spiral_needs_v10", ("spiral", "v10", "singlu"), 100, 100 * (pub("v10", "spiral") - pub("singlu", "spiral"))),
+            ("v15_beats_singlu_hifreq", ("hifreq", "v15", "singlu"), 1, pub("v15", "hifreq") / pub("singlu", "hifreq"))]:
+        c, e = rk.comparison(main, task, a, b), rows[claim]["effect"]
+        assert (e["estimate"], e["low"], e["high"]) == pytest.approx((k * c.estimate, k * c.low, k * c.high)), claim
+        assert e["published"] == pytest.approx(study) and e["scale"] == c.scale, claim
+        assert stats.effect_text(e) in rows[claim]["ours"], claim       # the scorecard's number is the section's
+    wins = rows["singlu_wins"]["effect"]
+    assert (wins["estimate"], wins["published"], wins["low"]) == (5, 5, None)
+    best = rk.verdict_v10_complex(_complex(singlu=0.004))["effect"]       # v10 beats all but SinGLU
+    assert (best["estimate"], best["published"]) == (len(rk.STUDY) - 2, len(rk.STUDY) - 1)
 
 
 # ----------------------------------------------------------------------------- rankings and variance

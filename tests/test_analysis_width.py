@@ -46,6 +46,8 @@ def test_replicated_when_the_default_fit_is_in_the_band():
 
 def test_conditional_when_only_another_condition_is_in_the_band():
     row = wd.verdict(0.2, [("depth 1 / 5000", 0.5), ("depth 2 / 3000 / 8→4", 0.3)])
+    assert (row["effect"]["estimate"], row["effect"]["published"], row["effect"]["unit"]) == (pytest.approx(20), 35, "%")
+    assert stats.effect_text(row["effect"]) == "20%" and row["ours"].startswith("20% per extra matrix")
     assert row["verdict"] == stats.CONDITIONAL and "depth 2 / 3000 / 8→4" in row["reason"]
     assert "depth 1" not in row["reason"]
 

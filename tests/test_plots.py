@@ -63,18 +63,21 @@ def test_setup_require_names_the_missing_arch(tmp_path):
         cfg.require("vanilla", "singlu")
 
 
-def test_positive_int_names_the_parameter_and_its_value():
+def test_a_notebooks_count_and_share_parameters_name_themselves_and_their_value():
     import pytest
-    from richneuron import notebook as nbk
-    assert nbk.positive_int(3, "sweep_seeds") == 3
-    assert nbk.positive_int(2.0, "sweep_seeds") == 2          # a whole number, as everywhere in the package
+    from richneuron import notebook as nbk, validate
+    assert validate.integer("sweep_seeds", 3) == 3
+    assert validate.integer("sweep_seeds", 2.0) == 2          # a whole number, as everywhere in the package
     for bad in (0, -1, 2.5, True, "4"):
         with pytest.raises(ValueError, match=f"sweep_seeds must be .*, got {bad!r}"):
-            nbk.positive_int(bad, "sweep_seeds")
-    assert nbk.fraction(0.5, "validation", 0.5) == 0.5
+            validate.integer("sweep_seeds", bad)
+    assert validate.fraction("validation", 0.5, 0.5) == 0.5
     for bad in (0.0, 0.6, True, "0.2"):
         with pytest.raises(ValueError, match=r"validation must be a fraction in \(0, 0.5\], got"):
-            nbk.fraction(bad, "validation", 0.5)
+            validate.fraction("validation", bad, 0.5)
+    assert nbk.parse_list("budgets", "3000, 8000", int, minimum=100) == [3000, 8000]   # the name first, as validate
+    with pytest.raises(ValueError, match="budgets values must be >= 100, got 50"):
+        nbk.parse_list("budgets", "50", int, minimum=100)
 
 
 def test_log_ticks_label_a_short_log_range_at_1_2_5_and_a_long_one_by_decade():

@@ -630,7 +630,25 @@ def test_appendix_pages_load_in_headless_chromium(quick_build, tmp_path):
 
 # --- The pieces, against values worked out by hand ---
 
-def test_summary_reads_each_claims_headline_effect_and_the_studys_value_on_its_scale():
+def test_summary_and_scorecard_draw_the_rows_effect_not_its_text():
+    from richneuron import summary
+    e = stats.effect("Vanilla / SinGLU nested2d MSE", 2.0, 1.5, 3.0, scale="log", unit="×", published=222)
+    row = {"claim_id": "nested_ratio", "ours": "Vanilla/SinGLU 9 [8, 10]×, p = 0.01", "effect": e, "published": 222}
+    assert summary.effect(row) == e                            # the row's numbers, not the 9 [8, 10] of its text
+    assert report.ours_short(row) == "2.0× [1.5, 3.0]"         # half-widths 0.5 and 1.0: two significant digits
+    assert report._published_text(row) == "222×"
+    count = {"claim_id": "regime_map", "ours": "5/6 rows", "published": 6,
+             "effect": stats.effect("rows (of 6)", 2, published=6, null=None)}
+    assert (report.ours_short(count), report._published_text(count)) == ("2", "6")
+    assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq", "effect": None}) is None
+    fig = summary.figure([row, count])
+    dots = [l for ax in fig.axes for l in ax.lines if l.get_marker() == "o"]
+    assert [d.get_xdata()[0] for d in dots] == [2.0, 2]
+    diamonds = [l.get_xdata()[0] for ax in fig.axes for l in ax.lines if l.get_marker() == "D"]
+    assert diamonds == [222, 6]
+
+
+def test_summary_reads_rows_written_before_the_effect_from_their_text():
     from richneuron import summary
     row = {"claim_id": "memorization_ratio", "ours": "3.75× [0.31, 45.3], p = 0.28 (Vanilla 3.66e-06); swept lr: 0.01: 1.6×"}
     e = summary.effect(row)
@@ -644,8 +662,6 @@ def test_summary_reads_each_claims_headline_effect_and_the_studys_value_on_its_s
     assert (ood["estimate"], ood["low"], ood["published"]) == (67700.0, 48700.0, 7)
     best = summary.effect({"claim_id": "v10_best_complex", "ours": "v10 significantly lower MSE than 2/13 archs (not: v1)"})
     assert (best["estimate"], best["low"], best["published"]) == (2, None, 13)          # best = beats all 13
-    given = summary.effect({"claim_id": "nested_ratio", "ours": "text", "effect": {"estimate": 2.0, "low": 1.5, "high": 3.0}})
-    assert (given["estimate"], given["low"], given["high"], given["published"]) == (2.0, 1.5, 3.0, 222)
     assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq"}) is None
 
 

@@ -106,3 +106,22 @@ def test_scorecard_marks_a_criterion_revised_after_its_results():
     marked = [report.REVISED_MARK in f"<td>{c}" for c in report.scorecard(rows, history=history).split("<tr>")[2:6]]
     assert marked == [True, False, True, False]     # revised in git; unchanged; changed since the last render; new
     assert report.REVISED_MARK not in report.scorecard(rows)
+
+
+def test_the_abstracts_one_reason_is_the_commonest_cause_among_the_rows_that_did_not_replicate():
+    ids = list(published.claims())
+    magnitude = [row(ids[0], stats.NOT_REPLICATED, parts={"direction": "holds", "magnitude": "fails"}),
+                 row(ids[1], stats.NOT_REPLICATED, parts={"direction": "fails", "magnitude": "fails"}),
+                 row(ids[2], stats.NOT_REPLICATED, parts={"magnitude": "fails", "mechanism": "fails"}),
+                 row(ids[3], parts={"direction": "holds"})]
+    text = report.one_reason(magnitude)                 # magnitude 3, direction 1, mechanism 1 (of 3 rows)
+    assert text.startswith(f"The commonest reason: {report.FAILURE_KINDS['magnitude']}, in 3 of the 3 ")
+    flipped = [row(ids[0], stats.INCONCLUSIVE, parts={"direction": "holds"}, rounding_stable=False),
+               row(ids[1], stats.INCONCLUSIVE, parts={"direction": "holds"}, rounding_stable=False),
+               row(ids[2], stats.NOT_REPLICATED, parts={"direction": "fails"}),
+               row(ids[3], stats.INCONCLUSIVE, parts={"direction": "inconclusive"})]
+    text = report.one_reason(flipped)                   # robustness check 2, direction 1, undecided 1
+    assert f"{report.FAILURE_KINDS['robustness check']}, in 2 of the 4 claims" in text
+    assert text.endswith(f"({' '.join(ids[0].split('_'))}, {' '.join(ids[1].split('_'))}).")
+    assert text in report.abstract(flipped)
+    assert report.one_reason([row(ids[0])]) == ""       # everything replicated: no reason to give

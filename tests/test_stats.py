@@ -374,3 +374,18 @@ def test_draws_to_settle_is_the_t_test_power_at_the_observed_spread():
     assert row["settle"] == [{"label": "nested", "draws": claimed}] and f"about {claimed} data draws" in row["reason"]
     done = stats.verdict("nested_ratio", "x", stats.REPLICATED, "c", "e", settle=[("nested", c, 2.0)])
     assert "settle" not in done
+
+
+def test_an_interval_is_printed_to_the_digits_it_resolves():
+    # rounded at the second significant digit of the smaller half-width, relative for ratios:
+    assert stats.fmt_ci(23.0, 14.5, 36.6, "×") == "23× [14, 37]"              # smaller side 23/14.5 = 1.59
+    assert stats.fmt_ci(1.0012, 0.9987, 1.004, "×") == "1.001× [0.9987, 1.004]"  # 0.28%: four digits
+    assert stats.fmt_ci(67700, 48700, 94000, "×") == "68000× [49000, 94000]"
+    assert stats.fmt_ci(0.6, -0.1, 1.2, " pp", sign=True) == "+0.60 pp [-0.10, +1.20]"   # half-width 0.6
+    assert stats.fmt_ci(55.24, 48.13, 62.3, " pp", sign=True) == "+55.2 pp [+48.1, +62.3]"
+    assert stats.fmt_ci(2.0, math.nan, math.nan, "×") == "2× [n/a, n/a]"
+    e = stats.effect_of(stats.compare([0.1, 0.2, 0.3], [0.1, 0.1, 0.2], scale="linear"), "gap", pp=True)
+    assert (e["estimate"], e["unit"], e["null"]) == (pytest.approx(100 * 0.2 / 3), " pp", 0.0)
+    ci = st.ttest_ind([0.1, 0.2, 0.3], [0.1, 0.1, 0.2], equal_var=False).confidence_interval()
+    assert (e["low"], e["high"]) == (pytest.approx(100 * ci.low), pytest.approx(100 * ci.high))   # -13.8, +27.2
+    assert stats.effect_text(e) == "+7 pp [-14, +27]"          # half-width 20.5: whole points

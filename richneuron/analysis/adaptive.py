@@ -337,10 +337,13 @@ def verdict(t, ours=None):
         reason += f" (not measured in this run: {', '.join(missing)})"
     if ours is None:
         ours = summary(t, fams)
+    perf = fams["performance"]
+    beat = stats.effect(f"tests where an adaptive arch beats SinGLU (of {len(perf)}; the study: none)",
+                        int(perf["better"].sum()) if len(perf) else None, published=0, null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "03_vs_singlu, 03_adaptive_stats, 03_meta_lr",
                          parts=parts, reason=reason, criterion_source=SOURCE,
                          ratios=common.judged_ratios(fams["performance"], "performance"), reposed=reposed,
-                         untestable=UNTESTABLE, settle=_settle(fams, parts))
+                         untestable=UNTESTABLE, settle=_settle(fams, parts), effect=beat)
 
 
 def _settle(fams, parts):

@@ -100,10 +100,11 @@ def replica_scores(metrics, archs=None, task_list=None):
 
 
 def effect_text(row):
-    """A `stats.compare` row as text: '0.25× [0.1, 0.6]' (ratio a/b) or '+5.3 pp [+2.0, +8.1]' (a − b)."""
+    """A `stats.compare` row as text: '0.25× [0.10, 0.60]' (ratio a/b) or '+5.3 pp [+2.0, +8.1]' (a − b),
+    to the digits its interval resolves (`stats.fmt_ci`)."""
     if row["scale"] == "log":
-        return f"{stats.fmt_ci(row['estimate'], row['low'], row['high'])}×"
-    return f"{100 * row['estimate']:+.1f} pp [{100 * row['low']:+.1f}, {100 * row['high']:+.1f}]"
+        return stats.fmt_ci(row["estimate"], row["low"], row["high"], "×")
+    return stats.fmt_ci(100 * row["estimate"], 100 * row["low"], 100 * row["high"], " pp", sign=True)
 
 
 def compare_pairs(scores, pairs, margin=True):

@@ -237,9 +237,13 @@ def verdict(t):
         r = undecided.loc[undecided["p_value"].idxmax()]
         settle.append((f"direction: {r['label'].strip()}",
                        stats.Comparison(**{k: r[k] for k in stats.Comparison.__dataclass_fields__ if k in r}), None))
+    first = fam[fam["task"] == task_list[0]] if task_list else fam.iloc[:0]
+    beats = stats.effect(f"adaptive archs SinGLU beats on {task_list[0] if task_list else 'no task'} "
+                         f"(of {len(first)}; the study: all)", int((first["part"] == stats.HOLDS).sum()),
+                         published=len(first), null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
                          criterion_source=SOURCE, conditions={c: p for c, p in conditions}, untestable=untestable,
-                         settle=settle)
+                         settle=settle, effect=beats)
 
 
 def checked_verdict(res):

@@ -147,7 +147,8 @@ def verdict(t, claimed=None):
                          reason=reason + (f"; {note}" if note else ""), criterion_source=SOURCE,
                          conditions={c: p for c, p in conditions},
                          ratios=[stats.judged_ratio("memorize / vanilla / singlu", r["comparison"], "direction",
-                                                    "magnitude")], settle=settle)
+                                                    "magnitude")], settle=settle,
+                         effect=stats.effect_of(r["comparison"], "Vanilla / SinGLU memorize MSE", published=claimed))
 
 
 def summary(row):
@@ -175,7 +176,7 @@ def lr_metrics(main, sweep):
 def lr_shown(by_lr):
     """`ratio_by(..., "lr")` as shown: ratio with its interval, p-value, each arch's geometric mean."""
     t = pd.DataFrame({"lr": by_lr["lr"].map(lambda v: f"{v:g}"),
-                      "Vanilla / SinGLU (95% CI)": [f"{stats.fmt_ci(r, lo, hi)}×" for r, lo, hi in
+                      "Vanilla / SinGLU (95% CI)": [stats.fmt_ci(r, lo, hi, "×") for r, lo, hi in
                                                     zip(by_lr["ratio"], by_lr["low"], by_lr["high"])],
                       "p": by_lr["p_value"].map(stats.fmt), "Vanilla MSE": by_lr["num_geo"].map(stats.fmt),
                       "SinGLU MSE": by_lr["den_geo"].map(stats.fmt), "n": [f"{a}, {b}" for a, b in zip(by_lr["n_num"], by_lr["n_den"])]})

@@ -244,12 +244,14 @@ def verdict(t, claim_range=None, vanilla_claim=None):
     s = deg[deg["arch"] != REFERENCE]
     n = {k: int(((fam["value"] == val) & (fam["part"] == stats.HOLDS)).sum()) for k, val in (("deg", "ratio"), ("ood", "test_mse"))}
     below = int(((fam["value"] == "test_mse") & (fam["direction"] == -1)).sum())
-    ours = (f"Vanilla ×{stats.fmt_ci(van['ratio'], van['low'], van['high']) if van is not None else 'n/a'}, "
+    ours = (f"Vanilla {stats.fmt_ci(van['ratio'], van['low'], van['high'], '×') if van is not None else 'n/a'}, "
             f"sine archs ×{stats.fmt(s['ratio'].min())}–{stats.fmt(s['ratio'].max())}; significantly more degraded than "
             f"Vanilla: {n['deg']}/{len(sine)}; OOD MSE significantly above Vanilla's: {n['ood']}/{len(sine)}, below: "
             f"{below}/{len(sine)} (Holm over {len(fam)} tests)")
+    e = (stats.effect("Vanilla OOD / in-range MSE", van["ratio"], van["low"], van["high"], scale="log", unit="×",
+                      published=vanilla_claim) if van is not None else None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "06_degradation", parts=prt, reason=reason,
-                         criterion_source=SOURCE, conditions={c: p for c, p in conditions})
+                         criterion_source=SOURCE, conditions={c: p for c, p in conditions}, effect=e)
 
 
 def checked_verdict(res):

@@ -24,7 +24,11 @@ import seaborn as sns
 import torch
 from scipy.stats import gmean
 
+<<<<<<< HEAD
 from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
+=======
+from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
+>>>>>>> paper
 from . import common, ranking as rk
 from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 
@@ -56,8 +60,8 @@ class Sweeps:
     scale_seeds: list
 
 
-def _task_ids(text, name):
-    ids = nbk.parse_list(text, name, str)
+def _task_ids(name, text):
+    ids = nbk.parse_list(name, text, str)
     for t in ids:
         if t not in tasks.available():
             raise ValueError(f"{name}: unknown task {t!r}; valid choices: {', '.join(tasks.available())}")
@@ -72,17 +76,17 @@ def sweeps(cfg, tuning_lrs, tuning_tasks, validation, siren_omegas, siren_seeds,
     q = cfg.quick
     archs = list(dict.fromkeys(cfg.archs + (list(PEERS) if q else [])))
     task_list = list(QUICK_TASKS) if q else tasks.available()
-    lrs = nbk.parse_list(tuning_lrs, "tuning_lrs", float, positive=True)
-    tune = [t for t in _task_ids(tuning_tasks, "tuning_tasks") if t in task_list]
-    omegas = nbk.parse_list(siren_omegas, "siren_omegas", float, positive=True)
-    s_tasks = _task_ids(scale_tasks, "scale_tasks")
-    budgets = nbk.parse_list(scale_budgets, "scale_budgets", int, minimum=100)
+    lrs = nbk.parse_list("tuning_lrs", tuning_lrs, float, positive=True)
+    tune = [t for t in _task_ids("tuning_tasks", tuning_tasks) if t in task_list]
+    omegas = nbk.parse_list("siren_omegas", siren_omegas, float, positive=True)
+    s_tasks = _task_ids("scale_tasks", scale_tasks)
+    budgets = nbk.parse_list("scale_budgets", scale_budgets, int, minimum=100)
     return Sweeps(archs=archs, tasks=task_list, study=[a for a in archs if a in STUDY],
-                  lrs=lrs[: 2 if q else None], tune_tasks=tune, validation=nbk.fraction(validation, "validation", 0.5),
-                  omegas=omegas[: 1 if q else None], omega_seeds=cfg.seeds[:nbk.positive_int(siren_seeds, "siren_seeds")],
+                  lrs=lrs[: 2 if q else None], tune_tasks=tune, validation=validate.fraction("validation", validation, 0.5),
+                  omegas=omegas[: 1 if q else None], omega_seeds=cfg.seeds[:validate.integer("siren_seeds", siren_seeds)],
                   scale_archs=[a for a in nbk.parse_archs(scale_archs) if a in archs],
                   scale_tasks=s_tasks[: 1 if q else None], budgets=budgets[: 2 if q else None],
-                  scale_seeds=cfg.seeds[:nbk.positive_int(scale_seeds, "scale_seeds")])
+                  scale_seeds=cfg.seeds[:validate.integer("scale_seeds", scale_seeds)])
 
 
 def experiments(cfg, sw, chosen=None):
@@ -592,8 +596,10 @@ def verdict_regime(scores, archs):
     ours = (f"{n_hold}/{len(parts)} rows: the study's best is significantly best; {n_fail} rows: significantly "
             f"beaten; {len(parts) - n_hold - n_fail}: neither")
     ratios = [r for k, f in fams.items() for r in common.judged_ratios(f, k, prefix=f"{k}: ")]
+    best = stats.effect(f"map rows whose best arch is significantly best (of {len(parts)})", n_hold,
+                        published=published.claims()["regime_map"]["value"], null=None)
     row = stats.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
-                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE, ratios=ratios)
+                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE, ratios=ratios, effect=best)
     return row, table, fams
 
 

@@ -104,11 +104,11 @@ def _missing(metrics, archs):
     return [a for a in archs if a not in ran]
 
 
-def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=()):
+def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=(), effect=None):
     v, reason = stats.judge(parts, conditions)
     return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
                          reason=reason + reason_extra, criterion_source=SOURCE, ratios=[r for r in ratios if r],
-                         settle=[s for s in settle if s[1] is not None])
+                         settle=[s for s in settle if s[1] is not None], effect=effect)
 
 
 def undecided(fam, name):
@@ -155,7 +155,9 @@ def verdict_nested(metrics):
              "magnitude": stats.magnitude(c, published.claims()["nested_ratio"]["value"])}
     return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv",
                 ratios=[stats.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
-                settle=[("nested2d Vanilla/SinGLU", c, published.claims()["nested_ratio"]["value"])])
+                settle=[("nested2d Vanilla/SinGLU", c, published.claims()["nested_ratio"]["value"])],
+                effect=stats.effect_of(c, "Vanilla / SinGLU nested2d MSE",
+                                       published=published.claims()["nested_ratio"]["value"]))
 
 
 def checker_family(metrics, sweep=None):
@@ -185,7 +187,9 @@ def verdict_checkerboard(metrics, sweep=None):
         f"; {at[v]} at {v:g}" for v in at.index if v != default)
     d = fam.set_index("cells").loc[default]
     return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds,
-                settle=[(f"SinGLU − Vanilla at {default:g} cells", as_comparison(d), claimed)])
+                settle=[(f"SinGLU − Vanilla at {default:g} cells", as_comparison(d), claimed)],
+                effect=stats.effect_of(as_comparison(d), "SinGLU − Vanilla checkerboard accuracy (pp)",
+                                       published=100 * claimed, pp=True))
 
 
 def spiral_family(metrics):
@@ -208,7 +212,9 @@ def verdict_spiral(metrics):
             + (f" ({', '.join(missing)} not run)" if missing else ""))
     return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral",
                 settle=[("v10 − SinGLU", as_comparison(s) if s is not None else None, claimed),
-                        undecided(fam.reset_index(), "mechanism") or ("", None, None)])
+                        undecided(fam.reset_index(), "mechanism") or ("", None, None)],
+                effect=stats.effect_of(as_comparison(s), "v10 − SinGLU spiral accuracy (pp)", published=100 * claimed,
+                                       pp=True) if s is not None else None)
 
 
 def complex_family(metrics):
@@ -226,7 +232,9 @@ def verdict_v10_complex(metrics):
             + (f" (not: {', '.join(lost)})" if lost else "")
             + (f"; {', '.join(missing)} not run" if missing else ""))
     return _row("v10_best_complex", ours, parts, "complex_family.csv", ratios=common.judged_ratios(fam, "direction"),
-                settle=[undecided(fam, "direction") or ("", None, None)])
+                settle=[undecided(fam, "direction") or ("", None, None)],
+                effect=stats.effect(f"archs v10 beats on complex4d (of {len(fam)}; the study: all)",
+                                    int(fam["better"].sum()), published=len(fam), null=None))
 
 
 def hifreq_family(metrics):
@@ -250,7 +258,10 @@ def verdict_v15_hifreq(metrics):
         common.judged_ratios(earlier, "first")
     return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv", ratios=ratios,
                 settle=[("v15/SinGLU", as_comparison(v) if v is not None else None, None),
-                        undecided(earlier.reset_index(), "first") or ("", None, None)])
+                        undecided(earlier.reset_index(), "first") or ("", None, None)],
+                effect=stats.effect_of(as_comparison(v), "v15 / SinGLU hifreq MSE",
+                                       published=published.value("v15", "hifreq") / published.value("singlu", "hifreq"))
+                if v is not None else None)
 
 
 def verdict_wins_tuned(default_metrics, tuned_metrics=None):
@@ -269,7 +280,10 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
                          parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=SOURCE,
                          ratios=common.judged_ratios(fam_d, "wins", prefix="lr 1e-3: ")
-                         + common.judged_ratios(fam_t, "wins with tuned lrs", prefix="tuned lrs: "))
+                         + common.judged_ratios(fam_t, "wins with tuned lrs", prefix="tuned lrs: "),
+                         effect=stats.effect(f"standard tasks SinGLU wins at lr 1e-3 (of {len(fam_d)})",
+                                             int((fam_d["outcome"] == "win").sum()),
+                                             published=published.claims()["singlu_wins"]["value"], null=None))
 
 
 def verdict_rows(main, tuned=None, checker_sweep=None):

@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from .. import __version__, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
+from .. import __version__, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
 from . import common, peers as pr, ranking as rk
 
 REAL = tuple(tasks.available("real"))
@@ -70,18 +70,18 @@ class Settings:
 def settings(cfg, real_tasks, tuning_lrs, validation):
     """The notebook's parameters checked (a ValueError naming the parameter and the valid choices)
     for the run settings `cfg`; the archs must include ANSWER_ARCHS. Quick mode adds the GLUs, SIREN and FAN and keeps the first 2 lrs."""
-    task_list = nbk.parse_list(real_tasks, "real_tasks", str)
+    task_list = nbk.parse_list("real_tasks", real_tasks, str)
     for t in task_list:
         if t not in REAL:
             raise ValueError(f"real_tasks: unknown task {t!r}; valid choices: {', '.join(REAL)}")
-    lrs = nbk.parse_list(tuning_lrs, "tuning_lrs", float, positive=True)
+    lrs = nbk.parse_list("tuning_lrs", tuning_lrs, float, positive=True)
     archs = list(dict.fromkeys(cfg.archs + (list(QUICK_EXTRA) if cfg.quick else [])))
     missing = [a for a in ANSWER_ARCHS if a not in archs]
     if missing:
         raise ValueError(f"archs must include {', '.join(ANSWER_ARCHS)} (the answer compares them); missing "
                          f"{', '.join(missing)} (got {', '.join(archs)})")
     return Settings(archs=archs, tasks=task_list, lrs=lrs[: 2 if cfg.quick else None],
-                    validation=nbk.fraction(validation, "validation", 0.5))
+                    validation=validate.fraction("validation", validation, 0.5))
 
 
 CHECKPOINTS = 300         # validation scores logged per tuning trial (every steps // CHECKPOINTS steps: 10 of 3,000)

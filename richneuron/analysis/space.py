@@ -33,7 +33,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+<<<<<<< HEAD
 from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks
+=======
+from .. import notebook as nbk, plots, protocol, published, stats, tasks, validate
+>>>>>>> paper
 from ..engine import Experiment
 from ..experiment import cell_key
 from . import common
@@ -87,12 +91,12 @@ def settings(cfg, points, space_tasks, point_seeds):
     if sorted(cfg.archs) != sorted(ARCHS):
         raise ValueError(f"archs must be {','.join(ARCHS)} (the four archs with published numbers on every task); "
                          f"got {','.join(cfg.archs)}")
-    task_list = list(QUICK["tasks"]) if cfg.quick else nbk.parse_list(space_tasks, "space_tasks", str)
+    task_list = list(QUICK["tasks"]) if cfg.quick else nbk.parse_list("space_tasks", space_tasks, str)
     for t in task_list:
         if t not in DIFFICULTY:
             raise ValueError(f"space_tasks: unknown task {t!r}; valid choices: {', '.join(DIFFICULTY)}")
-    points = QUICK["points"] if cfg.quick else nbk.positive_int(points, "points")
-    point_seeds = QUICK["point_seeds"] if cfg.quick else nbk.positive_int(point_seeds, "point_seeds")
+    points = QUICK["points"] if cfg.quick else validate.integer("points", points)
+    point_seeds = QUICK["point_seeds"] if cfg.quick else validate.integer("point_seeds", point_seeds)
     return design(points), task_list, point_seeds
 
 def design(n_points, seed=DESIGN_SEED):

@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import criteria, models, neurons, protocol, stats, tasks
+from .. import criteria, models, neurons, protocol, published, stats, tasks
 from . import common
 
 CLAIM = "width_penalty"
@@ -39,7 +39,7 @@ CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<clai
 
 # ----------------------------------------------------------------------------- parameters
 
-def task_list(text, name="tasks"):
+def task_list(name, text):
     """Parse a comma-separated task list; ValueError naming the valid tasks."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
@@ -158,9 +158,11 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
     part = lambda v: stats.HOLDS if inside(v) else stats.FAILS
     conditions = [(f"at {name}", {"magnitude": part(v)}) for name, v in others]
     v, reason = stats.judge({"magnitude": part(primary_loss)}, conditions)
-    ours = ours or f"{primary_loss:.0%} per extra matrix at the default protocol (fit over pure archs)"
+    ours = ours or f"{stats.fmt(100 * primary_loss)}% per extra matrix at the default protocol (fit over pure archs)"
+    e = stats.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
+                     published=100 * published.claims()[CLAIM]["value"], unit="%", null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
-                         parts={"magnitude": part(primary_loss)}, reason=reason, criterion_source=SOURCE)
+                         parts={"magnitude": part(primary_loss)}, reason=reason, criterion_source=SOURCE, effect=e)
 
 
 # ----------------------------------------------------------------------------- score vs width
@@ -302,8 +304,8 @@ def tables(runs, W, cfg):
 def scorecard_row(W):
     """The finding's scorecard row (`verdict`) from `arithmetic`'s fits."""
     p = W["primary"]
-    ours = (f"{p['loss_fit']:.0%} per extra matrix at depth {protocol.DEPTH} / {protocol.BUDGET} (fit over pure archs); "
-            f"first extra matrix {p['loss_1to2']:.0%}")
+    ours = (f"{stats.fmt(100 * p['loss_fit'])}% per extra matrix at depth {protocol.DEPTH} / {protocol.BUDGET} (fit over "
+            f"pure archs); first extra matrix {stats.fmt(100 * p['loss_1to2'])}%")
     return verdict(p["loss_fit"], W["others"], ours=ours)
 
 
@@ -330,7 +332,7 @@ def view(T, name):
         return t.assign(**{c: t[c].map(stats.fmt) for c in t if c.startswith(("rho", "p_"))})
     if name == "budget_gain":
         ran = sorted(T["metrics"].loc[T["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
-        g = t.assign(ci=[f"{stats.fmt_ci(e, lo, hi)}×" for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
+        g = t.assign(ci=[stats.fmt_ci(e, lo, hi, "×") for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
                      p_holm=t["p_holm"].map(stats.fmt_p))
         return g[["task", "arch", "ci", "p_holm", "reading"]].rename(
             columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"})
@@ -384,7 +386,7 @@ def gain_text(S):
     g = S["budget_gain"]
     ran = sorted(S["metrics"].loc[S["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
     return (f"From {ran[0]:,} to {ran[-1]:,} parameters (Holm over {len(g)} tests): " + "; ".join(
-        f"{r.task} {r.arch}: {stats.fmt_ci(r.estimate, r.low, r.high)}×, {r.reading}" for r in g.itertuples()) + ".")
+        f"{r.task} {r.arch}: {stats.fmt_ci(r.estimate, r.low, r.high, '×')}, {r.reading}" for r in g.itertuples()) + ".")
 
 
 def depth_text(S):

@@ -24,11 +24,7 @@ import seaborn as sns
 import torch
 from scipy.stats import gmean
 
-<<<<<<< HEAD
-from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks
-=======
-from .. import models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
->>>>>>> paper
+from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
 from . import common, ranking as rk
 from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 

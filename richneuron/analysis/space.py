@@ -33,11 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-<<<<<<< HEAD
-from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks
-=======
-from .. import notebook as nbk, plots, protocol, published, stats, tasks, validate
->>>>>>> paper
+from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks, validate
 from ..engine import Experiment
 from ..experiment import cell_key
 from . import common

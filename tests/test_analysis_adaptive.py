@@ -57,7 +57,7 @@ def test_replicated_when_every_part_holds():
     assert set(row["parts"]) == set(ad.PARTS) and row["parts"].pop(ad.GRADIENT) == stats.NOT_TESTABLE
     assert set(row["parts"].values()) == {stats.HOLDS} and row["reposed"] == {ad.REPOSED: stats.HOLDS}
     assert "not testable as stated" in row["reason"] and "Adam" in row["reason"]
-    assert row["criterion"] == ad.CRITERIA[ad.CLAIM] and row["criterion_source"] == ad.SOURCE
+    assert row["criterion"] == ad.CRITERIA[ad.CLAIM] and row["criterion_source"] == f"richneuron/criteria/{ad.CLAIM}.md"
 
 
 def test_not_replicated_when_an_adaptive_arch_beats_singlu():

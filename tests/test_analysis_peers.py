@@ -90,7 +90,7 @@ def test_regime_replicated_when_every_rows_best_is_significantly_best():
     row, table, fams = pr.verdict_regime(_regime_scores(), ARCHS)
     assert row["verdict"] == stats.REPLICATED and set(table["row"]) == {stats.HOLDS}
     assert row["effect"]["estimate"] == row["effect"]["published"] == len(table) == 6   # every row's best is best
-    assert row["criterion"] == pr.REGIME_CRITERION and row["criterion_source"] == pr.REGIME_SOURCE
+    assert row["criterion"] == pr.REGIME_CRITERION and row["criterion_source"] == "richneuron/criteria/regime_map.md"
     fam = fams["Compositional / multiplicative"]                   # 3 others x 2 tasks, one Holm family
     assert len(fam) == 6
     np.testing.assert_allclose(fam["p_holm"], stats.holm(fam["p_value"]))

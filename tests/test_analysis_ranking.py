@@ -248,7 +248,7 @@ def test_every_row_is_one_claim_with_its_one_line_criterion():
     assert [r["claim_id"] for r in rows] == list(rk.CRITERIA)
     for r in rows:
         assert r["criterion"] == rk.CRITERIA[r["claim_id"]] and "\n" not in r["criterion"]
-        assert r["criterion_source"] == "richneuron/analysis/ranking.py" and r["verdict"] in stats.VERDICTS
+        assert r["criterion_source"] == f"richneuron/criteria/{r['claim_id']}.md" and r["verdict"] in stats.VERDICTS
 
 
 def test_every_row_carries_the_effect_of_the_comparison_it_judged():

@@ -41,7 +41,7 @@ def test_width_table_matches_width_for_budget():
 def test_replicated_when_the_default_fit_is_in_the_band():
     row = wd.verdict(0.35, [("depth 1 / 5000", 0.5)])
     assert row["verdict"] == stats.REPLICATED and row["parts"] == {"magnitude": stats.HOLDS}
-    assert row["criterion"] == wd.CRITERIA[wd.CLAIM] and row["criterion_source"] == wd.SOURCE
+    assert row["criterion"] == wd.CRITERIA[wd.CLAIM] and row["criterion_source"] == f"richneuron/criteria/{wd.CLAIM}.md"
 
 
 def test_conditional_when_only_another_condition_is_in_the_band():

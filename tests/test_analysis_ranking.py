@@ -334,11 +334,11 @@ def test_cost_text_counts_replicas_and_model_steps_by_group():
     from richneuron import protocol
     exps = {"main": protocol.main_grid(["vanilla", "singlu"], ["spiral"], [0, 1], 10, data_seeds=[0, 1, 2]),   # 12 x 10
             "spiral": protocol.main_grid(["v10"], ["spiral"], [0], 10, task_options={"turns": [1.0, 3.0]}),   # 2 x 10
-            "check_main": [protocol.main_grid(["v10"], ["spiral"], [0, 1], 10, kernels="torch")]}             # 2 x 10
+            "check_main": [protocol.main_grid(["v10"], ["spiral"], [0, 1], 10, **protocol.CHECK)]}          # 2 x 10
     text = rk.cost_text(exps)
     assert "main grid (shared with the other notebooks) 12 replicas (120 model-steps)" in text
-    assert "difficulty sweep 2 replicas (20 model-steps)" in text and "robustness check 2 replicas (20 model-steps)" in text
-    assert text.endswith("In all 16 replicas, 160 model-steps.")
+    assert "difficulty sweep 2 replicas (20 model-steps)" in text
+    assert "In all 14 replicas, 140 model-steps; the robustness check's runs are counted with the verdicts" in text
 
 
 def test_comparisons_are_at_the_draw_level():

@@ -104,10 +104,15 @@ def test_the_failing_part_is_checked_first_and_settles_a_row_without_conditions(
 
 def test_a_failing_row_with_conditions_needs_them_checked():
     row = primary({"a": H, "b": F}, cond={"a": F})
-    full = check_row({"a": H, "b": F}, True, False)           # a condition holds under the check
+    full = check_row({"a": H, "b": F}, True, False)           # a condition holds under the check: settled by it alone
     got, calls = run_check(row, full)
-    assert [E["b"]] in calls and [E["sweep"]] in calls and got["check_parts_skipped"] == ["a"]
+    assert calls == [[E["sweep"]]] and got["check_parts_skipped"] == ["a", "b"]
     assert got["verdict"] == stats.INCONCLUSIVE == stats.rounding_check(row, full)["verdict"]
+    assert got["verdict_other_kernels"] is None and got["rounding_stable"] is False     # replicated (only) or not: not this
+    full = check_row({"a": H, "b": F}, False, False)          # no condition holds: the failing part decides
+    got, calls = run_check(row, full)
+    assert calls == [[E["sweep"]], [E["b"]]] and got["check_parts_skipped"] == ["a"]
+    assert got["verdict"] == stats.NOT_REPLICATED == stats.rounding_check(row, full)["verdict"]
 
 
 def test_a_replicated_row_needs_every_part():

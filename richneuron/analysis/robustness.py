@@ -77,51 +77,55 @@ def _after_ratios(row, gone):
     return row["verdict"]
 
 
-def _variables(row, known, cond, groups):
-    """The unknowns of the check: [(kind, name, values)]: each unchecked part (claimed and
-    testable), the stated conditions when unchecked, each group of unchecked ratios."""
-    out = [("part", k, VALUES) for k, v in (row.get("parts") or {}).items()
-           if k not in known and v is not None and v != stats.NOT_TESTABLE]
-    if cond is None:
-        out.append(("cond", CONDITIONS, (False, True)))
-    out += [("ratio", g, (False, True)) for g in groups]
+def check_verdicts(row, known, cond=None, rule=judge_rule):
+    """Every verdict the check's row can have: its parts `known` ({part: value}) as given, every
+    other claimed and testable part of `row` at each of holds / fails / inconclusive, and some
+    stated condition holding (`cond` True), not (False) or either (None)."""
+    parts = row.get("parts") or {}
+    free = [k for k, v in parts.items() if k not in known and v is not None and v != stats.NOT_TESTABLE]
+    out = set()
+    for values in itertools.product(VALUES, repeat=len(free)):
+        p = {k: known.get(k, v) for k, v in parts.items()} | dict(zip(free, values))
+        for holds in ((False, True) if cond is None else (cond,)):
+            out.add(rule(p, [(CONDITIONS, {"all": stats.HOLDS})] if holds else []))
     return out
 
 
-def _outcome(row, rule, known, cond, moved, variables, values):
-    """(final verdict, the check's verdict) for one completion of the unknowns."""
-    a = {(kind, name): v for (kind, name, _), v in zip(variables, values)}
-    parts = {k: known.get(k, a.get(("part", k), v)) for k, v in (row.get("parts") or {}).items()}
-    holds = a.get(("cond", CONDITIONS), cond)
-    check_v = rule(parts, [(CONDITIONS, {"all": stats.HOLDS})] if holds else [])
-    gone = set(moved).union(*[g for (kind, g), v in a.items() if kind == "ratio" and v])
-    final = stats.INCONCLUSIVE if check_v != row["verdict"] else _after_ratios(row, gone)
-    return final, check_v
+def ratio_verdicts(row, moved=(), groups=()):
+    """Every verdict `row` can have after the ratio rule of `stats.rounding_check`: the parts
+    `moved` inconclusive, and those of each group of `groups` moved or not."""
+    return {_after_ratios(row, set(moved).union(*[g for g, on in zip(groups, flags) if on]))
+            for flags in itertools.product((False, True), repeat=len(groups))}
 
 
 def outcomes(row, known, cond=None, moved=(), groups=(), rule=judge_rule):
     """Every (final verdict, check verdict) `stats.rounding_check` can give for `row` when the
     check's parts `known` ({part: value}), `cond` (some stated condition holds in the check: True,
     False, or None unknown) and the parts `moved` (decided by a ratio the check moved) are known
-    and each group of parts in `groups` (the parts of the unchecked ratios) may or may not be moved.
-    Parts not claimed or not testable as stated are taken as in `row`. Returns (set of finals,
-    set of check verdicts)."""
-    variables = _variables(row, known, cond, groups)
-    res = [_outcome(row, rule, known, cond, moved, variables, vs)
-           for vs in itertools.product(*[v for _, _, v in variables])]
-    return {f for f, _ in res}, {c for _, c in res}
+    and each group of parts in `groups` (the parts of the unchecked ratios) may or may not be
+    moved. Parts not claimed or not testable as stated are taken as in `row`. The check's verdict
+    and the ratio rule read separate unknowns, so the finals are: inconclusive when some check
+    verdict differs from the row's, and every ratio-rule verdict when some equals it. Returns
+    (set of finals, set of check verdicts)."""
+    checks = check_verdicts(row, known, cond, rule)
+    finals = ({stats.INCONCLUSIVE} if checks - {row["verdict"]} else set()) | \
+        (ratio_verdicts(row, moved, groups) if row["verdict"] in checks else set())
+    return finals, checks
 
 
-def _relevant(row, rule, known, cond, moved, groups, reveals):
-    """Could learning the variables `reveals` ((kind, name) pairs) change the final verdict, for some
-    value of the other unknowns?"""
-    variables = _variables(row, known, cond, groups)
-    idx = [i for i, (kind, name, _) in enumerate(variables) if (kind, name) not in reveals]
-    seen = {}
-    for vs in itertools.product(*[v for _, _, v in variables]):
-        key, final = tuple(vs[i] for i in idx), _outcome(row, rule, known, cond, moved, variables, vs)[0]
-        if seen.setdefault(key, final) != final:
-            return True
+def _narrows(row, rule, known, cond, moved, groups, step, done):
+    """Could checking `step` (a part or CONDITIONS; with it, the ratios all of whose parts are then
+    checked) narrow the verdicts still possible, for some value of what it reveals?"""
+    now = len(outcomes(row, known, cond, moved, groups, rule)[0])
+    shown = [g for g in groups if g <= done | {step}]
+    rest = [g for g in groups if g not in shown]
+    values = (False, True) if step == CONDITIONS else VALUES
+    for v in values:
+        k2, c2 = (known, v) if step == CONDITIONS else ({**known, step: v}, cond)
+        for flags in itertools.product((False, True), repeat=len(shown)):
+            m2 = set(moved).union(*[g for g, on in zip(shown, flags) if on])
+            if len(outcomes(row, k2, c2, m2, rest, rule)[0]) < now:
+                return True
     return False
 
 
@@ -175,6 +179,8 @@ def check_one(check, runs):
     through `runs` (`_Runs`) only while they can change the verdict; see the module's text."""
     row, rule = check.row, check.rule
     reads = _check_reads(check)
+    if not row.get("conditions"):          # no stated condition as trained: none in the check's runs either
+        reads.pop(CONDITIONS, None)
     sources = sorted({s for v in reads.values() for s in v})
     parts = row.get("parts") or {}
     conditions = list((row.get("conditions") or {}).items())
@@ -204,8 +210,7 @@ def check_one(check, runs):
             cost = lambda k: cells_cost([e for s, es in _step_exps(reads, [k]).items() for e in es
                                          if not any(e == d for d in runs.done.get(s, []))])[1]
             rank = lambda k: (0 if row["verdict"] == stats.CONDITIONAL else 3) if k == CONDITIONS else order.get(parts[k], 2)
-            reveal = lambda k: {("part", k), ("cond", k)} | {("ratio", g) for g in groups if g <= done | {k}}
-            useful = [k for k in todo if _relevant(row, rule, known, cond, moved, groups, reveal(k))]
+            useful = [k for k in todo if _narrows(row, rule, known, cond, moved, groups, k, done)]
             step = min(useful or todo, key=lambda k: (rank(k), cost(k), list(reads).index(k)))
         elif not todo:
             break
@@ -223,15 +228,15 @@ def check_one(check, runs):
         other_v = next(iter(checks)) if len(checks) == 1 else None
         out["verdict_other_kernels"] = other_v
         out["ours_other_kernels"] = None
-        out["rounding_stable"] = (other_v == row["verdict"]) if other_v else (False if row["verdict"] not in checks
-                                                                              else None)
-        if final != out["verdict"]:                 # every completion changes the verdict: inconclusive
-            assert final == stats.INCONCLUSIVE and out["rounding_stable"] is False
+        out["rounding_stable"] = None if row["verdict"] in checks and other_v is None else other_v == row["verdict"]
+        if out["rounding_stable"] is False:         # every check verdict differs from the row's: as rounding_check
+            assert final == stats.INCONCLUSIVE
             out["verdict_before_rounding_check"] = row["verdict"]
             out["verdict"] = stats.INCONCLUSIVE
             out["reason"] = (f"changes with a one-ulp perturbation: {row['verdict']} as trained, "
                              f"{other_v or ' or '.join(sorted(checks))} under the one-ulp perturbation; "
                              + out.get("reason", ""))
+        assert out["verdict"] == final
     need = lambda keys: [e for es in _step_exps(reads, keys).values() for e in es]
     out["check_parts_run"] = checked
     out["check_parts_skipped"] = skipped
@@ -283,3 +288,30 @@ def skipped_text(rows):
         return f"The robustness check ran every part of every verdict ({run:,} model-steps)."
     return (f"The robustness check ran {run:,} model-steps; {skip:,} were not needed, as no value of their parts "
             f"could change the verdict ({'; '.join(parts)}).")
+
+
+def runs_text(exps, rows):
+    """The notebook's training in one sentence: the runs of `exps` (a dict of Experiments or lists
+    of them) besides the check's (those with `perturb`), and the check's runs as done for `rows`."""
+    listed = [e for v in exps.values() for e in _listed(v)]
+    n, steps = cells_cost([e for e in listed if not e.perturb])
+    cn, csteps = (sum((r.get(k) or [0, 0])[i] for r in rows) for k, i in (("check_cost_run", 0), ("check_cost_run", 1)))
+    return (f"Runs: {n:,} replicas ({steps:,} model-steps) in this notebook, and {cn:,} replicas ({csteps:,} "
+            f"model-steps) of the robustness check. " + skipped_text(rows))
+
+
+def without_check(exps):
+    """`exps` (name -> Experiment or list) without the check's runs (those with `perturb`): what a
+    notebook trains before its verdict; the check's are run by `checked_verdicts`."""
+    return {k: v for k, v in exps.items() if v is not None and not any(e.perturb for e in _listed(v))}
+
+
+def merged(check, trained, by=("arch", "task")):
+    """A table of the check's runs `check` completed by the rows of `trained` (the same table as
+    trained) whose `by` keys the check has not run yet: what a finding's verdict function reads
+    while the check is part way (the parts of the rows from `trained` are not read)."""
+    if check is None or not len(check):
+        return trained
+    ran = set(map(tuple, check[list(by)].to_numpy().tolist()))
+    rest = trained[[k not in ran for k in map(tuple, trained[list(by)].to_numpy().tolist())]]
+    return pd.concat([check, rest], ignore_index=True)

@@ -490,9 +490,9 @@ def limitations(verdict_rows=()):
         "reference initialisation and default options, without the per-model tuning their papers used beyond the "
         "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
         "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
-        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns every "
-        "scorecard comparison with other kernels; a verdict that survives it may still move on hardware we did "
-        "not try.",
+        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns the "
+        "scorecard comparisons with every initial weight moved by one ulp, as far as they can change a verdict; a "
+        "verdict that survives it may still move on hardware we did not try.",
         f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
         f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
         f"magnitude, ×/÷{inspect.signature(stats.magnitude).parameters['band'].default:.3g}) are our choices, stated "

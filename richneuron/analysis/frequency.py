@@ -260,7 +260,9 @@ def check(exps, res):
 
     def verdict_of(s):
         om = omega(s, "check_omega", res.get("omega"))
-        return verdict(inputs(omega(s, "check", res["main"]).metrics, om.metrics if om is not None else None))
+        k = s.get("check")
+        main = robustness.merged(None if k is None else k.metrics, res["main"].metrics, by=("arch", "task"))   # not yet checked: as trained
+        return verdict(inputs(main, om.metrics if om is not None else None))
     return robustness.Check(row, reads, verdict_of)
 
 

@@ -287,11 +287,21 @@ def wins_rule(parts, conditions=()):
     return stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
 
 
+def verdict_row(claim, main, tuned=None, checker_sweep=None):
+    """The scorecard row of `claim` (a key of CRITERIA) from plain metrics tables: the main grid, the
+    tuned-lr SinGLU/Vanilla runs (None: default lr only) and the checkerboard cells sweep."""
+    rows = {"singlu_wins": lambda: verdict_wins_tuned(main, tuned), "nested_ratio": lambda: verdict_nested(main),
+            "checkerboard_pp": lambda: verdict_checkerboard(main, checker_sweep),
+            "spiral_needs_v10": lambda: verdict_spiral(main), "v10_best_complex": lambda: verdict_v10_complex(main),
+            "v15_beats_singlu_hifreq": lambda: verdict_v15_hifreq(main)}
+    if claim not in rows:
+        raise ValueError(f"claim must be one of {', '.join(rows)}, got {claim!r}")
+    return rows[claim]()
+
+
 def verdict_rows(main, tuned=None, checker_sweep=None):
-    """Every scorecard row of this finding from plain metrics tables: the main grid, the tuned-lr
-    SinGLU/Vanilla runs (None: default lr only) and the checkerboard cells sweep."""
-    return [verdict_wins_tuned(main, tuned), verdict_nested(main), verdict_checkerboard(main, checker_sweep),
-            verdict_spiral(main), verdict_v10_complex(main), verdict_v15_hifreq(main)]
+    """Every scorecard row of this finding (`verdict_row`), in CRITERIA's order."""
+    return [verdict_row(c, main, tuned, checker_sweep) for c in CRITERIA]
 
 
 def verdict_cells(archs):
@@ -608,9 +618,13 @@ def checks(exps, T):
     first = exps["check_main"][0]
     ran = first.archs if len(exps["check_main"]) == 1 else list(dict.fromkeys(a for e in exps["check_main"] for a in e.archs))
 
+    made = {}
+
     def cells(archs, task_list):
-        archs = [a for a in ran if a in archs]
-        return {"check_main": [dataclasses.replace(first, archs=archs, tasks=list(task_list))]} if archs else {}
+        archs = tuple(a for a in ran if a in archs)
+        if archs and (archs, tuple(task_list)) not in made:
+            made[archs, tuple(task_list)] = dataclasses.replace(first, archs=list(archs), tasks=list(task_list))
+        return {"check_main": [made[archs, tuple(task_list)]]} if archs else {}
     sweep = {"check_sweep": [exps["check_sweep"]]} if "check_sweep" in exps else {}
     spiral, pair = [a for a in ran if a in PHASE_FREE or a == "v10"], list(PAIR)
     checker = cells(pair, ["checkerboard"])
@@ -629,8 +643,7 @@ def checks(exps, T):
         def of(s):
             k = lambda name, trained: trained if s.get(name) is None else s[name].metrics
             main = robustness.merged(k("check_main", None), m["main"])        # cells not yet checked: as trained
-            row = verdict_rows(main, k("check_tuned", m["tuned"]), k("check_sweep", m["checkerboard"]))
-            return next(r for r in row if r["claim_id"] == claim)
+            return verdict_row(claim, main, k("check_tuned", m["tuned"]), k("check_sweep", m["checkerboard"]))
         return of
     return [robustness.Check(r, {p: v for p, v in reads[r["claim_id"]].items()
                                  if p == robustness.CONDITIONS or (r["parts"].get(p) is not None)},

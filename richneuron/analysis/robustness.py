@@ -55,9 +55,10 @@ def _listed(exps):
     return [e for e in (exps if isinstance(exps, (list, tuple)) else [exps]) if e is not None]
 
 
-def cells_cost(exps):
-    """(replicas, model-steps) of the distinct cells of `exps` (Experiments): shared cells once."""
-    cells = {cell_key(c): c for e in exps for c in e.cells}.values()
+def cells_cost(exps, skip=()):
+    """(replicas, model-steps) of the distinct cells of `exps` (Experiments): shared cells once,
+    those whose key is in `skip` not at all."""
+    cells = {k: c for e in exps for c in e.cells if (k := cell_key(c)) not in skip}.values()
     return sum(n_replicas(c) for c in cells), sum(n_replicas(c) * c["steps"] for c in cells)
 
 
@@ -242,7 +243,8 @@ def check_one(check, runs):
     out["check_parts_skipped"] = skipped
     run_exps = need(checked)
     out["check_cost_run"] = list(cells_cost(run_exps))
-    out["check_cost_skipped"] = list(cells_cost([e for e in need(skipped) if not any(e == d for d in run_exps)]))
+    ran = {cell_key(c) for e in run_exps for c in e.cells}
+    out["check_cost_skipped"] = list(cells_cost([e for e in need(skipped)], skip=ran))
     return out
 
 

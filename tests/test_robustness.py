@@ -56,7 +56,7 @@ def run_check(row, full, reads=READS):
     return out, calls
 
 
-CHECK_FIELDS = ("check_parts_run", "check_parts_skipped", "check_cost_run", "check_cost_skipped")
+CHECK_FIELDS = ("check_parts_run", "check_parts_skipped", "check_cost_run", "check_cost_skipped", "check_cost_trained")
 
 
 @pytest.mark.parametrize("cond_kind", [None, "holds", "fails"])
@@ -168,3 +168,11 @@ def test_rows_share_the_check_runs():
     out = rb.checked_verdicts(checks, run=run)
     assert calls == [[E["a"]]] and [r["verdict"] for r in out] == [stats.NOT_REPLICATED] * 2
     assert out[1]["check_parts_run"] == ["a"] and out[1]["check_parts_skipped"] == ["b"]
+    assert out[0]["check_cost_trained"] == [E["a"].n_replicas, E["a"].model_steps] and out[1]["check_cost_trained"] == [0, 0]
+    main = protocol.main_grid(["v10"], ["memorize"], [0], 10, data_seeds=2)          # as trained: not the check's
+    text = rb.runs_text({"main": main, "check_a": E["a"], "check_b": E["b"]}, out)
+    assert text == (f"Runs: {main.n_replicas} replicas ({main.model_steps} model-steps) in this notebook "
+                    f"besides the robustness check, which trained {E['a'].n_replicas} of its "
+                    f"{E['a'].n_replicas + E['b'].n_replicas} planned replicas ({E['a'].model_steps} of "
+                    f"{E['a'].model_steps + E['b'].model_steps} model-steps); parts not needed, as no value of theirs "
+                    "could change the verdict: x: b.")

@@ -16,7 +16,9 @@ moved or not) through the row's own rule (`stats.judge` with its conditions, or 
 the ratio rule of `rounding_check`. It stops when every completion gives the same verdict: that
 verdict is what `rounding_check` gives with every part checked. The row records which parts were
 checked (`check_parts_run`) and which were not needed (`check_parts_skipped`), with the replicas
-and model-steps of each (`check_cost_run`, `check_cost_skipped`: distinct cells, cached or not).
+and model-steps of each (`check_cost_run`, `check_cost_skipped`: distinct cells, cached or not; a
+cell a checked part ran is not counted as not needed) and of the cells this row's check ran that no
+earlier row had (`check_cost_trained`: summed over a finding's rows, each cell once).
 """
 import itertools
 from dataclasses import dataclass, field
@@ -150,7 +152,7 @@ class _Runs:
     """The check runs done so far, by source, shared by every row of a finding."""
 
     def __init__(self, run):
-        self.run, self.done, self.results = run, {}, {}
+        self.run, self.done, self.results, self.cells = run, {}, {}, {}    # cells: every cell run, by key
 
     def has(self, need):
         return all(any(e == d for d in self.done.get(s, [])) for s, es in need.items() for e in es)
@@ -161,6 +163,7 @@ class _Runs:
             if new:
                 self.done.setdefault(s, []).extend(new)
                 self.results[s] = self.run(list(self.done[s]))
+                self.cells.update({cell_key(c): c for e in new for c in e.cells})
 
     def sources(self, names):
         return {s: self.results.get(s) for s in names}
@@ -186,6 +189,7 @@ def check_one(check, runs):
     parts = row.get("parts") or {}
     conditions = list((row.get("conditions") or {}).items())
     consistent = rule(parts, conditions) == row["verdict"]      # else the rule cannot be enumerated: check it all
+    before = set(runs.cells)
     ratios = [r for r in (row.get("ratios") or []) if r]
     free = [k for k, v in reads.items() if not any(v.values())]  # read no check run: as in the row
 
@@ -243,6 +247,8 @@ def check_one(check, runs):
     out["check_parts_skipped"] = skipped
     run_exps = need(checked)
     out["check_cost_run"] = list(cells_cost(run_exps))
+    trained = [c for k, c in runs.cells.items() if k not in before]
+    out["check_cost_trained"] = [sum(n_replicas(c) for c in trained), sum(n_replicas(c) * c["steps"] for c in trained)]
     ran = {cell_key(c) for e in run_exps for c in e.cells}
     out["check_cost_skipped"] = list(cells_cost([e for e in need(skipped)], skip=ran))
     return out
@@ -282,24 +288,23 @@ def check_table(rows):
 
 
 def skipped_text(rows):
-    """One sentence: how much of the check was not needed, from the rows' check fields."""
-    run = sum((r.get("check_cost_run") or [0, 0])[1] for r in rows)
-    skip = sum((r.get("check_cost_skipped") or [0, 0])[1] for r in rows)
+    """The parts of `rows` the robustness check did not need, in words ("" when none)."""
     parts = [f"{r.get('claim_id')}: {', '.join(r['check_parts_skipped'])}" for r in rows if r.get("check_parts_skipped")]
-    if not parts:
-        return f"The robustness check ran every part of every verdict ({run:,} model-steps)."
-    return (f"The robustness check ran {run:,} model-steps; {skip:,} were not needed, as no value of their parts "
-            f"could change the verdict ({'; '.join(parts)}).")
+    return f"not needed, as no value of theirs could change the verdict: {'; '.join(parts)}" if parts else ""
 
 
 def runs_text(exps, rows):
     """The notebook's training in one sentence: the runs of `exps` (a dict of Experiments or lists
-    of them) besides the check's (those with `perturb`), and the check's runs as done for `rows`."""
+    of them) besides the check's (those with `perturb`), the check's runs trained for `rows`
+    (`check_cost_trained`: each cell once) out of those planned, and the parts not needed."""
     listed = [e for v in exps.values() for e in _listed(v)]
     n, steps = cells_cost([e for e in listed if not e.perturb])
-    cn, csteps = (sum((r.get(k) or [0, 0])[i] for r in rows) for k, i in (("check_cost_run", 0), ("check_cost_run", 1)))
-    return (f"Runs: {n:,} replicas ({steps:,} model-steps) in this notebook, and {cn:,} replicas ({csteps:,} "
-            f"model-steps) of the robustness check. " + skipped_text(rows))
+    pn, psteps = cells_cost([e for e in listed if e.perturb])
+    cn, csteps = (sum((r.get("check_cost_trained") or [0, 0])[i] for r in rows) for i in (0, 1))
+    skipped = skipped_text(rows)
+    return (f"Runs: {n:,} replicas ({steps:,} model-steps) in this notebook besides the robustness check, which trained "
+            f"{cn:,} of its {pn:,} planned replicas ({csteps:,} of {psteps:,} model-steps)"
+            + (f"; parts {skipped}." if skipped else ": every part of every verdict was checked."))
 
 
 def without_check(exps):

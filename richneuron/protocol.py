@@ -7,7 +7,8 @@ same cells are computed once and shared through the results store.
 from .defaults import BUDGET, DATA_SEED, DATA_SEEDS, DEPTH, LR, SEEDS, STEPS  # noqa: F401  (the values)
 from .experiment import Experiment
 
-# The robustness check reruns every scorecard comparison with every initial weight moved by one ulp
+# The robustness check reruns the scorecard comparisons (as far as they can change a verdict:
+# analysis.robustness) with every initial weight moved by one ulp
 # in a direction drawn from a separate seed (`models.perturb_`): a run as different as another CPU's
 # rounding makes it, for every arch, ReLU included (torch's sin/cos/tanh in place of NumPy's, the
 # check before, left a network without sines bit-identical). CHECK: the Experiment settings of the

@@ -393,17 +393,31 @@ def scorecard_caption(verdict_rows):
             "criterion was revised after a committed render had shown its results (Provenance: criteria history).")
 
 
+def check_parts_text(r):
+    """The parts of a row the robustness check ran and those it did not need (no value of theirs could
+    change the verdict: `analysis.robustness`), as table cells "checked | not needed"."""
+    if "check_parts_run" not in r:
+        return "– | –"
+    run, skipped = r["check_parts_run"], r["check_parts_skipped"]
+    steps = lambda k: f" ({(r.get(k) or [0, 0])[1]:,} model-steps)" if (r.get(k) or [0, 0])[1] else ""
+    return (f"{_cell(', '.join(run)) or 'none'}{steps('check_cost_run')} | "
+            f"{_cell(', '.join(skipped)) or 'none'}{steps('check_cost_skipped') if skipped else ''}")
+
+
 def checks_table(verdict_rows):
-    """Per claim, the commit that last changed its criterion and the robustness check's verdicts."""
+    """Per claim, the commit that last changed its criterion, the robustness check's verdicts and
+    the parts it checked and did not need (it stops when the rest cannot change the verdict)."""
     rows, _ = ordered(verdict_rows)
-    lines = ["| # | claim | criterion last changed | verdict (as trained) | verdict (one-ulp perturbation) | stable |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| # | claim | criterion last changed | verdict (as trained) | verdict (one-ulp perturbation) | stable "
+             "| parts checked | parts not needed |", "|---|---|---|---|---|---|---|---|"]
+    stable = {True: "yes", False: "**no: inconclusive**", None: "not needed"}
     for i, r in enumerate(rows, 1):
         if "rounding_stable" in r:
             first = r.get("verdict_before_rounding_check", r["verdict"])
-            check = f"{first} | {r['verdict_other_kernels']} | {'yes' if r['rounding_stable'] else '**no: inconclusive**'}"
+            check = (f"{first} | {r.get('verdict_other_kernels') or 'not needed'} | {stable[r['rounding_stable']]} | "
+                     + check_parts_text(r))
         else:
-            check = f"{r['verdict']} | not checked | –"
+            check = f"{r['verdict']} | not checked | – | – | –"
         lines.append(f"| {i} | {r['claim_id']} | `{r.get('criterion_commit', 'unknown')}` | {check} |")
     return "\n".join(lines)
 
@@ -543,8 +557,8 @@ def limitations(verdict_rows=()):
         "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
         "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
         "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns the "
-        "scorecard comparisons with every initial weight moved by one ulp (as far as the rerun can still change the "
-        "verdict); a verdict that survives it may still move on hardware we did not try.",
+        "scorecard comparisons with every initial weight moved by one ulp, as far as they can change a verdict; a "
+        "verdict that survives it may still move on hardware we did not try.",
         f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
         f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
         f"magnitude, ×/÷{inspect.signature(stats.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
@@ -848,7 +862,14 @@ def claim_text(r, figures):
     parts = [f"**Verdict: {r['verdict']}** at our protocol" + (f": {_cell(r['reason'])}." if r.get("reason") else ".")
              + (f" Parts: {_parts_text(r.get('parts') or {})}." if r.get("parts") else ""),
              f"Ours: {_cell(r['ours'])}; the study: {_cell(_published_text(r))}{refs}."]
-    if "rounding_stable" in r:
+    if "rounding_stable" in r and r.get("check_parts_skipped"):
+        run = ", ".join(r.get("check_parts_run") or []) or "no part"
+        parts.append(f"The robustness check (every initial weight moved by one ulp) checked {_cell(run)} and stopped: "
+                     f"no value of {_cell(', '.join(r['check_parts_skipped']))} could change the verdict"
+                     + {True: f"; verdict {r.get('verdict_other_kernels')} (stable).",
+                        False: f"; verdict {r.get('verdict_other_kernels') or 'another'} (it changed, so the verdict "
+                               "is inconclusive).", None: "."}[r["rounding_stable"]])
+    elif "rounding_stable" in r:
         other = r.get("ours_other_kernels")
         same = "the same numbers" if other == r["ours"] else _cell(other or "–")
         parts.append(f"With every initial weight moved by one ulp: {same}; verdict {r.get('verdict_other_kernels')} "
@@ -942,7 +963,8 @@ def provenance_section(verdict_rows, meta, history=None):
                       "check: machines round differently and chaotic training amplifies it, so each scorecard "
                       "comparison was run again with every initial weight moved by one ulp "
                       "(`Experiment(perturb=1)`) and a verdict that changes is reported as inconclusive "
-                      f"[[ref:tab-checks]]. Each notebook as it ran, every output kept, is an appendix (Contents). "
+                      "[[ref:tab-checks]]; part by part, and only as far as a part could still change the verdict "
+                      "(the table names the parts not needed: no value of theirs could change it). Each notebook as it ran, every output kept, is an appendix (Contents). "
                       f"The per-replica results are published next to this paper "
                       f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})), "
                       f"with every replica's logged scores at the training lengths the verdicts read "
@@ -954,7 +976,8 @@ def provenance_section(verdict_rows, meta, history=None):
         cells.append(_html_cell(_md_table(checks_table(verdict_rows), "Per claim: the commit that last changed its "
                                           "criterion (the criterion is in the claim's section) and the rounding "
                                           "check, its verdict computed again from runs with every initial weight moved by one ulp "
-                                          "kernels (ours with them: in the claim's section).", "checks"),
+                                          "(ours with them: in the claim's section), with the parts it checked and "
+                                          "those it did not need and the model-steps of each.", "checks"),
                                 "provenance-checks"))
     if history:
         cells.append(_md_cell("Every committed render of the scorecard (`paper/verdicts.json` in git, "

@@ -579,12 +579,11 @@ def unmeasured(primary, other, band=BAND):
             if r and r["label"] in theirs and not measured(r["estimate"], theirs[r["label"]], band)]
 
 
-def rounding_check(primary, other):
-    """Both computations of one verdict row (default runs, the robustness check's runs): the row to
-    keep. A ratio of errors the check moves by more than the claimed effect's band (`unmeasured`)
-    is not judged: the parts it decides become inconclusive and the row is judged again (`judge`,
-    with the row's stated conditions). When the verdict or the computed answer differs between the
-    two computations, the verdict becomes inconclusive and says why."""
+def ratio_check(primary, other):
+    """The first half of `rounding_check`: `primary` with every ratio of errors that `other` (the
+    check's row, or just its "ratios") moves by more than the band (`unmeasured`) not judged: the
+    parts it decides become inconclusive and the row is judged again (`judge`, with the row's
+    stated conditions)."""
     row = dict(primary)
     moved = unmeasured(primary, other)
     if moved:
@@ -596,6 +595,16 @@ def rounding_check(primary, other):
             row.update(parts=parts, verdict_before_ratio_check=row["verdict"], verdict=v, reason=reason)
         row["reason"] = row.get("reason", "") + "; not a measurement (the check moves it by more than a factor " \
             f"{BAND:.2g}): " + ", ".join(f"{lab} {fmt(e)}× vs {fmt(o)}×" for lab, e, o, _ in moved)
+    return row
+
+
+def rounding_check(primary, other):
+    """Both computations of one verdict row (default runs, the robustness check's runs): the row to
+    keep. A ratio of errors the check moves by more than the claimed effect's band (`unmeasured`)
+    is not judged: the parts it decides become inconclusive and the row is judged again (`judge`,
+    with the row's stated conditions: `ratio_check`). When the verdict or the computed answer
+    differs between the two computations, the verdict becomes inconclusive and says why."""
+    row = ratio_check(primary, other)
     row["verdict_other_kernels"] = other["verdict"]
     row["ours_other_kernels"] = other["ours"]
     stable = other["verdict"] == primary["verdict"]

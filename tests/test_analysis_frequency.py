@@ -135,14 +135,28 @@ def test_experiments_sweep_only_the_run_archs_and_quick_mode_trims_the_sweeps():
     assert quick["direct"].archs == ["vanilla", "singlu"] and quick["direct"].tasks == ["freqgen"]
 
 
-def test_checked_verdict_is_inconclusive_when_the_other_kernels_change_it():
+def test_check_runs_part_by_part_and_gives_rounding_checks_verdict():
+    """`check` through `robustness.checked_verdict` with a stand-in for the engine that returns the
+    given metrics of the archs it is asked for: the verdict is `stats.rounding_check`'s on the full check."""
     from types import SimpleNamespace as R
-    good, bad = _grid({"freqgen": GOOD, "mixedfreq": GOOD}), _grid({"freqgen": {"singlu": 0.3, "v10": 0.05}})
-    row, side = fq.checked_verdict({"main": R(metrics=good), "check": R(metrics=good)})
-    assert row["verdict"] == stats.REPLICATED and row["rounding_stable"] and list(side["verdict"]) == [stats.REPLICATED] * 2
-    row, side = fq.checked_verdict({"main": R(metrics=good), "check": R(metrics=bad)})
-    assert row["verdict"] == stats.INCONCLUSIVE and side["verdict"].tolist()[0] == stats.REPLICATED
+    from richneuron.analysis import robustness as rb
+    archs = ["vanilla", "singlu", "v10", "v15"]
+    exps = fq.experiments(_Cfg(False, archs), [1.0], ["vanilla"], [], 2)
+    good = _grid({"freqgen": GOOD, "mixedfreq": GOOD})
+    bad = _grid({"freqgen": {"singlu": 0.3, "v10": 0.05, "v15": 0.2}, "mixedfreq": GOOD})
+    for check_metrics in (good, bad):
+        asked = []
 
+        def run(es):
+            asked.append(sorted({a for e in es for a in e.archs}))
+            return R(metrics=check_metrics[check_metrics["arch"].isin(asked[-1])])
+        c = fq.check(exps, {"main": R(metrics=good)})
+        row = rb.checked_verdict(c, run=run)
+        want = stats.rounding_check(c.row, fq.verdict(fq.inputs(check_metrics)))
+        assert row["verdict"] == want["verdict"]
+        assert asked[0] == ["singlu"]                        # the cheaper part first: SinGLU against predict-zero
+        assert row["check_parts_run"] == ["direction", "generalizes", rb.CONDITIONS]   # the conditions read the same runs
+    assert row["verdict"] == stats.INCONCLUSIVE and row["verdict_other_kernels"] == stats.CONDITIONAL
 
 def test_the_direct_reading_is_not_testable_as_stated_with_the_runs_numbers():
     t = fq.inputs(_grid({"freqgen": GOOD, "mixedfreq": GOOD}))

@@ -161,7 +161,7 @@ def test_regime_pairs_the_check_moves_beyond_the_band_are_not_judged():
     k.loc[mem & (k["arch"] == "singlu"), "score"] *= 5
     row_k = pr.verdict_regime(k, ARCHS)[0]
     assert row_k["verdict"] == stats.REPLICATED
-    final = pr.verdict({"regime_row": row, "regime_row_torch": row_k})
+    final = stats.rounding_check(row, row_k)
     assert final["verdict"] == stats.INCONCLUSIVE and final["parts"]["Pure memorization"] == stats.UNSURE
     assert "not a measurement" in final["reason"] and "Pure memorization: memorize / singlu / vanilla" in final["reason"]
 
@@ -234,21 +234,28 @@ def _as_metrics(scores):
     return m.drop(columns="score")
 
 
-def test_verdict_turns_inconclusive_when_torch_kernels_change_it():
+def test_the_check_turns_the_verdict_inconclusive_when_the_perturbation_changes_it():
+    """`check` through `robustness.checked_verdict`, with a stand-in for the engine returning the given
+    scores of the tasks it is asked for: against `stats.rounding_check` of the full check's row."""
+    from types import SimpleNamespace as R
+    from richneuron.analysis import robustness as rb
     sw = pr.Sweeps(archs=ARCHS, tasks=pr.regime_tasks(), study=ARCHS, lrs=[], tune_tasks=[], validation=0.2,
                    omegas=[], omega_seeds=[], scale_archs=[], scale_tasks=[], budgets=[], scale_seeds=[])
-    numpy_row = pr.verdict_regime(_regime_scores(), ARCHS)[0]                  # replicated
-    tab = {"regime_row": numpy_row}
-    same = {**tab, **pr.rounding_tables(sw, _as_metrics(_regime_scores()), tab)}
-    assert pr.verdict(same)["verdict"] == stats.REPLICATED and pr.verdict(same)["rounding_stable"]
-    beaten = _as_metrics(_regime_scores({("v10", "complex4d"): 0.05}))         # not replicated with torch's
-    t = pr.rounding_tables(sw, beaten, tab)
-    assert t["kernels"]["verdict"].tolist() == [stats.REPLICATED, stats.NOT_REPLICATED]
-    assert t["kernels"].set_index("kernels").loc["torch", "Compositional / multiplicative"] == stats.FAILS
-    final = pr.verdict({**tab, **t})
-    assert final["verdict"] == stats.INCONCLUSIVE and final["verdict_other_kernels"] == stats.NOT_REPLICATED
-    assert "perturbation" in final["reason"] and stats.INCONCLUSIVE in pr.summary([], final)
+    main = _as_metrics(_regime_scores())
+    exps = {"check": protocol.main_grid(ARCHS, pr.regime_tasks(), [0, 1], 10, data_seeds=[0, 1], **protocol.CHECK)}
+    tab = {"regime_row": pr.verdict_regime(_regime_scores(), ARCHS)[0]}                 # replicated
+    beaten = _as_metrics(_regime_scores({("v10", "complex4d"): 0.05}))         # not replicated under the check
+    asked = []
 
+    def run(es):
+        asked.append({t for e in es for t in e.tasks})
+        return R(metrics=beaten[beaten["task"].isin(asked[-1])])
+    final = rb.checked_verdict(pr.check(exps, sw, tab, main), run=run)
+    full = pr.verdict_regime(pr.regime_map(beaten, ARCHS, sw.tasks), ARCHS)[0]
+    assert final["verdict"] == stats.INCONCLUSIVE == stats.rounding_check(tab["regime_row"], full)["verdict"]
+    assert "complex4d" in asked[-1] and len(final["check_parts_run"]) == len(asked)       # it stops at the beaten row
+    assert final["verdict_other_kernels"] == stats.NOT_REPLICATED and "perturbation" in final["reason"]
+    assert stats.INCONCLUSIVE in pr.summary([], final)
 
 def test_log_ticks_label_two_to_four_values_at_any_range():
     import matplotlib

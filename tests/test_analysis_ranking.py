@@ -354,11 +354,11 @@ def test_cost_text_counts_replicas_and_model_steps_by_group():
     from richneuron import protocol
     exps = {"main": protocol.main_grid(["vanilla", "singlu"], ["spiral"], [0, 1], 10, data_seeds=[0, 1, 2]),   # 12 x 10
             "spiral": protocol.main_grid(["v10"], ["spiral"], [0], 10, task_options={"turns": [1.0, 3.0]}),   # 2 x 10
-            "check_main": [protocol.main_grid(["v10"], ["spiral"], [0, 1], 10, kernels="torch")]}             # 2 x 10
+            "check_main": [protocol.main_grid(["v10"], ["spiral"], [0, 1], 10, **protocol.CHECK)]}          # 2 x 10
     text = rk.cost_text(exps)
     assert "main grid (shared with the other notebooks) 12 replicas (120 model-steps)" in text
-    assert "difficulty sweep 2 replicas (20 model-steps)" in text and "robustness check 2 replicas (20 model-steps)" in text
-    assert text.endswith("In all 16 replicas, 160 model-steps.")
+    assert "difficulty sweep 2 replicas (20 model-steps)" in text
+    assert "In all 14 replicas, 140 model-steps; the robustness check's runs are counted with the verdicts" in text
 
 
 def test_comparisons_are_at_the_draw_level():
@@ -369,3 +369,33 @@ def test_comparisons_are_at_the_draw_level():
     ref = st.ttest_rel(mean_log("a"), mean_log("b"))
     assert c.level == "draw, paired" and c.n_draws == 6 and c.p_value == pytest.approx(ref.pvalue)
     assert rk.family(m, [("nested2d", "a", "b")])["p_value"].iloc[0] == pytest.approx(ref.pvalue)
+
+
+def test_checks_read_only_the_check_cells_and_give_rounding_checks_verdicts():
+    """`checks` through `robustness.checked_verdicts` with a stand-in for the engine returning the given
+    metrics of the (arch, task) cells asked for: each row's verdict is `stats.rounding_check`'s with the
+    check's rows computed on every check cell, and no cell outside the planned check is asked for."""
+    from types import SimpleNamespace
+    from richneuron.analysis import robustness as rb
+    from richneuron.experiment import cell_key
+    main = pd.concat([_wins(["win"] * 5 + ["loss"]), _complex(), _hifreq(),
+                      _spiral().query("arch != 'v10' or task != 'spiral'"), _spiral().query("arch == 'v10'")])
+    cfg = SimpleNamespace(quick=False, archs=list(dict.fromkeys(main["arch"])), seeds=[0, 1], data_seeds=6, steps=20)
+    chosen = pd.DataFrame([{"arch": a, "task": t, "lr": 1e-3} for a in rk.PAIR for t in rk.STANDARD])
+    exps = rk.experiments(cfg, diff_archs=[], diff_seeds=[0], turns=[], cells=[], lrs=[1e-3], validation=0.2,
+                          chosen=chosen)
+    planned = {cell_key(c) for e in exps["check_main"] for c in e.cells}
+    T = {"metrics": {"main": main, "tuned": None, "checkerboard": None}}
+    moved = main.copy()
+    moved.loc[(moved["arch"] == "v10") & (moved["task"] == "spiral"), "test_accuracy"] -= 0.3     # v10 loses spiral
+    asked = []
+
+    def run(es):
+        asked.extend(cell_key(c) for e in es for c in e.cells)
+        cells_ = {(a, t) for e in es for a in e.archs for t in e.tasks}
+        return SimpleNamespace(metrics=moved[[(a, t) in cells_ for a, t in zip(moved["arch"], moved["task"])]])
+    rows = rb.checked_verdicts(rk.checks(exps, T), run=run)
+    assert set(asked) <= planned
+    want = [stats.rounding_check(a, b) for a, b in zip(rk.verdict_rows(main), rk.verdict_rows(moved))]
+    assert [r["verdict"] for r in rows] == [w["verdict"] for w in want]
+    assert [r["verdict"] for r in rows] != [r["verdict"] for r in rk.verdict_rows(main)]       # the move shows

@@ -47,6 +47,24 @@ def test_the_checks_table_marks_changed_verdicts():
     assert "With every initial weight moved by one ulp: 0.2×; verdict not replicated (it changed" in text
 
 
+def test_the_checks_table_names_the_parts_the_check_did_not_need():
+    """A row checked part by part (`analysis.robustness`): its parts checked and not needed, with their model-steps."""
+    ids = list(published.claims())
+    a = {**row(ids[0], stats.INCONCLUSIVE), "rounding_stable": None, "verdict_other_kernels": None,
+         "check_parts_run": [], "check_parts_skipped": ["direction", "magnitude"], "check_cost_run": [0, 0],
+         "check_cost_skipped": [24, 72000]}
+    b = {**row(ids[1], stats.NOT_REPLICATED), "rounding_stable": True, "verdict_other_kernels": stats.NOT_REPLICATED,
+         "check_parts_run": ["magnitude"], "check_parts_skipped": ["mechanism"], "check_cost_run": [24, 72000],
+         "check_cost_skipped": [96, 288000]}
+    lines = report.checks_table([a, b]).split("\n")
+    assert lines[2].endswith("| inconclusive | not needed | not needed | none | direction, magnitude (72,000 model-steps) |")
+    assert lines[3].endswith(f"| {stats.NOT_REPLICATED} | {stats.NOT_REPLICATED} | yes | magnitude (72,000 model-steps) "
+                             "| mechanism (288,000 model-steps) |")
+    text = report.claim_text(b, [])
+    assert "checked magnitude and stopped: no value of mechanism could change the verdict; verdict not replicated (stable)" in text
+    assert "checked no part and stopped" in report.claim_text(a, [])
+
+
 def git(cwd, *args):
     subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True,
                    env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",

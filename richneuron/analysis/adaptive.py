@@ -25,7 +25,7 @@ import torch
 
 from .. import criteria, models, neurons, plots, protocol, stats, tasks as _tasks
 from ..experiment import cost
-from . import common, ranking
+from . import common, ranking, robustness
 
 CLAIM = "adaptive_fail"
 SOURCE = "richneuron/analysis/adaptive.py"
@@ -606,10 +606,36 @@ def competition_tables(fams):
     return shown(mf[cols]), shown(pairs)
 
 
-def rounding_table(row, row_k):
-    """Verdict and sub-verdicts with the runs as trained and under the one-ulp perturbation."""
-    return shown(pd.DataFrame([{"kernels": k, "verdict": r["verdict"], **r["parts"]}
-                                for k, r in (("numpy", row), ("torch", row_k))]))
+PART_ARCHS = {"alpha stuck (v6)": [ALPHA_ARCH], "omega frozen (v7)": [OMEGA_ARCH], "phase ≈ 0 (v11)": [PHASE_ARCH]}
+
+
+def check(exps, main, sweep=None):
+    """The verdict row as trained (from the Results `main` and `sweep` of `experiments`) with its
+    robustness check (`robustness.Check`): performance reads the check's runs of SinGLU and the
+    adaptive archs, each mechanism part its arch's (exps["check"] restricted to them), gradient
+    competition none (not testable as stated: the meta-lr sweep's check cannot change the verdict)."""
+    row = verdict(inputs(main, sweep, exps))
+    full = exps["check"]
+    archs = lambda want: [a for a in full.archs if a in want]
+    sub = lambda want: [dataclasses.replace(full, archs=archs(want))] if archs(want) else []
+    reads = {"performance": {"check": sub([REFERENCE, *ADAPTIVE])},
+             **{p: {"check": sub(a)} for p, a in PART_ARCHS.items()}}
+    reads = {p: ({} if not any(r.values()) else r) for p, r in reads.items()}
+
+    def verdict_of(s):
+        k = s.get("check")
+        if k is None:
+            return verdict(inputs(main, None, exps))
+        mix = lambda d: robustness.merged(getattr(k, d), getattr(main, d), by=("arch",))   # not yet checked: as trained
+        return verdict(inputs(_Tables(mix("metrics"), mix("history")), None, exps))
+    return robustness.Check(row, reads, verdict_of)
+
+
+@dataclasses.dataclass
+class _Tables:
+    """Metrics and history tables as `inputs` reads them from Results."""
+    metrics: pd.DataFrame
+    history: pd.DataFrame
 
 
 # ----------------------------------------------------------------------------- readings (one line each)
@@ -674,10 +700,12 @@ def competition_reading(fams):
             f"significantly harms in {int(mf['harms'].sum())} of {len(mf)} cases.")
 
 
-def final_reading(final, row_k):
+def final_reading(final):
     return (f"**Every adaptive mechanism fails: {final['verdict']}** ({final['reason']}). {final['ours']}. Sub-verdicts: "
             + "; ".join(f"{p}: {v}" for p, v in final["parts"].items())
-            + f". The robustness check (the same runs under the one-ulp perturbation) gives {row_k['verdict']}.")
+            + ". The robustness check (the same runs under the one-ulp perturbation) gives "
+            + (final.get("verdict_other_kernels") or "no verdict: its parts " + ", ".join(final.get("check_parts_skipped", []))
+               + " were not needed, as no value of theirs could change the verdict") + ".")
 
 
 # ----------------------------------------------------------------------------- figures (each saved with its caption)

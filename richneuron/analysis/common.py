@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from .. import protocol, published, stats
+from .. import published, stats
 
 
 def every(parts, complete=True):
@@ -134,23 +134,3 @@ def compare_pairs(scores, pairs, margin=True):
     fam["worse"] = fam["direction"] == -sign
     fam["effect (ci)"] = fam.apply(effect_text, axis=1)
     return fam
-
-
-def rounding_table(row_np, row_torch):
-    """One verdict row computed twice, on the default runs and on the check runs (`protocol.CHECK`,
-    every initial weight moved by one ulp): verdict and our numbers side by side."""
-    return pd.DataFrame([{"runs": k, "verdict": r["verdict"], "ours": r["ours"]}
-                         for k, r in (("default", row_np), (protocol.CHECK_LABEL, row_torch))])
-
-
-def checked(row_np, row_torch):
-    """(`stats.rounding_check` of the two rows: inconclusive when they differ, `rounding_table`)."""
-    return stats.rounding_check(row_np, row_torch), rounding_table(row_np, row_torch)
-
-
-def checked_runs(res, verdict_of):
-    """`checked` for a notebook's runs `res` (name -> `Results`): `verdict_of(main, omega)` (metrics
-    tables; omega None when not run) on the default "main"/"omega" runs and on the perturbed
-    "check"/"check_omega" runs (`protocol.CHECK`)."""
-    metrics = lambda name: res[name].metrics if name in res else None
-    return checked(verdict_of(metrics("main"), metrics("omega")), verdict_of(metrics("check"), metrics("check_omega")))

@@ -15,11 +15,13 @@ The notebook's face: `experiments(cfg, ...)` (the runs), `tables(results)` (ever
 the verdict's inputs among them), the figures (`fig_*`, each saved with its caption), the
 one-line readings (`read_*`), `verdict(tables)` and `summary(row, tables)`.
 """
+import dataclasses
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from .. import criteria, plots, protocol, published, stats, tasks
-from . import common
+from . import common, robustness
 from .ranking import ADAPTIVE   # the study's adaptive variants (defined once, in ranking)
 
 FIXED = "singlu"
@@ -246,10 +248,24 @@ def verdict(t):
                          settle=settle, effect=beats)
 
 
-def checked_verdict(res):
-    """The verdict row from the default kernels' runs, through `stats.rounding_check` against the
-    same verdict from the torch-kernel runs (`check`, `check_omega`), and the two side by side."""
-    return common.checked_runs(res, lambda main, omega: verdict(inputs(main, omega)))
+def check(exps, res):
+    """The verdict row as trained (from the Results `res` of `experiments`) with its robustness
+    check (`robustness.Check`): generalizes reads SinGLU's check runs, direction SinGLU's and the
+    adaptive archs' (exps["check"]), the stated conditions (each task alone, each swept ω) those
+    and the ω sweep's check runs (exps["check_omega"])."""
+    omega = lambda s, name, trained: (s[name] if s.get(name) is not None else trained)
+    row = verdict(inputs(res["main"].metrics, res["omega"].metrics if "omega" in res else None))
+    full = exps["check"]
+    singlu = dataclasses.replace(full, archs=[FIXED])
+    reads = {"direction": {"check": [full]}, "generalizes": {"check": [singlu]},
+             robustness.CONDITIONS: {"check": [full], **({"check_omega": [exps["check_omega"]]} if "check_omega" in exps else {})}}
+
+    def verdict_of(s):
+        om = omega(s, "check_omega", res.get("omega"))
+        k = s.get("check")
+        main = robustness.merged(None if k is None else k.metrics, res["main"].metrics, by=("arch", "task"))   # not yet checked: as trained
+        return verdict(inputs(main, om.metrics if om is not None else None))
+    return robustness.Check(row, reads, verdict_of)
 
 
 def summary(row, t=None):

@@ -15,7 +15,7 @@ effect's band).
 import pandas as pd
 
 from .. import criteria, plots, protocol, published, stats
-from . import common
+from . import common, robustness
 
 CLAIM = "memorization_ratio"
 NUM, DEN = "vanilla", "singlu"
@@ -188,7 +188,18 @@ def capacity_shown(cap):
     return cap.assign(pairs_per_1k_params=cap["pairs_per_1k_params"].map(lambda v: f"{v:.1f}"))
 
 
-rounding_table = common.rounding_table
+def check(exps, main, sweep, capacity):
+    """The verdict row as trained (from the Results `main`, `sweep`, `capacity`) with its
+    robustness check (`robustness.Check`): direction and magnitude read the check's default runs
+    (exps["check"]), the stated conditions (the swept learning rates) its sweep
+    (exps["check_sweep"]); capacity reads no check run (the capacity sweep as trained)."""
+    row = verdict(tables(main.metrics, sweep.metrics, capacity.metrics))
+    default = {"check": exps["check"]}
+    reads = {"direction": default, "magnitude": default, "capacity": {},
+             robustness.CONDITIONS: {"check_sweep": exps["check_sweep"]}}
+    got = lambda s, name, trained: (s[name] if s.get(name) is not None else trained).metrics   # not run: as trained
+    return robustness.Check(row, reads, lambda s: verdict(tables(got(s, "check", main), got(s, "check_sweep", sweep),
+                                                                 capacity.metrics)))
 
 
 def ratio_reading(r):

@@ -110,7 +110,8 @@ def protocol_table():
             ("divergence", f"NaN/inf, or final loss > start and > {train.DIVERGENCE_FACTOR:g}× the best constant's",
              "such a replica's scores are NaN: left out of the statistics and counted"),
             ("robustness check", f"{protocol.CHECK}", "every scorecard comparison rerun with "
-             "every initial weight moved by one ulp (a direction per weight from a separate seed)")]
+             "every initial weight moved by one ulp (a direction per weight from a separate seed), part by part "
+             "and only as far as a part can still change the verdict (analysis.robustness)")]
     return pd.DataFrame(rows, columns=["setting", "value", "note"]).astype(str)
 
 

@@ -18,6 +18,7 @@ The notebook's face: `experiments(cfg, ...)` (the runs), `tables(results)` (ever
 the verdict's inputs among them), the figures (`fig_*`, each saved with its caption), the
 one-line readings (`read_*`), `verdict(tables)` and `summary(row)`.
 """
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -28,7 +29,7 @@ import torch
 from scipy import stats as _st
 
 from .. import criteria, plots, protocol, published, stats, tasks
-from . import common
+from . import common, robustness
 from .frequency import draw_frame, log_y
 
 REFERENCE = "vanilla"
@@ -254,10 +255,24 @@ def verdict(t, claim_range=None, vanilla_claim=None):
                          criterion_source=SOURCE, conditions={c: p for c, p in conditions}, effect=e)
 
 
-def checked_verdict(res):
-    """The verdict row from the default kernels' runs, through `stats.rounding_check` against the
-    same verdict from the torch-kernel runs (`check`, `check_omega`), and the two side by side."""
-    return common.checked_runs(res, lambda main, omega: verdict(inputs(main, omega)))
+def check(exps, res):
+    """The verdict row as trained (from the Results `res` of `experiments`) with its robustness
+    check (`robustness.Check`): every part reads the check's default runs (exps["check"]), the
+    stated conditions (each swept ω) Vanilla's check runs and the ω sweep's (exps["check_omega"])."""
+    got = lambda s, name, trained: (s[name] if s.get(name) is not None else trained)
+    row = verdict(inputs(res["main"].metrics, res["omega"].metrics if "omega" in res else None))
+    default = {"check": [exps["check"]]}
+    vanilla = dataclasses.replace(exps["check"], archs=[REFERENCE])
+    reads = {"direction": default, "magnitude": default, "absolute OOD error": default,
+             robustness.CONDITIONS: {"check": [vanilla], **({"check_omega": [exps["check_omega"]]} if "check_omega" in exps
+                                                            else {})}}
+
+    def verdict_of(s):
+        om = got(s, "check_omega", res.get("omega"))
+        k = s.get("check")
+        main = robustness.merged(None if k is None else k.metrics, res["main"].metrics, by=("arch",))   # not yet checked: as trained
+        return verdict(inputs(main, om.metrics if om is not None else None))
+    return robustness.Check(row, reads, verdict_of)
 
 
 def summary(row, t=None):

@@ -3,10 +3,10 @@
 The finding's face: `sweeps` (the notebook's sweep parameters, checked), `experiments` (the peer
 grid, SIREN's ω0 sweep, the lr tuning trials, the tuned final runs once the rates are chosen, the
 scale sweep and the robustness check), one tables function per section (`grid_tables`,
-`omega_tables`, `lr_tables`, `tuned_tables`, `scale_tables`, `regime_tables`, `rounding_tables`:
+`omega_tables`, `lr_tables`, `tuned_tables`, `scale_tables`, `regime_tables`:
 each returns tables for one dict and stores them as CSV), one function per figure (`fig_*`, saved
-with its caption), one line of reading per section (`*_text`), `verdict(tables)`, `answers` and
-`summary`.
+with its caption), one line of reading per section (`*_text`), `check` (the regime row with its
+robustness check, for `robustness.checked_verdict`), `answers` and `summary`.
 
 Tuned fairness. Every (arch, task) gets its learning rate from the same grid (`LRS`), with the
 same number of trials (one per lr, seed `TUNING_SEED`), chosen on a validation split carved from
@@ -15,6 +15,7 @@ tuned score is then a fresh `SEEDS`-seed run on the whole training set at the ch
 on the test set like the main grid (where the chosen lr is the default, the main grid's cells
 are those runs). `memorize` is tuned on its training pairs: fitting them is its score.
 """
+import dataclasses
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -25,7 +26,7 @@ import torch
 from scipy.stats import gmean
 
 from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
-from . import common, ranking as rk
+from . import common, ranking as rk, robustness
 from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 
 STUDY, PEERS = neurons.available("study"), neurons.available("peers")
@@ -653,19 +654,21 @@ def fig_regime(tab, cfg, sw):
         f"rows where it is significantly best: {int((t['row'] == stats.HOLDS).sum())} of {len(t)}."))
 
 
-def rounding_tables(sw, check_metrics, tab):
-    """The regime verdict again from the same cells trained with every initial weight moved by one ulp, and both
-    verdicts with their row parts side by side."""
-    row_k = verdict_regime(regime_map(check_metrics, sw.study, sw.tasks), sw.study)[0]
-    both = pd.DataFrame([{"kernels": k, "verdict": r["verdict"], **r["parts"]}
-                         for k, r in (("numpy", tab["regime_row"]), ("torch", row_k))])
-    return {"regime_row_torch": row_k, "kernels": both}
+def check(exps, sw, tab, main_metrics):
+    """The regime map's scorecard row as trained (`tab["regime_row"]`, from `regime_tables`) with its
+    robustness check (`robustness.Check`): each row of the map reads the check's runs of the
+    study's archs on that row's tasks (exps["check"] restricted to them)."""
+    row, full = tab["regime_row"], exps["check"]
+    reads = {}
+    for line in published.regime_map():
+        task_list = [t for t in line["tasks"] if t in full.tasks]
+        reads[line["type"]] = {"check": [dataclasses.replace(full, tasks=task_list)]} if task_list else {}
 
-
-def verdict(tab):
-    """The regime map's scorecard row (criterion REGIME_CRITERION) after the robustness check: the
-    verdict from the runs as trained, inconclusive when the one-ulp perturbation gives another."""
-    return stats.rounding_check(tab["regime_row"], tab["regime_row_torch"])
+    def verdict_of(s):
+        k = s.get("check")
+        metrics = robustness.merged(None if k is None else k.metrics, main_metrics)   # not yet checked: as trained
+        return verdict_regime(regime_map(metrics, sw.study, sw.tasks), sw.study)[0]
+    return robustness.Check(row, reads, verdict_of)
 
 
 def answers(tab, sw):
@@ -699,4 +702,6 @@ def summary(answers_, final):
     """The notebook's closing text: each answer, then the regime map's verdict and its robustness check."""
     return "\n\n".join([f"**{a['question']}** {a['answer']}" for a in answers_] + [
         f"**Regime map: {final['verdict']}** ({final['reason']}). {final['ours']}; robustness check: "
-        f"{final['verdict_other_kernels']} under the one-ulp perturbation."])
+        + (f"{final['verdict_other_kernels']} under the one-ulp perturbation" if final.get("verdict_other_kernels")
+           else "not needed beyond " + (", ".join(final.get("check_parts_run", [])) or "nothing") + " (the rest could "
+           "not change the verdict)") + "."])

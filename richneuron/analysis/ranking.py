@@ -8,11 +8,13 @@ data draws), with the TOST margin `stats.EQUIVALENCE`; each claim's family is Ho
 Ranks and "best" use the same centre as the tests (`stats.summarize`'s `mean`: geometric for MSE);
 the across-task ranking is a Friedman test with a Nemenyi critical difference (`stats.friedman`).
 """
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from .. import criteria, neurons, protocol, published, stats, tasks as _tasks
-from . import common, tuning
+from . import common, robustness, tuning
 
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
 STUDY = tuple(neurons.available("study"))            # in the study's order (B1, B2, v1, v4 ... v15)
@@ -272,9 +274,7 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
     of the default protocol (not replicated when it fails there, inconclusive when undecided)."""
     d, fam_d = wins_part(default_metrics)
     t, fam_t = wins_part(tuned_metrics) if tuned_metrics is not None else (None, None)
-    v, reason = stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
-    if d == stats.HOLDS and t == stats.FAILS:
-        v, reason = stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
+    v, reason = wins_rule({"wins": d, "wins with tuned lrs": t})
     ours = f"lr 1e-3: {outcome_text(fam_d)}" + (f"; tuned lrs: {outcome_text(fam_t)}" if fam_t is not None else "")
     return stats.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
@@ -286,11 +286,30 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
                                              published=published.claims()["singlu_wins"]["value"], null=None))
 
 
+def wins_rule(parts, conditions=()):
+    """The SinGLU-wins row's verdict and reason from its parts {"wins", "wins with tuned lrs"}
+    (`verdict_wins_tuned`; `conditions` unused: the tuned part is its condition)."""
+    d, t = parts["wins"], parts.get("wins with tuned lrs")
+    if d == stats.HOLDS and t == stats.FAILS:
+        return stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
+    return stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
+
+
+def verdict_row(claim, main, tuned=None, checker_sweep=None):
+    """The scorecard row of `claim` (a key of CRITERIA) from plain metrics tables: the main grid, the
+    tuned-lr SinGLU/Vanilla runs (None: default lr only) and the checkerboard cells sweep."""
+    rows = {"singlu_wins": lambda: verdict_wins_tuned(main, tuned), "nested_ratio": lambda: verdict_nested(main),
+            "checkerboard_pp": lambda: verdict_checkerboard(main, checker_sweep),
+            "spiral_needs_v10": lambda: verdict_spiral(main), "v10_best_complex": lambda: verdict_v10_complex(main),
+            "v15_beats_singlu_hifreq": lambda: verdict_v15_hifreq(main)}
+    if claim not in rows:
+        raise ValueError(f"claim must be one of {', '.join(rows)}, got {claim!r}")
+    return rows[claim]()
+
+
 def verdict_rows(main, tuned=None, checker_sweep=None):
-    """Every scorecard row of this finding from plain metrics tables: the main grid, the tuned-lr
-    SinGLU/Vanilla runs (None: default lr only) and the checkerboard cells sweep."""
-    return [verdict_wins_tuned(main, tuned), verdict_nested(main), verdict_checkerboard(main, checker_sweep),
-            verdict_spiral(main), verdict_v10_complex(main), verdict_v15_hifreq(main)]
+    """Every scorecard row of this finding (`verdict_row`), in CRITERIA's order."""
+    return [verdict_row(c, main, tuned, checker_sweep) for c in CRITERIA]
 
 
 def verdict_cells(archs):
@@ -529,16 +548,18 @@ def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chos
 
 
 def cost_text(exps):
-    """What the experiments train, in replicas and model-steps, by group and in all."""
+    """What the experiments train, in replicas and model-steps, by group and in all (the robustness
+    check's runs besides: `robustness.runs_text` counts them with the verdicts)."""
     from ..engine import cost
-    c = {k: cost(*(e if isinstance(e, list) else [e])) for k, e in exps.items()}
+    c = {k: cost(*(e if isinstance(e, list) else [e])) for k, e in robustness.without_check(exps).items()}
     groups = {"the main grid (shared with the other notebooks)": ["main"],
               "the difficulty sweep": [k for k in DIFFICULTY if k in c], "the lr tuning": ["tuning"],
-              "the runs at the tuned lrs": ["tuned"], "the robustness check": [k for k in c if k.startswith("check_")]}
+              "the runs at the tuned lrs": ["tuned"]}
     parts = [f"{name} {sum(c[k][0] for k in ks):,} replicas ({sum(c[k][1] for k in ks):,} model-steps)"
              for name, ks in groups.items() if any(k in c for k in ks)]
     total = [sum(v[i] for v in c.values()) for i in (0, 1)]
-    return f"Runs: {'; '.join(parts)}. In all {total[0]:,} replicas, {total[1]:,} model-steps."
+    return (f"Runs: {'; '.join(parts)}. In all {total[0]:,} replicas, {total[1]:,} model-steps; the robustness check's "
+            "runs are counted with the verdicts (run part by part, only as far as they can change a verdict).")
 
 
 def _metrics(runs, key):
@@ -594,20 +615,52 @@ def tables(runs, cfg, diff_archs, diff_seeds):
     return T
 
 
-def verdict(T):
-    """The finding's scorecard rows from `tables`, each computed twice (the runs as trained, then the
-    torch-kernel reruns) and joined by `stats.rounding_check`."""
+def checks(exps, T):
+    """The finding's scorecard rows as trained (from `tables`' metrics) with their robustness check
+    (`robustness.Check` each, for `robustness.checked_verdicts`): each part reads the check's runs of
+    the cells its test family holds (exps["check_main"] restricted to them; a family's Holm
+    adjustment makes every test of it part of each of its parts, a magnitude reads its one
+    comparison), the checkerboard row's cells sweep exps["check_sweep"], the tuned part exps["check_tuned"]."""
     m = T["metrics"]
     rows = verdict_rows(m["main"], m["tuned"], m["checkerboard"])
-    other = verdict_rows(m["check_main"], m["check_tuned"], m["check_sweep"])
-    return [stats.rounding_check(a, b) for a, b in zip(rows, other)]
+    first = exps["check_main"][0]
+    ran = first.archs if len(exps["check_main"]) == 1 else list(dict.fromkeys(a for e in exps["check_main"] for a in e.archs))
+
+    made = {}
+
+    def cells(archs, task_list):
+        archs = tuple(a for a in ran if a in archs)
+        if archs and (archs, tuple(task_list)) not in made:
+            made[archs, tuple(task_list)] = dataclasses.replace(first, archs=list(archs), tasks=list(task_list))
+        return {"check_main": [made[archs, tuple(task_list)]]} if archs else {}
+    sweep = {"check_sweep": [exps["check_sweep"]]} if "check_sweep" in exps else {}
+    spiral, pair = [a for a in ran if a in PHASE_FREE or a == "v10"], list(PAIR)
+    checker = cells(pair, ["checkerboard"])
+    reads = {
+        "singlu_wins": {"wins": cells(pair, STANDARD), "wins with tuned lrs": {"check_tuned": _listed(exps["check_tuned"])}},
+        "nested_ratio": {"direction": cells(pair, ["nested2d"]), "magnitude": cells(pair, ["nested2d"])},
+        "checkerboard_pp": {"direction": {**checker, **sweep}, "magnitude": checker,
+                            robustness.CONDITIONS: {**checker, **sweep}},
+        "spiral_needs_v10": {"direction": cells(spiral, ["spiral"]), "magnitude": cells(["v10", "singlu"], ["spiral"]),
+                             "mechanism": cells(spiral, ["spiral"])},
+        "v10_best_complex": {"direction": cells(ran, ["complex4d"])},
+        "v15_beats_singlu_hifreq": {"direction": cells(ran, ["hifreq"]), "first": cells(ran, ["hifreq"])}}
+    rules = {"singlu_wins": lambda p, c: wins_rule(p)[0]}
+
+    def verdict_of(claim):
+        def of(s):
+            k = lambda name, trained: trained if s.get(name) is None else s[name].metrics
+            main = robustness.merged(k("check_main", None), m["main"])        # cells not yet checked: as trained
+            return verdict_row(claim, main, k("check_tuned", m["tuned"]), k("check_sweep", m["checkerboard"]))
+        return of
+    return [robustness.Check(r, {p: v for p, v in reads[r["claim_id"]].items()
+                                 if p == robustness.CONDITIONS or (r["parts"].get(p) is not None)},
+                             verdict_of(r["claim_id"]), **({"rule": rules[r["claim_id"]]} if r["claim_id"] in rules else {}))
+            for r in rows]
 
 
-def rounding_table(rows):
-    """One line per verdict: as trained and with the one-ulp perturbation, stable or not."""
-    return pd.DataFrame([{"claim": r["claim_id"], "as trained": r.get("verdict_before_rounding_check", r["verdict"]),
-                          "one-ulp perturbation": r["verdict_other_kernels"], "stable": r["rounding_stable"],
-                          "ours with the perturbation": r["ours_other_kernels"]} for r in rows])
+def _listed(e):
+    return [x for x in (e if isinstance(e, (list, tuple)) else [e]) if x is not None]
 
 
 def summary(row):
@@ -752,11 +805,6 @@ def tuned_text(T):
     fam = T["tuned_outcomes"]
     return (f"With tuned learning rates (Holm over the {len(fam)} tasks): {outcome_text(fam)}; wins part: "
             f"**{T['wins_tuned']}** (at lr {protocol.LR:g}: {T['wins']}).")
-
-
-def rounding_text(check):
-    return (f"{int(check['stable'].sum())} of {len(check)} verdicts are the same as trained and under the one-ulp perturbation "
-            "sin/cos/tanh kernels.")
 
 
 # ----------------------------------------------------------------------------- figures

@@ -8,6 +8,7 @@ and figures/, a quick run build/quick/results/<notebook> and build/quick/figures
 never touches the committed figures); both share the results store build/cache/.
 """
 import base64
+import dataclasses
 import html
 import json
 import math
@@ -90,6 +91,11 @@ class Setup:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         df.to_csv(self.output_dir / f"{name}.csv", index=False)
         return df
+
+    def at_share(self, share):
+        """This setup for the tables of a shorter training length (`share` of the steps): the same
+        settings, its tables stored under output_dir/at_<share>/ (the full length's stay as they are)."""
+        return dataclasses.replace(self, output_dir=Path(self.output_dir) / f"at_{share:.4g}")
 
     def _repr_markdown_(self):
         return (f"**Run settings:** {'quick' if self.quick else 'full'} mode, {len(self.seeds)} seeds on each of "

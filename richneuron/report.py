@@ -283,12 +283,37 @@ def history_table(history):
 
 def with_space(verdict_rows, space):
     """Each verdict row gains notebook 08's `protocol_share`, `protocol_region` and
-    `at_study_protocol` (its verdict at the best-fitting study protocol) from `space` (the
-    notebook's space.json, or None when 08 did not run: the rows are returned unchanged)."""
+    `reduced_at_study_protocol` (its result by 08's reduced criterion at the best-fitting protocol)
+    from `space` (the notebook's space.json, or None when 08 did not run: the rows are returned
+    unchanged), and `at_study_protocol` (`study_verdict`)."""
     if not space:
         return verdict_rows
-    claims = space.get("claims", {})
-    return [{**r, **claims.get(r["claim_id"], {})} for r in verdict_rows]
+    claims, best = space.get("claims", {}), space.get("best_protocol") or {}
+    return [{**r, **claims.get(r["claim_id"], {}), "at_study_protocol": study_verdict(r, best)} for r in verdict_rows]
+
+
+AT_FIELDS = ("verdict", "parts", "ours", "reason", "effect")
+
+
+def study_verdict(row, best):
+    """The row's verdict at the study's likeliest protocol (`best`: space.json's best_protocol) by the
+    finding's own full criterion and robustness check: {verdict, parts, ours, reason, effect,
+    protocol}. Where that protocol is our default read at a shorter length, it is the row's
+    `at_lengths` entry for that share (the finding's verdict on its runs read from their logged
+    history there); at the full length, the row itself. At another point of the space the finding's
+    runs were not trained, so the verdict there is None and the reason says why."""
+    if not best:
+        return None
+    text = best.get("text", "the best-fitting protocol")
+    if not best.get("default"):
+        return {"verdict": None, "protocol": text,
+                "reason": "the best-fitting protocol differs from ours in more than its training length; the "
+                          "finding's runs were not trained there, so its full criterion was not applied"}
+    share = best.get("share", 1.0)
+    at = {k: row.get(k) for k in AT_FIELDS} if share >= 1 else (row.get("at_lengths") or {}).get(f"{share:.4g}")
+    if at is None:
+        return {"verdict": None, "protocol": text, "reason": f"its finding computed no verdict at {share:.0%} of the steps"}
+    return {**{k: at.get(k) for k in AT_FIELDS}, "protocol": text}
 
 
 def _share(r):
@@ -373,7 +398,7 @@ def scorecard(verdict_rows, caption=True, history=None):
                  f"<td>{html.escape(_published_text(r))}</td>", f"<td>{html.escape(ours_short(r))}</td>",
                  _verdict_td(r["verdict"])]
         if space:
-            cells += [_verdict_td(r.get("at_study_protocol")), f"<td>{_share(r)}</td>"]
+            cells += [_verdict_td(summary.verdict_at(r, "at_study_protocol")), f"<td>{_share(r)}</td>"]
         out.append("<tr>" + "".join(cells) + "</tr>")
     for c in missing:
         claim = published.claims()[c]
@@ -503,7 +528,7 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
                     + ", ".join(summary.short_claim(r) for r, e in far) + ").")
     judged = [r for r in rows if r.get("protocol_share") is not None]
     if judged:
-        at = [r for r in judged if r.get("at_study_protocol") in (stats.REPLICATED, stats.CONDITIONAL)]
+        at = [r for r in judged if summary.verdict_at(r, "at_study_protocol") in (stats.REPLICATED, stats.CONDITIONAL)]
         shares = sorted(r["protocol_share"] for r in judged)
         more.append(f"Across the sampled protocol space (learning rate, ω, training length, initialisation, "
                     f"difficulty), a claim holds at a median {shares[len(shares) // 2]:.0%} of the protocols; at the "
@@ -877,7 +902,15 @@ def claim_text(r, figures):
     if "protocol_region" in r:
         parts.append(f"Across the sampled protocols it holds at {_share(r)}"
                      + (f" ({_cell(r['protocol_region'])})" if r.get("protocol_region") else "")
-                     + f"; at the study's likeliest protocol: {r.get('at_study_protocol') or 'not judged'}.")
+                     + (" by notebook 08's reduced criterion." if r.get("protocol_share") is not None else "."))
+    at = r.get("at_study_protocol")
+    if isinstance(at, dict):
+        parts.append(f"**At the study's likeliest protocol** ({_cell(at.get('protocol') or '')}), by the same criterion: "
+                     + (f"**{at['verdict']}**" + (f"; ours: {_cell(at['ours'])}" if at.get("ours") else "")
+                        + (f"; parts: {_parts_text(at['parts'])}" if at.get("parts") else "")
+                        if at.get("verdict") else f"not judged ({_cell(at.get('reason') or '')})") + ".")
+    elif at:
+        parts.append(f"At the study's likeliest protocol: {at}.")
     return " ".join(parts)
 
 
@@ -1031,7 +1064,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
     toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
     intro = [_md_cell('<a id="scorecard"></a>\n\nEach claim of the study beside our measurement [[ref:fig-summary]] '
                       "and its verdicts [[ref:tab-scorecard]]. Each verdict is computed in its notebook from the "
-                      "criterion its finding module states, shown in the claim's section before the data; how a "
+                      "criterion in its file under richneuron/criteria/, shown in its notebook before the runs; how a "
                       "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
     cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
     cells.append(_md_cell("\n".join(toc), "contents"))
@@ -1226,7 +1259,8 @@ def readme_summary(verdict_rows, figure=f"figures/{SUMMARY_FIGURE}.png"):
     lines = [f"![Each claim of the study beside our measurement: the study's published effect (diamond) and ours "
              f"with its 95% interval, coloured by verdict]({figure})", ""]
     for r in rows:
-        at = f" (at the study's likeliest protocol: {r['at_study_protocol']})" if r.get("at_study_protocol") else ""
+        at = (f" (at the study's likeliest protocol: {summary.verdict_at(r, 'at_study_protocol')})"
+              if summary.verdict_at(r, "at_study_protocol") else "")
         e = summary.effect(r)
         measure = f"{e['label'][0].upper()}{e['label'][1:]}: " if e else ""
         lines.append(f"- **{r['verdict']}**{at}: {_cell(r['claim'])}. {measure}study "

@@ -45,8 +45,8 @@ class Results:
         logged test score at the last logged step at or before share × steps (`read_step`); a
         replica is `diverged` when its loss there is not finite. Every other end-of-training score
         (train and extra-set scores, weight movement) is not logged and is left empty. A `Results`
-        whose `metrics` is that table (history and weights as trained): what a run stopped there
-        would have measured, without retraining."""
+        whose `metrics` is that table and whose `history` ends there (weights as trained): what a run
+        stopped there would have measured, without retraining."""
         if not 0 < share <= 1:
             raise ValueError(f"share must be in (0, 1], got {share!r}")
         m, h = self.metrics.copy(), self.history
@@ -75,11 +75,13 @@ class Results:
                 and not c.startswith(("test_", "predict_", "chance_", "uniform_")) or c.startswith("moved")]
         m[lost] = math.nan
         m["diverged"] = ~np.isfinite(m["final_train_loss"].to_numpy(float))
-        return self._with_metrics(m)
+        cut = np.floor(share * h["steps_total"].to_numpy(float) + 1e-9) if "steps_total" in h else np.inf
+        return self._with_metrics(m, h[h["step"].to_numpy() <= cut] if len(h) else h)
 
-    def _with_metrics(self, metrics):
+    def _with_metrics(self, metrics, history=None):
         out = Results([])
-        out._cells, out.metrics, out.history, out.provenance = self._cells, metrics, self.history, self.provenance
+        out._cells, out.metrics, out.provenance = self._cells, metrics, self.provenance
+        out.history = self.history if history is None else history.reset_index(drop=True)
         return out
 
     def model(self, arch, task, seed, **where):

@@ -28,6 +28,13 @@ VERDICT_SHORT = {stats.REPLICATED: "replicated", stats.CONDITIONAL: "under condi
                  "not judged": "not judged"}
 
 
+def verdict_at(row, key):
+    """The verdict of `row` at the protocol stored under `key` ("verdict": ours; "at_study_protocol":
+    an object with its own verdict, or a plain verdict in rows written before it was one)."""
+    v = row.get(key)
+    return v.get("verdict") if isinstance(v, dict) else v
+
+
 def effect(row):
     """The row's headline effect (`stats.effect`'s dict: "label", "scale", "unit", "estimate", "low",
     "high", "published", "null"), or None when the claim has no single number. A row written before
@@ -145,7 +152,7 @@ def figure(rows, protocols=None):
         ax.text(-0.03, 0.5, short_claim(row), transform=ax.transAxes, ha="right", va="center", fontsize=7.5,
                 fontweight="bold")
         for k, (title, key) in enumerate(protocols):
-            v = row.get(key) or "not judged"
+            v = verdict_at(row, key) or "not judged"
             ax.text(1.04 + 0.36 * k, 0.5, VERDICT_SHORT.get(v, v), transform=ax.transAxes, ha="left", va="center",
                     fontsize=6.5, bbox={"boxstyle": "round,pad=0.25", "fc": VERDICT_COLORS.get(v, "#ffffff"),
                                         "ec": "0.4", "lw": 0.5})
@@ -174,6 +181,14 @@ def figure(rows, protocols=None):
         if e["low"] is not None:
             ax.plot([e["low"], e["high"]], [0, 0], color=colour, lw=2.2, solid_capstyle="butt")
         ax.plot([e["estimate"]], [0], "o", ms=6, mfc=colour, mec="black", mew=0.6)
+        for title, key in protocols:                   # ours at another protocol: a hollow point below
+            other = row.get(key) if key != "verdict" else None
+            o = effect(other) if isinstance(other, dict) and other.get("effect") else None
+            if o and o["scale"] == e["scale"]:
+                c = VERDICT_COLORS.get(other.get("verdict"), "0.5")
+                if o["low"] is not None:
+                    ax.plot([o["low"], o["high"]], [-0.55, -0.55], color=c, lw=1.2, solid_capstyle="butt")
+                ax.plot([o["estimate"]], [-0.55], "o", ms=4.5, mfc="white", mec=c, mew=1.2)
         if e["published"] is not None:
             ax.plot([e["published"]], [0], "D", ms=5.5, mfc="black", mec="black")
         ax.set_ylim(-1, 1)
@@ -183,8 +198,10 @@ def figure(rows, protocols=None):
     for k, (title, _) in enumerate(protocols):
         top.text(1.04 + 0.36 * k, 1.9, title, transform=top.transAxes, ha="left", va="bottom", fontsize=6.5,
                  fontweight="bold")
+    others = [t for t, k in protocols if k != "verdict"]
     top.text(0.0, 2.6, "◆ the study's published effect    ● ours with its 95% interval, coloured by verdict    "
-             "┆ no effect", transform=top.transAxes, ha="left", va="bottom", fontsize=6.5)
+             + (f"○ ours at {others[0]}    " if others else "") + "┆ no effect",
+             transform=top.transAxes, ha="left", va="bottom", fontsize=6.5)
     return fig
 
 

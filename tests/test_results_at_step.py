@@ -51,3 +51,9 @@ def test_published_history_holds_what_at_step_reads(tmp_path):
         want = res.at_step(share).metrics.sort_values(["data_seed", "seed"])
         np.testing.assert_array_equal(got["test_accuracy"].to_numpy(), want["test_accuracy"].to_numpy())
         np.testing.assert_array_equal(got["train_loss"].to_numpy(), want["final_train_loss"].to_numpy())
+
+
+def test_at_step_history_ends_at_the_share():
+    full = _run(30)
+    at = full.at_step(0.5)
+    assert at.history["step"].max() == 15 and full.history["step"].max() == 30

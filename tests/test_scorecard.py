@@ -98,20 +98,32 @@ def test_a_claims_section_shows_its_own_parts_after_the_standard_ones():
 def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protocol():
     ids = list(published.claims())
     rows = [row(ids[0], stats.NOT_REPLICATED), row(ids[1])]
+    rows[0]["at_lengths"] = {"0.1": {"verdict": stats.REPLICATED, "parts": {"direction": stats.HOLDS},
+                                     "ours": "3.1× [1.2, 8]", "reason": "", "effect": None, "read_share": 0.1}}
     assert report.with_space(rows, None) == rows                 # notebook 08 did not run: no new columns
     assert "holds across protocols" not in report.scorecard(rows)
+    best = {"text": "our default protocol, read at 300 steps", "point": 0, "length": 300, "share": 0.1, "default": True}
     space = {"claims": {ids[0]: {"protocol_share": 0.25, "protocol_region": "holds only at lr < 0.001",
-                                 "at_study_protocol": stats.REPLICATED}}}
+                                 "reduced_at_study_protocol": stats.NOT_REPLICATED}}, "best_protocol": best}
     merged = report.with_space(rows, space)
     assert merged[0]["protocol_share"] == 0.25 and "protocol_share" not in merged[1]
+    # the finding's own criterion at that length, not notebook 08's reduced one
+    assert merged[0]["at_study_protocol"]["verdict"] == stats.REPLICATED
+    assert merged[0]["at_study_protocol"]["ours"] == "3.1× [1.2, 8]"
+    assert merged[1]["at_study_protocol"]["verdict"] is None and "no verdict at 10%" in merged[1]["at_study_protocol"]["reason"]
     html = report.scorecard(merged)
     assert "holds across protocols" in html and "at the study&#x27;s likeliest protocol" in html.replace("'", "&#x27;")
     cells = _rows(html)
     assert all(len(c) == 7 for c in cells), "every row has the two columns"
     assert cells[0][5:] == [stats.REPLICATED, "25%"] and cells[1][5:] == ["not judged", "–"]
     text = report.claim_text(merged[0], [])
-    assert ("Across the sampled protocols it holds at 25% (holds only at lr \\< 0.001); at the study's likeliest "
-            "protocol: replicated.") in text
+    assert "At the study's likeliest protocol** (our default protocol, read at 300 steps), by the same criterion: " \
+           "**replicated**" in text
+    # at the full length the row is its own verdict there; elsewhere in the space it is not judged
+    full = report.with_space(rows, {**space, "best_protocol": {**best, "share": 1.0, "length": 3000}})
+    assert full[0]["at_study_protocol"]["verdict"] == stats.NOT_REPLICATED
+    away = report.with_space(rows, {**space, "best_protocol": {**best, "point": 5, "default": False}})
+    assert away[0]["at_study_protocol"]["verdict"] is None and "not trained there" in away[0]["at_study_protocol"]["reason"]
 
 
 

@@ -28,7 +28,7 @@ from ..experiment import cost
 from . import common, ranking, robustness
 
 CLAIM = "adaptive_fail"
-SOURCE = "richneuron/analysis/adaptive.py"
+SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 ADAPTIVE = ranking.ADAPTIVE
 REFERENCE = "singlu"
 ALPHA_ARCH, OMEGA_ARCH, PHASE_ARCH = "v6", "v7", "v11"
@@ -44,7 +44,7 @@ UNTESTABLE = {GRADIENT: "under Adam every parameter's step is divided by the run
                         "competition between gradients is a statement about plain SGD; we test a re-posed version "
                         "(ours: does a larger meta learning rate help?) and show it beside the row"}
 
-# The verdict criterion, shown in the notebook before any data and stored with the scorecard row (one line).
+# The verdict criterion (its file in richneuron/criteria/), shown in the notebook before any data and stored with the row.
 CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 

@@ -32,7 +32,7 @@ TASKS = ("freqgen", "mixedfreq")
 # ----------------------------------------------------------------------------- statistics
 
 CLAIM = "fixed_freq_generalizes"
-SOURCE = "richneuron/analysis/frequency.py"
+SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 
 CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 

@@ -19,7 +19,7 @@ from . import common, robustness
 
 CLAIM = "memorization_ratio"
 NUM, DEN = "vanilla", "singlu"
-SOURCE = "richneuron/analysis/memorization.py"
+SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 PAIR = [NUM, DEN]
 
 CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md

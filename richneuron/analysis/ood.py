@@ -36,7 +36,7 @@ REFERENCE = "vanilla"
 HALF_DECADE = math.sqrt(10)     # "same order of magnitude": within a factor √10 either way
 CLAIM = "ood_degradation"
 DEFAULT_OMEGA = 1.0     # the sine neurons' default ω: at it the sweep is the default protocol, not a condition
-SOURCE = "richneuron/analysis/ood.py"
+SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 
 CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 

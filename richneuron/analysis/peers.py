@@ -523,7 +523,7 @@ def fig_scale(tab, cfg, sw):
 # ----------------------------------------------------------------------------- regime map
 
 REGIME_CRITERION = criteria.text("regime_map")   # richneuron/criteria/regime_map.md
-REGIME_SOURCE = "richneuron/analysis/peers.py"
+REGIME_SOURCE = criteria.source("regime_map")
 
 
 def regime_tasks(task_list=None):

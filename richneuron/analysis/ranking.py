@@ -21,7 +21,7 @@ STUDY = tuple(neurons.available("study"))            # in the study's order (B1,
 ADAPTIVE = tuple(neurons.available("adaptive"))    # the study's adaptive variants (v6 ... v15)
 SOURCE = "richneuron/analysis/ranking.py"
 
-# The verdict criteria, one line each, shown in the notebook before any data and stored in the scorecard.
+# The verdict criteria (one file each in richneuron/criteria/), shown in the notebook before any data and stored in the rows.
 CRITERIA = {c: criteria.text(c) for c in ("singlu_wins", "nested_ratio", "checkerboard_pp", "spiral_needs_v10",
                                           "v10_best_complex", "v15_beats_singlu_hifreq")}   # richneuron/criteria/<claim>.md
 PHASE_FREE = tuple(a for a in STUDY if "Wphi" not in neurons.get(a).META)   # no phase term at all
@@ -510,7 +510,8 @@ PAIR = ("vanilla", "singlu")                                   # the archs tuned
 def criteria_text():
     """The verdict criteria as markdown, one bullet per claim, then the rule that joins parts."""
     claims = published.claims()
-    return ("**Verdict criteria**, as written in `richneuron/analysis/ranking.py` before the data:\n\n"
+    return ("**Verdict criteria**, one file per claim in `richneuron/criteria/` (the paper's Provenance gives each "
+            "one's history, including whether it was revised after results had been seen):\n\n"
             + "\n".join(f"- *{claims[k]['text']}*: {text}" for k, text in CRITERIA.items())
             + f"\n\n*How parts make a verdict:* {stats.RULE}")
 

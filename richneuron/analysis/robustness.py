@@ -26,7 +26,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .. import protocol, stats
+from .. import defaults, protocol, stats
 from ..experiment import cell_key, n_replicas
 
 CONDITIONS = "stated conditions"      # the reads key of a row's stated conditions (all of them together)
@@ -268,6 +268,43 @@ def checked_verdicts(checks, cache_dir=None, run=None):
 def checked_verdict(check, cache_dir=None, run=None):
     """`checked_verdicts` of one `Check`: the row to keep."""
     return checked_verdicts([check], cache_dir, run)[0]
+
+
+AT_LENGTH_FIELDS = ("verdict", "parts", "ours", "reason", "effect")
+
+
+def at_lengths(make, cache_dir=None, shares=defaults.READ_SHARES, run=None):
+    """A finding's verdict rows at shorter training lengths, by the same criterion and the same
+    check: for each share < 1 of `shares` (of every run's steps), `make(read, share)` builds the
+    finding's `Check` (or list of them) from its runs read at that share (`read(results)`:
+    `Results.at_step(share)`, None kept; tables it stores go under `Setup.at_share(share)`), and `checked_verdicts` checks it on the check's runs read
+    at the same share. Nothing is retrained: the runs are the full-length runs read from their
+    logged history (a check run not trained yet for the full length is trained, then read).
+    Returns, per row (one dict, or a list when `make` gives a list), {share as text: {verdict,
+    parts, ours, reason, effect, read_share}}."""
+    if run is None:
+        from ..engine import run as engine_run
+        run = lambda exps: engine_run(exps, cache_dir=cache_dir)
+    out, single = None, False
+    for share in shares:
+        if share >= 1:
+            continue
+        read = lambda res, share=share: None if res is None else res.at_step(share)
+        checks = make(read, share)
+        single = isinstance(checks, Check)
+        rows = checked_verdicts([checks] if single else list(checks), run=lambda exps, share=share: run(exps).at_step(share))
+        out = out or [{} for _ in rows]
+        for o, r in zip(out, rows):
+            o[f"{share:.4g}"] = {**{k: r.get(k) for k in AT_LENGTH_FIELDS}, "read_share": share}
+    out = out or [{}]
+    return out[0] if single else out
+
+
+def length_free(row, shares=defaults.READ_SHARES):
+    """`at_lengths` of a verdict that reads no training run (arithmetic): the row itself at every
+    share."""
+    return {f"{share:.4g}": {**{k: row.get(k) for k in AT_LENGTH_FIELDS}, "read_share": share}
+            for share in shares if share < 1}
 
 
 def check_table(rows):

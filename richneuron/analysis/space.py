@@ -714,11 +714,14 @@ AS_VERDICT = {stats.HOLDS: stats.REPLICATED, stats.FAILS: stats.NOT_REPLICATED, 
 
 def summary_rows(sh, e, f):
     """Per claim, what the paper's scorecard adds from this notebook: protocol_share, the region,
-    and the claim's verdict at the best-fitting study protocol (holds / fails / inconclusive there
-    read as replicated / not replicated / inconclusive; None where it is not judged)."""
+    and (`reduced_at_study_protocol`) the claim's result by this notebook's reduced criterion at the
+    best-fitting study protocol (holds / fails / inconclusive there read as replicated / not
+    replicated / inconclusive; None where it is not judged). The scorecard's verdict at that
+    protocol is the finding's own full criterion (`report.with_space`); the reduced one is shown
+    beside it, never in its place."""
     at = at_protocol(e, f["best"])
     return {r.claim: {"protocol_share": None if pd.isna(r.protocol_share) else float(r.protocol_share),
-                      "protocol_region": r.region, "at_study_protocol": AS_VERDICT.get(at.get(r.claim))}
+                      "protocol_region": r.region, "reduced_at_study_protocol": AS_VERDICT.get(at.get(r.claim))}
             for r in sh.itertuples()}
 
 
@@ -736,12 +739,16 @@ def answers(f):
 SUMMARY_FILE = "space.json"
 
 
-def write_summary(summary, f, output_dir):
+def write_summary(summary, f, output_dir, steps):
     """Store what the paper takes from this notebook (SUMMARY_FILE in `output_dir`): per claim
-    `summary_rows`, and the best-fitting protocol with its fit quality."""
+    `summary_rows`, and the best-fitting protocol with its fit quality, its length as steps and as
+    the nearest read share of `steps` (the full length of the runs; `defaults.READ_SHARES`), and
+    whether it is our default protocol at that length (`default`: point 0)."""
     best = f["best"]
+    share = min(defaults.READ_SHARES, key=lambda x: abs(x * steps - int(best["length"])))
     doc = {"claims": summary,
            "best_protocol": {"text": protocol_text(best), "point": int(best["point"]), "length": int(best["length"]),
+                             "share": share, "default": int(best["point"]) == 0,
                              "distance": float(best["distance"]), "numbers": int(best["numbers"]),
                              "within_3x_or_10pp": float(best["within_3x_or_10pp"])},
            "serves_both": bool(f["serves_both"]),

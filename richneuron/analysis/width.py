@@ -30,10 +30,10 @@ from .. import criteria, models, neurons, protocol, published, stats, tasks
 from . import common
 
 CLAIM = "width_penalty"
-SOURCE = "richneuron/analysis/width.py"
+SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 CLAIM_BAND = (0.25, 0.45)     # the stated criterion's band around the study's ~35%
 
-# The verdict criterion, shown in the notebook before any data and stored with the scorecard row (one line).
+# The verdict criterion (its file in richneuron/criteria/), shown in the notebook before any data and stored with the row.
 CRITERIA = {c: criteria.text(c) for c in (CLAIM,)}   # richneuron/criteria/<claim>.md
 
 

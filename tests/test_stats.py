@@ -224,6 +224,11 @@ def test_holm_is_statsmodels_and_keeps_nans():
     ref = multipletests([0.01, 0.04, 0.03, 0.2], method="holm")[1]
     out = stats.holm(p)
     assert np.isnan(out[2]) and np.allclose(np.delete(out, 2), ref)
+    rng = np.random.default_rng(0)                     # ties, p-values near 1, families of every size
+    for m in (1, 2, 3, 7, 20):
+        for _ in range(50):
+            q = np.round(rng.uniform(0, 1, m) ** 3, 2)
+            np.testing.assert_allclose(stats.holm(q), multipletests(q, method="holm")[1], rtol=0, atol=1e-15)
 
 
 def test_family_directions_use_the_holm_p():

@@ -92,6 +92,17 @@ class Adam:
         self.p.addcdiv_(torch.mul(self.m, self.size, out=self.upd), self.denom)
 
 
+class _Halved:
+    """A progress bar seen by a stack of two copies of one model: counts one model-step per step."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self, n):
+        if self.bar is not None:
+            self.bar.update(n // 2)
+
+
 class _Data:
     """The data of a stack: shared tensors (N, ...) when every replica trains on one data set,
     or tensors with a leading replica axis (K, N, ...) when they train on several draws."""
@@ -115,8 +126,13 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
 
     `task` is one `Task` shared by all models, or a list with one `Task` per model (data draws of
     one shape: the inputs then carry the replica axis too, x of shape (K, N, d)). `lr` is one
-    learning rate or one per model; `meta_lr_scale` multiplies the learning rate of the "meta"
-    parameters (see `models.roles`). The neurons run the stack natively (see `neurons.Linear`):
+    learning rate or one per model; `meta_lr_scale` (one or one per model) multiplies the learning
+    rate of the "meta" parameters (see `models.roles`).
+
+    A replica's numbers do not depend on what else its stack holds: bit for bit the same alone,
+    beside others on one data set or on several draws, at any position. Torch's batched matrix
+    product rounds a batch of one otherwise than a larger batch in some shapes (a single output
+    column), so a stack of one model trains as two copies and returns the first. The neurons run the stack natively (see `neurons.Linear`):
     parameters carry a leading replica axis, and all of them live in one flat vector that a
     per-element-learning-rate Adam updates. `device`: where to train ("cpu", "cuda", ...).
 
@@ -127,6 +143,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     task_list = list(task) if isinstance(task, (list, tuple)) else [task] * k
     if len(task_list) != k:
         raise ValueError(f"give one task or one per model ({k}), got {len(task_list)}")
+    scales = [float(v) for v in as_list(meta_lr_scale)] * (1 if isinstance(meta_lr_scale, (list, tuple)) else k)
+    if len(scales) != k:
+        raise ValueError(f"give one meta_lr_scale or one per model ({k}), got {len(scales)}")
+    if k == 1:
+        lr1 = [float(v) for v in as_list(lr)]
+        if len(lr1) != 1:
+            raise ValueError(f"give one lr or one per model (1), got {len(lr1)}")
+        w, summary, history = train_stack([model_list[0], model_list[0]], task_list * 2, steps, lr1 * 2, log_every,
+                                          _Halved(progress), scales * 2, device)
+        return ({n: t[:1].clone() for n, t in w.items()}, {n: v[:1] for n, v in summary.items()},
+                [h for h in history if h[0] == 0])
     data = _Data(task_list, device)
     stacked, buffers = stack_module_state(model_list)
     buffers = {n: b.to(device) for n, b in buffers.items()}
@@ -143,7 +170,8 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     if len(lrs) != k:
         raise ValueError(f"give one lr or one per model ({k}), got {len(lrs)}")
     per_elem = lambda per_name: torch.cat([per_name(n).repeat_interleave(shapes[n][1:].numel()) for n in names])
-    lr_vec = per_elem(lambda n: lrs * (meta_lr_scale if roles[n][1] == "meta" else 1.0)).to(device)
+    meta = torch.tensor(scales, dtype=torch.float64)
+    lr_vec = per_elem(lambda n: lrs * meta if roles[n][1] == "meta" else lrs * 1.0).to(device)
     replica_of = per_elem(lambda n: torch.arange(k)).to(device)
 
     def unflat(vec):
@@ -259,18 +287,18 @@ def run_cell(cfg, progress=None):
     device = cfg.get("device", "cpu")
     try:
         t0 = time.perf_counter()
-        draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in cfg["data_seeds"]}
-        task = draws[cfg["data_seeds"][0]]
         replicas = cell_replicas(cfg)
+        draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in dict.fromkeys(r[0] for r in replicas)}
+        task = draws[replicas[0][0]]
         model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
                                          depth=cfg["depth"], seed=s, perturb=cfg.get("perturb", 0),
                                          **cfg["options"], **({} if om is None else {"omega": om}))
-                      for _, s, om, _ in replicas]
+                      for _, s, om, *_ in replicas]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
             initial = [initial_loss(m, draws[d]) for m, (d, *_) in zip(model_list, replicas)]
             weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
-                                                 [lr for *_, lr in replicas], cfg["log_every"], progress,
-                                                 cfg["meta_lr_scale"], device=device)
+                                                 [r[3] for r in replicas], cfg["log_every"], progress,
+                                                 [r[4] for r in replicas], device=device)
         mark_divergence(summary, initial, [baseline_loss(draws[d]) for d, *_ in replicas])
         wall = time.perf_counter() - t0
     finally:
@@ -279,18 +307,18 @@ def run_cell(cfg, progress=None):
     moved = movement(weights, model_list)
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
-              "meta_lr_scale": cfg["meta_lr_scale"],
               "kernels": cfg.get("kernels", "numpy"), "perturb": cfg.get("perturb", 0), "device": device,
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []
-    for r, (d, s, om, lr) in enumerate(replicas):
-        row = {**shared, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
+    for r, (d, s, om, lr, mls) in enumerate(replicas):
+        row = {**shared, "meta_lr_scale": mls, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
                **{n: v[r] for n, v in summary.items()}, **moved[r], **draws[d].baselines,
-               "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg)}
+               "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg),
+               "stack": cell_key(cfg)}
         metrics.append(row)
     history = [{"arch": cfg["arch"], "task": cfg["task"], "data_seed": replicas[r][0], "seed": replicas[r][1],
-                "omega": replicas[r][2], "lr": replicas[r][3], "meta_lr_scale": cfg["meta_lr_scale"],
+                "omega": replicas[r][2], "lr": replicas[r][3], "meta_lr_scale": replicas[r][4],
                 "width": cfg["width"], "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
                 **{f"task.{k}": v for k, v in cfg["task_options"].items()},
                 **{f"opt.{k}": v for k, v in cfg["options"].items()},

@@ -170,7 +170,8 @@ class Experiment:
                        "lrs": [float(v) for v in as_list(self.lr)],
                        "budget": point.get("budget"), "width": point.get("width"),
                        "depth": point["depth"], "steps": point["steps"],
-                       "meta_lr_scales": [float(v) for v in as_list(self.meta_lr_scale)],
+                       "meta_lr_scale": ([float(v) for v in self.meta_lr_scale] if isinstance(self.meta_lr_scale, list)
+                                         else float(self.meta_lr_scale)),
                        "data_seeds": list(as_list(self.data_seed)),
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
@@ -264,17 +265,16 @@ def n_replicas(cfg):
 # The stacked axes of a replica, in the order `replicas` gives them; everything else of a cell's
 # configuration is shared by its replicas (its *shape*).
 STACKED = ("data_seed", "seed", "omega", "lr", "meta_lr_scale")
-CELL_AXES = ("data_seeds", "seeds", "omegas", "lrs", "meta_lr_scales", "meta_lr_scale", "replicas")
+CELL_AXES = ("data_seeds", "seeds", "omegas", "lrs", "meta_lr_scale", "replicas")
 
 
 def replicas(cfg):
     """The (data_seed, seed, ω, lr, meta_lr_scale) of each replica of a cell or stack, in stacking
-    order: a cell's cartesian axes (meta-lr scale outermost, then lr, ω, data draw, seed), or a
-    stack's explicit "replicas" list. Entries stored before the meta-lr scale was stacked carry
-    one "meta_lr_scale"."""
+    order: a cell's cartesian axes (meta-lr scale, one or a list, outermost, then lr, ω, data draw,
+    seed), or a stack's explicit "replicas" list."""
     if "replicas" in cfg:
         return [tuple(r) for r in cfg["replicas"]]
-    scales = cfg["meta_lr_scales"] if "meta_lr_scales" in cfg else [cfg["meta_lr_scale"]]
+    scales = as_list(cfg["meta_lr_scale"])
     return [(d, s, om, lr, m) for m in scales for lr in cfg["lrs"] for om in cfg["omegas"]
             for d in cfg["data_seeds"] for s in cfg["seeds"]]
 

@@ -23,6 +23,7 @@ import torch
 
 from . import legacy, neurons, schema
 from .experiment import STACKED, cell_key, n_replicas, replica_keys, replicas
+from .train import NUMERICS
 from .version import __version__
 
 PAYLOAD = ("key", "config", "metrics", "history", "provenance")
@@ -147,13 +148,14 @@ def _fingerprint():
 
 def _entry_replicas(jpath):
     """The replica keys an entry file serves ([] for none: unreadable, of another version or
-    REVISION, or a single-replica cell trained before a stack of one trained as two copies)."""
+    REVISION, or trained before a replica's numbers were independent of its stack
+    (`train.NUMERICS`): such an entry still serves its own cell, by its key)."""
     try:
         doc = json.loads(jpath.read_text())
         cfg = doc["config"]
         if doc.get("key") != jpath.stem or cell_key(cfg) != jpath.stem:
             return []
-        if "meta_lr_scale" in cfg and n_replicas(cfg) == 1:
+        if doc["provenance"].get("numerics", 1) < NUMERICS:
             return []
         return replica_keys(cfg)
     except Exception:  # noqa: BLE001 - an entry that cannot be read serves nothing

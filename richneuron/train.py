@@ -4,6 +4,7 @@ See `engine` for the protocol and the equivalence with a plain loop.
 """
 import copy
 import math
+import os
 import time
 
 import torch
@@ -14,6 +15,10 @@ from .experiment import as_list, cell_key, log_interval, replicas as cell_replic
 from .provenance import provenance
 
 STAT_KEYS = ("alpha", "omega", "gate", "phase")
+# The numerics of a stack, recorded in its provenance: 2 = a replica's numbers do not depend on its
+# stack (MKL's strict mode, see richneuron/__init__; `each`; a stack of one trained as two);
+# entries without it serve only their own cell.
+NUMERICS = 2
 
 
 def stack_loss(kind):
@@ -26,17 +31,26 @@ def stack_loss(kind):
     return ce
 
 
-def _metric_fn(kind):
-    if kind == "regression":
-        return lambda out, y: ((out - y) ** 2).mean(dim=(1, 2))
-    return lambda out, y: (out.argmax(-1) == y).float().mean(1)
+def each(fn, *stacks):
+    """`fn` applied to each replica's slice of `stacks` (leading replica axis K) -> (K,). Torch
+    reduces a (K, n) tensor along n in an order that depends on K, so every number a replica
+    records is reduced from its own slice alone: the same bits in a stack of any size."""
+    return torch.stack([fn(*(t[i] for t in stacks)) for i in range(len(stacks[0]))])
 
 
 def _corr(a, b):
-    """Pearson correlation per replica over all elements (K, ...) -> (K,)."""
-    a, b = a.flatten(1), b.flatten(1)
-    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
-    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-30)
+    """Pearson correlation of two tensors over all their elements."""
+    a, b = a - a.mean(), b - b.mean()
+    return (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-30)
+
+
+def _score_fns(kind):
+    """(loss, metric) of one replica's output and targets, for the values a stack records."""
+    if kind == "regression":
+        mse = lambda out, y: ((out - y) ** 2).mean()
+        return mse, mse
+    return (lambda out, y: torch.nn.functional.cross_entropy(out, y),
+            lambda out, y: (out.argmax(-1) == y).float().mean())
 
 
 def _bind(module, tensors):
@@ -192,7 +206,11 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     def fwd(xx, terms=False):
         return base(xx, return_terms=terms)
 
-    loss_fn, metric_fn = stack_loss(data.kind), _metric_fn(data.kind)
+    loss_fn = stack_loss(data.kind)
+    one_loss, one_metric = _score_fns(data.kind)
+    targets = lambda yy: yy.expand(k, *yy.shape) if data.shared else yy
+    loss_each = lambda out, yy: each(one_loss, out, targets(yy))
+    metric_fn = lambda out, yy: each(one_metric, out, targets(yy))
     x, y = data.x, data.y
     alive = torch.ones(k, dtype=torch.bool, device=device)
     alive_list = [True] * k
@@ -201,16 +219,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     omega0 = {}                                # mean ω(x) per layer at the first log: drift reference
     log_every = log_every or log_interval(steps)
 
-    def log(step, losses, grads, terms):
-        """Log step `step`; `terms` are the layers' terms of the training forward of that step."""
+    def log(step, out, grads, terms):
+        """Log step `step`; `out` and `terms` are the output and the layers' terms of the training
+        forward of that step."""
         with torch.no_grad():
-            rows = [("loss", "all", losses)]
+            rows = [("loss", "all", loss_each(out, y))]
             rows.append(("test_" + data.metric, "all", metric_fn(fwd(data.x_test), data.y_test)))
             if grads is not None:
                 sq = {}
                 for name, g in grads.items():
                     lab, role = roles[name]
-                    s = g.reshape(k, -1).pow(2).sum(1)
+                    s = each(lambda v: v.pow(2).sum(), g.reshape(k, -1))
                     for key in ((lab, role), (lab, "all"), ("all", role), ("all", "all")):
                         sq[key] = sq.get(key, 0) + s
                 for (lab, role), s in sq.items():
@@ -218,17 +237,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
             for i, t in enumerate(terms):
                 lab = str(i)
                 if "alpha" in t:
-                    rows += [("alpha_mean", lab, t["alpha"].mean((1, 2))), ("alpha_std", lab, t["alpha"].flatten(1).std(1))]
+                    rows += [("alpha_mean", lab, each(torch.mean, t["alpha"])), ("alpha_std", lab, each(torch.std, t["alpha"]))]
                 if "omega" in t:
-                    om = t["omega"].mean((1, 2))
+                    om = each(torch.mean, t["omega"])
                     omega0.setdefault(i, om)
-                    rows += [("omega_mean", lab, om), ("omega_std", lab, t["omega"].flatten(1).std(1)),
+                    rows += [("omega_mean", lab, om), ("omega_std", lab, each(torch.std, t["omega"])),
                              ("omega_drift", lab, om - omega0[i])]
                 if "gate" in t:
-                    rows.append(("gate_mean", lab, t["gate"].mean((1, 2))))
+                    rows.append(("gate_mean", lab, each(torch.mean, t["gate"])))
                 if "phase" in t:
-                    rows += [("phase_abs_mean", lab, t["phase"].abs().mean((1, 2))),
-                             ("phase_g_corr", lab, _corr(t["phase"], t["g"]))]
+                    rows += [("phase_abs_mean", lab, each(lambda v: v.abs().mean(), t["phase"])),
+                             ("phase_g_corr", lab, each(_corr, t["phase"], t["g"]))]
             # one transfer for all rows (one sync on a GPU)
             values = torch.stack([v.reshape(k).to(torch.float64) for _, _, v in rows]).cpu().tolist()
         for (q, lab, _), vals in zip(rows, values):
@@ -253,7 +272,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
         if dead_elem is not None:
             grad[dead_elem] = 0                # NaNs must not reach the Adam moments
         if logging:
-            log(step, losses.detach(), unflat(grad), terms)
+            log(step, out.detach(), unflat(grad), terms)
             del terms
         opt.step()
         if progress is not None:
@@ -261,10 +280,10 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
 
     with torch.no_grad():
         out, terms = fwd(x, True)
-        final_loss = loss_fn(out, y)
+        final_loss = loss_each(out, y)
         alive &= torch.isfinite(final_loss)
         alive_list = alive.tolist()
-        log(steps, final_loss, None, terms)
+        log(steps, out, None, terms)
         summary = {"final_train_loss": final_loss,
                    f"train_{data.metric}": metric_fn(out, y),
                    f"test_{data.metric}": metric_fn(fwd(data.x_test), data.y_test)}
@@ -325,7 +344,12 @@ def run_cell(cfg, progress=None):
                 "step": step, "quantity": q, "layer": lab, "value": v}
                for r, step, q, lab, v in hist]
     return {"key": cell_key(cfg), "config": cfg, "metrics": metrics, "history": history,
-            "weights": weights, "provenance": provenance(wall_seconds=wall)}
+            "weights": weights, "provenance": provenance(wall_seconds=wall, **numerics())}
+
+
+def numerics():
+    """{"numerics": NUMERICS} when MKL's strict mode is on in this process (see NUMERICS), else {}."""
+    return {"numerics": NUMERICS} if "STRICT" in os.environ.get("MKL_CBWR", "").upper() else {}
 
 
 def movement(weights, model_list):

@@ -28,10 +28,9 @@ def counted(monkeypatch):
     return trained
 
 
-def alone(d, s, lr, mls=1.0, **kw):
-    """The replica (draw d, seed s, lr, meta-lr scale) trained as a cell of its own, without a store."""
-    ex = rn.Experiment(**{**SMALL, **kw}, seeds=[s], lr=lr, data_seed=d, meta_lr_scale=mls)
-    return rn.run(ex, progress=False, workers=1).cells()[0], rn.run(ex, progress=False, workers=1)
+def alone(d, s, lr):
+    """The replica (draw d, seed s, lr) trained as a cell of its own, without a store."""
+    return rn.run(rn.Experiment(**SMALL, seeds=[s], lr=lr, data_seed=d), progress=False, workers=1)
 
 
 def same_replica(res, cell_i, row_i, ref):
@@ -75,13 +74,14 @@ def test_overlapping_cells_train_each_replica_once_and_as_alone(tmp_path, counte
     assert len(res.cells()) == 3 and len(res.metrics) == 8 + 2 + 2
     for i, cfg in enumerate(cfg for e in (a, b, c) for cfg in e.cells):
         for j, (d, s, _, lr, _) in enumerate(replicas(cfg)):
-            same_replica(res, i, j, alone(d, s, lr)[1])
+            same_replica(res, i, j, alone(d, s, lr))
     # Another stack of stored replicas trains nothing; a new replica beside them only that one.
     counted.clear()
     d = rn.Experiment(**SMALL, seeds=[2, 0], lr=1e-2, data_seed=1)
     again = rn.run(d, cache_dir=tmp_path, progress=False, workers=1)
     assert counted == []
-    same_replica(again, 0, 0, alone(1, 2, 1e-2)[1])
+    same_replica(again, 0, 0, alone(1, 2, 1e-2))
+    counted.clear()
     rn.run(rn.Experiment(**SMALL, seeds=[0, 5], lr=1e-2, data_seed=1), cache_dir=tmp_path, progress=False, workers=1)
     assert counted == [(1, 5, None, 1e-2, 1.0)]
 
@@ -127,11 +127,12 @@ def test_damaged_or_stale_index_is_rebuilt_never_trusted(tmp_path, counted):
     for p in tmp_path.glob(f"{cell_key(a.cells[0])}.*"):
         p.unlink()
     assert cell_key(a.cells[0]) not in json.dumps(store.replica_index(tmp_path))
-    src = next(tmp_path.glob("*.safetensors"))
+    src = tmp_path / f"{third.cells()[0]['key']}.safetensors"          # the only entry with seeds 1 and 2 now
     src.write_bytes(src.read_bytes()[:-8] + b"\0" * 8)
     counted.clear()
     with pytest.warns(RuntimeWarning, match="damaged"):
         rn.run(rn.Experiment(**SMALL, seeds=[2, 1], lr=1e-2), cache_dir=tmp_path, progress=False, workers=1)
+    assert sorted(counted) == [(0, 1, None, 1e-2, 1.0), (0, 2, None, 1e-2, 1.0)]
 
 
 def test_training_costs_count_each_replica_once(tmp_path):

@@ -60,7 +60,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     executor: any `concurrent.futures.Executor` (e.g. `distributed.Client().get_executor()`);
       by default the Dask scheduler named by the environment variable RICHNEURON_SCHEDULER
       (tcp://host:port) if it is set, else a process pool with `workers` processes (default:
-      the CPU count), or in-process when there is a single cell or `workers=1`. Results always
+      the CPU count), or in-process when there is a single stack to train or `workers=1`. Results always
       come back to this process and its `cache_dir`: workers need no shared disk.
     on_progress: called with the run's state (cells_total, cells_done, steps_total, steps_done,
       started) at the start and after every finished cell; on_cells: called at the end with the keys
@@ -97,7 +97,10 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     workers = workers or os.cpu_count() or 1
     todo = plan_stacks(waiting, [rk for rk in need if rk not in records], 1 if executor is None and workers == 1 else workers)
     reps = n_replicas
-    validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo), len(todo))   # before training
+    stacked = {cell_key(c) for c in todo}
+    assembled = [c for c in waiting if cell_key(c) not in stacked]   # stored again, from their replicas
+    validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo + assembled),
+                        len(todo) + len(assembled))   # before training
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
                desc=f"{sum(reps(c) for c in todo)} replicas in {len(todo)} stacks to train "

@@ -312,6 +312,8 @@ def full_report(gemm, sin, root=Path(".")):
         cfg, prov = doc["config"], doc["provenance"]
         if not (started - 60 <= f.stat().st_mtime <= runtimes.stat().st_mtime + 60):
             continue                                  # a cell of another run
+        if "stacks" in prov:
+            continue                                  # assembled from replicas trained in stacks (counted there)
         shape = json.dumps({k: cfg[k] for k in ("arch", "task", "width", "depth", "options", "task_options")},
                            sort_keys=True)
         if shape not in work:

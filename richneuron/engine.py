@@ -4,8 +4,8 @@ Protocol (the study's is unpublished, so this one is ours and recorded with ever
 full-batch Adam (default betas, eps 1e-8), constant learning rate, MSE for regression and
 cross-entropy for classification, no clipping. A replica is one (arch, task, seed, ω, ...) run.
 
-How it is fast. Replicas that share a shape (the seeds, data draws, ω values and learning rates
-of one arch, width and task) form a *cell* and are trained as one ensemble. The neurons run a stack natively
+How it is fast. Replicas that share a shape (the seeds, data draws, ω values, learning rates and
+meta-lr scales of one arch, width and task) are trained as one ensemble, a *stack*. The neurons run a stack natively
 (`neurons.Linear` becomes a batched matrix product when its weight has a leading replica axis),
 so a cell is one ordinary forward and backward pass over parameters stacked along that axis:
 no vmap, contiguous gradients. All parameters of a cell live in one flat vector and one Adam
@@ -25,10 +25,17 @@ rounding differences can grow where training is chaotic (large lr, sine neurons 
 to a few percent of the final loss in the worst cases we saw; the metrics of a replica are
 still bit-identical from run to run on one machine and thread count.
 
+Nothing twice. A replica is named by what determines its numbers (`experiment.replica_keys`), and
+its numbers do not depend on the stack it trains in (`train.train_stack`). `run` asks the store
+for every replica of the requested cells, trains the missing ones once (those of one shape as
+one stack, split only for memory or to keep every worker busy) and assembles each cell from its
+replicas, wherever they were trained.
+
 Divergence. A replica whose loss becomes NaN or inf is stopped: its parameters are frozen at
 their last finite values, its metrics are NaN and `diverged` is True; the other replicas of
 the stack continue unaffected (their gradients and Adam states never mix with it).
 """
+import json
 import os
 import sys
 import time
@@ -37,9 +44,10 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from . import observe, pool, validate
-from .experiment import Experiment, cell_key, cost, n_replicas
+from .experiment import (Experiment, cell_key, cost, n_replicas, replica_keys, replicas, shape_of,
+                         stack_config, stack_memory)
 from .results import Results
-from .store import load_cell, save_cell
+from .store import assemble, load_cell, load_replicas, replica_index, replica_records, save_cell
 from .train import run_cell, train_stack
 
 __all__ = ["Experiment", "Results", "run", "run_cell", "train_stack", "cost", "cell_key"]
@@ -52,7 +60,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     executor: any `concurrent.futures.Executor` (e.g. `distributed.Client().get_executor()`);
       by default the Dask scheduler named by the environment variable RICHNEURON_SCHEDULER
       (tcp://host:port) if it is set, else a process pool with `workers` processes (default:
-      the CPU count), or in-process when there is a single cell or `workers=1`. Results always
+      the CPU count), or in-process when there is a single stack to train or `workers=1`. Results always
       come back to this process and its `cache_dir`: workers need no shared disk.
     on_progress: called with the run's state (cells_total, cells_done, steps_total, steps_done,
       started) at the start and after every finished cell; on_cells: called at the end with the keys
@@ -74,36 +82,66 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise ValueError(f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}")
     cfgs = list({cell_key(c): c for e in exps for c in e.cells}.values())   # shared cells once
-    done, todo = {}, []
+    done, waiting = {}, []
     for cfg in cfgs:
         hit = load_cell(cache_dir, cfg) if cache_dir else None
         if hit:
             done[cell_key(cfg)] = hit
         else:
-            todo.append(cfg)
+            waiting.append(cfg)
+    need = {}                                  # replica key -> the first waiting cell that asks for it
+    for cfg in waiting:
+        for rk in replica_keys(cfg):
+            need.setdefault(rk, cfg)
+    records = load_replicas(cache_dir, need) if cache_dir and need else {}
+    workers = workers or os.cpu_count() or 1
+    todo = plan_stacks(waiting, [rk for rk in need if rk not in records], 1 if executor is None and workers == 1 else workers)
     reps = n_replicas
-    validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo), len(todo))   # before training
+    stacked = {cell_key(c) for c in todo}
+    assembled = [c for c in waiting if cell_key(c) not in stacked]   # stored again, from their replicas
+    validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo + assembled),
+                        len(todo) + len(assembled))   # before training
     total = sum(reps(c) * c["steps"] for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
-               desc=f"{len(todo)} cells to train ({len(done)} cached)")
+               desc=f"{sum(reps(c) for c in todo)} replicas in {len(todo)} stacks to train "
+                    f"({len(done)} cells cached, {len(records)} replicas reused)")
     state = {"cells_total": len(cfgs), "cells_done": len(done), "steps_total": total, "steps_done": 0,
              "started": time.time()}
-    on_progress(dict(state))
+
+    def complete():
+        """Assemble (and store) every waiting cell whose replicas are all at hand."""
+        for cfg in list(waiting):
+            keys = replica_keys(cfg)
+            if all(rk in records for rk in keys):
+                waiting.remove(cfg)
+                res = assemble(cfg, [records[rk] for rk in keys])
+                if cache_dir:
+                    save_cell(cache_dir, res)
+                done[res["key"]] = res
+                state["cells_done"] += 1
+                on_progress(dict(state))
 
     def finish(res):
+        key = res["key"]
         if cache_dir:
             save_cell(cache_dir, res)
-        done[res["key"]] = res
-        state["cells_done"] += 1
+        records.update(replica_records(res))
+        if key in {cell_key(c) for c in waiting}:          # a stack that is a requested cell
+            waiting[:] = [c for c in waiting if cell_key(c) != key]
+            done[key] = res
+            state["cells_done"] += 1
         state["steps_done"] += reps(res["config"]) * res["config"]["steps"]
+        complete()
         on_progress(dict(state))
+
+    on_progress(dict(state))
+    complete()                                 # cells made of stored replicas only
 
     def in_process(cfgs_left):
         for cfg in cfgs_left:
-            if cell_key(cfg) not in done:
+            if not all(rk in records for rk in replica_keys(cfg)):
                 finish(run_cell(cfg, progress=bar))
 
-    workers = workers or os.cpu_count() or 1
     own_executor = executor is None
     if own_executor and todo and os.environ.get("RICHNEURON_SCHEDULER", "").strip():
         from .cluster import scheduler_executor      # Dask is imported only when asked for
@@ -113,7 +151,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             in_process(todo)
         else:
             ex = executor or pool.local_pool(workers, max(e.threads for e in exps))
-            # longest cells first, so that no worker is left with a long one at the end
+            # longest stacks first, so that no worker is left with a long one at the end
             todo.sort(key=lambda c: reps(c) * c["steps"] * c["width"] ** 2 * c["depth"], reverse=True)
             futures = {}
             try:
@@ -130,10 +168,10 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                     fut.cancel()
                 pool.drop_local_pool()
                 print(f"richneuron: worker processes failed ({err or type(err).__name__}); "
-                      f"training the remaining {len(todo) - len(done)} cells in this process", file=sys.stderr)
+                      f"training the remaining stacks in this process", file=sys.stderr)
                 in_process(todo)
             except BaseException:
-                # Ctrl-C or a failed cell: finished cells are already stored; stop the rest.
+                # Ctrl-C or a failed stack: finished stacks are already stored; stop the rest.
                 for fut in futures:
                     fut.cancel()
                 if executor is None:
@@ -141,6 +179,47 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                 raise
     finally:
         bar.close()
+        if cache_dir:
+            replica_index(cache_dir)             # the new entries indexed now, not at the next run
+    if waiting:
+        raise RuntimeError(f"{len(waiting)} cells could not be assembled from their replicas")
     if on_cells:
         on_cells([cell_key(c) for c in cfgs])
     return Results([done[cell_key(c)] for c in cfgs])
+
+
+def plan_stacks(cells, missing, workers=1):
+    """The training stacks for the `missing` replica keys of `cells`: the replicas of one shape
+    (`experiment.shape_of`) in one stack, in the order the cells ask for them. A stack that holds
+    exactly one cell's replicas is that cell (stored under its key); a stack too large for this
+    machine's memory is split, and the largest stacks are halved (to no fewer than two replicas)
+    while there are fewer stacks than `workers` and than the cells that ask for training (so that
+    merging cells never trains with less parallel work than one stack per cell would)."""
+    missing = set(missing)
+    groups, asking = {}, 0
+    for cfg in cells:
+        keys = replica_keys(cfg)
+        asking += any(rk in missing for rk in keys)
+        for rk, r in zip(keys, replicas(cfg)):
+            if rk in missing:
+                missing.discard(rk)
+                shape = shape_of(cfg)
+                groups.setdefault(json.dumps(shape, sort_keys=True, default=str), (shape, cfg, []))[2].append(r)
+    pieces = []
+    have = validate.physical_memory()
+    for shape, cfg, reps in groups.values():
+        size = len(reps)
+        while size > 1 and have and stack_memory(cfg, size) > have:
+            size = (size + 1) // 2
+        pieces += [(shape, reps[i:i + size]) for i in range(0, len(reps), size)]
+    while len(pieces) < min(workers, asking):
+        big = max(range(len(pieces)), key=lambda i: len(pieces[i][1]), default=None)
+        if big is None or len(pieces[big][1]) < 4:
+            break
+        shape, p = pieces.pop(big)
+        pieces += [(shape, p[:len(p) // 2]), (shape, p[len(p) // 2:])]
+    out = []
+    for shape, reps in pieces:
+        own = next((c for c in cells if replicas(c) == reps and shape_of(c) == shape), None)
+        out.append(own if own is not None else stack_config(shape, reps))
+    return out

@@ -1,7 +1,11 @@
 """The experiment specification: an `Experiment` grid, its cells, their cost and cache keys.
 
-A replica is one (arch, task, seed, ω, lr, ...) run; replicas that share a shape form a *cell*
-(see `train`), the unit the engine trains, stores and schedules.
+A replica is one (arch, task, seed, ω, lr, ...) run, named by `replica_key`: a hash of what
+determines its numbers, not of the cell or stack it was trained in. Replicas that share a shape
+form a *cell* (one per arch/task/swept point, the unit an `Experiment` asks for, named by
+`cell_key`); the engine trains the missing replicas of all requested cells as *stacks* (any list
+of replicas of one shape: a cell, or `stack_config`'s explicit list) and assembles each cell from
+its replicas, wherever they were trained.
 """
 import hashlib
 import itertools
@@ -38,6 +42,7 @@ class Experiment:
     task_options: generator options (e.g. {"turns": 3}); each must be taken by every task.
     meta_lr_scale: learning-rate multiplier for the "meta" parameters (phase, gate, frequency,
       v15's α/β/γ) relative to `lr`: the direct test of the "gradient competition" explanation.
+      A list is stacked in one cell, like lr.
     log_every: history interval in steps (None: about 30 points per run).
     threads: torch threads per cell (results are bit-identical for one machine and thread count).
     kernels: "numpy" (default: `ops` takes sin/cos/tanh from NumPy's SIMD kernels) or "torch"
@@ -90,6 +95,7 @@ class Experiment:
         self.lr = norm("lr", self.lr, validate.positive)
         validate.distinct("lr", validate.values("lr", self.lr))
         self.meta_lr_scale = norm("meta_lr_scale", self.meta_lr_scale, validate.positive)
+        validate.distinct("meta_lr_scale", validate.values("meta_lr_scale", self.meta_lr_scale))
         self.data_seed = norm("data_seed", self.data_seed,
                               lambda n, v: validate.integer(n, v, minimum=0, maximum=validate.SEED_LIMIT - 1))
         validate.distinct("data_seed", validate.values("data_seed", self.data_seed))
@@ -145,7 +151,8 @@ class Experiment:
         self._cells = list(self._make_cells())
 
     def _make_cells(self):
-        """One cell per (arch, task, swept value...) with the seeds, ω and lr values stacked in it."""
+        """One cell per (arch, task, swept value...) with the seeds, draws, ω, lr and meta-lr scales
+        stacked in it."""
         def grid(d):
             keys = list(d)
             for combo in itertools.product(*(as_list(d[k]) for k in keys)):
@@ -155,7 +162,6 @@ class Experiment:
             taken = models.options_of(arch)
             opts = {k: v for k, v in self.options.items() if k in taken}
             sweep = {**size(), "depth": self.depth, "steps": self.steps,
-                     "meta_lr_scale": self.meta_lr_scale,
                      **{f"task.{k}": v for k, v in self._task_sweeps.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
             omegas = as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
@@ -164,7 +170,8 @@ class Experiment:
                        "lrs": [float(v) for v in as_list(self.lr)],
                        "budget": point.get("budget"), "width": point.get("width"),
                        "depth": point["depth"], "steps": point["steps"],
-                       "meta_lr_scale": float(point["meta_lr_scale"]),
+                       "meta_lr_scale": ([float(v) for v in self.meta_lr_scale] if isinstance(self.meta_lr_scale, list)
+                                         else float(self.meta_lr_scale)),
                        "data_seeds": list(as_list(self.data_seed)),
                        "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
                        "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
@@ -230,6 +237,15 @@ def _probe(task, options, _cache={}):
     return _cache[key]
 
 
+def stack_memory(cfg, k):
+    """Rough bytes a stack of `k` replicas of the shape of `cfg` needs (`validate.cell_memory`)."""
+    probe = _probe(cfg["task"], cfg["task_options"])
+    omega = replicas(cfg)[0][2]
+    n_params = models.count_at(cfg["arch"], probe.in_dim, probe.out_dim, cfg["width"], cfg["depth"],
+                               {**cfg["options"], **({} if omega is None else {"omega": omega})})
+    return validate.cell_memory(k, n_params, len(probe.x_train), cfg["width"], cfg["depth"])
+
+
 def _check_memory(cfg, n_params, n_points):
     """ValueError when one cell would need more memory than this machine has."""
     need, have = validate.cell_memory(n_replicas(cfg), n_params, n_points, cfg["width"], cfg["depth"]), \
@@ -243,13 +259,35 @@ def _check_memory(cfg, n_params, n_points):
 
 
 def n_replicas(cfg):
-    return len(cfg["data_seeds"]) * len(cfg["seeds"]) * len(cfg["omegas"]) * len(cfg["lrs"])
+    return len(replicas(cfg))
+
+
+# The stacked axes of a replica, in the order `replicas` gives them; everything else of a cell's
+# configuration is shared by its replicas (its *shape*).
+STACKED = ("data_seed", "seed", "omega", "lr", "meta_lr_scale")
+CELL_AXES = ("data_seeds", "seeds", "omegas", "lrs", "meta_lr_scale", "replicas")
 
 
 def replicas(cfg):
-    """The (data_seed, seed, ω, lr) of each replica of a cell, in stacking order."""
-    return [(d, s, om, lr) for lr in cfg["lrs"] for om in cfg["omegas"] for d in cfg["data_seeds"]
-            for s in cfg["seeds"]]
+    """The (data_seed, seed, ω, lr, meta_lr_scale) of each replica of a cell or stack, in stacking
+    order: a cell's cartesian axes (meta-lr scale, one or a list, outermost, then lr, ω, data draw,
+    seed), or a stack's explicit "replicas" list."""
+    if "replicas" in cfg:
+        return [tuple(r) for r in cfg["replicas"]]
+    scales = as_list(cfg["meta_lr_scale"])
+    return [(d, s, om, lr, m) for m in scales for lr in cfg["lrs"] for om in cfg["omegas"]
+            for d in cfg["data_seeds"] for s in cfg["seeds"]]
+
+
+def shape_of(cfg):
+    """What the replicas of a cell or stack share, without the budget (which only chose the width):
+    two cells of one shape can train their replicas in one stack."""
+    return {k: v for k, v in cfg.items() if k not in CELL_AXES and k != "budget"}
+
+
+def stack_config(shape, reps):
+    """The configuration of a training stack: a `shape_of` and an explicit list of replicas."""
+    return {**shape, "budget": None, "replicas": [list(r) for r in reps]}
 
 
 def cost(*experiments):
@@ -257,10 +295,24 @@ def cost(*experiments):
     return sum(e.n_replicas for e in experiments), sum(e.model_steps for e in experiments)
 
 
+def _hash(blob):
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
 def cell_key(cfg):
     """Cache key: a hash of the complete cell configuration, the package version and the neuron's
     REVISION when nonzero (so a changed neuron recomputes its own cells and no other)."""
     rev = neurons.get(cfg["arch"]).REVISION
-    blob = json.dumps({"cfg": cfg, "version": __version__, **({"revision": rev} if rev else {})},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return _hash({"cfg": cfg, "version": __version__, **({"revision": rev} if rev else {})})
+
+
+def replica_keys(cfg):
+    """The identity of each replica of a cell or stack (`replicas` order): a hash of what
+    determines its numbers (the shape: arch, task and options, width, depth, steps, log_every,
+    threads, kernels, perturb, device; its data draw, seed, ω, lr and meta-lr scale; the package
+    version and the neuron's REVISION), not of the budget or the stack that trained it. Training
+    is bit-identical whatever else a stack holds (`train.train_stack`), so the store serves a
+    replica to every cell that needs it."""
+    rev = neurons.get(cfg["arch"]).REVISION
+    base = {"shape": shape_of(cfg), "version": __version__, **({"revision": rev} if rev else {})}
+    return [_hash({**base, "replica": dict(zip(STACKED, r))}) for r in replicas(cfg)]

@@ -1111,33 +1111,52 @@ def results_table(cells):
     return df[column_order(list(df.columns))]
 
 
-def repeats(df):
-    """Per row: "" for the first row of its replica (`schema.REPLICA_KEYS` and the task/neuron options),
-    else the `cell` of that first row (the same replica trained again in another cell)."""
+def replica_ids(df):
+    """Per row, its replica's identity: `schema.REPLICA_KEYS` and the task/neuron options as one string."""
     keys = [c for c in df.columns if c in schema.REPLICA_KEYS or c.startswith(("task.", "opt."))]
-    ident = df[keys].apply(lambda col: col.map(repr)).agg("|".join, axis=1)     # repr: NaN and None compare too
+    return df[keys].apply(lambda col: col.map(repr)).agg("|".join, axis=1)     # repr: NaN and None compare too
+
+
+def repeats(df):
+    """Per row: "" for the first row of its replica (`replica_ids`), else the `cell` of that first row
+    (the same replica read again by another cell: trained once, see `stack`)."""
+    ident = replica_ids(df)
     first = df.groupby(ident, sort=False)["cell"].transform("first")
     dup = ident.duplicated(keep="first")
     return first.where(dup, "").astype(str)
 
 
 def training_costs(used, cells, since):
-    """What the cells behind each notebook of `used` cost to train, from each cell's stored
-    provenance (`cells`: `stored_cells`): stem -> {"cells": cells used, "trained_now": of those,
-    saved at or after `since` (an aware datetime: the start of this build, so trained by it),
-    "core_seconds": their training times summed, "stored_core_seconds": the part of those of the
-    cells read from the store}. Cells train one per worker on one thread each, so core-seconds are
-    about the wall time × the workers. A cell read by several notebooks counts once, for the first
-    (the one a cold build trains it for). A warm build's runtimes therefore still say what a cold
-    one trains (see `cold_estimates`)."""
+    """What the replicas behind each notebook of `used` cost to train, from the stored rows and
+    provenance of its cells (`cells`: `stored_cells`): stem -> {"cells": cells used, "trained_now":
+    of those, cells with a replica trained at or after `since` (an aware datetime: the start of
+    this build, so trained by it), "core_seconds": the training times of their replicas summed,
+    "stored_core_seconds": the part of those of replicas read from the store}. A replica's time is
+    its share of the stack that trained it (its `wall_seconds`); stacks train one per worker on one
+    thread each, so core-seconds are about the wall time × the workers. A replica counts once,
+    for the first notebook that reads it (the one a cold build trains it for), however many cells
+    and notebooks read it. A warm build's runtimes therefore still say what a cold one trains (see
+    `cold_estimates`)."""
     out = {stem: {"cells": 0, "trained_now": 0, "core_seconds": 0.0, "stored_core_seconds": 0.0} for stem in used}
+    seen = set()
     for c in cells.values():
-        prov, cost = c["doc"]["provenance"], out[c["notebooks"][0]]
-        now, wall = datetime.fromisoformat(prov["date"]) >= since, float(prov["wall_seconds"])
+        doc, cost = c["doc"], out[c["notebooks"][0]]
+        prov = doc["provenance"]
+        rows = pd.DataFrame(doc["metrics"])
+        ident = replica_ids(rows) if len(rows) else []
         cost["cells"] += 1
-        cost["trained_now"] += now
-        cost["core_seconds"] += wall
-        cost["stored_core_seconds"] += 0.0 if now else wall
+        fresh = False
+        for (_, row), rid in zip(rows.iterrows(), ident):
+            if rid in seen:
+                continue
+            seen.add(rid)
+            stack = row.get("stack") if isinstance(row.get("stack"), str) else doc["key"]
+            now = datetime.fromisoformat(prov.get("stacks", {}).get(stack, prov["date"])) >= since
+            wall = float(row["wall_seconds"])
+            fresh |= now
+            cost["core_seconds"] += wall
+            cost["stored_core_seconds"] += 0.0 if now else wall
+        cost["trained_now"] += fresh
     return out
 
 

@@ -38,12 +38,15 @@ COLUMNS = {
     "uniform_accuracy": "sanity baseline: 1 / number of classes",
     "metric": "the task's score: mse (lower is better) or accuracy (higher is better), in the "
               "`test_<metric>` column",
-    "wall_seconds": "the cell's training time divided by its replicas (machine-dependent)",
+    "wall_seconds": "the training time of the stack that trained this replica divided by its replicas (machine-dependent)",
     "cell": "key of the cell in the results store (build/cache/<cell>.json holds its history and weights)",
     "notebooks": "the notebooks that read this replica (comma-separated)",
     "repeats": "empty for an original replica; for a row that repeats another row's replica (the same "
-               "configuration, draw and seed, trained again in another notebook's cell), that row's `cell`: "
-               "count each replica once by keeping the rows where this is empty",
+               "configuration, draw and seed, read again by another cell; it was trained once), that row's "
+               "`cell`: count each replica once by keeping the rows where this is empty",
+    "stack": "key of the stored training stack that trained this replica (the `cell` itself, or a stack "
+             "shared with other cells: each replica is trained once); `wall_seconds` is its share of that "
+             "stack's training time",
 }
 # The columns that identify a replica's configuration (with the task.* and opt.* options): two rows
 # that agree on all of them are the same replica trained twice.

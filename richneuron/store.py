@@ -4,6 +4,14 @@ Only JSON and safetensors are read: nothing in a cache directory can run code. A
 only if it passes `check_entry`: its JSON has the schema `save_cell` writes, its payload and its
 weights match their SHA-256 checksums, and the weights have exactly the names, shapes and dtypes
 of the cell's stacked model. Anything else is reported (a RuntimeWarning) and recomputed.
+
+An entry is a cell or a training stack (see `experiment`); either serves its replicas to any cell
+that needs them. `replica_index` maps each stored replica (`experiment.replica_keys`) to the entry
+and position that hold it. The index (index/replicas.json) is only a shortcut: it is brought up
+to date with the folder's entries whenever it is read (entries added since are read once, removed
+ones dropped; an unreadable index or one from another version is rebuilt), and a replica it names
+is served only after its whole entry passes `check_entry` and its key is recomputed from the
+entry's configuration.
 """
 import hashlib
 import json
@@ -13,8 +21,10 @@ from pathlib import Path
 
 import torch
 
-from . import legacy, schema
-from .experiment import cell_key, n_replicas
+from . import legacy, neurons, schema
+from .experiment import STACKED, cell_key, n_replicas, replica_keys, replicas
+from .train import NUMERICS
+from .version import __version__
 
 PAYLOAD = ("key", "config", "metrics", "history", "provenance")
 METRIC_FIELDS = schema.REQUIRED
@@ -59,8 +69,9 @@ def expected_weights(cfg):
     """{name: (shape, dtype)} of the stacked weights a cell's training returns (built on the meta
     device: no memory, no random draws)."""
     from . import models, tasks
-    t = tasks.make(cfg["task"], seed=cfg["data_seeds"][0], **cfg["task_options"])
-    om = {} if cfg["omegas"][0] is None else {"omega": cfg["omegas"][0]}
+    d, _, omega, *_ = replicas(cfg)[0]
+    t = tasks.make(cfg["task"], seed=d, **cfg["task_options"])
+    om = {} if omega is None else {"omega": omega}
     with torch.device("meta"):
         net = models.RichMLP(cfg["arch"], t.in_dim, t.out_dim, cfg["width"], cfg["depth"], **cfg["options"], **om)
     k = n_replicas(cfg)
@@ -109,12 +120,136 @@ def load_cell(cache_dir, cfg):
     if not jpath.exists():
         return None
     try:
-        doc = json.loads(jpath.read_text())
-        doc["weights"] = check_entry(doc, wpath.read_bytes(), cfg)
-        if "payload_sha256" not in doc:         # trained before the divergence rule beyond NaN
-            legacy.apply_divergence_rule(doc)
-        return doc
+        return _read_entry(jpath, wpath, cfg)
     except Exception as e:  # noqa: BLE001 - any damage means: recompute
         warnings.warn(f"cache entry {jpath.name} is damaged ({type(e).__name__}: {e}); recomputing it",
                       RuntimeWarning, stacklevel=2)
         return None
+
+
+def _read_entry(jpath, wpath, cfg=None):
+    """A stored entry, checked (`check_entry`) against `cfg` (None: the configuration it records)."""
+    doc = json.loads(jpath.read_text())
+    doc["weights"] = check_entry(doc, wpath.read_bytes(), doc.get("config") if cfg is None else cfg)
+    if "payload_sha256" not in doc:         # trained before the divergence rule beyond NaN
+        legacy.apply_divergence_rule(doc)
+    return doc
+
+
+# --- replicas: the index of stored replicas and a replica's record -----------------------------
+
+INDEX = Path("index") / "replicas.json"
+
+
+def _fingerprint():
+    """What the replica keys of an index were computed with: the package version and every REVISION."""
+    return {"version": __version__, "revisions": {a: neurons.get(a).REVISION for a in neurons.available()}}
+
+
+def _entry_replicas(jpath):
+    """The replica keys an entry file serves ([] for none: unreadable, of another version or
+    REVISION, or trained before a replica's numbers were independent of its stack
+    (`train.NUMERICS`): such an entry still serves its own cell, by its key)."""
+    try:
+        doc = json.loads(jpath.read_text())
+        cfg = doc["config"]
+        if doc.get("key") != jpath.stem or cell_key(cfg) != jpath.stem:
+            return []
+        if doc["provenance"].get("numerics", 1) < NUMERICS:
+            return []
+        return replica_keys(cfg)
+    except Exception:  # noqa: BLE001 - an entry that cannot be read serves nothing
+        return []
+
+
+def replica_index(cache_dir, save=True):
+    """{replica key: (entry key, position)} of every replica stored in `cache_dir`, from the index
+    file brought up to date with the folder (see the module's docstring); the updated index is
+    written back (atomically) when it changed and `save`."""
+    cache_dir = Path(cache_dir)
+    path = cache_dir / INDEX
+    names = {p.stem for p in cache_dir.glob("*.json") if not p.name.startswith(".")}
+    try:
+        doc = json.loads(path.read_text())
+        entries = doc["entries"]
+        ok = (doc.get("fingerprint") == _fingerprint() and isinstance(entries, dict)
+              and all(isinstance(v, list) and all(isinstance(k, str) for k in v) for v in entries.values()))
+        entries = entries if ok else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        entries = {}
+    changed = False
+    for gone in set(entries) - names:
+        del entries[gone]
+        changed = True
+    for new in sorted(names - set(entries)):
+        entries[new] = _entry_replicas(cache_dir / f"{new}.json")
+        changed = True
+    if changed and save:
+        try:
+            path.parent.mkdir(exist_ok=True)
+            _write_atomic(path, json.dumps({"fingerprint": _fingerprint(), "entries": entries}).encode())
+        except OSError:
+            pass                                # an index that cannot be written is rebuilt next time
+    out = {}
+    for stem in sorted(entries):
+        for i, rk in enumerate(entries[stem]):
+            out.setdefault(rk, (stem, i))
+    return out
+
+
+def replica_records(result):
+    """{replica key: record} of a cell or stack `result` (as `run_cell` returns it or the store
+    holds it): each replica's metrics row, history rows and weights, the training stack that
+    trained it ("stack") and when ("date")."""
+    cfg = result["config"]
+    prov = result["provenance"]
+    hist = {}
+    for h in result["history"]:
+        r = tuple(h.get(k, cfg.get("meta_lr_scale")) for k in STACKED)
+        hist.setdefault(r, []).append(h)
+    out = {}
+    for i, (rk, r) in enumerate(zip(replica_keys(cfg), replicas(cfg))):
+        row = result["metrics"][i]
+        stack = row.get("stack", result["key"])
+        out[rk] = {"metrics": row, "history": hist.get(tuple(r), []),
+                   "weights": {n: w[i] for n, w in result["weights"].items()}, "stack": stack,
+                   "date": prov.get("stacks", {}).get(stack, prov["date"]), "provenance": prov}
+    return out
+
+
+def load_replicas(cache_dir, keys):
+    """{replica key: record (`replica_records`)} of those of `keys` the store holds in a sound
+    entry; a damaged entry warns and serves nothing (its replicas are trained again)."""
+    index = replica_index(cache_dir)
+    stems = {}
+    for rk in keys:
+        if rk in index:
+            stems.setdefault(index[rk][0], []).append(rk)
+    out = {}
+    for stem, wanted in stems.items():
+        jpath = Path(cache_dir) / f"{stem}.json"
+        try:
+            recs = replica_records(_read_entry(jpath, jpath.with_suffix(".safetensors")))
+        except Exception as e:  # noqa: BLE001 - any damage means: recompute
+            warnings.warn(f"cache entry {jpath.name} is damaged ({type(e).__name__}: {e}); recomputing its replicas",
+                          RuntimeWarning, stacklevel=2)
+            continue
+        out.update({rk: recs[rk] for rk in wanted if rk in recs})
+    return out
+
+
+def assemble(cfg, records):
+    """The result of cell `cfg` from the records of its replicas (`replica_records`, in `replicas`
+    order): its own key, replica indices and budget; weights stacked along the replica axis;
+    provenance of the first training stack, with the cell's training time (the replicas' shares)
+    and every stack's date ("stacks")."""
+    key = cell_key(cfg)
+    metrics = [{**rec["metrics"], "replica": i, "cell": key, "budget": cfg["budget"], "stack": rec["stack"]}
+               for i, rec in enumerate(records)]
+    history = [{**h, "budget": cfg["budget"]} for rec in records for h in rec["history"]]
+    weights = {n: torch.stack([rec["weights"][n] for rec in records]) for n in records[0]["weights"]}
+    stacks = {rec["stack"]: rec["date"] for rec in records}
+    prov = dict(records[0].get("provenance") or {}, date=records[0]["date"],
+                wall_seconds=sum(float(r["wall_seconds"]) for r in metrics), stacks=stacks)
+    return {"key": key, "config": cfg, "metrics": metrics, "history": history, "weights": weights,
+            "provenance": prov}

@@ -4,6 +4,7 @@ See `engine` for the protocol and the equivalence with a plain loop.
 """
 import copy
 import math
+import os
 import time
 
 import torch
@@ -14,6 +15,10 @@ from .experiment import as_list, cell_key, log_interval, replicas as cell_replic
 from .provenance import provenance
 
 STAT_KEYS = ("alpha", "omega", "gate", "phase")
+# The numerics of a stack, recorded in its provenance: 2 = a replica's numbers do not depend on its
+# stack (MKL's strict mode, see richneuron/__init__; `each`; a stack of one trained as two);
+# entries without it serve only their own cell.
+NUMERICS = 2
 
 
 def stack_loss(kind):
@@ -26,17 +31,26 @@ def stack_loss(kind):
     return ce
 
 
-def _metric_fn(kind):
-    if kind == "regression":
-        return lambda out, y: ((out - y) ** 2).mean(dim=(1, 2))
-    return lambda out, y: (out.argmax(-1) == y).float().mean(1)
+def each(fn, *stacks):
+    """`fn` applied to each replica's slice of `stacks` (leading replica axis K) -> (K,). Torch
+    reduces a (K, n) tensor along n in an order that depends on K, so every number a replica
+    records is reduced from its own slice alone: the same bits in a stack of any size."""
+    return torch.stack([fn(*(t[i] for t in stacks)) for i in range(len(stacks[0]))])
 
 
 def _corr(a, b):
-    """Pearson correlation per replica over all elements (K, ...) -> (K,)."""
-    a, b = a.flatten(1), b.flatten(1)
-    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
-    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-30)
+    """Pearson correlation of two tensors over all their elements."""
+    a, b = a - a.mean(), b - b.mean()
+    return (a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-30)
+
+
+def _score_fns(kind):
+    """(loss, metric) of one replica's output and targets, for the values a stack records."""
+    if kind == "regression":
+        mse = lambda out, y: ((out - y) ** 2).mean()
+        return mse, mse
+    return (lambda out, y: torch.nn.functional.cross_entropy(out, y),
+            lambda out, y: (out.argmax(-1) == y).float().mean())
 
 
 def _bind(module, tensors):
@@ -92,6 +106,17 @@ class Adam:
         self.p.addcdiv_(torch.mul(self.m, self.size, out=self.upd), self.denom)
 
 
+class _Halved:
+    """A progress bar seen by a stack of two copies of one model: counts one model-step per step."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self, n):
+        if self.bar is not None:
+            self.bar.update(n // 2)
+
+
 class _Data:
     """The data of a stack: shared tensors (N, ...) when every replica trains on one data set,
     or tensors with a leading replica axis (K, N, ...) when they train on several draws."""
@@ -115,8 +140,13 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
 
     `task` is one `Task` shared by all models, or a list with one `Task` per model (data draws of
     one shape: the inputs then carry the replica axis too, x of shape (K, N, d)). `lr` is one
-    learning rate or one per model; `meta_lr_scale` multiplies the learning rate of the "meta"
-    parameters (see `models.roles`). The neurons run the stack natively (see `neurons.Linear`):
+    learning rate or one per model; `meta_lr_scale` (one or one per model) multiplies the learning
+    rate of the "meta" parameters (see `models.roles`).
+
+    A replica's numbers do not depend on what else its stack holds: bit for bit the same alone,
+    beside others on one data set or on several draws, at any position. Torch's batched matrix
+    product rounds a batch of one otherwise than a larger batch in some shapes (a single output
+    column), so a stack of one model trains as two copies and returns the first. The neurons run the stack natively (see `neurons.Linear`):
     parameters carry a leading replica axis, and all of them live in one flat vector that a
     per-element-learning-rate Adam updates. `device`: where to train ("cpu", "cuda", ...).
 
@@ -127,6 +157,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     task_list = list(task) if isinstance(task, (list, tuple)) else [task] * k
     if len(task_list) != k:
         raise ValueError(f"give one task or one per model ({k}), got {len(task_list)}")
+    scales = [float(v) for v in as_list(meta_lr_scale)] * (1 if isinstance(meta_lr_scale, (list, tuple)) else k)
+    if len(scales) != k:
+        raise ValueError(f"give one meta_lr_scale or one per model ({k}), got {len(scales)}")
+    if k == 1:
+        lr1 = [float(v) for v in as_list(lr)]
+        if len(lr1) != 1:
+            raise ValueError(f"give one lr or one per model (1), got {len(lr1)}")
+        w, summary, history = train_stack([model_list[0], model_list[0]], task_list * 2, steps, lr1 * 2, log_every,
+                                          _Halved(progress), scales * 2, device)
+        return ({n: t[:1].clone() for n, t in w.items()}, {n: v[:1] for n, v in summary.items()},
+                [h for h in history if h[0] == 0])
     data = _Data(task_list, device)
     stacked, buffers = stack_module_state(model_list)
     buffers = {n: b.to(device) for n, b in buffers.items()}
@@ -143,7 +184,8 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     if len(lrs) != k:
         raise ValueError(f"give one lr or one per model ({k}), got {len(lrs)}")
     per_elem = lambda per_name: torch.cat([per_name(n).repeat_interleave(shapes[n][1:].numel()) for n in names])
-    lr_vec = per_elem(lambda n: lrs * (meta_lr_scale if roles[n][1] == "meta" else 1.0)).to(device)
+    meta = torch.tensor(scales, dtype=torch.float64)
+    lr_vec = per_elem(lambda n: lrs * meta if roles[n][1] == "meta" else lrs * 1.0).to(device)
     replica_of = per_elem(lambda n: torch.arange(k)).to(device)
 
     def unflat(vec):
@@ -164,7 +206,11 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     def fwd(xx, terms=False):
         return base(xx, return_terms=terms)
 
-    loss_fn, metric_fn = stack_loss(data.kind), _metric_fn(data.kind)
+    loss_fn = stack_loss(data.kind)
+    one_loss, one_metric = _score_fns(data.kind)
+    targets = lambda yy: yy.expand(k, *yy.shape) if data.shared else yy
+    loss_each = lambda out, yy: each(one_loss, out, targets(yy))
+    metric_fn = lambda out, yy: each(one_metric, out, targets(yy))
     x, y = data.x, data.y
     alive = torch.ones(k, dtype=torch.bool, device=device)
     alive_list = [True] * k
@@ -173,16 +219,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
     omega0 = {}                                # mean ω(x) per layer at the first log: drift reference
     log_every = log_every or log_interval(steps)
 
-    def log(step, losses, grads, terms):
-        """Log step `step`; `terms` are the layers' terms of the training forward of that step."""
+    def log(step, out, grads, terms):
+        """Log step `step`; `out` and `terms` are the output and the layers' terms of the training
+        forward of that step."""
         with torch.no_grad():
-            rows = [("loss", "all", losses)]
+            rows = [("loss", "all", loss_each(out, y))]
             rows.append(("test_" + data.metric, "all", metric_fn(fwd(data.x_test), data.y_test)))
             if grads is not None:
                 sq = {}
                 for name, g in grads.items():
                     lab, role = roles[name]
-                    s = g.reshape(k, -1).pow(2).sum(1)
+                    s = each(lambda v: v.pow(2).sum(), g.reshape(k, -1))
                     for key in ((lab, role), (lab, "all"), ("all", role), ("all", "all")):
                         sq[key] = sq.get(key, 0) + s
                 for (lab, role), s in sq.items():
@@ -190,17 +237,17 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
             for i, t in enumerate(terms):
                 lab = str(i)
                 if "alpha" in t:
-                    rows += [("alpha_mean", lab, t["alpha"].mean((1, 2))), ("alpha_std", lab, t["alpha"].flatten(1).std(1))]
+                    rows += [("alpha_mean", lab, each(torch.mean, t["alpha"])), ("alpha_std", lab, each(torch.std, t["alpha"]))]
                 if "omega" in t:
-                    om = t["omega"].mean((1, 2))
+                    om = each(torch.mean, t["omega"])
                     omega0.setdefault(i, om)
-                    rows += [("omega_mean", lab, om), ("omega_std", lab, t["omega"].flatten(1).std(1)),
+                    rows += [("omega_mean", lab, om), ("omega_std", lab, each(torch.std, t["omega"])),
                              ("omega_drift", lab, om - omega0[i])]
                 if "gate" in t:
-                    rows.append(("gate_mean", lab, t["gate"].mean((1, 2))))
+                    rows.append(("gate_mean", lab, each(torch.mean, t["gate"])))
                 if "phase" in t:
-                    rows += [("phase_abs_mean", lab, t["phase"].abs().mean((1, 2))),
-                             ("phase_g_corr", lab, _corr(t["phase"], t["g"]))]
+                    rows += [("phase_abs_mean", lab, each(lambda v: v.abs().mean(), t["phase"])),
+                             ("phase_g_corr", lab, each(_corr, t["phase"], t["g"]))]
             # one transfer for all rows (one sync on a GPU)
             values = torch.stack([v.reshape(k).to(torch.float64) for _, _, v in rows]).cpu().tolist()
         for (q, lab, _), vals in zip(rows, values):
@@ -225,7 +272,7 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
         if dead_elem is not None:
             grad[dead_elem] = 0                # NaNs must not reach the Adam moments
         if logging:
-            log(step, losses.detach(), unflat(grad), terms)
+            log(step, out.detach(), unflat(grad), terms)
             del terms
         opt.step()
         if progress is not None:
@@ -233,10 +280,10 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
 
     with torch.no_grad():
         out, terms = fwd(x, True)
-        final_loss = loss_fn(out, y)
+        final_loss = loss_each(out, y)
         alive &= torch.isfinite(final_loss)
         alive_list = alive.tolist()
-        log(steps, final_loss, None, terms)
+        log(steps, out, None, terms)
         summary = {"final_train_loss": final_loss,
                    f"train_{data.metric}": metric_fn(out, y),
                    f"test_{data.metric}": metric_fn(fwd(data.x_test), data.y_test)}
@@ -259,18 +306,18 @@ def run_cell(cfg, progress=None):
     device = cfg.get("device", "cpu")
     try:
         t0 = time.perf_counter()
-        draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in cfg["data_seeds"]}
-        task = draws[cfg["data_seeds"][0]]
         replicas = cell_replicas(cfg)
+        draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in dict.fromkeys(r[0] for r in replicas)}
+        task = draws[replicas[0][0]]
         model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
                                          depth=cfg["depth"], seed=s, perturb=cfg.get("perturb", 0),
                                          **cfg["options"], **({} if om is None else {"omega": om}))
-                      for _, s, om, _ in replicas]
+                      for _, s, om, *_ in replicas]
         with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
             initial = [initial_loss(m, draws[d]) for m, (d, *_) in zip(model_list, replicas)]
             weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
-                                                 [lr for *_, lr in replicas], cfg["log_every"], progress,
-                                                 cfg["meta_lr_scale"], device=device)
+                                                 [r[3] for r in replicas], cfg["log_every"], progress,
+                                                 [r[4] for r in replicas], device=device)
         mark_divergence(summary, initial, [baseline_loss(draws[d]) for d, *_ in replicas])
         wall = time.perf_counter() - t0
     finally:
@@ -279,25 +326,30 @@ def run_cell(cfg, progress=None):
     moved = movement(weights, model_list)
     shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
               "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
-              "meta_lr_scale": cfg["meta_lr_scale"],
               "kernels": cfg.get("kernels", "numpy"), "perturb": cfg.get("perturb", 0), "device": device,
               **{f"task.{k}": v for k, v in cfg["task_options"].items()},
               **{f"opt.{k}": v for k, v in cfg["options"].items()}}
     metrics = []
-    for r, (d, s, om, lr) in enumerate(replicas):
-        row = {**shared, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
+    for r, (d, s, om, lr, mls) in enumerate(replicas):
+        row = {**shared, "meta_lr_scale": mls, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
                **{n: v[r] for n, v in summary.items()}, **moved[r], **draws[d].baselines,
-               "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg)}
+               "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg),
+               "stack": cell_key(cfg)}
         metrics.append(row)
     history = [{"arch": cfg["arch"], "task": cfg["task"], "data_seed": replicas[r][0], "seed": replicas[r][1],
-                "omega": replicas[r][2], "lr": replicas[r][3], "meta_lr_scale": cfg["meta_lr_scale"],
+                "omega": replicas[r][2], "lr": replicas[r][3], "meta_lr_scale": replicas[r][4],
                 "width": cfg["width"], "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
                 **{f"task.{k}": v for k, v in cfg["task_options"].items()},
                 **{f"opt.{k}": v for k, v in cfg["options"].items()},
                 "step": step, "quantity": q, "layer": lab, "value": v}
                for r, step, q, lab, v in hist]
     return {"key": cell_key(cfg), "config": cfg, "metrics": metrics, "history": history,
-            "weights": weights, "provenance": provenance(wall_seconds=wall)}
+            "weights": weights, "provenance": provenance(wall_seconds=wall, **numerics())}
+
+
+def numerics():
+    """{"numerics": NUMERICS} when MKL's strict mode is on in this process (see NUMERICS), else {}."""
+    return {"numerics": NUMERICS} if "STRICT" in os.environ.get("MKL_CBWR", "").upper() else {}
 
 
 def movement(weights, model_list):

@@ -192,8 +192,10 @@ def test_same_experiment_gives_bit_identical_metrics():
 def test_cache_reuses_finished_cells_and_holds_no_pickle(tmp_path):
     ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], steps=30)
     first = rn.run(ex, cache_dir=tmp_path, progress=False)
-    files = sorted(p.suffix for p in tmp_path.iterdir())
+    files = sorted(p.suffix for p in tmp_path.iterdir() if p.is_file())
     assert files == [".json", ".json", ".safetensors", ".safetensors"]
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file() and p.parent != tmp_path] \
+        == ["index/replicas.json"]                                  # the replica index: JSON too
     for p in tmp_path.glob("*.json"):
         doc = json.loads(p.read_text())
         for k in ("richneuron", "git_commit", "torch", "numpy", "torch_threads", "cpu", "date", "wall_seconds"):

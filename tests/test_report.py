@@ -298,18 +298,23 @@ def test_published_results_one_row_per_replica_with_every_column_documented(tmp_
     assert all(f"`{c}`" in (tmp_path / report.DICTIONARY_FILE).read_text() for c in back.columns)
 
 
-def test_training_costs_count_each_cell_once_and_split_trained_from_stored(tmp_path):
+def test_training_costs_count_each_replica_once_and_split_trained_from_stored(tmp_path):
     from datetime import datetime, timezone
-    def cell(key, date, wall):
-        (tmp_path / f"{key}.json").write_text(json.dumps({"provenance": {"date": date, "wall_seconds": wall}}))
-    cell("old", "2026-12-01T10:00:00+00:00", 100.0)
-    cell("new", "2026-12-04T16:30:05+00:00", 7.5)
-    cell("edge", "2026-12-04T16:30:00+00:00", 2.0)        # saved in the build's first second: trained by it
+    def cell(key, date, walls, seeds, stacks=None):
+        rows = [{"arch": "vanilla", "seed": s, "wall_seconds": w, "cell": key, **({"stack": st} if st else {})}
+                for s, w, st in zip(seeds, walls, stacks or [None] * len(seeds))]
+        prov = {"date": date, "wall_seconds": sum(walls), **({"stacks": {"new": "2026-12-04T16:30:05+00:00"}}
+                                                             if stacks else {})}
+        (tmp_path / f"{key}.json").write_text(json.dumps({"key": key, "provenance": prov, "metrics": rows}))
+    cell("old", "2026-12-01T10:00:00+00:00", [100.0], [0])
+    cell("new", "2026-12-04T16:30:05+00:00", [5.0, 2.5], [1, 2])
+    cell("edge", "2026-12-04T16:30:00+00:00", [2.0], [3])       # saved in the build's first second: trained by it
+    cell("again", "2026-12-04T16:31:00+00:00", [2.5], [2], ["new"])   # new's replica read by another cell
     since = datetime(2026, 12, 4, 16, 30, tzinfo=timezone.utc)
-    used = {"01_a": ["old", "new", "new"], "02_b": ["new", "edge"], "03_c": ["old"]}
+    used = {"01_a": ["old", "new", "new"], "02_b": ["new", "edge", "again"], "03_c": ["old"]}
     costs = report.training_costs(used, report.stored_cells(used, tmp_path), since)
     assert costs == {"01_a": {"cells": 2, "trained_now": 1, "core_seconds": 107.5, "stored_core_seconds": 100.0},
-                     "02_b": {"cells": 1, "trained_now": 1, "core_seconds": 2.0, "stored_core_seconds": 0.0},
+                     "02_b": {"cells": 2, "trained_now": 1, "core_seconds": 2.0, "stored_core_seconds": 0.0},
                      "03_c": {"cells": 0, "trained_now": 0, "core_seconds": 0.0, "stored_core_seconds": 0.0}}
     # a cold build of 01_a also trains "old" (100 core-s, 50 s on 2 workers); 02_b trained all it read
     runtimes = {"notebooks": {"01_a": 12.3, "02_b": 4.0, "04_d": 9.0}, "training": costs}
@@ -468,6 +473,7 @@ def test_results_table_marks_rows_that_repeat_another_cells_replica():
     df = report.results_table(cells)
     assert df["repeats"].tolist() == ["", "", "a", ""]      # only b's lr-1e-3 seed 1 repeats a's replica
     assert "repeats another row's replica" in report.data_dictionary(df)
+    assert "trained once" in report.data_dictionary(df)
 
 
 def test_the_study_is_cited_and_its_documents_live_in_the_repository():

@@ -7,6 +7,7 @@ import pandas as pd
 from . import models, schema, stats, tasks
 
 # The columns that identify a replica in both tables (the history's "steps_total" is the metrics' "steps").
+_NOT_SCORES = ("train_", "predict_", "chance_", "uniform_")     # baselines and training scores: not logged
 _IDENTITY = ("arch", "task", "data_seed", "seed", "omega", "lr", "meta_lr_scale", "width", "depth", "budget")
 
 
@@ -41,10 +42,10 @@ class Results:
 
     def at_step(self, share):
         """The metrics as they stood after `share` (0 < share ≤ 1) of each replica's steps, read from
-        the logged history: `final_train_loss` is the logged training loss and `test_<metric>` the
-        logged test score at the last logged step at or before share × steps (`read_step`); a
-        replica is `diverged` when its loss there is not finite. Every other end-of-training score
-        (train and extra-set scores, weight movement) is not logged and is left empty. A `Results`
+        the logged history: `final_train_loss` is the logged training loss and `test_<metric>` and
+        every extra set's score (e.g. `in_range_mse`) the logged scores at the last logged step at or
+        before share × steps (`read_step`); a replica is `diverged` when its loss there is not
+        finite. The training-set score and the weight movement are not logged and are left empty. A `Results`
         whose `metrics` is that table and whose `history` ends there (weights as trained): what a run
         stopped there would have measured, without retraining."""
         if not 0 < share <= 1:
@@ -56,8 +57,8 @@ class Results:
         ident = [c for c in (*_IDENTITY, *opts) if c in m.columns and c in h.columns]
         key = lambda df: pd.MultiIndex.from_frame(df[ident].astype(str))
         wanted = np.floor(share * m["steps"].to_numpy(float) + 1e-9).astype(int)
-        rows = h[h["layer"] == "all"]
-        rows = rows[rows["quantity"].isin(["loss", *(f"test_{t}" for t in m["metric"].unique())])]
+        scores = [c for c in m.columns if c.endswith(("_mse", "_accuracy")) and not c.startswith(_NOT_SCORES)]
+        rows = h[(h["layer"] == "all") & h["quantity"].isin(["loss", *scores])]
         logged = rows.assign(_id=list(key(rows)))
         steps_of = logged.groupby("_id")["step"].unique()
         ids = list(key(m))
@@ -68,11 +69,9 @@ class Results:
         get = lambda i, s, q: float(value.get((i, s, q), math.nan))
         m["read_step"] = read
         m["final_train_loss"] = [get(i, s, "loss") for i, s in zip(ids, read)]
-        for metric in m["metric"].unique():
-            col, sel = f"test_{metric}", (m["metric"] == metric).to_numpy()
-            m.loc[sel, col] = [get(i, s, col) for i, s, ok in zip(ids, read, sel) if ok]
-        lost = [c for c in m.columns if c.startswith("train_") or c.endswith(("_mse", "_accuracy"))
-                and not c.startswith(("test_", "predict_", "chance_", "uniform_")) or c.startswith("moved")]
+        for col in scores:                          # logged scores; a score never logged is left empty
+            m[col] = [get(i, s, col) for i, s in zip(ids, read)]
+        lost = [c for c in m.columns if c.startswith(("train_", "moved"))]
         m[lost] = math.nan
         m["diverged"] = ~np.isfinite(m["final_train_loss"].to_numpy(float))
         cut = np.floor(share * h["steps_total"].to_numpy(float) + 1e-9) if "steps_total" in h else np.inf

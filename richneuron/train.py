@@ -225,6 +225,8 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
         with torch.no_grad():
             rows = [("loss", "all", loss_each(out, y))]
             rows.append(("test_" + data.metric, "all", metric_fn(fwd(data.x_test), data.y_test)))
+            for name, (xe, ye) in data.extra.items():       # e.g. ood's in-range set: read at shorter lengths too
+                rows.append((f"{name}_{data.metric}", "all", metric_fn(fwd(xe), ye)))
             if grads is not None:
                 sq = {}
                 for name, g in grads.items():

@@ -57,3 +57,16 @@ def test_at_step_history_ends_at_the_share():
     full = _run(30)
     at = full.at_step(0.5)
     assert at.history["step"].max() == 15 and full.history["step"].max() == 30
+
+
+def test_at_step_reads_the_extra_sets_scores():
+    def run(steps):
+        e = rn.Experiment(archs=["vanilla"], tasks=["ood"], seeds=[0], data_seed=[0, 1], steps=steps, log_every=5,
+                          width=6, budget=None)
+        return rn.run(e, progress=False, workers=1)
+    full, short = run(20), run(10)
+    extra = [c for c in full.metrics if c.endswith("_mse") and not c.startswith(("test_", "train_", "predict_"))]
+    assert extra, "ood has an extra (in-range) set"
+    a, b = full.at_step(0.5).metrics.sort_values("data_seed"), short.metrics.sort_values("data_seed")
+    for c in extra + ["test_mse"]:
+        np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy())

@@ -269,15 +269,24 @@ def revised_after_data(row, history):
 
 
 def history_table(history):
-    """`criteria_history` as a markdown table: per claim, every render's verdict (commit, date) and
-    whether its criterion was stated before the data (never changed after a render showed it)."""
-    lines = ["| claim | renders: verdict (commit, date; * criterion changed since the previous render) | "
+    """`criteria_history` as a markdown table: per claim, its committed renders' verdicts in order
+    (runs of the same verdict joined, with their dates and count; * where the criterion had changed
+    since the previous render) and whether its criterion was stated before the data (never changed
+    after a render showed it)."""
+    lines = ["| claim | verdicts of the committed renders, oldest first (* criterion changed since the previous render) | "
              "criterion stated before the data? |", "|---|---|---|"]
     for claim, h in history.items():
-        renders = "; ".join(f"{x['verdict']} ({x['commit']}, {x['date']}{', *' if x['criterion_changed'] else ''})"
-                            for x in h["renders"])
+        runs = []
+        for x in h["renders"]:
+            if runs and runs[-1]["verdict"] == x["verdict"] and not x["criterion_changed"]:
+                runs[-1]["n"], runs[-1]["last"] = runs[-1]["n"] + 1, x["date"]
+            else:
+                runs.append({"verdict": x["verdict"], "n": 1, "first": x["date"], "last": x["date"],
+                             "changed": x["criterion_changed"]})
+        text = " → ".join(f"{'*' if r['changed'] else ''}{r['verdict']} ({r['first']}"
+                          + (f" – {r['last']}, {r['n']} renders)" if r["n"] > 1 else ")") for r in runs)
         stated = ("no: revised after results in " + ", ".join(h["revisions"])) if h["revised_after_data"] else "yes"
-        lines.append(f"| {claim} | {renders} | {stated} |")
+        lines.append(f"| {claim} | {text} | {stated} |")
     return "\n".join(lines)
 
 
@@ -307,8 +316,7 @@ def study_verdict(row, best):
     text = best.get("text", "the best-fitting protocol")
     if not best.get("default"):
         return {"verdict": None, "protocol": text,
-                "reason": "the best-fitting protocol differs from ours in more than its training length; the "
-                          "finding's runs were not trained there, so its full criterion was not applied"}
+                "reason": "the finding's runs were not trained at that protocol"}
     share = best.get("share", 1.0)
     at = {k: row.get(k) for k in AT_FIELDS} if share >= 1 else (row.get("at_lengths") or {}).get(f"{share:.4g}")
     if at is None:
@@ -415,7 +423,9 @@ def scorecard_caption(verdict_rows):
             "(ratios ×, accuracy gaps in pp), the verdict at our protocol and at the protocol that best fits the "
             "study's own table (notebook 08), and the share of the sampled protocol space where the claim holds. "
             "A row links to its section, which gives the criterion and the reasons; † marks a claim whose "
-            "criterion was revised after a committed render had shown its results (Provenance: criteria history).")
+            "criterion was revised after a committed render had shown its results (Provenance: criteria history)."
+            + next((f" The study's likeliest protocol: {at['protocol']}." for r in verdict_rows
+                    for at in [r.get("at_study_protocol")] if isinstance(at, dict) and at.get("protocol")), ""))
 
 
 def check_parts_text(r):
@@ -888,9 +898,9 @@ def claim_text(r, figures):
              + (f" Parts: {_parts_text(r.get('parts') or {})}." if r.get("parts") else ""),
              f"Ours: {_cell(r['ours'])}; the study: {_cell(_published_text(r))}{refs}."]
     if "rounding_stable" in r and r.get("check_parts_skipped"):
-        run = ", ".join(r.get("check_parts_run") or []) or "no part"
-        parts.append(f"The robustness check (every initial weight moved by one ulp) checked {_cell(run)} and stopped: "
-                     f"no value of {_cell(', '.join(r['check_parts_skipped']))} could change the verdict"
+        run = ", ".join(r.get("check_parts_run") or [])
+        parts.append("Robustness check: " + (f"ran {_cell(run)}; " if run else "")
+                     + f"{_cell(', '.join(r['check_parts_skipped']))} not needed (no outcome could change the verdict)"
                      + {True: f"; verdict {r.get('verdict_other_kernels')} (stable).",
                         False: f"; verdict {r.get('verdict_other_kernels') or 'another'} (it changed, so the verdict "
                                "is inconclusive).", None: "."}[r["rounding_stable"]])
@@ -905,9 +915,8 @@ def claim_text(r, figures):
                      + (" by notebook 08's reduced criterion." if r.get("protocol_share") is not None else "."))
     at = r.get("at_study_protocol")
     if isinstance(at, dict):
-        parts.append(f"**At the study's likeliest protocol** ({_cell(at.get('protocol') or '')}), by the same criterion: "
+        parts.append("At the study's likeliest protocol (caption of [[ref:tab-scorecard]]), by the same criterion: "
                      + (f"**{at['verdict']}**" + (f"; ours: {_cell(at['ours'])}" if at.get("ours") else "")
-                        + (f"; parts: {_parts_text(at['parts'])}" if at.get("parts") else "")
                         if at.get("verdict") else f"not judged ({_cell(at.get('reason') or '')})") + ".")
     elif at:
         parts.append(f"At the study's likeliest protocol: {at}.")

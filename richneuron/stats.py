@@ -556,9 +556,8 @@ def settle_text(label, comparison, claimed=None):
     unit = "replicas" if comparison is not None and comparison.level == "replica" else "data draws"
     if not np.isfinite(n):
         return f"{label}: no sample size settles it (no spread or no effect to resolve)"
-    size = "the claimed size" if claimed is not None else "the observed size"
-    return (f"{label}: about {n} {unit} (a power of 0.8 at alpha {ALPHA:g} for an effect of {size}, "
-            f"with the spread between draws observed here)")
+    size = "claimed" if claimed is not None else "observed"
+    return f"{label}: about {n} {unit} (power 0.8, α {ALPHA:g}, the {size} effect, this spread)"
 
 
 def measured(estimate, check_estimate, band=BAND):

@@ -511,6 +511,9 @@ def test_criteria_history_reads_every_committed_render_from_git(tmp_path):
     assert h["b"]["revisions"] == [h["b"]["renders"][1]["commit"]]
     table = report.history_table(h)
     assert "| a |" in table and "yes" in table and "no: revised after results in" in table
+    today = h["a"]["renders"][0]["date"]
+    assert f"| a | replicated ({today} – {today}, 2 renders) → inconclusive ({today}) | yes |" in table
+    assert f"| b | inconclusive ({today}) → *not replicated ({today} – {today}, 2 renders) | no:" in table
     assert report.criteria_history(tmp_path / "not-a-repo") == {}
 
 

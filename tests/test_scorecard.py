@@ -61,8 +61,9 @@ def test_the_checks_table_names_the_parts_the_check_did_not_need():
     assert lines[3].endswith(f"| {stats.NOT_REPLICATED} | {stats.NOT_REPLICATED} | yes | magnitude (72,000 model-steps) "
                              "| mechanism (288,000 model-steps) |")
     text = report.claim_text(b, [])
-    assert "checked magnitude and stopped: no value of mechanism could change the verdict; verdict not replicated (stable)" in text
-    assert "checked no part and stopped" in report.claim_text(a, [])
+    assert ("Robustness check: ran magnitude; mechanism not needed (no outcome could change the verdict); verdict not "
+            "replicated (stable).") in text
+    assert "Robustness check: direction, magnitude not needed (no outcome could change the verdict)." in report.claim_text(a, [])
 
 
 def git(cwd, *args):
@@ -117,13 +118,14 @@ def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protoco
     assert all(len(c) == 7 for c in cells), "every row has the two columns"
     assert cells[0][5:] == [stats.REPLICATED, "25%"] and cells[1][5:] == ["not judged", "–"]
     text = report.claim_text(merged[0], [])
-    assert "At the study's likeliest protocol** (our default protocol, read at 300 steps), by the same criterion: " \
-           "**replicated**" in text
+    assert "At the study's likeliest protocol (caption of [[ref:tab-scorecard]]), by the same criterion: " \
+           "**replicated**; ours: 3.1× \\[1.2, 8\\]." in text
+    assert "our default protocol, read at 300 steps" in report.scorecard_caption(merged)
     # at the full length the row is its own verdict there; elsewhere in the space it is not judged
     full = report.with_space(rows, {**space, "best_protocol": {**best, "share": 1.0, "length": 3000}})
     assert full[0]["at_study_protocol"]["verdict"] == stats.NOT_REPLICATED
     away = report.with_space(rows, {**space, "best_protocol": {**best, "point": 5, "default": False}})
-    assert away[0]["at_study_protocol"]["verdict"] is None and "not trained there" in away[0]["at_study_protocol"]["reason"]
+    assert away[0]["at_study_protocol"]["verdict"] is None and "not trained at that protocol" in away[0]["at_study_protocol"]["reason"]
 
 
 

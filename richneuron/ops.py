@@ -208,6 +208,15 @@ def sin_glu_layer(x, wg, bg, wv, bv, omega=None):
     return _SinGLULayer.apply(x, wg, bg, wv, bv, omega)
 
 
+def _dot_to(u, w, shape):
+    """Σ u·w over the axes where `shape` ((K, 1, 1) or per unit (K, 1, h)) is 1; per replica as
+    one batched dot product (no temporary)."""
+    if shape[-1] == 1 and u.shape[-1] != 1:
+        k = u.shape[0]
+        return torch.bmm(u.reshape(k, 1, -1), w.reshape(k, -1, 1))
+    return (u * w).sum_to_size(shape)
+
+
 class _DualPhaseLayer(torch.autograd.Function):
     """v15's stacked layer y = sin(p1) ⊙ (1 + α·sin(p2)) ⊙ v, p1 = ω·g + β·φ, p2 = 2ω·g + γ·φ,
     g, φ, v = x·Wᵀ + b for W = Wg, Wφ, Wv. Backward, with c = y/v = sin(p1)·m,
@@ -223,7 +232,7 @@ class _DualPhaseLayer(torch.autograd.Function):
         p1 = torch.addcmul(g, b, phi)                                 # ω·g + β·φ
         p2 = g.mul_(2).addcmul_(c, phi)                               # 2ω·g + γ·φ, in g's memory
         s1, s2 = _sine(np.sin, p1), _sine(np.sin, p2)
-        m = torch.mul(s2, a).add_(1)                                  # 1 + α·sin(p2)
+        m = torch.addcmul(torch.ones((), dtype=s2.dtype), s2, a)      # 1 + α·sin(p2)
         core = s1 * m
         ctx.save_for_backward(x, wg, wphi, wv, a, b, c, phi, v, p1, p2, s1, s2, m, core)
         ctx.omega = omega
@@ -235,14 +244,14 @@ class _DualPhaseLayer(torch.autograd.Function):
         x, wg, wphi, wv, a, b, c, phi, v, p1, p2, s1, s2, m, core = ctx.saved_tensors
         gv = grad * core
         r = grad * v
-        rs = r * s1                                                   # r·sin(p1)
-        ga = (rs * s2).sum_to_size(a.shape)
-        gp2 = rs.mul_(_sine(np.cos, p2)).mul_(a)                      # r·sin(p1)·cos(p2)·α
+        q = r * s1                                                    # r·sin(p1)
+        ga = _dot_to(q, s2, a.shape)
+        q.mul_(_sine(np.cos, p2))                                     # ∂p2 / α
         gp1 = r.mul_(m).mul_(_sine(np.cos, p1))                       # r·m·cos(p1)
-        gphi = torch.mul(gp1, b).addcmul_(gp2, c)
-        gb = (gp1 * phi).sum_to_size(b.shape)
-        gc = (gp2 * phi).sum_to_size(c.shape)
-        gg = gp1.add_(gp2, alpha=2)                                   # ∂p1 + 2·∂p2
+        gc = _dot_to(q, phi, c.shape).mul_(a)                         # Σ ∂p2·φ = α·Σ (∂p2/α)·φ
+        gb = _dot_to(gp1, phi, b.shape)
+        gphi = torch.mul(gp1, b).addcmul_(q, c * a)                   # β·∂p1 + γ·∂p2
+        gg = gp1.addcmul_(q, 2 * a)                                   # ∂p1 + 2·∂p2
         if ctx.omega is not None:
             gg.mul_(ctx.omega)
         gx, gwg, gbg, gwphi, gbphi, gwv, gbv = _affine_backward(ctx.needs_input_grad[0], x, (wg, wphi, wv),

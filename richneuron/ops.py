@@ -209,11 +209,8 @@ def sin_glu_layer(x, wg, bg, wv, bv, omega=None):
 
 
 def _dot_to(u, w, shape):
-    """Σ u·w over the axes where `shape` ((K, 1, 1) or per unit (K, 1, h)) is 1; per replica as
-    one batched dot product (no temporary)."""
-    if shape[-1] == 1 and u.shape[-1] != 1:
-        k = u.shape[0]
-        return torch.bmm(u.reshape(k, 1, -1), w.reshape(k, -1, 1))
+    """Σ u·w over the axes where `shape` ((K, 1, 1) or per unit (K, 1, h)) is 1. (A batched
+    product (K, 1, M)·(K, M, 1) avoids the temporary but was measured 6× slower.)"""
     return (u * w).sum_to_size(shape)
 
 

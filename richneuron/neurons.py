@@ -54,7 +54,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import validate
-from .ops import cos, is_transformed, sin, sin_mul, tanh
+from .ops import cos, dual_phase_layer, fusable, is_transformed, sin, sin_glu_layer, sin_mul, tanh
 
 __all__ = ["available", "get", "register", "unregister", "check_options", "tags", "Neuron", "Linear",
            "LayerNorm", "unit"]
@@ -111,8 +111,8 @@ class Linear(nn.Linear):
             return F.linear(x, w, b)
         if x.dim() == 2:
             x = x.expand(w.shape[0], *x.shape)
-        wt = w.transpose(1, 2)
-        return torch.bmm(x, wt) if b is None else torch.baddbmm(b.unsqueeze(1), x, wt)
+        y = torch.bmm(x, w.transpose(1, 2))
+        return y if b is None else y.add_(b.unsqueeze(1))   # no copy of the bias into y first
 
 
 
@@ -194,7 +194,24 @@ class Neuron(nn.Module):
     def terms(self, x):
         raise NotImplementedError
 
+    def stacked(self, x):
+        """The layer's output by a fused stacked kernel (see `ops.sin_glu_layer`), or None where
+        the layer has none or it does not apply; `forward` uses it when nothing is recorded."""
+        return None
+
+    def omega_factor(self):
+        """ω as (K, 1, 1) for a stacked layer's fused kernel, None where every ω is 1 (see
+        `omega_times`)."""
+        one = self.__dict__.get("_omega_is_one")
+        if one is None:
+            one = bool((self.omega == 1).all())
+        return None if one else self.omega.reshape(-1, 1, 1)
+
     def forward(self, x):
+        if not self.record:
+            out = self.stacked(x)
+            if out is not None:
+                return out
         t = self.terms(x)
         if self.record and not is_transformed(x):
             self.last = {k: v.detach() for k, v in t.items()}
@@ -246,6 +263,12 @@ class SinGLU(Neuron):
     def terms(self, x):
         g = self.Wg(x)
         return {"out": sin_mul(self.omega_times(g), self.Wv(x)), "g": g}
+
+    def stacked(self, x):
+        ws = (x, self.Wg.weight, self.Wg.bias, self.Wv.weight, self.Wv.bias)
+        if self.Wg.weight.dim() != 3 or not fusable(*ws, self.omega):
+            return None
+        return sin_glu_layer(*ws, self.omega_factor())
 
 
 class V1(Neuron):
@@ -517,6 +540,7 @@ class V15(Neuron):
     OPTIONS = {"omega": OMEGA, "init": INIT, "per_unit": FLAG}
     META = ("Wphi", "a", "b", "c")
     SINE = "Wg"
+    REVISION = 1         # 1: a stacked layer runs as one fused node (`ops.dual_phase_layer`): rounding differs
 
     def __init__(self, in_features, width, omega=1.0, init="default", per_unit=False, generator=None):
         super().__init__(in_features, width)
@@ -534,6 +558,15 @@ class V15(Neuron):
         a, b, c = (unit(p, g) for p in (self.a, self.b, self.c))
         core = sin(wg + b * phi) * (1 + a * sin(2 * wg + c * phi))
         return {"out": core * self.Wv(x), "g": g, "phase": b * phi}
+
+    def stacked(self, x):
+        w = self.Wg.weight
+        ws = (x, w, self.Wg.bias, self.Wphi.weight, self.Wphi.bias, self.Wv.weight, self.Wv.bias,
+              self.a, self.b, self.c)
+        if w.dim() != 3 or not fusable(*ws, self.omega):
+            return None
+        k = w.shape[0]
+        return dual_phase_layer(*ws[:7], *(p.reshape(k, 1, -1) for p in ws[7:]), self.omega_factor())
 
 
 class _GLU(Neuron):

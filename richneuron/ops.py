@@ -14,12 +14,14 @@ tensors off the CPU, dtypes other than float32/float64, and tensors inside torch
 ops everywhere (the benchmark counts transcendental evaluations that way; tests compare both).
 """
 from contextlib import contextmanager
+from torch.autograd.function import once_differentiable
 from contextvars import ContextVar
 
 import numpy as np
 import torch
 
-__all__ = ["sin", "cos", "tanh", "sin_mul", "use_numpy", "is_transformed"]
+__all__ = ["sin", "cos", "tanh", "sin_mul", "fusable", "sin_glu_layer", "dual_phase_layer", "use_numpy",
+           "is_transformed"]
 
 _DTYPES = (torch.float32, torch.float64)
 _ENABLED = ContextVar("richneuron_ops_numpy", default=True)   # per thread/context: cells may run in threads
@@ -111,3 +113,151 @@ def sin_mul(u, v):
     if _numpy_ok(u) and u.shape == v.shape and v.dtype == u.dtype and not is_transformed(v):
         return _SinMul.apply(u, v)
     return sin(u) * v
+
+
+# Whole stacked layers as one autograd node each
+# ------------------------------------------------
+# A stacked layer's matrices that read the same input (Wg, Wv, and v15's Wφ) run as batched
+# products whose bias is added in place to the product's output (no copy of the bias into the
+# output first); the gradients of the input accumulate into one tensor inside the products
+# (`baddbmm_`), not by separate additions. The elementwise work between runs with analytic
+# backwards that keep only what they need, on contiguous tensors (one product's output each:
+# slices of one product against concatenated weights were measured slower, their short rows
+# defeat the vectorised elementwise loops). Stacked weights only (the engine's case, see
+# `neurons.Linear`); one model keeps the plain expression, the reference they are tested against.
+# First derivatives only (`once_differentiable`): training needs no more.
+
+
+def fusable(*tensors):
+    """True where the fused layers below apply: NumPy's kernels on (see `use_numpy`), every tensor
+    on the CPU, float32/float64 of one dtype, outside torch.func transforms."""
+    return all(_numpy_ok(t) for t in tensors) and len({t.dtype for t in tensors}) == 1
+
+
+def _batched(x, k):
+    return x.expand(k, *x.shape) if x.dim() == 2 else x
+
+
+def _affine(x, w, b):
+    """x·wᵀ + b for stacked w (K, O, in), b (K, O), x (N, in) shared by the replicas or (K, N, in):
+    (K, N, O), one batched product, then the bias added in place."""
+    return torch.bmm(_batched(x, w.shape[0]), w.transpose(1, 2)).add_(b.unsqueeze(1))
+
+
+def _affine_backward(needs_x, x, ws, gys, as_autograd=False):
+    """Gradients (x, then (w, b) for each) of the products `_affine(x, w, b)` for w in `ws`,
+    given their outputs' gradients `gys`: the input's gradient accumulates inside the products
+    (`baddbmm_`), or, `as_autograd`, is the sum of separate products as autograd forms it (for two
+    products bit for bit the same whatever the order: a + b == b + a)."""
+    gx = None
+    if needs_x:
+        gx = torch.bmm(gys[0], ws[0])
+        for w, gy in zip(ws[1:], gys[1:]):
+            if as_autograd:
+                gx.add_(torch.bmm(gy, w))
+            else:
+                gx.baddbmm_(gy, w)
+        if x.dim() == 2:                     # the shared input: its gradient sums over replicas
+            gx = gx.sum(0)
+    xt = _batched(x, ws[0].shape[0]).transpose(1, 2)
+    out = [gx]
+    for gy in gys:                           # ∂w = (xᵀ·gy)ᵀ, as autograd computes it
+        out += [torch.bmm(xt, gy).transpose(1, 2), gy.sum(1)]
+    return out
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _sine(fn, x):
+    """fn(x) (np.sin or np.cos) of a contiguous tensor into a fresh one."""
+    out = torch.empty_like(x)
+    fn(_np(x), out=_np(out))
+    return out
+
+
+class _SinGLULayer(torch.autograd.Function):
+    """SinGLU's stacked layer y = sin(ω·g) ⊙ v, g = x·Wgᵀ + bg, v = x·Wvᵀ + bv."""
+
+    @staticmethod
+    def forward(ctx, x, wg, bg, wv, bv, omega):
+        g, v = _affine(x, wg, bg), _affine(x, wv, bv)
+        u = g if omega is None else g * omega
+        s = _sine(np.sin, u)
+        ctx.save_for_backward(x, wg, wv, u, v, s)
+        ctx.omega = omega
+        return s * v
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, wg, wv, u, v, s = ctx.saved_tensors
+        gg = torch.mul(grad, v).mul_(_sine(np.cos, u))          # (grad·v)·cos(u), as sin_mul
+        if ctx.omega is not None:
+            gg.mul_(ctx.omega)
+        gv = grad * s
+        # the input's gradient summed as autograd sums it: SinGLU's numbers stay those of the plain
+        # expression at every shape (accumulating inside the product rounds differently at some)
+        return (*_affine_backward(ctx.needs_input_grad[0], x, (wg, wv), (gg, gv), as_autograd=True), None)
+
+
+def sin_glu_layer(x, wg, bg, wv, bv, omega=None):
+    """SinGLU's stacked layer sin(ω·(x·Wgᵀ + bg)) ⊙ (x·Wvᵀ + bv) as one autograd node: weights
+    (K, h, in), biases (K, h), x (N, in) or (K, N, in), ω None (every ω is 1) or (K, 1, 1)."""
+    return _SinGLULayer.apply(x, wg, bg, wv, bv, omega)
+
+
+def _dot_to(u, w, shape):
+    """Σ u·w over the axes where `shape` ((K, 1, 1) or per unit (K, 1, h)) is 1. (A batched
+    product (K, 1, M)·(K, M, 1) avoids the temporary but was measured 6× slower.)"""
+    return (u * w).sum_to_size(shape)
+
+
+class _DualPhaseLayer(torch.autograd.Function):
+    """v15's stacked layer y = sin(p1) ⊙ (1 + α·sin(p2)) ⊙ v, p1 = ω·g + β·φ, p2 = 2ω·g + γ·φ,
+    g, φ, v = x·Wᵀ + b for W = Wg, Wφ, Wv. Backward, with c = y/v = sin(p1)·m,
+    m = 1 + α·sin(p2), r = grad·v:
+    ∂v = grad·c, ∂p1 = r·m·cos(p1), ∂p2 = r·sin(p1)·α·cos(p2), ∂α = Σ r·sin(p1)·sin(p2),
+    ∂g = ω·(∂p1 + 2·∂p2), ∂φ = β·∂p1 + γ·∂p2, ∂β = Σ ∂p1·φ, ∂γ = Σ ∂p2·φ."""
+
+    @staticmethod
+    def forward(ctx, x, wg, bg, wphi, bphi, wv, bv, a, b, c, omega):
+        g, phi, v = _affine(x, wg, bg), _affine(x, wphi, bphi), _affine(x, wv, bv)
+        if omega is not None:
+            g.mul_(omega)                                             # ω·g
+        p1 = torch.addcmul(g, b, phi)                                 # ω·g + β·φ
+        p2 = g.mul_(2).addcmul_(c, phi)                               # 2ω·g + γ·φ, in g's memory
+        s1, s2 = _sine(np.sin, p1), _sine(np.sin, p2)
+        m = torch.addcmul(torch.ones((), dtype=s2.dtype), s2, a)      # 1 + α·sin(p2)
+        core = s1 * m
+        ctx.save_for_backward(x, wg, wphi, wv, a, b, c, phi, v, p1, p2, s1, s2, m, core)
+        ctx.omega = omega
+        return core * v
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, wg, wphi, wv, a, b, c, phi, v, p1, p2, s1, s2, m, core = ctx.saved_tensors
+        gv = grad * core
+        r = grad * v
+        q = r * s1                                                    # r·sin(p1)
+        ga = _dot_to(q, s2, a.shape)
+        q.mul_(_sine(np.cos, p2))                                     # ∂p2 / α
+        gp1 = r.mul_(m).mul_(_sine(np.cos, p1))                       # r·m·cos(p1)
+        gc = _dot_to(q, phi, c.shape).mul_(a)                         # Σ ∂p2·φ = α·Σ (∂p2/α)·φ
+        gb = _dot_to(gp1, phi, b.shape)
+        gphi = torch.mul(gp1, b).addcmul_(q, c * a)                   # β·∂p1 + γ·∂p2
+        gg = gp1.addcmul_(q, 2 * a)                                   # ∂p1 + 2·∂p2
+        if ctx.omega is not None:
+            gg.mul_(ctx.omega)
+        gx, gwg, gbg, gwphi, gbphi, gwv, gbv = _affine_backward(ctx.needs_input_grad[0], x, (wg, wphi, wv),
+                                                                 (gg, gphi, gv))
+        return gx, gwg, gbg, gwphi, gbphi, gwv, gbv, ga, gb, gc, None
+
+
+def dual_phase_layer(x, wg, bg, wphi, bphi, wv, bv, a, b, c, omega=None):
+    """v15's stacked layer as one autograd node (see `_DualPhaseLayer`): weights (K, h, in),
+    biases (K, h), α, β, γ (K, 1, 1) or per unit (K, 1, h), x (N, in) or (K, N, in), ω None
+    (every ω is 1) or (K, 1, 1)."""
+    return _DualPhaseLayer.apply(x, wg, bg, wphi, bphi, wv, bv, a, b, c, omega)

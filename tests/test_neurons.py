@@ -675,3 +675,33 @@ def test_omega_one_skips_the_multiplication_without_changing_a_bit():
     layer.omega = torch.tensor([1.0, 2.0]).view(2)
     act = torch.ones(2, 4, 5)
     assert torch.equal(layer.omega_times(act)[1], torch.full((4, 5), 2.0))
+
+
+@pytest.mark.parametrize("arch,opt", [("singlu", {}), ("v15", {}), ("v15", {"per_unit": True})])
+def test_fused_stacked_forward_equals_each_model(arch, opt):
+    """A stacked layer that records nothing (as the engine trains it) runs its fused kernel
+    (`Neuron.stacked`); output and parameter gradients equal each replica's own model run with
+    the plain expression, with a distinct ω per replica."""
+    from torch.func import stack_module_state
+    models = [build_model(arch, 3, 2, width=6, seed=s, omega=0.5 + s, **opt) for s in range(3)]
+    params, buffers = stack_module_state(models)
+    stacked = build_model(arch, 3, 2, width=6, seed=0, **opt)
+    for layer in stacked.layers:
+        layer.record = False
+    x = torch.randn(7, 3)
+    out = functional_call(stacked, {**params, **buffers}, (x,))
+    assert stacked.layers[0].stacked(x) is None              # its own (one-model) weights: plain path
+    nodes, todo = set(), [out.grad_fn]
+    while todo:
+        f = todo.pop()
+        if f is not None and f.name() not in nodes:
+            nodes.add(f.name())
+            todo += [g for g, _ in f.next_functions]
+    assert {"_SinGLULayerBackward", "_DualPhaseLayerBackward"} & nodes     # the fused node ran
+    grads = torch.autograd.grad(out.square().sum(), list(params.values()))
+    for r, m in enumerate(models):
+        ref = m(x)
+        torch.testing.assert_close(out[r], ref, rtol=1e-5, atol=1e-6)
+        ref_grads = torch.autograd.grad(ref.square().sum(), list(m.parameters()))
+        for g, rg in zip(grads, ref_grads):
+            torch.testing.assert_close(g[r], rg, rtol=1e-4, atol=1e-5)

@@ -92,3 +92,52 @@ def test_sin_mul_gradcheck_and_plain_expression():
     plain = torch.autograd.grad((ops.sin(u32) * v32 * w).sum(), (u32, v32))
     assert all(torch.equal(a, b) for a, b in zip(fused, plain))
     assert torch.equal(ops.sin_mul(u32, v32), ops.sin(u32) * v32)
+
+
+def _stacked_args(k, n, i, h, shared_x, units, gen, dtype=torch.float64):
+    r = lambda *s: torch.randn(*s, dtype=dtype, generator=gen).requires_grad_()
+    x = r(n, i).detach() if shared_x else r(k, n, i)
+    lin = [t for _ in range(3) for t in (r(k, h, i), r(k, h))]
+    return x, lin, [r(k, 1, units) for _ in range(3)]
+
+
+@pytest.mark.parametrize("shared_x", [True, False])
+@pytest.mark.parametrize("omega", [None, (1.5, 0.5)])
+def test_fused_stacked_layers_gradcheck_float64(shared_x, omega):
+    """The fused stacked layers' analytic backwards against float64 finite differences: input
+    shared by the replicas (data, no gradient) or per replica, every ω 1 (None) or per replica,
+    v15's α, β, γ one per layer or one per unit."""
+    gen = torch.Generator().manual_seed(0)
+    om = None if omega is None else torch.tensor(omega, dtype=torch.float64).reshape(2, 1, 1)
+    for units in (1, 4):
+        x, lin, abc = _stacked_args(2, 5, 3, 4, shared_x, units, gen)
+        assert torch.autograd.gradcheck(ops.dual_phase_layer, (x, *lin, *abc, om))
+    assert torch.autograd.gradcheck(ops.sin_glu_layer, (x, *lin[:4], om))
+
+
+def test_fused_stacked_layers_equal_the_plain_expressions():
+    """Values and gradients of the fused layers equal autograd of their equations written with
+    plain ops (float32): SinGLU's bit for bit (same kernels, same rounding order), v15's within
+    float32 rounding of its sines' arguments (up to |2ω·g + γ·φ| ≈ 40 here, ulp ≈ 4e-6)."""
+    gen = torch.Generator().manual_seed(1)
+    x, lin, abc = _stacked_args(3, 64, 5, 8, False, 8, gen, torch.float32)
+    om = torch.tensor([1.0, 2.0, 0.5]).reshape(3, 1, 1)
+    w = torch.randn(3, 64, 8, generator=gen)
+    aff = lambda i: torch.baddbmm(lin[2 * i + 1].unsqueeze(1), x, lin[2 * i].transpose(1, 2))
+    leaves = (x, *lin, *abc)
+
+    def grads(out):
+        return torch.autograd.grad((out * w).sum(), leaves, allow_unused=True)
+
+    plain = ops.sin(om * aff(0)) * aff(1)
+    fused = ops.sin_glu_layer(x, *lin[:4], om)
+    assert torch.equal(fused, plain)
+    assert all(a is None and b is None or torch.equal(a, b) for a, b in zip(grads(fused), grads(plain)))
+
+    g, phi, v = aff(0), aff(1), aff(2)
+    a, b, c = abc
+    plain = ops.sin(om * g + b * phi) * (1 + a * ops.sin(2 * om * g + c * phi)) * v
+    fused = ops.dual_phase_layer(*leaves, om)
+    torch.testing.assert_close(fused, plain, rtol=0, atol=4e-5)
+    for f, p in zip(grads(fused), grads(plain)):       # rounding: ≤ 2.5e-6 of the largest entry here
+        torch.testing.assert_close(f, p, rtol=0, atol=5e-6 * float(p.abs().max()))

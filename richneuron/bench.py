@@ -82,10 +82,11 @@ def _work_of(model, task):
 
 
 class _RecordProducts(TorchDispatchMode):
-    """Records the matrix products (mm, bmm, addmm, baddbmm) that run under it: the op and its
+    """Records the matrix products (mm, bmm, addmm, baddbmm, and the in-place addmm_, baddbmm_ that
+    accumulate into a gradient) that run under it: the op and its
     arguments, tensors as (size, stride, dtype)."""
 
-    OPS = {"mm", "bmm", "addmm", "baddbmm"}
+    OPS = {"mm", "bmm", "addmm", "baddbmm", "addmm_", "baddbmm_"}
 
     def __init__(self):
         super().__init__()

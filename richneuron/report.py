@@ -30,6 +30,7 @@ import torch
 
 from . import defaults, neurons, notebook as nbk, plots, protocol, published, schema, stats, summary, tasks
 from .provenance import provenance
+from .results import Results, logged_scores
 from .schema import column_doc, column_order  # noqa: F401  (column_doc: the data dictionary's meanings)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1204,30 +1205,26 @@ def data_dictionary(df):
 
 
 def history_read(cells, shares=defaults.READ_SHARES):
-    """The logged training loss and test score of every replica of `cells` (`stored_cells`) at the
-    steps the verdicts read (`shares` of its steps: the last logged step at or before each, as
-    `Results.at_step` reads them): one row per replica and step, so a verdict at a shorter training
-    length can be checked without retraining. A replica is named by its `cell` and its identity
-    columns (the results file's)."""
+    """The logged training loss and scores of every replica of `cells` (`stored_cells`) at the steps
+    the verdicts read: `Results.at_step` of each share of its steps, one row per replica and share
+    (`share`, the `step` read), so a verdict at a shorter training length can be checked without
+    retraining. A replica is named by its `cell` and `replica`, with the results file's columns."""
+    keep = ["cell", "replica", "arch", "task", "data_seed", "seed", "omega", "lr", "perturb", "steps"]
     out = []
-    for key, c in cells.items():
-        h = pd.DataFrame(c["doc"].get("history", []))
-        if not len(h):
+    for c in cells.values():
+        if not c["doc"].get("history"):
             continue
-        h = h[(h["layer"] == "all") & (h["quantity"].eq("loss") | h["quantity"].str.startswith("test_"))]
-        ident = [k for k in h.columns if k not in ("step", "quantity", "layer", "value")]
-        wide = h.pivot_table(index=[*ident, "step"], columns="quantity", values="value", dropna=False).reset_index()
-        steps = int(c["doc"]["config"]["steps"])
-        logged = sorted(wide["step"].unique())
-        read = {max(s for s in logged if s <= int(share * steps + 1e-9)): share for share in shares}
-        wide = wide[wide["step"].isin(read)].assign(share=lambda d: d["step"].map(read), cell=key,
-                                                    perturb=c["doc"]["config"].get("perturb", 0))
-        out.append(wide.rename(columns={"loss": "train_loss", "steps_total": "steps"}))
+        res = Results([c["doc"]])
+        for share in shares:
+            m = res.at_step(share).metrics
+            scores = [k for k in logged_scores(m.columns) if m[k].notna().any()]
+            out.append(m[[k for k in keep if k in m] + ["read_step", "final_train_loss", *scores]]
+                       .assign(share=share).rename(columns={"read_step": "step", "final_train_loss": "train_loss"}))
     if not out:
         return pd.DataFrame()
     df = pd.concat(out, ignore_index=True)
-    first = ["cell", "arch", "task", "data_seed", "seed", "omega", "lr", "perturb", "steps", "share", "step", "train_loss"]
-    return df[[c for c in first if c in df] + sorted(c for c in df if c not in first)]
+    first = [*keep, "share", "step", "train_loss"]
+    return df[[k for k in first if k in df] + sorted(k for k in df if k not in first)]
 
 
 def publish_results(cells, base):

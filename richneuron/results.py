@@ -7,8 +7,14 @@ import pandas as pd
 from . import models, schema, stats, tasks
 
 # The columns that identify a replica in both tables (the history's "steps_total" is the metrics' "steps").
-_NOT_SCORES = ("train_", "predict_", "chance_", "uniform_")     # baselines and training scores: not logged
 _IDENTITY = ("arch", "task", "data_seed", "seed", "omega", "lr", "meta_lr_scale", "width", "depth", "budget")
+
+
+def logged_scores(columns):
+    """The score columns of a metrics table that the history logs at every logged step: the test
+    score and each extra set's (not the training score, nor the sanity baselines)."""
+    return [c for c in columns if c.endswith(("_mse", "_accuracy"))
+            and not c.startswith(("train_", "predict_", "chance_", "uniform_"))]
 
 
 class Results:
@@ -57,7 +63,7 @@ class Results:
         ident = [c for c in (*_IDENTITY, *opts) if c in m.columns and c in h.columns]
         key = lambda df: pd.MultiIndex.from_frame(df[ident].astype(str))
         wanted = np.floor(share * m["steps"].to_numpy(float) + 1e-9).astype(int)
-        scores = [c for c in m.columns if c.endswith(("_mse", "_accuracy")) and not c.startswith(_NOT_SCORES)]
+        scores = logged_scores(m.columns)
         rows = h[(h["layer"] == "all") & h["quantity"].isin(["loss", *scores])]
         logged = rows.assign(_id=list(key(rows)))
         steps_of = logged.groupby("_id")["step"].unique()

@@ -641,8 +641,7 @@ def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None
         texts = [settle_text(lab, c, claimed) for lab, c, claimed in settle]
         reason += "; what would settle it: " + "; ".join(texts)
         extra["settle"] = [{"label": lab, "draws": draws_to_settle(c, claimed)} for lab, c, claimed in settle]
-    if claim in criteria.available():          # the criterion's own file is what git dates
-        extra["criterion_source"] = criteria.source(claim)
+    extra["criterion_source"] = criteria.source(claim)      # the criterion's own file is what git dates
     c = published.claims()[claim]
     return {"finding": c["finding"] if finding is None else finding, "claim_id": claim, "claim": c["text"],
             "published": c.get("value"), "ours": ours, "verdict": verdict_, "reason": reason,

@@ -28,7 +28,6 @@ from ..experiment import cost
 from . import common, ranking, robustness
 
 CLAIM = "adaptive_fail"
-SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 ADAPTIVE = ranking.ADAPTIVE
 REFERENCE = "singlu"
 ALPHA_ARCH, OMEGA_ARCH, PHASE_ARCH = "v6", "v7", "v11"
@@ -341,7 +340,7 @@ def verdict(t, ours=None):
     beat = stats.effect(f"tests where an adaptive arch beats SinGLU (of {len(perf)}; the study: none)",
                         int(perf["better"].sum()) if len(perf) else None, published=0, null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "03_vs_singlu, 03_adaptive_stats, 03_meta_lr",
-                         parts=parts, reason=reason, criterion_source=SOURCE,
+                         parts=parts, reason=reason,
                          ratios=common.judged_ratios(fams["performance"], "performance"), reposed=reposed,
                          untestable=UNTESTABLE, settle=_settle(fams, parts), effect=beat)
 

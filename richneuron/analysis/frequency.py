@@ -244,7 +244,7 @@ def verdict(t):
                          f"(of {len(first)}; the study: all)", int((first["part"] == stats.HOLDS).sum()),
                          published=len(first), null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
-                         criterion_source=SOURCE, conditions={c: p for c, p in conditions}, untestable=untestable,
+                         conditions={c: p for c, p in conditions}, untestable=untestable,
                          settle=settle, effect=beats)
 
 

@@ -144,7 +144,7 @@ def verdict(t, claimed=None):
         (f"Vanilla/SinGLU at {n} pairs", x["comparison"], None) for n, x in cap_by.items()
         if stats.direction(x["comparison"], +1) == stats.UNSURE]
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "01_memorize_ratio_sweeps", parts=prt,
-                         reason=reason + (f"; {note}" if note else ""), criterion_source=SOURCE,
+                         reason=reason + (f"; {note}" if note else ""),
                          conditions={c: p for c, p in conditions},
                          ratios=[stats.judged_ratio("memorize / vanilla / singlu", r["comparison"], "direction",
                                                     "magnitude")], settle=settle,

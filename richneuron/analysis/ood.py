@@ -252,7 +252,7 @@ def verdict(t, claim_range=None, vanilla_claim=None):
     e = (stats.effect("Vanilla OOD / in-range MSE", van["ratio"], van["low"], van["high"], scale="log", unit="×",
                       published=vanilla_claim) if van is not None else None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "06_degradation", parts=prt, reason=reason,
-                         criterion_source=SOURCE, conditions={c: p for c, p in conditions}, effect=e)
+                         conditions={c: p for c, p in conditions}, effect=e)
 
 
 def check(exps, res):

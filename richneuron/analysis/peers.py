@@ -523,7 +523,6 @@ def fig_scale(tab, cfg, sw):
 # ----------------------------------------------------------------------------- regime map
 
 REGIME_CRITERION = criteria.text("regime_map")   # richneuron/criteria/regime_map.md
-REGIME_SOURCE = criteria.source("regime_map")
 
 
 def regime_tasks(task_list=None):
@@ -596,7 +595,7 @@ def verdict_regime(scores, archs):
     best = stats.effect(f"map rows whose best arch is significantly best (of {len(parts)})", n_hold,
                         published=published.claims()["regime_map"]["value"], null=None)
     row = stats.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
-                        parts=parts, reason=reason, criterion_source=REGIME_SOURCE, ratios=ratios, effect=best)
+                        parts=parts, reason=reason, ratios=ratios, effect=best)
     return row, table, fams
 
 

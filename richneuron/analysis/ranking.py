@@ -19,7 +19,6 @@ from . import common, robustness, tuning
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
 STUDY = tuple(neurons.available("study"))            # in the study's order (B1, B2, v1, v4 ... v15)
 ADAPTIVE = tuple(neurons.available("adaptive"))    # the study's adaptive variants (v6 ... v15)
-SOURCE = "richneuron/analysis/ranking.py"
 
 # The verdict criteria (one file each in richneuron/criteria/), shown in the notebook before any data and stored in the rows.
 CRITERIA = {c: criteria.text(c) for c in ("singlu_wins", "nested_ratio", "checkerboard_pp", "spiral_needs_v10",
@@ -109,7 +108,7 @@ def _missing(metrics, archs):
 def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=(), effect=None):
     v, reason = stats.judge(parts, conditions)
     return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
-                         reason=reason + reason_extra, criterion_source=SOURCE, ratios=[r for r in ratios if r],
+                         reason=reason + reason_extra, ratios=[r for r in ratios if r],
                          settle=[s for s in settle if s[1] is not None], effect=effect)
 
 
@@ -278,7 +277,7 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
     ours = f"lr 1e-3: {outcome_text(fam_d)}" + (f"; tuned lrs: {outcome_text(fam_t)}" if fam_t is not None else "")
     return stats.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
-                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason, criterion_source=SOURCE,
+                         parts={"wins": d, "wins with tuned lrs": t}, reason=reason,
                          ratios=common.judged_ratios(fam_d, "wins", prefix="lr 1e-3: ")
                          + common.judged_ratios(fam_t, "wins with tuned lrs", prefix="tuned lrs: "),
                          effect=stats.effect(f"standard tasks SinGLU wins at lr 1e-3 (of {len(fam_d)})",

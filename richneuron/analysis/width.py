@@ -30,7 +30,6 @@ from .. import criteria, models, neurons, protocol, published, stats, tasks
 from . import common
 
 CLAIM = "width_penalty"
-SOURCE = criteria.source(CLAIM)           # the criterion's file (what git dates)
 CLAIM_BAND = (0.25, 0.45)     # the stated criterion's band around the study's ~35%
 
 # The verdict criterion (its file in richneuron/criteria/), shown in the notebook before any data and stored with the row.
@@ -162,7 +161,7 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
     e = stats.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
                      published=100 * published.claims()[CLAIM]["value"], unit="%", null=None)
     return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
-                         parts={"magnitude": part(primary_loss)}, reason=reason, criterion_source=SOURCE, effect=e)
+                         parts={"magnitude": part(primary_loss)}, reason=reason, effect=e)
 
 
 # ----------------------------------------------------------------------------- score vs width

@@ -302,9 +302,6 @@ def with_space(verdict_rows, space):
     return [{**r, **claims.get(r["claim_id"], {}), "at_study_protocol": study_verdict(r, best)} for r in verdict_rows]
 
 
-AT_FIELDS = ("verdict", "parts", "ours", "reason", "effect")
-
-
 def study_verdict(row, best):
     """The row's verdict at the study's likeliest protocol (`best`: space.json's best_protocol) by the
     finding's own full criterion and robustness check: {verdict, parts, ours, reason, effect,
@@ -319,10 +316,10 @@ def study_verdict(row, best):
         return {"verdict": None, "protocol": text,
                 "reason": "the finding's runs were not trained at that protocol"}
     share = best.get("share", 1.0)
-    at = {k: row.get(k) for k in AT_FIELDS} if share >= 1 else (row.get("at_lengths") or {}).get(f"{share:.4g}")
+    at = stats.at_length(row, share)
     if at is None:
         return {"verdict": None, "protocol": text, "reason": f"its finding computed no verdict at {share:.0%} of the steps"}
-    return {**{k: at.get(k) for k in AT_FIELDS}, "protocol": text}
+    return {**at, "protocol": text}
 
 
 def _share(r):

@@ -648,6 +648,23 @@ def verdict(claim, ours, verdict_, criterion, evidence, finding=None, parts=None
             "parts": parts or {}, "criterion": criterion, "evidence": evidence, "effect": effect, **extra}
 
 
+AT_LENGTH_FIELDS = ("verdict", "parts", "ours", "reason", "effect")   # a row's verdict at a training length
+
+
+def length_key(share):
+    """The key of a row's `at_lengths` entry for `share` of the steps (JSON keys are text)."""
+    return f"{share:.4g}"
+
+
+def at_length(row, share):
+    """`row`'s verdict fields at `share` of the steps: the row itself at the full length, else its
+    `at_lengths` entry (None when the finding computed none there)."""
+    if share >= 1:
+        return {k: row.get(k) for k in AT_LENGTH_FIELDS}
+    at = (row.get("at_lengths") or {}).get(length_key(share))
+    return None if at is None else {k: at.get(k) for k in AT_LENGTH_FIELDS}
+
+
 def write_verdicts(rows, output_dir):
     """Store a notebook's verdict rows as JSON (the paper's scorecard is built from them)."""
     path = Path(output_dir) / "verdicts.json"

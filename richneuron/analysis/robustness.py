@@ -270,9 +270,6 @@ def checked_verdict(check, cache_dir=None, run=None):
     return checked_verdicts([check], cache_dir, run)[0]
 
 
-AT_LENGTH_FIELDS = ("verdict", "parts", "ours", "reason", "effect")
-
-
 def at_lengths(make, cache_dir=None, shares=defaults.READ_SHARES, run=None):
     """A finding's verdict rows at shorter training lengths, by the same criterion and the same
     check: for each share < 1 of `shares` (of every run's steps), `make(read, share)` builds the
@@ -295,7 +292,7 @@ def at_lengths(make, cache_dir=None, shares=defaults.READ_SHARES, run=None):
         rows = checked_verdicts([checks] if single else list(checks), run=lambda exps, share=share: run(exps).at_step(share))
         out = out or [{} for _ in rows]
         for o, r in zip(out, rows):
-            o[f"{share:.4g}"] = {**{k: r.get(k) for k in AT_LENGTH_FIELDS}, "read_share": share}
+            o[stats.length_key(share)] = {**stats.at_length(r, 1.0), "read_share": share}
     out = out or [{}]
     return out[0] if single else out
 
@@ -303,7 +300,7 @@ def at_lengths(make, cache_dir=None, shares=defaults.READ_SHARES, run=None):
 def length_free(row, shares=defaults.READ_SHARES):
     """`at_lengths` of a verdict that reads no training run (arithmetic): the row itself at every
     share."""
-    return {f"{share:.4g}": {**{k: row.get(k) for k in AT_LENGTH_FIELDS}, "read_share": share}
+    return {stats.length_key(share): {**stats.at_length(row, 1.0), "read_share": share}
             for share in shares if share < 1}
 
 

@@ -198,7 +198,8 @@ def figure(rows, protocols=None):
     for k, (title, _) in enumerate(protocols):
         top.text(1.04 + 0.36 * k, 1.9, title, transform=top.transAxes, ha="left", va="bottom", fontsize=6.5,
                  fontweight="bold")
-    others = [t for t, k in protocols if k != "verdict"]
+    others = [t for t, k in protocols if k != "verdict" and any(
+        isinstance(r.get(k), dict) and r[k].get("effect") and effect(r[k]) for r in rows)]   # a hollow point was drawn
     top.text(0.0, 2.6, "◆ the study's published effect    ● ours with its 95% interval, coloured by verdict    "
              + (f"○ ours at {others[0]}    " if others else "") + "┆ no effect",
              transform=top.transAxes, ha="left", va="bottom", fontsize=6.5)

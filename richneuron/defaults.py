@@ -8,7 +8,7 @@ read the values from here, never from notebook 00's output.
 """
 BUDGET = 5000        # parameters per model (the study: "~5K" for memorization, 3K–8K overall)
 DEPTH = 2            # hidden layers, then a linear head
-STEPS = 3000         # full-batch Adam steps
+STEPS = 1000         # full-batch Adam steps: PROTOCOL_RULE's choice (00_methods, first full run: tied with 3,000)
 LR = 1e-3            # constant learning rate, Adam default betas
 SEEDS = 2            # model-initialisation seeds 0..1 on each data draw (the study: 3 seeds, one draw)
 DATA_SEEDS = 6       # data draws 0..5 per task: 12 replicas per (arch, task) in every scorecard comparison, the

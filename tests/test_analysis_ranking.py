@@ -385,7 +385,7 @@ def test_checks_read_only_the_check_cells_and_give_rounding_checks_verdicts():
     exps = rk.experiments(cfg, diff_archs=[], diff_seeds=[0], turns=[], cells=[], lrs=[1e-3], validation=0.2,
                           chosen=chosen)
     planned = {cell_key(c) for e in exps["check_main"] for c in e.cells}
-    T = {"metrics": {"main": main, "tuned": None, "checkerboard": None}}
+    verdict_metrics = {"main": main, "tuned": None, "checkerboard": None}
     moved = main.copy()
     moved.loc[(moved["arch"] == "v10") & (moved["task"] == "spiral"), "test_accuracy"] -= 0.3     # v10 loses spiral
     asked = []
@@ -394,7 +394,7 @@ def test_checks_read_only_the_check_cells_and_give_rounding_checks_verdicts():
         asked.extend(cell_key(c) for e in es for c in e.cells)
         cells_ = {(a, t) for e in es for a in e.archs for t in e.tasks}
         return SimpleNamespace(metrics=moved[[(a, t) in cells_ for a, t in zip(moved["arch"], moved["task"])]])
-    rows = rb.checked_verdicts(rk.checks(exps, T), run=run)
+    rows = rb.checked_verdicts(rk.checks(exps, verdict_metrics), run=run)
     assert set(asked) <= planned
     want = [stats.rounding_check(a, b) for a, b in zip(rk.verdict_rows(main), rk.verdict_rows(moved))]
     assert [r["verdict"] for r in rows] == [w["verdict"] for w in want]

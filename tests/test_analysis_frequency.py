@@ -165,3 +165,14 @@ def test_the_direct_reading_is_not_testable_as_stated_with_the_runs_numbers():
     row = fq.verdict(t)
     assert row["parts"][fq.DIRECT] == stats.NOT_TESTABLE and row["verdict"] == stats.REPLICATED
     assert "freqgen: 1.01–1.03 vs 1.02" in row["untestable"][fq.DIRECT] and "scaled reading (ours" in row["reason"]
+
+
+def test_a_sweep_not_run_gives_no_table_and_says_so():
+    """`metrics` of a run not made is None; every table, display and figure of it is None or nothing, its reading says so."""
+    from richneuron import notebook as nbk
+    om = fq.metrics({}, "omega")
+    assert om is None and fq.scores(om) is None and fq.versus(om) is None and fq.below_zero(om) is None
+    assert fq.scores_shown(None) is None and fq.versus_shown(None) is None and fq.below_zero_shown(None) is None
+    assert fq.scores_direct(None) is None and fq.fig_omega(None, None, None, None) is None and fq.fig_direct(None, {}, None) is None
+    assert fq.read_omega(None, None, None) == "No ω sweep in this run." and "No direct-reading" in fq.read_direct(None)
+    assert nbk.Setup.table(None, None, "scores_by_omega") is None

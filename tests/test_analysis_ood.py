@@ -129,3 +129,8 @@ def test_experiments_need_vanilla_and_another_arch_and_sweep_the_sine_archs_only
     Cfg.archs = ["vanilla"]
     with pytest.raises(ValueError, match="archs: .*keep vanilla and at least one other arch"):
         ood.experiments(Cfg, [1.0], ["singlu"], 1)
+
+
+def test_no_omega_sweep_gives_no_table_and_says_so():
+    assert ood.metrics({}, "omega") is None and ood.degradation_by_omega(None) is None
+    assert ood.fig_omega(None, None, None, None) is None and ood.read_omega(None, None) == "No ω sweep in this run."

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import defaults, neurons, notebook as nbk, plots, protocol, published, schema, stats, summary, tasks
+from . import defaults, neurons, notebook as nbk, plots, protocol, published, schema, stats, summary, tasks, verdicts
 from .provenance import provenance
 from .results import Results, logged_scores
 from .schema import column_doc, column_order  # noqa: F401  (column_doc: the data dictionary's meanings)
@@ -316,7 +316,7 @@ def study_verdict(row, best):
         return {"verdict": None, "protocol": text,
                 "reason": "the finding's runs were not trained at that protocol"}
     share = best.get("share", 1.0)
-    at = stats.at_length(row, share)
+    at = verdicts.at_length(row, share)
     if at is None:
         return {"verdict": None, "protocol": text, "reason": f"its finding computed no verdict at {share:.0%} of the steps"}
     return {**at, "protocol": text}
@@ -359,7 +359,7 @@ def _published_text(r, e=None):
     """The study's value of a claim, on the scale of our effect when there is one."""
     e = summary.effect(r) if e is None else e
     if e and e["published"] is not None:
-        return stats.effect_text(e, e["published"])
+        return verdicts.effect_text(e, e["published"])
     pub = r.get("published")
     if isinstance(pub, (int, float)) and not isinstance(pub, bool):
         return f"{int(pub):,}" if float(pub).is_integer() else stats.fmt(pub)
@@ -370,12 +370,12 @@ def _published_text(r, e=None):
 
 def ours_short(r):
     """Our headline for the scorecard: the row's effect with its 95% interval where there is one
-    number (`stats.effect_text`), else the first clause of the row's `ours` (the section gives it in
+    number (`verdicts.effect_text`), else the first clause of the row's `ours` (the section gives it in
     full)."""
     e = summary.effect(r)
     if e is None:
         return r["ours"].split(";")[0].strip()
-    return stats.effect_text(e)
+    return verdicts.effect_text(e)
 
 
 def _verdict_td(v):
@@ -478,12 +478,12 @@ def failure_kinds(row):
     magnitude, or any other part: mechanism), a part not testable as stated, a verdict or ratio the
     robustness check moved, and, for a row with no failing part, its undecided parts."""
     parts = row.get("parts") or {}
-    kinds = {k if k in ("direction", "magnitude") else "mechanism" for k, v in parts.items() if v == stats.FAILS}
-    if any(v == stats.NOT_TESTABLE for v in parts.values()):
+    kinds = {k if k in ("direction", "magnitude") else "mechanism" for k, v in parts.items() if v == verdicts.FAILS}
+    if any(v == verdicts.NOT_TESTABLE for v in parts.values()):
         kinds.add("not testable")
     if row.get("rounding_stable") is False or "verdict_before_ratio_check" in row:
         kinds.add("robustness check")
-    if not kinds and any(v == stats.UNSURE for v in parts.values()):
+    if not kinds and any(v == verdicts.UNSURE for v in parts.values()):
         kinds.add("undecided")
     return kinds
 
@@ -492,7 +492,7 @@ def one_reason(verdict_rows):
     """The one reason that explains most of what did not replicate, computed from the rows: among
     the rows not replicated or inconclusive, the kind of cause (`failure_kinds`) shared by the most
     rows (ties: `FAILURE_KINDS` order), with its count and the claims; "" when every row holds."""
-    rows = [r for r in ordered(verdict_rows)[0] if r["verdict"] in (stats.NOT_REPLICATED, stats.INCONCLUSIVE)]
+    rows = [r for r in ordered(verdict_rows)[0] if r["verdict"] in (verdicts.NOT_REPLICATED, verdicts.INCONCLUSIVE)]
     kinds = [failure_kinds(r) for r in rows]
     counts = {k: sum(k in ks for ks in kinds) for k in FAILURE_KINDS}
     kind = max(FAILURE_KINDS, key=counts.get)
@@ -511,8 +511,8 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
     rows, missing = ordered(verdict_rows)
     n = len(rows) + len(missing)
     counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
-    found = ", ".join(f"{counts.get(v, 0)} {v}" for v in stats.VERDICTS if counts.get(v, 0)) or "none judged"
-    held = [r for r in rows if r["verdict"] in (stats.REPLICATED, stats.CONDITIONAL)]
+    found = ", ".join(f"{counts.get(v, 0)} {v}" for v in verdicts.VERDICTS if counts.get(v, 0)) or "none judged"
+    held = [r for r in rows if r["verdict"] in (verdicts.REPLICATED, verdicts.CONDITIONAL)]
     first = [
         f"The study *Beyond Linear Neurons* claimed that richer neurons such as SinGLU, sin(ω·Wg·x) ⊙ (Wv·x), beat "
         f"a plain ReLU MLP at a matched parameter budget, in {n} headline claims on toy tasks ({STUDY_CITATION}); "
@@ -536,7 +536,7 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
                     + ", ".join(summary.short_claim(r) for r, e in far) + ").")
     judged = [r for r in rows if r.get("protocol_share") is not None]
     if judged:
-        at = [r for r in judged if summary.verdict_at(r, "at_study_protocol") in (stats.REPLICATED, stats.CONDITIONAL)]
+        at = [r for r in judged if summary.verdict_at(r, "at_study_protocol") in (verdicts.REPLICATED, verdicts.CONDITIONAL)]
         shares = sorted(r["protocol_share"] for r in judged)
         more.append(f"Across the sampled protocol space (learning rate, ω, training length, initialisation, "
                     f"difficulty), a claim holds at a median {shares[len(shares) // 2]:.0%} of the protocols; at the "
@@ -579,7 +579,7 @@ def limitations(verdict_rows=()):
         "instead of passing for a skill difference.",
         f"- **Small errors.** Training and scoring are in float32 (machine epsilon {eps:.2g}). No fixed floor "
         "decides whether a ratio of small errors is a measurement: it is judged unless the robustness check's "
-        f"runs of the same comparison move it by more than the claimed effect's band (a factor {stats.BAND:.2g}).",
+        f"runs of the same comparison move it by more than the claimed effect's band (a factor {verdicts.BAND:.2g}).",
         "- **Adam's normalisation.** Adam divides every parameter's step by the running RMS of its own gradient, "
         "so a modulating (meta) matrix whose gradients are far smaller than the direct ones still moves at the "
         "same rate: \"gradient competition\" (meta gradients drowned by the direct ones) is a statement about "
@@ -594,7 +594,7 @@ def limitations(verdict_rows=()):
         "verdict that survives it may still move on hardware we did not try.",
         f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
         f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
-        f"magnitude, ×/÷{inspect.signature(stats.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
+        f"magnitude, ×/÷{inspect.signature(verdicts.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
         "Provenance, says when it was last revised); other choices can move a verdict between *not replicated* and *inconclusive*.",
         f"- **Toy scale.** {protocol.BUDGET:,} parameters per model at the default protocol (other budgets only "
         "where a notebook sweeps them, up to notebook 07's scale sweep), full-batch Adam, CPU float32; nothing "

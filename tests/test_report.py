@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from richneuron import published, report, stats
+from richneuron import published, report, verdicts
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = report.notebooks(ROOT)
@@ -139,7 +139,7 @@ def test_quick_build_writes_every_artifact(quick_build):
             assert rows and all(r["answer"] and r["evidence"] for r in rows)
         elif p.stem[:2] != "00":
             rows = json.loads((base / "results" / p.stem / "verdicts.json").read_text())
-            assert rows and all(r["verdict"] in stats.VERDICTS for r in rows)
+            assert rows and all(r["verdict"] in verdicts.VERDICTS for r in rows)
     figures = list((base / "figures").glob("*.png"))
     assert len(figures) >= 10
     names = " ".join(f.name for f in figures)
@@ -152,14 +152,14 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     assert 'id="tab-scorecard"' in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
     assert not re.search(r"<script[^>]+src=\"https?://", html), "the paper must not load scripts from the network"
     assert html.count("data:image/png;base64") >= 10
-    verdicts = json.loads((quick_build / "verdicts.json").read_text())
-    for r in verdicts:
+    verdict_rows = json.loads((quick_build / "verdicts.json").read_text())
+    for r in verdict_rows:
         assert r["verdict"] in html
         assert r["criterion"] and r["criterion_commit"] not in ("unknown", "uncommitted"), r["claim_id"]
         assert "rounding_stable" in r or r["claim_id"] == "width_penalty", r["claim_id"]
         assert isinstance(r.get("rounding_stable"), bool) or r.get("check_parts_skipped") or r["claim_id"] == "width_penalty"
-    assert sorted(r["claim_id"] for r in verdicts) == sorted(published.claims()), "one row per claim of the study"
-    for r in verdicts:                                  # notebook 08's columns on every row
+    assert sorted(r["claim_id"] for r in verdict_rows) == sorted(published.claims()), "one row per claim of the study"
+    for r in verdict_rows:                                  # notebook 08's columns on every row
         assert "protocol_share" in r and "at_study_protocol" in r, r["claim_id"]
         if r["claim_id"] in ("width_penalty", "regime_map"):             # never judged across protocols
             assert r["protocol_share"] is None and r["protocol_region"].startswith("not judged"), r["claim_id"]
@@ -332,10 +332,10 @@ def test_training_costs_count_each_replica_once_and_split_trained_from_stored(tm
 
 def test_compare_renders_names_changed_verdicts_and_parts_and_measures_replica_gaps(tmp_path):
     import pandas as pd
-    def render(name, verdicts, losses):
+    def render(name, verdict_rows, losses):
         d = tmp_path / name
         d.mkdir()
-        (d / "verdicts.json").write_text(json.dumps(verdicts))
+        (d / "verdicts.json").write_text(json.dumps(verdict_rows))
         pd.DataFrame({"cell": ["a", "a", "b", "c", "d", name], "replica": [0, 1, 0, 0, 0, 0],
                       "final_train_loss": losses}).to_csv(d / report.RESULTS_FILE, index=False)
         return d
@@ -406,9 +406,9 @@ def test_quick_paper_has_methods_effects_limitations_and_results(quick_build):
         assert re.search(rf"\b{t}\b", text), f"Methods does not name task {t}"
         assert " ".join(tasks.generator(t).__doc__.replace("`", "").split()) in " ".join(text.split()), f"{t}'s generator, in full"
     assert "Welch" in text and "Holm" in text and "TOST" in text and "robustness check" in text
-    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    verdict_rows = json.loads((quick_build / "verdicts.json").read_text())
     scorecard = " ".join(soup.find(id="tab-scorecard").get_text(" ").split())
-    for r in verdicts:                  # the scorecard's short effect, the claim's section the whole of ours
+    for r in verdict_rows:                  # the scorecard's short effect, the claim's section the whole of ours
         assert " ".join(report.ours_short(r).split()) in scorecard, r["claim_id"]
         start = html.index(f'id="claim-{r["claim_id"]}"') + 1
         end = start + re.search(r'id="(claim-|sec-|limitations)', html[start:]).start()
@@ -595,10 +595,10 @@ def test_quick_paper_opens_with_title_abstract_and_summary_figure(quick_build):
     assert first[1]["id"] == "abstract" and first[2]["id"] == "fig-summary"
     assert first[2].figcaption.text.startswith("Figure 1. ")
     assert first[3]["id"] == "tab-scorecard" and first[3].figcaption.text.startswith("Table 1. ")
-    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    verdict_rows = json.loads((quick_build / "verdicts.json").read_text())
     rows = first[3].find("tbody").find_all("tr")
-    assert [r.find("a")["href"] for r in rows] == [f"#claim-{r['claim_id']}" for r in report.ordered(verdicts)[0]]
-    assert all(soup.find(id=f"claim-{r['claim_id']}") for r in verdicts), "every row links to its section"
+    assert [r.find("a")["href"] for r in rows] == [f"#claim-{r['claim_id']}" for r in report.ordered(verdict_rows)[0]]
+    assert all(soup.find(id=f"claim-{r['claim_id']}") for r in verdict_rows), "every row links to its section"
     assert (quick_build / "figures" / "summary.png").exists()
 
 
@@ -642,13 +642,13 @@ def test_appendix_pages_load_in_headless_chromium(quick_build, tmp_path):
 
 def test_summary_and_scorecard_draw_the_rows_effect_not_its_text():
     from richneuron import summary
-    e = stats.effect("Vanilla / SinGLU nested2d MSE", 2.0, 1.5, 3.0, scale="log", unit="×", published=222)
+    e = verdicts.effect("Vanilla / SinGLU nested2d MSE", 2.0, 1.5, 3.0, scale="log", unit="×", published=222)
     row = {"claim_id": "nested_ratio", "ours": "Vanilla/SinGLU 9 [8, 10]×, p = 0.01", "effect": e, "published": 222}
     assert summary.effect(row) == e                            # the row's numbers, not the 9 [8, 10] of its text
     assert report.ours_short(row) == "2.0× [1.5, 3.0]"         # half-widths 0.5 and 1.0: two significant digits
     assert report._published_text(row) == "222×"
     count = {"claim_id": "regime_map", "ours": "5/6 rows", "published": 6,
-             "effect": stats.effect("rows (of 6)", 2, published=6, null=None)}
+             "effect": verdicts.effect("rows (of 6)", 2, published=6, null=None)}
     assert (report.ours_short(count), report._published_text(count)) == ("2", "6")
     assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq", "effect": None}) is None
     fig = summary.figure([row, count])

@@ -717,7 +717,7 @@ def summary_rows(sh, e, f):
     and (`reduced_at_study_protocol`) the claim's result by this notebook's reduced criterion at the
     best-fitting study protocol (holds / fails / inconclusive there read as replicated / not
     replicated / inconclusive; None where it is not judged). The scorecard's verdict at that
-    protocol is the finding's own full criterion (`report.with_space`); the reduced one is shown
+    protocol is the finding's own full criterion (`report.scorecard.with_space`); the reduced one is shown
     beside it, never in its place."""
     at = at_protocol(e, f["best"])
     return {r.claim: {"protocol_share": None if pd.isna(r.protocol_share) else float(r.protocol_share),

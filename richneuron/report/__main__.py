@@ -1,0 +1,4 @@
+"""`python -m richneuron.report`: the command line (`main`)."""
+from . import main
+
+main()

@@ -1,4 +1,5 @@
 """`python -m richneuron.report`: the command line (`main`)."""
 from . import main
 
-main()
+if __name__ == "__main__":
+    main()

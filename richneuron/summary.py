@@ -1,7 +1,7 @@
 """The paper's summary: each claim's published effect beside ours, on the claim's own scale.
 
 Read from verdict rows (a notebook's verdicts.json, or the paper's): each row carries its headline
-effect as `effect` (`stats.effect`: label, scale, unit, estimate with its interval, the study's value
+effect as `effect` (`verdicts.effect`: label, scale, unit, estimate with its interval, the study's value
 on the same scale and the value of no effect), computed by its finding module from the comparison
 it judged. A claim whose verdict rests on several tests with no one number has `effect` None and is
 drawn as its verdict only.
@@ -18,13 +18,13 @@ from typing import Callable, Optional
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from . import published, stats
+from . import published, verdicts
 
 # Verdict colours: the scorecard's cells and the summary figure's points (colour-blind safe).
-VERDICT_COLORS = {stats.REPLICATED: "#1b9e77", stats.CONDITIONAL: "#7fc97f",
-                  stats.NOT_REPLICATED: "#d95f02", stats.INCONCLUSIVE: "#9e9e9e", "not judged": "#ffffff"}
-VERDICT_SHORT = {stats.REPLICATED: "replicated", stats.CONDITIONAL: "under conditions",
-                 stats.NOT_REPLICATED: "not replicated", stats.INCONCLUSIVE: "inconclusive",
+VERDICT_COLORS = {verdicts.REPLICATED: "#1b9e77", verdicts.CONDITIONAL: "#7fc97f",
+                  verdicts.NOT_REPLICATED: "#d95f02", verdicts.INCONCLUSIVE: "#9e9e9e", "not judged": "#ffffff"}
+VERDICT_SHORT = {verdicts.REPLICATED: "replicated", verdicts.CONDITIONAL: "under conditions",
+                 verdicts.NOT_REPLICATED: "not replicated", verdicts.INCONCLUSIVE: "inconclusive",
                  "not judged": "not judged"}
 
 
@@ -36,7 +36,7 @@ def verdict_at(row, key):
 
 
 def effect(row):
-    """The row's headline effect (`stats.effect`'s dict: "label", "scale", "unit", "estimate", "low",
+    """The row's headline effect (`verdicts.effect`'s dict: "label", "scale", "unit", "estimate", "low",
     "high", "published", "null"), or None when the claim has no single number. A row written before
     rows carried `effect` is read from its text (`effect_from_text`)."""
     if "effect" not in row:
@@ -105,7 +105,7 @@ def _num(text):
 
 
 def effect_from_text(row):
-    """An old row's headline effect (as `stats.effect`) read from its `ours` text by `EFFECTS`, or
+    """An old row's headline effect (as `verdicts.effect`) read from its `ours` text by `EFFECTS`, or
     None when the claim has no single number or the text does not show it."""
     spec = EFFECTS.get(row["claim_id"])
     if spec is None:
@@ -123,7 +123,7 @@ def effect_from_text(row):
             pub = None
     unit = ("×" if spec.scale == "log" else " pp" if spec.label.endswith("(pp)")
             else "%" if spec.label.endswith("(%)") else "")
-    return effect({"effect": stats.effect(spec.label, _num(g["estimate"]), low, high, scale=spec.scale, unit=unit,
+    return effect({"effect": verdicts.effect(spec.label, _num(g["estimate"]), low, high, scale=spec.scale, unit=unit,
                                           published=pub, null=spec.null)})
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from richneuron import models, stats
+from richneuron import models, stats, verdicts
 from richneuron.analysis import width as wd
 
 
@@ -40,27 +40,27 @@ def test_width_table_matches_width_for_budget():
 
 def test_replicated_when_the_default_fit_is_in_the_band():
     row = wd.verdict(0.35, [("depth 1 / 5000", 0.5)])
-    assert row["verdict"] == stats.REPLICATED and row["parts"] == {"magnitude": stats.HOLDS}
+    assert row["verdict"] == verdicts.REPLICATED and row["parts"] == {"magnitude": verdicts.HOLDS}
     assert row["criterion"] == wd.CRITERIA[wd.CLAIM] and row["criterion_source"] == f"richneuron/criteria/{wd.CLAIM}.md"
 
 
 def test_conditional_when_only_another_condition_is_in_the_band():
     row = wd.verdict(0.2, [("depth 1 / 5000", 0.5), ("depth 2 / 3000 / 8→4", 0.3)])
     assert (row["effect"]["estimate"], row["effect"]["published"], row["effect"]["unit"]) == (pytest.approx(20), 35, "%")
-    assert stats.effect_text(row["effect"]) == "20%" and row["ours"].startswith("20% per extra matrix")
-    assert row["verdict"] == stats.CONDITIONAL and "depth 2 / 3000 / 8→4" in row["reason"]
+    assert verdicts.effect_text(row["effect"]) == "20%" and row["ours"].startswith("20% per extra matrix")
+    assert row["verdict"] == verdicts.CONDITIONAL and "depth 2 / 3000 / 8→4" in row["reason"]
     assert "depth 1" not in row["reason"]
 
 
 def test_not_replicated_when_no_condition_is_in_the_band():
     row = wd.verdict(0.2, [("depth 1 / 5000", 0.5), ("depth 2 / 3000", 0.46)])
-    assert row["verdict"] == stats.NOT_REPLICATED and row["parts"] == {"magnitude": stats.FAILS}
+    assert row["verdict"] == verdicts.NOT_REPLICATED and row["parts"] == {"magnitude": verdicts.FAILS}
 
 
 def test_band_edges_are_inside_and_inconclusive_is_not_reachable():
-    assert wd.verdict(wd.CLAIM_BAND[0], [])["verdict"] == stats.REPLICATED
-    assert wd.verdict(wd.CLAIM_BAND[1], [])["verdict"] == stats.REPLICATED
-    assert wd.verdict(0.9, [])["verdict"] == stats.NOT_REPLICATED          # deterministic: never inconclusive
+    assert wd.verdict(wd.CLAIM_BAND[0], [])["verdict"] == verdicts.REPLICATED
+    assert wd.verdict(wd.CLAIM_BAND[1], [])["verdict"] == verdicts.REPLICATED
+    assert wd.verdict(0.9, [])["verdict"] == verdicts.NOT_REPLICATED          # deterministic: never inconclusive
 
 
 def test_budget_gain_says_no_gain_only_with_equivalence():

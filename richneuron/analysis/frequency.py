@@ -21,7 +21,7 @@ import dataclasses
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import criteria, plots, protocol, published, stats, tasks
+from .. import criteria, plots, protocol, published, stats, tasks, verdicts
 from . import common, robustness
 from .ranking import ADAPTIVE   # the study's adaptive variants (defined once, in ranking)
 
@@ -129,7 +129,7 @@ def versus(metrics, by=("task",), ref=FIXED, others=ADAPTIVE):
     t = stats.family(comps)
     if not len(t):
         return pd.DataFrame(columns=[*by, "other", "estimate", "low", "high", "p_value", "p_holm", "part"])
-    t["part"] = [stats.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
+    t["part"] = [verdicts.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
     return pd.concat([pd.DataFrame([keys[k] for k in t["label"]]), t], axis=1)
 
 
@@ -144,7 +144,7 @@ def below_zero(metrics, by=("task",), ref=FIXED):
     rows = []
     for key, g in m.groupby(list(by), sort=False, dropna=False):
         c, lo, hi = stats.center(g["test_mse"] / g["predict_zero_mse"], "log")
-        part = stats.HOLDS if hi < 1 else stats.FAILS if lo > 1 else stats.UNSURE
+        part = verdicts.HOLDS if hi < 1 else verdicts.FAILS if lo > 1 else verdicts.UNSURE
         rows.append({**_key(by, key), "vs_zero": c, "low": lo, "high": hi, "n": len(g), "part": part})
     return pd.DataFrame(rows, columns=[*by, "vs_zero", "low", "high", "n", "part"])
 
@@ -230,7 +230,7 @@ def verdict(t):
     is its own part, not testable as stated (`direct_untestable`)."""
     fam, zero = versus(t["default"]), below_zero(t["default"])
     prt = {"direction": common.every(fam["part"]), "generalizes": common.every(zero["part"]),
-           DIRECT: stats.NOT_TESTABLE}
+           DIRECT: verdicts.NOT_TESTABLE}
     untestable = {DIRECT: direct_untestable(t)}
     conditions = []
     task_list = list(dict.fromkeys(zero["task"]))
@@ -245,23 +245,23 @@ def verdict(t):
         conditions.append((f"at omega {w:g} on {tasks_w} against {archs or 'no adaptive arch'}",
                            {"direction": common.every(om_fam.loc[om_fam["omega"] == w, "part"]),
                             "generalizes": common.every(om_zero.loc[om_zero["omega"] == w, "part"])}))
-    v, reason = stats.judge(prt, conditions, untestable=untestable)
+    v, reason = verdicts.judge(prt, conditions, untestable=untestable)
     ours = "; ".join(
-        f"{task}: SinGLU significantly better than {int((fam.loc[fam['task'] == task, 'part'] == stats.HOLDS).sum())}"
+        f"{task}: SinGLU significantly better than {int((fam.loc[fam['task'] == task, 'part'] == verdicts.HOLDS).sum())}"
         f"/{int((fam['task'] == task).sum())} adaptive (Holm), worse or equivalent for "
-        f"{int((fam.loc[fam['task'] == task, 'part'] == stats.FAILS).sum())}; SinGLU/predict-zero "
+        f"{int((fam.loc[fam['task'] == task, 'part'] == verdicts.FAILS).sum())}; SinGLU/predict-zero "
         + stats.fmt_ci(*zero.loc[zero["task"] == task, ["vs_zero", "low", "high"]].iloc[0]) for task in task_list)
-    undecided = fam[fam["part"] == stats.UNSURE]
+    undecided = fam[fam["part"] == verdicts.UNSURE]
     settle = []
     if len(undecided):
         r = undecided.loc[undecided["p_value"].idxmax()]
         settle.append((f"direction: {r['label'].strip()}",
                        stats.Comparison(**{k: r[k] for k in stats.Comparison.__dataclass_fields__ if k in r}), None))
     first = fam[fam["task"] == task_list[0]] if task_list else fam.iloc[:0]
-    beats = stats.effect(f"adaptive archs SinGLU beats on {task_list[0] if task_list else 'no task'} "
-                         f"(of {len(first)}; the study: all)", int((first["part"] == stats.HOLDS).sum()),
+    beats = verdicts.effect(f"adaptive archs SinGLU beats on {task_list[0] if task_list else 'no task'} "
+                         f"(of {len(first)}; the study: all)", int((first["part"] == verdicts.HOLDS).sum()),
                          published=len(first), null=None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
                          conditions={c: p for c, p in conditions}, untestable=untestable,
                          settle=settle, effect=beats)
 
@@ -325,8 +325,8 @@ def read_versus(fam, zero):
     out = []
     for task in TASKS:
         f, z = fam[fam["task"] == task], zero[zero["task"] == task].iloc[0]
-        failed = f.loc[f["part"] == stats.FAILS, "other"]
-        out.append(f"On {task}, SinGLU is significantly better (Holm) than {int((f['part'] == stats.HOLDS).sum())} of {len(f)} "
+        failed = f.loc[f["part"] == verdicts.FAILS, "other"]
+        out.append(f"On {task}, SinGLU is significantly better (Holm) than {int((f['part'] == verdicts.HOLDS).sum())} of {len(f)} "
                    f"adaptive variants, significantly worse than or equivalent to {len(failed)}"
                    + (f" ({', '.join(failed)})" if len(failed) else "")
                    + f"; its test MSE is {stats.fmt_ci(z['vs_zero'], z['low'], z['high'])} × the predict-zero MSE.")
@@ -339,8 +339,8 @@ def read_omega(s, fam, zero):
     if s is None:
         return "No ω sweep in this run."
     best = s.loc[s.groupby("task")["mean"].idxmin()]
-    held = [w for w in dict.fromkeys(s["omega"]) if (fam.loc[fam["omega"] == w, "part"] == stats.HOLDS).all()
-            and (zero.loc[zero["omega"] == w, "part"] == stats.HOLDS).all() and (fam["omega"] == w).any()]
+    held = [w for w in dict.fromkeys(s["omega"]) if (fam.loc[fam["omega"] == w, "part"] == verdicts.HOLDS).all()
+            and (zero.loc[zero["omega"] == w, "part"] == verdicts.HOLDS).all() and (fam["omega"] == w).any()]
     return (" ".join(f"On {r['task']}, the lowest test MSE of the ω sweep is {r['arch']} at ω = {r['omega']:g} "
                      f"({stats.fmt(r['mean'])}, predict-zero {stats.fmt(r['predict_zero_mse'])})." for _, r in best.iterrows())
             + " SinGLU beats every swept adaptive arch significantly (Holm over the sweep) and predict-zero at: "

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import criteria, plots, protocol, published, stats, tasks
+from .. import criteria, plots, protocol, published, stats, tasks, verdicts
 from . import common, robustness
 from .frequency import draw_frame, log_y
 
@@ -152,7 +152,7 @@ def versus(metrics, ref=REFERENCE, values=("ratio", "test_mse"), by=()):
     t = stats.family(comps)
     if not len(t):
         return pd.DataFrame(columns=["arch", "vs", "value", *by, "estimate", "low", "high", "p_holm", "part"])
-    t["part"] = [stats.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
+    t["part"] = [verdicts.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
     return pd.concat([pd.DataFrame([keys[k] for k in t["label"]]), t], axis=1)
 
 
@@ -166,7 +166,7 @@ def driver_correlations(metrics):
 
 
 def magnitude_parts(deg, claim_range, vanilla_claim, ref=REFERENCE):
-    """Per arch of `degradation(...)`: the magnitude sub-verdict of its degradation (`stats.magnitude`
+    """Per arch of `degradation(...)`: the magnitude sub-verdict of its degradation (`verdicts.magnitude`
     on its centre and interval): sine archs against [claim_range[0]/√10, claim_range[1]·√10],
     `ref` against [vanilla_claim/√10, vanilla_claim·√10]."""
     lo, hi = claim_range
@@ -174,7 +174,7 @@ def magnitude_parts(deg, claim_range, vanilla_claim, ref=REFERENCE):
     out = {}
     for r in deg.itertuples():
         c = SimpleNamespace(estimate=r.ratio, low=r.low, high=r.high)
-        out[r.arch] = stats.magnitude(c, vanilla_claim) if r.arch == ref else stats.magnitude(c, mid, band=band)
+        out[r.arch] = verdicts.magnitude(c, vanilla_claim) if r.arch == ref else verdicts.magnitude(c, mid, band=band)
     return out
 
 
@@ -232,18 +232,18 @@ def verdict(t, claim_range=None, vanilla_claim=None):
             archs = list(dict.fromkeys(g["arch"]))
             conditions.append((f"at omega {w:g} for {', '.join(archs)}",
                                _parts(om_fam[om_fam["omega"] == w], om_mags, archs)))
-    v, reason = stats.judge(prt, conditions)
+    v, reason = verdicts.judge(prt, conditions)
     van = deg.set_index("arch").loc[REFERENCE] if REFERENCE in set(deg["arch"]) else None
     s = deg[deg["arch"] != REFERENCE]
-    n = {k: int(((fam["value"] == val) & (fam["part"] == stats.HOLDS)).sum()) for k, val in (("deg", "ratio"), ("ood", "test_mse"))}
+    n = {k: int(((fam["value"] == val) & (fam["part"] == verdicts.HOLDS)).sum()) for k, val in (("deg", "ratio"), ("ood", "test_mse"))}
     below = int(((fam["value"] == "test_mse") & (fam["direction"] == -1)).sum())
     ours = (f"Vanilla {stats.fmt_ci(van['ratio'], van['low'], van['high'], '×') if van is not None else 'n/a'}, "
             f"sine archs ×{stats.fmt(s['ratio'].min())}–{stats.fmt(s['ratio'].max())}; significantly more degraded than "
             f"Vanilla: {n['deg']}/{len(sine)}; OOD MSE significantly above Vanilla's: {n['ood']}/{len(sine)}, below: "
             f"{below}/{len(sine)} (Holm over {len(fam)} tests)")
-    e = (stats.effect("Vanilla OOD / in-range MSE", van["ratio"], van["low"], van["high"], scale="log", unit="×",
+    e = (verdicts.effect("Vanilla OOD / in-range MSE", van["ratio"], van["low"], van["high"], scale="log", unit="×",
                       published=vanilla_claim) if van is not None else None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "06_degradation", parts=prt, reason=reason,
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "06_degradation", parts=prt, reason=reason,
                          conditions={c: p for c, p in conditions}, effect=e)
 
 

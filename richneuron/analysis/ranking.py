@@ -4,7 +4,7 @@ and the study's two per-task "best" claims (v10 best on Complex, v15 first to be
 Every comparison of two archs on one task is `stats.compare` on the task metric's scale (ratio of
 geometric-mean MSEs, or difference of mean accuracies) over every non-diverged replica (seeds ×
 data draws), with the TOST margin `stats.EQUIVALENCE`; each claim's family is Holm-corrected
-(`stats.family`) and its parts are judged by `stats.direction` / `stats.magnitude` / `stats.judge`.
+(`stats.family`) and its parts are judged by `verdicts.direction` / `verdicts.magnitude` / `verdicts.judge`.
 Ranks and "best" use the same centre as the tests (`stats.summarize`'s `mean`: geometric for MSE);
 the across-task ranking is a Friedman test with a Nemenyi critical difference (`stats.friedman`).
 
@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from .. import criteria, neurons, protocol, published, stats, tasks as _tasks
+from .. import criteria, neurons, protocol, published, stats, tasks as _tasks, verdicts
 from . import common, robustness, tuning
 
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
@@ -93,8 +93,8 @@ def effect_text(c):
 
 
 def part(row, sign):
-    """`stats.direction` of one family row in the claimed direction `sign`, with its Holm p."""
-    return stats.direction(as_comparison(row), sign, p=row["p_holm"])
+    """`verdicts.direction` of one family row in the claimed direction `sign`, with its Holm p."""
+    return verdicts.direction(as_comparison(row), sign, p=row["p_holm"])
 
 
 def not_better(row, sign):
@@ -102,10 +102,10 @@ def not_better(row, sign):
     or TOST-equivalent; fails: Holm-significantly better; inconclusive otherwise."""
     d = row["direction"]
     if d == sign:
-        return stats.FAILS
+        return verdicts.FAILS
     if d == -sign or equivalent(row["equivalent"]):
-        return stats.HOLDS
-    return stats.UNSURE
+        return verdicts.HOLDS
+    return verdicts.UNSURE
 
 
 def _missing(metrics, archs):
@@ -114,8 +114,8 @@ def _missing(metrics, archs):
 
 
 def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=(), effect=None):
-    v, reason = stats.judge(parts, conditions)
-    return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
+    v, reason = verdicts.judge(parts, conditions)
+    return verdicts.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
                          reason=reason + reason_extra, ratios=[r for r in ratios if r],
                          settle=[s for s in settle if s[1] is not None], effect=effect)
 
@@ -146,7 +146,7 @@ def wins_part(metrics, task_list=STANDARD, need=None):
                    else "tie" if equivalent(r["equivalent"]) else "undecided")
     fam["outcome"] = out
     wins, lost = out.count("win"), out.count("loss") + out.count("tie")
-    p = stats.HOLDS if wins >= need else stats.FAILS if len(task_list) - lost < need else stats.UNSURE
+    p = verdicts.HOLDS if wins >= need else verdicts.FAILS if len(task_list) - lost < need else verdicts.UNSURE
     return p, fam
 
 
@@ -160,12 +160,12 @@ def outcome_text(fam):
 def verdict_nested(metrics):
     """Claim 3 (222× on nested2d): the scorecard row (criterion: CRITERIA['nested_ratio'])."""
     c = comparison(metrics, "nested2d", "vanilla", "singlu")
-    parts = {"direction": stats.direction(c, 1),
-             "magnitude": stats.magnitude(c, published.claims()["nested_ratio"]["value"])}
+    parts = {"direction": verdicts.direction(c, 1),
+             "magnitude": verdicts.magnitude(c, published.claims()["nested_ratio"]["value"])}
     return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv",
-                ratios=[stats.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
+                ratios=[verdicts.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
                 settle=[("nested2d Vanilla/SinGLU", c, published.claims()["nested_ratio"]["value"])],
-                effect=stats.effect_of(c, "Vanilla / SinGLU nested2d MSE",
+                effect=verdicts.effect_of(c, "Vanilla / SinGLU nested2d MSE",
                                        published=published.claims()["nested_ratio"]["value"]))
 
 
@@ -188,7 +188,7 @@ def verdict_checkerboard(metrics, sweep=None):
     """Claim 4 (+35.9 pp on checkerboard), with the cells sweep as a stated condition."""
     fam, default = checker_family(metrics, sweep)
     claimed = published.claims()["checkerboard_pp"]["value"] / 100
-    parts_at = {r["cells"]: {"direction": part(r, 1), "magnitude": stats.magnitude(as_comparison(r), claimed)}
+    parts_at = {r["cells"]: {"direction": part(r, 1), "magnitude": verdicts.magnitude(as_comparison(r), claimed)}
                 for _, r in fam.iterrows()}
     conds = [(f"at {v:g} cells per side", p) for v, p in parts_at.items() if v != default]
     at = fam.set_index("cells")["text"]
@@ -197,7 +197,7 @@ def verdict_checkerboard(metrics, sweep=None):
     d = fam.set_index("cells").loc[default]
     return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds,
                 settle=[(f"SinGLU − Vanilla at {default:g} cells", as_comparison(d), claimed)],
-                effect=stats.effect_of(as_comparison(d), "SinGLU − Vanilla checkerboard accuracy (pp)",
+                effect=verdicts.effect_of(as_comparison(d), "SinGLU − Vanilla checkerboard accuracy (pp)",
                                        published=100 * claimed, pp=True))
 
 
@@ -213,8 +213,8 @@ def verdict_spiral(metrics):
     missing = _missing(metrics, PHASE_FREE)
     claimed = published.value("v10", "spiral") - published.value("singlu", "spiral")
     s = fam.loc["singlu"] if "singlu" in fam.index else None
-    parts = {"direction": part(s, 1) if s is not None else stats.UNSURE,
-             "magnitude": stats.magnitude(as_comparison(s), claimed) if s is not None else stats.UNSURE,
+    parts = {"direction": part(s, 1) if s is not None else verdicts.UNSURE,
+             "magnitude": verdicts.magnitude(as_comparison(s), claimed) if s is not None else verdicts.UNSURE,
              "mechanism": common.every((part(r, 1) for _, r in fam.iterrows()), complete=not missing)}
     ours = (f"v10 − SinGLU {s['text'] if s is not None else 'n/a'}; v10 better than "
             f"{int(fam['better'].sum())}/{len(PHASE_FREE)} phase-free archs"
@@ -222,7 +222,7 @@ def verdict_spiral(metrics):
     return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral",
                 settle=[("v10 − SinGLU", as_comparison(s) if s is not None else None, claimed),
                         undecided(fam.reset_index(), "mechanism") or ("", None, None)],
-                effect=stats.effect_of(as_comparison(s), "v10 − SinGLU spiral accuracy (pp)", published=100 * claimed,
+                effect=verdicts.effect_of(as_comparison(s), "v10 − SinGLU spiral accuracy (pp)", published=100 * claimed,
                                        pp=True) if s is not None else None)
 
 
@@ -242,7 +242,7 @@ def verdict_v10_complex(metrics):
             + (f"; {', '.join(missing)} not run" if missing else ""))
     return _row("v10_best_complex", ours, parts, "complex_family.csv", ratios=common.judged_ratios(fam, "direction"),
                 settle=[undecided(fam, "direction") or ("", None, None)],
-                effect=stats.effect(f"archs v10 beats on complex4d (of {len(fam)}; the study: all)",
+                effect=verdicts.effect(f"archs v10 beats on complex4d (of {len(fam)}; the study: all)",
                                     int(fam["better"].sum()), published=len(fam), null=None))
 
 
@@ -258,7 +258,7 @@ def verdict_v15_hifreq(metrics):
     missing = _missing(metrics, EARLIER_THAN_V15)
     earlier = fam.drop(index="v15", errors="ignore")
     v = fam.loc["v15"] if "v15" in fam.index else None
-    parts = {"direction": part(v, -1) if v is not None else stats.UNSURE,
+    parts = {"direction": part(v, -1) if v is not None else verdicts.UNSURE,
              "first": common.every((not_better(r, -1) for _, r in earlier.iterrows()), complete=not missing)}
     beat = earlier.index[earlier["better"]].tolist()
     ours = (f"v15/SinGLU {v['text'] if v is not None else 'n/a'}; earlier designs significantly better than SinGLU: "
@@ -268,7 +268,7 @@ def verdict_v15_hifreq(metrics):
     return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv", ratios=ratios,
                 settle=[("v15/SinGLU", as_comparison(v) if v is not None else None, None),
                         undecided(earlier.reset_index(), "first") or ("", None, None)],
-                effect=stats.effect_of(as_comparison(v), "v15 / SinGLU hifreq MSE",
+                effect=verdicts.effect_of(as_comparison(v), "v15 / SinGLU hifreq MSE",
                                        published=published.value("v15", "hifreq") / published.value("singlu", "hifreq"))
                 if v is not None else None)
 
@@ -277,18 +277,18 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
     """Finding 02's SinGLU-wins row (criterion `CRITERIA['singlu_wins']`): the wins part
     (`wins_part`) at the shared lr 1e-3 (`default_metrics`) and with tuned lrs (`tuned_metrics`;
     None: not run). Replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated
-    only under stated conditions when it holds under one protocol only; otherwise by `stats.judge`
+    only under stated conditions when it holds under one protocol only; otherwise by `verdicts.judge`
     of the default protocol (not replicated when it fails there, inconclusive when undecided)."""
     d, fam_d = wins_part(default_metrics)
     t, fam_t = wins_part(tuned_metrics) if tuned_metrics is not None else (None, None)
     v, reason = wins_rule({"wins": d, "wins with tuned lrs": t})
     ours = f"lr 1e-3: {outcome_text(fam_d)}" + (f"; tuned lrs: {outcome_text(fam_t)}" if fam_t is not None else "")
-    return stats.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
+    return verdicts.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
                          parts={"wins": d, "wins with tuned lrs": t}, reason=reason,
                          ratios=common.judged_ratios(fam_d, "wins", prefix="lr 1e-3: ")
                          + common.judged_ratios(fam_t, "wins with tuned lrs", prefix="tuned lrs: "),
-                         effect=stats.effect(f"standard tasks SinGLU wins at lr 1e-3 (of {len(fam_d)})",
+                         effect=verdicts.effect(f"standard tasks SinGLU wins at lr 1e-3 (of {len(fam_d)})",
                                              int((fam_d["outcome"] == "win").sum()),
                                              published=published.claims()["singlu_wins"]["value"], null=None))
 
@@ -297,9 +297,9 @@ def wins_rule(parts, conditions=()):
     """The SinGLU-wins row's verdict and reason from its parts {"wins", "wins with tuned lrs"}
     (`verdict_wins_tuned`; `conditions` unused: the tuned part is its condition)."""
     d, t = parts["wins"], parts.get("wins with tuned lrs")
-    if d == stats.HOLDS and t == stats.FAILS:
-        return stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
-    return stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
+    if d == verdicts.HOLDS and t == verdicts.FAILS:
+        return verdicts.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
+    return verdicts.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
 
 
 def verdict_row(claim, main, tuned=None, checker_sweep=None):
@@ -520,7 +520,7 @@ def criteria_text():
     return ("**Verdict criteria**, one file per claim in `richneuron/criteria/` (the paper's Provenance gives each "
             "one's history, including whether it was revised after results had been seen):\n\n"
             + "\n".join(f"- *{claims[k]['text']}*: {text}" for k, text in CRITERIA.items())
-            + f"\n\n*How parts make a verdict:* {stats.RULE}")
+            + f"\n\n*How parts make a verdict:* {verdicts.RULE}")
 
 
 def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chosen=None):

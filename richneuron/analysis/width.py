@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import criteria, models, neurons, protocol, published, stats, tasks
+from .. import criteria, models, neurons, protocol, published, stats, tasks, verdicts
 from . import common
 
 CLAIM = "width_penalty"
@@ -160,13 +160,13 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
     the default protocol, `others` [(condition text, fitted loss)] for the other depths, budgets
     and single shapes."""
     inside = lambda v: band[0] <= v <= band[1]
-    part = lambda v: stats.HOLDS if inside(v) else stats.FAILS
+    part = lambda v: verdicts.HOLDS if inside(v) else verdicts.FAILS
     conditions = [(f"at {name}", {"magnitude": part(v)}) for name, v in others]
-    v, reason = stats.judge({"magnitude": part(primary_loss)}, conditions)
+    v, reason = verdicts.judge({"magnitude": part(primary_loss)}, conditions)
     ours = ours or f"{stats.fmt(100 * primary_loss)}% per extra matrix at the default protocol (fit over pure archs)"
-    e = stats.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
+    e = verdicts.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
                      published=100 * published.claims()[CLAIM]["value"], unit="%", null=None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
                          parts={"magnitude": part(primary_loss)}, reason=reason, effect=e)
 
 

@@ -1,11 +1,12 @@
 """The experiment specification: an `Experiment` grid, its cells, their cost and cache keys.
 
-A replica is one (arch, task, seed, ω, lr, ...) run, named by `replica_key`: a hash of what
-determines its numbers, not of the cell or stack it was trained in. Replicas that share a shape
-form a *cell* (one per arch/task/swept point, the unit an `Experiment` asks for, named by
-`cell_key`); the engine trains the missing replicas of all requested cells as *stacks* (any list
-of replicas of one shape: a cell, or `stack_config`'s explicit list) and assembles each cell from
-its replicas, wherever they were trained.
+A replica is one (arch, task, seed, ω, lr, ...) run (a `Replica`: its data draw, seed, ω, lr and
+meta-lr scale), named by `replica_keys`: a hash of what determines its numbers, not of the cell or
+stack it was trained in. Replicas that share a shape form a *cell* (a `Cell`: one per arch/task/swept
+point, the unit an `Experiment` asks for, named by `cell_key`); the engine trains the missing
+replicas of all requested cells as *stacks* (any list of replicas of one shape: a cell, or
+`Cell.stack_of`'s explicit list) and assembles each cell from its replicas, wherever they were
+trained. A cell's JSON form (`Cell.config`) is what the store holds and every key hashes.
 """
 import dataclasses
 import hashlib

@@ -21,9 +21,9 @@ def counted(monkeypatch):
     trained = []
     real = engine.run_cell
 
-    def spy(cfg, progress=None):
-        trained.extend(replicas(cfg))
-        return real(cfg, progress=progress)
+    def spy(cell, progress=None):
+        trained.extend(cell.replicas)
+        return real(cell, progress=progress)
     monkeypatch.setattr(engine, "run_cell", spy)
     return trained
 

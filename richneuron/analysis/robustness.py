@@ -27,7 +27,6 @@ from typing import Callable
 import pandas as pd
 
 from .. import defaults, protocol, verdicts
-from ..experiment import cell_key, n_replicas
 
 CONDITIONS = "stated conditions"      # the reads key of a row's stated conditions (all of them together)
 VALUES = (verdicts.HOLDS, verdicts.FAILS, verdicts.UNSURE)
@@ -60,8 +59,8 @@ def _listed(exps):
 def cells_cost(exps, skip=()):
     """(replicas, model-steps) of the distinct cells of `exps` (Experiments): shared cells once,
     those whose key is in `skip` not at all."""
-    cells = {k: c for e in exps for c in e.cells if (k := cell_key(c)) not in skip}.values()
-    return sum(n_replicas(c) for c in cells), sum(n_replicas(c) * c["steps"] for c in cells)
+    cells = {c.key: c for e in exps for c in e.typed_cells if c.key not in skip}.values()
+    return sum(c.n_replicas for c in cells), sum(c.model_steps for c in cells)
 
 
 def _holds(conditions):
@@ -163,7 +162,7 @@ class _Runs:
             if new:
                 self.done.setdefault(s, []).extend(new)
                 self.results[s] = self.run(list(self.done[s]))
-                self.cells.update({cell_key(c): c for e in new for c in e.cells})
+                self.cells.update({c.key: c for e in new for c in e.typed_cells})
 
     def sources(self, names):
         return {s: self.results.get(s) for s in names}
@@ -248,8 +247,8 @@ def check_one(check, runs):
     run_exps = need(checked)
     out["check_cost_run"] = list(cells_cost(run_exps))
     trained = [c for k, c in runs.cells.items() if k not in before]
-    out["check_cost_trained"] = [sum(n_replicas(c) for c in trained), sum(n_replicas(c) * c["steps"] for c in trained)]
-    ran = {cell_key(c) for e in run_exps for c in e.cells}
+    out["check_cost_trained"] = [sum(c.n_replicas for c in trained), sum(c.model_steps for c in trained)]
+    ran = {c.key for e in run_exps for c in e.typed_cells}
     out["check_cost_skipped"] = list(cells_cost([e for e in need(skipped)], skip=ran))
     return out
 

@@ -35,7 +35,6 @@ from scipy.stats import qmc
 
 from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks, validate, verdicts
 from ..engine import Experiment
-from ..experiment import cell_key
 from . import common
 
 ARCHS = ("vanilla", "singlu", "v10", "v15")     # the four archs with published numbers on all 9 tasks
@@ -177,7 +176,7 @@ def experiments(cfg, points, task_list, point_seeds=1):
 
 def cell_points(pairs):
     """{cell key: design point} of `experiments`' pairs."""
-    return {cell_key(c): point for point, e in pairs for c in e.cells}
+    return {c.key: point for point, e in pairs for c in e.typed_cells}
 
 
 _ID = ("arch", "task", "data_seed", "seed", "lr", "omega", "width", "depth", "budget")

@@ -659,23 +659,6 @@ def test_summary_and_scorecard_draw_the_rows_effect_not_its_text():
     assert diamonds == [222, 6]
 
 
-def test_summary_reads_rows_written_before_the_effect_from_their_text():
-    from richneuron import summary
-    row = {"claim_id": "memorization_ratio", "ours": "3.75× [0.31, 45.3], p = 0.28 (Vanilla 3.66e-06); swept lr: 0.01: 1.6×"}
-    e = summary.effect(row)
-    assert (e["estimate"], e["low"], e["high"], e["scale"], e["published"]) == (3.75, 0.31, 45.3, "log", 168327)
-    spiral = summary.effect({"claim_id": "spiral_needs_v10", "ours": "v10 − SinGLU +0.6 pp [-0.1, +1.2], Holm p = 0.45"})
-    assert spiral["published"] == pytest.approx(100 * (0.992 - 0.442))      # v10 99.2% against SinGLU 44.2%
-    assert (spiral["estimate"], spiral["low"], spiral["high"], spiral["unit"]) == (0.6, -0.1, 1.2, " pp")
-    v15 = summary.effect({"claim_id": "v15_beats_singlu_hifreq", "ours": "v15/SinGLU 0.68 [0.587, 0.789]×, Holm p = 0.0002"})
-    assert v15["published"] == pytest.approx(0.85 / 1.02) and v15["unit"] == "×"
-    ood = summary.effect({"claim_id": "ood_degradation", "ours": "Vanilla ×6.77e+04 [4.87e+04, 9.4e+04], sine archs"})
-    assert (ood["estimate"], ood["low"], ood["published"]) == (67700.0, 48700.0, 7)
-    best = summary.effect({"claim_id": "v10_best_complex", "ours": "v10 significantly lower MSE than 2/13 archs (not: v1)"})
-    assert (best["estimate"], best["low"], best["published"]) == (2, None, 13)          # best = beats all 13
-    assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq"}) is None
-
-
 def test_tables_get_numbers_captions_from_their_text_and_human_cells():
     cells = [nbformat.v4.new_markdown_cell("## Widths\n\nBudget matching picks the width. More text."),
              nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={

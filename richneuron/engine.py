@@ -44,8 +44,7 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from . import observe, pool, validate
-from .experiment import (Experiment, cell_key, cost, n_replicas, replica_keys, replicas, shape_of,
-                         stack_config, stack_memory)
+from .experiment import Experiment, cell_key, cost
 from .results import Results
 from .store import assemble, load_cell, load_replicas, replica_index, replica_records, save_cell
 from .train import run_cell, train_stack
@@ -81,66 +80,65 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     on_progress, on_cells = on_progress or from_env[0] or (lambda state: None), on_cells or from_env[1]
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise ValueError(f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}")
-    cfgs = list({cell_key(c): c for e in exps for c in e.cells}.values())   # shared cells once
+    cells = list({c.key: c for e in exps for c in e.typed_cells}.values())   # shared cells once
     done, waiting = {}, []
-    for cfg in cfgs:
-        hit = load_cell(cache_dir, cfg) if cache_dir else None
+    for cell in cells:
+        hit = load_cell(cache_dir, cell) if cache_dir else None
         if hit:
-            done[cell_key(cfg)] = hit
+            done[cell.key] = hit
         else:
-            waiting.append(cfg)
+            waiting.append(cell)
     need = {}                                  # replica key -> the first waiting cell that asks for it
-    for cfg in waiting:
-        for rk in replica_keys(cfg):
-            need.setdefault(rk, cfg)
+    for cell in waiting:
+        for rk in cell.replica_keys:
+            need.setdefault(rk, cell)
     records = load_replicas(cache_dir, need) if cache_dir and need else {}
     workers = workers or os.cpu_count() or 1
     todo = plan_stacks(waiting, [rk for rk in need if rk not in records], 1 if executor is None and workers == 1 else workers)
-    reps = n_replicas
-    stacked = {cell_key(c) for c in todo}
-    assembled = [c for c in waiting if cell_key(c) not in stacked]   # stored again, from their replicas
-    validate.disk_space(cache_dir, sum(validate.cell_disk(reps(c), c) for c in todo + assembled),
+    stacked = {c.key for c in todo}
+    assembled = [c for c in waiting if c.key not in stacked]   # stored again, from their replicas
+    validate.disk_space(cache_dir, sum(validate.cell_disk(c.n_replicas, c.config) for c in todo + assembled),
                         len(todo) + len(assembled))   # before training
-    total = sum(reps(c) * c["steps"] for c in todo)
+    total = sum(c.model_steps for c in todo)
     bar = tqdm(total=total, unit="model-step", unit_scale=True, disable=not progress or not todo,
-               desc=f"{sum(reps(c) for c in todo)} replicas in {len(todo)} stacks to train "
+               desc=f"{sum(c.n_replicas for c in todo)} replicas in {len(todo)} stacks to train "
                     f"({len(done)} cells cached, {len(records)} replicas reused)")
-    state = {"cells_total": len(cfgs), "cells_done": len(done), "steps_total": total, "steps_done": 0,
+    state = {"cells_total": len(cells), "cells_done": len(done), "steps_total": total, "steps_done": 0,
              "started": time.time()}
 
     def complete():
         """Assemble (and store) every waiting cell whose replicas are all at hand."""
-        for cfg in list(waiting):
-            keys = replica_keys(cfg)
+        for cell in list(waiting):
+            keys = cell.replica_keys
             if all(rk in records for rk in keys):
-                waiting.remove(cfg)
-                res = assemble(cfg, [records[rk] for rk in keys])
+                waiting.remove(cell)
+                res = assemble(cell, [records[rk] for rk in keys])
                 if cache_dir:
                     save_cell(cache_dir, res)
                 done[res["key"]] = res
                 state["cells_done"] += 1
                 on_progress(dict(state))
 
-    def finish(res):
+    def finish(stack, res):
         key = res["key"]
         if cache_dir:
             save_cell(cache_dir, res)
-        records.update(replica_records(res))
-        if key in {cell_key(c) for c in waiting}:          # a stack that is a requested cell
-            waiting[:] = [c for c in waiting if cell_key(c) != key]
+        records.update(replica_records(res, stack))
+        if key in {c.key for c in waiting}:          # a stack that is a requested cell
+            waiting[:] = [c for c in waiting if c.key != key]
             done[key] = res
             state["cells_done"] += 1
-        state["steps_done"] += reps(res["config"]) * res["config"]["steps"]
+        state["steps_done"] += stack.model_steps
         complete()
         on_progress(dict(state))
 
     on_progress(dict(state))
     complete()                                 # cells made of stored replicas only
 
-    def in_process(cfgs_left):
-        for cfg in cfgs_left:
-            if not all(rk in records for rk in replica_keys(cfg)):
-                finish(run_cell(cfg, progress=bar))
+    def in_process(stacks):
+        for stack in stacks:
+            if not all(rk in records for rk in stack.replica_keys):
+                finish(stack, run_cell(stack, progress=bar))
 
     own_executor = executor is None
     if own_executor and todo and os.environ.get("RICHNEURON_SCHEDULER", "").strip():
@@ -152,13 +150,13 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
         else:
             ex = executor or pool.local_pool(workers, max(e.threads for e in exps))
             # longest stacks first, so that no worker is left with a long one at the end
-            todo.sort(key=lambda c: reps(c) * c["steps"] * c["width"] ** 2 * c["depth"], reverse=True)
+            todo.sort(key=lambda c: c.model_steps * c.width ** 2 * c.depth, reverse=True)
             futures = {}
             try:
-                futures = {ex.submit(run_cell, cfg): cfg for cfg in todo}
+                futures = {ex.submit(run_cell, stack): stack for stack in todo}
                 for fut in as_completed(futures):
-                    finish(fut.result())
-                    bar.update(reps(futures[fut]) * futures[fut]["steps"])
+                    finish(futures[fut], fut.result())
+                    bar.update(futures[fut].model_steps)
             except BrokenProcessPool as err:
                 if executor is not None:
                     raise
@@ -184,34 +182,33 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     if waiting:
         raise RuntimeError(f"{len(waiting)} cells could not be assembled from their replicas")
     if on_cells:
-        on_cells([cell_key(c) for c in cfgs])
-    return Results([done[cell_key(c)] for c in cfgs])
+        on_cells([c.key for c in cells])
+    return Results([done[c.key] for c in cells])
 
 
 def plan_stacks(cells, missing, workers=1):
-    """The training stacks for the `missing` replica keys of `cells`: the replicas of one shape
-    (`experiment.shape_of`) in one stack, in the order the cells ask for them. A stack that holds
+    """The training stacks (`Cell`s) for the `missing` replica keys of `cells` (`Cell`s): the replicas
+    of one shape (`Cell.shape`) in one stack, in the order the cells ask for them. A stack that holds
     exactly one cell's replicas is that cell (stored under its key); a stack too large for this
     machine's memory is split, and the largest stacks are halved (to no fewer than two replicas)
     while there are fewer stacks than `workers` and than the cells that ask for training (so that
     merging cells never trains with less parallel work than one stack per cell would)."""
     missing = set(missing)
     groups, asking = {}, 0
-    for cfg in cells:
-        keys = replica_keys(cfg)
+    for cell in cells:
+        keys = cell.replica_keys
         asking += any(rk in missing for rk in keys)
-        for rk, r in zip(keys, replicas(cfg)):
+        for rk, r in zip(keys, cell.replicas):
             if rk in missing:
                 missing.discard(rk)
-                shape = shape_of(cfg)
-                groups.setdefault(json.dumps(shape, sort_keys=True, default=str), (shape, cfg, []))[2].append(r)
+                groups.setdefault(json.dumps(cell.shape, sort_keys=True, default=str), (cell, []))[1].append(r)
     pieces = []
     have = validate.physical_memory()
-    for shape, cfg, reps in groups.values():
+    for cell, reps in groups.values():
         size = len(reps)
-        while size > 1 and have and stack_memory(cfg, size) > have:
+        while size > 1 and have and cell.memory(size) > have:
             size = (size + 1) // 2
-        pieces += [(shape, reps[i:i + size]) for i in range(0, len(reps), size)]
+        pieces += [(cell, reps[i:i + size]) for i in range(0, len(reps), size)]
     while len(pieces) < min(workers, asking):
         big = max(range(len(pieces)), key=lambda i: len(pieces[i][1]), default=None)
         if big is None or len(pieces[big][1]) < 4:
@@ -219,7 +216,7 @@ def plan_stacks(cells, missing, workers=1):
         shape, p = pieces.pop(big)
         pieces += [(shape, p[:len(p) // 2]), (shape, p[len(p) // 2:])]
     out = []
-    for shape, reps in pieces:
-        own = next((c for c in cells if replicas(c) == reps and shape_of(c) == shape), None)
-        out.append(own if own is not None else stack_config(shape, reps))
+    for cell, reps in pieces:
+        own = next((c for c in cells if list(c.replicas) == reps and c.shape == cell.shape), None)
+        out.append(own if own is not None else cell.stack_of(reps))
     return out

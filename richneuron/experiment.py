@@ -1,16 +1,20 @@
 """The experiment specification: an `Experiment` grid, its cells, their cost and cache keys.
 
-A replica is one (arch, task, seed, ω, lr, ...) run, named by `replica_key`: a hash of what
-determines its numbers, not of the cell or stack it was trained in. Replicas that share a shape
-form a *cell* (one per arch/task/swept point, the unit an `Experiment` asks for, named by
-`cell_key`); the engine trains the missing replicas of all requested cells as *stacks* (any list
-of replicas of one shape: a cell, or `stack_config`'s explicit list) and assembles each cell from
-its replicas, wherever they were trained.
+A replica is one (arch, task, seed, ω, lr, ...) run (a `Replica`: its data draw, seed, ω, lr and
+meta-lr scale), named by `replica_keys`: a hash of what determines its numbers, not of the cell or
+stack it was trained in. Replicas that share a shape form a *cell* (a `Cell`: one per arch/task/swept
+point, the unit an `Experiment` asks for, named by `cell_key`); the engine trains the missing
+replicas of all requested cells as *stacks* (any list of replicas of one shape: a cell, or
+`Cell.stack_of`'s explicit list) and assembles each cell from its replicas, wherever they were
+trained. A cell's JSON form (`Cell.config`) is what the store holds and every key hashes.
 """
+import dataclasses
 import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 from . import defaults, models, neurons, tasks, validate
 from .version import __version__
@@ -166,44 +170,48 @@ class Experiment:
                      **{f"opt.{k}": v for k, v in opts.items()}}
             omegas = as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
             for point in grid(sweep):
-                cfg = {"arch": arch, "task": task, "seeds": list(self.seeds), "omegas": omegas,
-                       "lrs": [float(v) for v in as_list(self.lr)],
-                       "budget": point.get("budget"), "width": point.get("width"),
-                       "depth": point["depth"], "steps": point["steps"],
-                       "meta_lr_scale": ([float(v) for v in self.meta_lr_scale] if isinstance(self.meta_lr_scale, list)
-                                         else float(self.meta_lr_scale)),
-                       "data_seeds": list(as_list(self.data_seed)),
-                       "task_options": {k[5:]: v for k, v in point.items() if k.startswith("task.")},
-                       "options": {k[4:]: v for k, v in point.items() if k.startswith("opt.")},
-                       "log_every": self.log_every or log_interval(point["steps"]),
-                       "threads": self.threads,
-                       **({} if self.kernels == "numpy" else {"kernels": self.kernels}),
-                       **({} if not self.perturb else {"perturb": self.perturb}),
-                       **({} if self.device == "cpu" else {"device": self.device})}
-                probe = _probe(task, cfg["task_options"])
+                task_options = {k[5:]: v for k, v in point.items() if k.startswith("task.")}
+                options = {k[4:]: v for k, v in point.items() if k.startswith("opt.")}
+                probe = _probe(task, task_options)
                 om = {} if omegas[0] is None else {"omega": omegas[0]}
-                if cfg["width"] is None:
-                    cfg["width"], n_params = models.width_for_budget(arch, probe.in_dim, probe.out_dim,
-                                                                     cfg["budget"], cfg["depth"], **cfg["options"])
+                width = point.get("width")
+                if width is None:
+                    width, n_params = models.width_for_budget(arch, probe.in_dim, probe.out_dim, point["budget"],
+                                                              point["depth"], **options)
                 else:      # the neuron's own checks run in the parent (on the meta device)
-                    n_params = models.count_at(arch, probe.in_dim, probe.out_dim, cfg["width"], cfg["depth"],
-                                                {**cfg["options"], **om})
-                _check_memory(cfg, n_params, len(probe.x_train))
-                yield cfg
+                    n_params = models.count_at(arch, probe.in_dim, probe.out_dim, width, point["depth"],
+                                               {**options, **om})
+                scale = self.meta_lr_scale
+                cell = Cell(arch=arch, task=task, width=width, depth=point["depth"], steps=point["steps"],
+                            task_options=task_options, options=options,
+                            log_every=self.log_every or log_interval(point["steps"]), threads=self.threads,
+                            kernels=self.kernels, perturb=self.perturb, device=self.device,
+                            budget=point.get("budget"),
+                            axes=Replica(data_seed=tuple(as_list(self.data_seed)), seed=tuple(self.seeds),
+                                         omega=tuple(omegas), lr=tuple(float(v) for v in as_list(self.lr)),
+                                         meta_lr_scale=(tuple(float(v) for v in scale) if isinstance(scale, list)
+                                                        else float(scale))))
+                _check_memory(cell, n_params, len(probe.x_train))
+                yield cell
 
     @property
     def cells(self):
-        """The cell configurations (JSON-able dicts) this experiment trains."""
-        return [dict(c) for c in self._cells]
+        """The JSON form (`Cell.config`) of each cell this experiment trains: plain dicts."""
+        return [c.config for c in self._cells]
+
+    @property
+    def typed_cells(self):
+        """The `Cell`s this experiment trains, in the order of `cells`."""
+        return list(self._cells)
 
     @property
     def n_replicas(self):
-        return sum(n_replicas(c) for c in self._cells)
+        return sum(c.n_replicas for c in self._cells)
 
     @property
     def model_steps(self):
         """Replicas × steps summed over the cells: the work this experiment trains (cached or not)."""
-        return sum(n_replicas(c) * c["steps"] for c in self._cells)
+        return sum(c.model_steps for c in self._cells)
 
 
 def check_device(device):
@@ -237,57 +245,185 @@ def _probe(task, options, _cache={}):
     return _cache[key]
 
 
-def stack_memory(cfg, k):
-    """Rough bytes a stack of `k` replicas of the shape of `cfg` needs (`validate.cell_memory`)."""
-    probe = _probe(cfg["task"], cfg["task_options"])
-    omega = replicas(cfg)[0][2]
-    n_params = models.count_at(cfg["arch"], probe.in_dim, probe.out_dim, cfg["width"], cfg["depth"],
-                               {**cfg["options"], **({} if omega is None else {"omega": omega})})
-    return validate.cell_memory(k, n_params, len(probe.x_train), cfg["width"], cfg["depth"])
-
-
-def _check_memory(cfg, n_params, n_points):
+def _check_memory(cell, n_params, n_points):
     """ValueError when one cell would need more memory than this machine has."""
-    need, have = validate.cell_memory(n_replicas(cfg), n_params, n_points, cfg["width"], cfg["depth"]), \
+    need, have = validate.cell_memory(cell.n_replicas, n_params, n_points, cell.width, cell.depth), \
         validate.physical_memory()
     if have and need > have:
-        size = f"budget={cfg['budget']}" if cfg["budget"] is not None else f"width={cfg['width']}"
-        raise ValueError(f"{size} is too large: the cell {cfg['arch']} on {cfg['task']} (width {cfg['width']}, "
-                         f"{n_params:,} parameters, {n_replicas(cfg)} replicas, {n_points} points) needs about "
+        size = f"budget={cell.budget}" if cell.budget is not None else f"width={cell.width}"
+        raise ValueError(f"{size} is too large: the cell {cell.arch} on {cell.task} (width {cell.width}, "
+                         f"{n_params:,} parameters, {cell.n_replicas} replicas, {n_points} points) needs about "
                          f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. Lower the budget or "
                          f"width, or stack fewer seeds/lr/omega values in one cell")
 
 
-def n_replicas(cfg):
-    return len(replicas(cfg))
+class Replica(NamedTuple):
+    """What distinguishes one replica from the others of its cell or stack, named as its columns in
+    the results (`schema`) and in its `replica_keys` hash; in a cell's `axes`, each holds the
+    values stacked along that axis."""
+    data_seed: object
+    seed: object
+    omega: object
+    lr: object
+    meta_lr_scale: object
 
 
-# The stacked axes of a replica, in the order `replicas` gives them; everything else of a cell's
-# configuration is shared by its replicas (its *shape*).
-STACKED = ("data_seed", "seed", "omega", "lr", "meta_lr_scale")
-CELL_AXES = ("data_seeds", "seeds", "omegas", "lrs", "meta_lr_scale", "replicas")
+# The stacked axes of a replica, in the order `Cell.replicas` gives them; everything else of a
+# cell's configuration is shared by its replicas (its *shape*).
+STACKED = Replica._fields
+# The names of the stacked axes in a cell's JSON form (`Cell.config`): that form is hashed into
+# every cell key and stored with every entry, so these names stay as they are.
+CONFIG_AXES = Replica(data_seed="data_seeds", seed="seeds", omega="omegas", lr="lrs", meta_lr_scale="meta_lr_scale")
+# A cell's shape fields in the order of its JSON form; kernels, perturb and device appear there only
+# when they differ from their defaults.
+SHAPE = ("arch", "task", "width", "depth", "steps", "task_options", "options", "log_every", "threads",
+         "kernels", "perturb", "device")
+_OPTIONAL = {"kernels": "numpy", "perturb": 0, "device": "cpu"}
 
 
-def replicas(cfg):
-    """The (data_seed, seed, ω, lr, meta_lr_scale) of each replica of a cell or stack, in stacking
-    order: a cell's cartesian axes (meta-lr scale, one or a list, outermost, then lr, ω, data draw,
-    seed), or a stack's explicit "replicas" list."""
-    if "replicas" in cfg:
-        return [tuple(r) for r in cfg["replicas"]]
-    scales = as_list(cfg["meta_lr_scale"])
-    return [(d, s, om, lr, m) for m in scales for lr in cfg["lrs"] for om in cfg["omegas"]
-            for d in cfg["data_seeds"] for s in cfg["seeds"]]
+@dataclass(frozen=True)
+class Cell:
+    """A cell or a training stack: replicas of one shape (arch, task, options, width, depth,
+    steps, log interval, threads, kernels, perturb, device) trained as one stacked ensemble.
+
+    A cell (what an `Experiment` asks for) has `axes`, the values of each stacked field (a
+    `Replica` of tuples; its meta_lr_scale is one value or a tuple, a list in the JSON form), and
+    trains their cartesian product; a stack (`stack_of`) has an explicit tuple of replicas in
+    `stack`, and no budget. `config` is the JSON form stored with the entry and hashed into
+    `key`; `Cell.from_config` reads it back."""
+
+    arch: str
+    task: str
+    width: int
+    depth: int
+    steps: int
+    task_options: dict
+    options: dict
+    log_every: int
+    threads: int
+    kernels: str = "numpy"
+    perturb: int = 0
+    device: str = "cpu"
+    budget: object = None
+    axes: Replica = None
+    stack: tuple = None
+
+    def __post_init__(self):
+        if (self.axes is None) == (self.stack is None):
+            raise ValueError("a cell has either axes (a grid of replicas) or a stack (a list of them)")
+        if self.stack is not None and self.budget is not None:
+            raise ValueError("a stack has no budget: its width is given")
+
+    @cached_property
+    def replicas(self):
+        """The `Replica`s in stacking order: a stack's own, or the cell's cartesian axes (meta-lr
+        scale, one or several, outermost, then lr, ω, data draw, seed)."""
+        if self.stack is not None:
+            return tuple(Replica(*r) for r in self.stack)
+        a = self.axes
+        return tuple(Replica(d, s, om, lr, m) for m in as_list(a.meta_lr_scale) for lr in a.lr for om in a.omega
+                     for d in a.data_seed for s in a.seed)
+
+    @property
+    def n_replicas(self):
+        return len(self.replicas)
+
+    @property
+    def model_steps(self):
+        return self.n_replicas * self.steps
+
+    @property
+    def shape(self):
+        """What the replicas share, without the budget (which only chose the width), as in the JSON
+        form: two cells of one shape can train their replicas in one stack."""
+        out = {k: getattr(self, k) for k in SHAPE}
+        out["task_options"], out["options"] = dict(self.task_options), dict(self.options)
+        for k, default in _OPTIONAL.items():
+            if out[k] == default:
+                del out[k]
+        return out
+
+    @property
+    def config(self):
+        """The JSON form (a plain dict, in its stored key order): hashed into `key`, stored with the
+        entry, given by `Experiment.cells`."""
+        shape = self.shape
+        if self.stack is not None:
+            return {**shape, "budget": None, "replicas": [list(r) for r in self.stack]}
+        a, n = self.axes, CONFIG_AXES
+        head = {k: shape.pop(k) for k in ("arch", "task")}
+        width_on = {k: shape.pop(k) for k in ("width", "depth", "steps")}
+        scale = list(a.meta_lr_scale) if isinstance(a.meta_lr_scale, tuple) else a.meta_lr_scale
+        return {**head, n.seed: list(a.seed), n.omega: list(a.omega), n.lr: list(a.lr), "budget": self.budget,
+                **width_on, n.meta_lr_scale: scale, n.data_seed: list(a.data_seed), **shape}
+
+    @classmethod
+    def from_config(cls, cfg):
+        """The cell or stack of a JSON form (`config`); ValueError for anything that is not one
+        exactly (another key, another value type, a form of another version)."""
+        try:
+            extra = set(cfg) - set(SHAPE) - {"budget", "replicas", *CONFIG_AXES}
+            if extra:
+                raise ValueError(f"unknown fields {sorted(extra)}")
+            if "replicas" in cfg:
+                axes, stack = None, tuple(Replica(*r) for r in cfg["replicas"])
+            else:
+                m = cfg[CONFIG_AXES.meta_lr_scale]
+                axes, stack = Replica(*(tuple(cfg[k]) for k in CONFIG_AXES[:-1]),
+                                      tuple(m) if isinstance(m, list) else m), None
+            cell = cls(**{k: cfg[k] for k in SHAPE if k in cfg}, budget=cfg.get("budget"), axes=axes, stack=stack)
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"not a cell configuration: {type(e).__name__}: {e}") from None
+        if json.dumps(cell.config) != json.dumps(cfg):
+            raise ValueError("not a cell configuration of this version (its JSON form differs)")
+        return cell
+
+    def stack_of(self, reps):
+        """The training stack of this cell's shape holding `reps` (a list of `Replica`s)."""
+        return dataclasses.replace(self, budget=None, axes=None, stack=tuple(Replica(*r) for r in reps))
+
+    @property
+    def _base(self):
+        rev = neurons.get(self.arch).REVISION
+        return {"version": __version__, **({"revision": rev} if rev else {})}
+
+    @cached_property
+    def key(self):
+        """Cache key (`cell_key`)."""
+        return _config_key(self.config)
+
+    @cached_property
+    def replica_keys(self):
+        """The identity of each replica (`replicas` order; see `replica_keys`)."""
+        base = {"shape": self.shape, **self._base}
+        return [_hash({**base, "replica": r._asdict()}) for r in self.replicas]
+
+    def memory(self, k):
+        """Rough bytes a stack of `k` replicas of this shape needs (`validate.cell_memory`)."""
+        probe = _probe(self.task, self.task_options)
+        omega = self.replicas[0].omega
+        n_params = models.count_at(self.arch, probe.in_dim, probe.out_dim, self.width, self.depth,
+                                   {**self.options, **({} if omega is None else {"omega": omega})})
+        return validate.cell_memory(k, n_params, len(probe.x_train), self.width, self.depth)
 
 
-def shape_of(cfg):
-    """What the replicas of a cell or stack share, without the budget (which only chose the width):
-    two cells of one shape can train their replicas in one stack."""
-    return {k: v for k, v in cfg.items() if k not in CELL_AXES and k != "budget"}
+def as_cell(cell):
+    """`cell` if it is a `Cell`, else the cell of the JSON form `cell` (`Cell.from_config`)."""
+    return cell if isinstance(cell, Cell) else Cell.from_config(cell)
 
 
-def stack_config(shape, reps):
-    """The configuration of a training stack: a `shape_of` and an explicit list of replicas."""
-    return {**shape, "budget": None, "replicas": [list(r) for r in reps]}
+def n_replicas(cell):
+    return as_cell(cell).n_replicas
+
+
+def replicas(cell):
+    """The `Replica`s of a cell or stack (a `Cell` or its JSON form), in stacking order."""
+    return list(as_cell(cell).replicas)
+
+
+def shape_of(cell):
+    """The shape (`Cell.shape`) of a cell or stack (a `Cell` or its JSON form)."""
+    return as_cell(cell).shape
 
 
 def cost(*experiments):
@@ -299,20 +435,23 @@ def _hash(blob):
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def cell_key(cfg):
-    """Cache key: a hash of the complete cell configuration, the package version and the neuron's
-    REVISION when nonzero (so a changed neuron recomputes its own cells and no other)."""
+def _config_key(cfg):
     rev = neurons.get(cfg["arch"]).REVISION
     return _hash({"cfg": cfg, "version": __version__, **({"revision": rev} if rev else {})})
 
 
-def replica_keys(cfg):
-    """The identity of each replica of a cell or stack (`replicas` order): a hash of what
-    determines its numbers (the shape: arch, task and options, width, depth, steps, log_every,
-    threads, kernels, perturb, device; its data draw, seed, ω, lr and meta-lr scale; the package
-    version and the neuron's REVISION), not of the budget or the stack that trained it. Training
-    is bit-identical whatever else a stack holds (`train.train_stack`), so the store serves a
-    replica to every cell that needs it."""
-    rev = neurons.get(cfg["arch"]).REVISION
-    base = {"shape": shape_of(cfg), "version": __version__, **({"revision": rev} if rev else {})}
-    return [_hash({**base, "replica": dict(zip(STACKED, r))}) for r in replicas(cfg)]
+def cell_key(cell):
+    """Cache key of a cell or stack (a `Cell` or its JSON form): a hash of its complete JSON form,
+    the package version and the neuron's REVISION when nonzero (so a changed neuron recomputes its
+    own cells and no other)."""
+    return cell.key if isinstance(cell, Cell) else _config_key(cell)
+
+
+def replica_keys(cell):
+    """The identity of each replica of a cell or stack (a `Cell` or its JSON form; `replicas`
+    order): a hash of what determines its numbers (the shape: arch, task and options, width, depth,
+    steps, log_every, threads, kernels, perturb, device; its data draw, seed, ω, lr and meta-lr
+    scale; the package version and the neuron's REVISION), not of the budget or the stack that
+    trained it. Training is bit-identical whatever else a stack holds (`train.train_stack`), so the
+    store serves a replica to every cell that needs it."""
+    return list(as_cell(cell).replica_keys)

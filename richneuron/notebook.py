@@ -87,7 +87,10 @@ class Setup:
         show_figure(path.read_bytes(), caption, self.figures, name)
 
     def table(self, df, name):
-        """Store a table as CSV in output_dir (raw results next to the figures) and return it."""
+        """Store a table as CSV in output_dir (raw results next to the figures) and return it; None
+        (a table of runs not made, e.g. a sweep quick mode leaves out) is returned as is."""
+        if df is None:
+            return None
         self.output_dir.mkdir(parents=True, exist_ok=True)
         df.to_csv(self.output_dir / f"{name}.csv", index=False)
         return df

@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 
 from . import models, schema, stats, tasks
+from .experiment import STACKED
 
-# The columns that identify a replica in both tables (the history's "steps_total" is the metrics' "steps").
-_IDENTITY = ("arch", "task", "data_seed", "seed", "omega", "lr", "meta_lr_scale", "width", "depth", "budget")
+# The columns that identify a replica in both tables (the history's "steps_total" is the metrics' "steps"):
+# the stacked fields of a replica (`experiment.Replica`) and its cell's arch, task, width, depth and budget.
+_IDENTITY = ("arch", "task", *STACKED, "width", "depth", "budget")
 
 
 def logged_scores(columns):

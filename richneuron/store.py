@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from . import legacy, neurons, schema
-from .experiment import STACKED, cell_key, n_replicas, replica_keys, replicas
+from .experiment import STACKED, Cell, as_cell
 from .train import NUMERICS
 from .version import __version__
 
@@ -65,16 +65,17 @@ def save_cell(cache_dir, result):
     _write_atomic(cache_dir / f"{key}.json", json.dumps(doc, allow_nan=True).encode())
 
 
-def expected_weights(cfg):
+def expected_weights(cell):
     """{name: (shape, dtype)} of the stacked weights a cell's training returns (built on the meta
     device: no memory, no random draws)."""
     from . import models, tasks
-    d, _, omega, *_ = replicas(cfg)[0]
-    t = tasks.make(cfg["task"], seed=d, **cfg["task_options"])
-    om = {} if omega is None else {"omega": omega}
+    cell = as_cell(cell)
+    first = cell.replicas[0]
+    t = tasks.make(cell.task, seed=first.data_seed, **cell.task_options)
+    om = {} if first.omega is None else {"omega": first.omega}
     with torch.device("meta"):
-        net = models.RichMLP(cfg["arch"], t.in_dim, t.out_dim, cfg["width"], cfg["depth"], **cfg["options"], **om)
-    k = n_replicas(cfg)
+        net = models.RichMLP(cell.arch, t.in_dim, t.out_dim, cell.width, cell.depth, **cell.options, **om)
+    k = cell.n_replicas
     return {n: ((k, *v.shape), v.dtype) for n, v in net.state_dict().items()}
 
 
@@ -83,20 +84,22 @@ def _require(ok, what):
         raise ValueError(what)
 
 
-def check_entry(doc, blob, cfg):
+def check_entry(doc, blob, cell):
     """Raise ValueError naming the first problem of a stored entry (JSON `doc`, weights `blob`)
-    for configuration `cfg`; return the weights when it is sound."""
+    for `cell` (a `Cell` or its JSON form); return the weights when it is sound."""
     from safetensors.torch import load as st_load
-    key = cell_key(cfg)
+    cell = as_cell(cell)
+    key = cell.key
     _require(isinstance(doc, dict), f"the JSON is a {type(doc).__name__}, not an object")
     for name, kind in (("key", str), ("config", dict), ("metrics", list), ("history", list),
                        ("provenance", dict), ("weights_sha256", str)):
         _require(isinstance(doc.get(name), kind), f"field {name!r} is missing or not a {kind.__name__} "
                  f"(got {type(doc.get(name)).__name__})")
-    _require(doc["key"] == key and doc["config"] == json.loads(json.dumps(cfg)), "configuration does not match its key")
+    _require(doc["key"] == key and doc["config"] == json.loads(json.dumps(cell.config)),
+             "configuration does not match its key")
     if "payload_sha256" in doc:                 # entries from before the payload checksum have only the weights'
         _require(doc["payload_sha256"] == _payload_sha256(doc), "the JSON payload does not match its recorded checksum")
-    n = n_replicas(cfg)
+    n = cell.n_replicas
     _require(len(doc["metrics"]) == n, f"{len(doc['metrics'])} metric rows for {n} replicas")
     for i, row in enumerate(doc["metrics"]):
         _require(isinstance(row, dict) and all(f in row for f in METRIC_FIELDS),
@@ -106,31 +109,31 @@ def check_entry(doc, blob, cfg):
     _require(all(isinstance(r, dict) for r in doc["history"]), "history rows must be objects")
     _require(hashlib.sha256(blob).hexdigest() == doc["weights_sha256"], "weights file does not match its recorded checksum")
     weights = st_load(blob)
-    want = expected_weights(cfg)
+    want = expected_weights(cell)
     got = {n: (tuple(t.shape), t.dtype) for n, t in weights.items()}
     _require(got == want, f"weights have other names, shapes or dtypes than the model "
              f"({sorted(set(got) ^ set(want)) or 'shapes or dtypes differ'})")
     return weights
 
 
-def load_cell(cache_dir, cfg):
-    """The cached result of `cfg`, or None if absent; a damaged entry warns and returns None."""
-    key = cell_key(cfg)
+def load_cell(cache_dir, cell):
+    """The cached result of `cell` (a `Cell`), or None if absent; a damaged entry warns and returns None."""
+    key = cell.key
     jpath, wpath = Path(cache_dir) / f"{key}.json", Path(cache_dir) / f"{key}.safetensors"
     if not jpath.exists():
         return None
     try:
-        return _read_entry(jpath, wpath, cfg)
+        return _read_entry(jpath, wpath, cell)
     except Exception as e:  # noqa: BLE001 - any damage means: recompute
         warnings.warn(f"cache entry {jpath.name} is damaged ({type(e).__name__}: {e}); recomputing it",
                       RuntimeWarning, stacklevel=2)
         return None
 
 
-def _read_entry(jpath, wpath, cfg=None):
-    """A stored entry, checked (`check_entry`) against `cfg` (None: the configuration it records)."""
+def _read_entry(jpath, wpath, cell=None):
+    """A stored entry, checked (`check_entry`) against `cell` (None: the configuration it records)."""
     doc = json.loads(jpath.read_text())
-    doc["weights"] = check_entry(doc, wpath.read_bytes(), doc.get("config") if cfg is None else cfg)
+    doc["weights"] = check_entry(doc, wpath.read_bytes(), doc.get("config") if cell is None else cell)
     if "payload_sha256" not in doc:         # trained before the divergence rule beyond NaN
         legacy.apply_divergence_rule(doc)
     return doc
@@ -152,12 +155,12 @@ def _entry_replicas(jpath):
     (`train.NUMERICS`): such an entry still serves its own cell, by its key)."""
     try:
         doc = json.loads(jpath.read_text())
-        cfg = doc["config"]
-        if doc.get("key") != jpath.stem or cell_key(cfg) != jpath.stem:
+        cell = Cell.from_config(doc["config"])
+        if doc.get("key") != jpath.stem or cell.key != jpath.stem:
             return []
         if doc["provenance"].get("numerics", 1) < NUMERICS:
             return []
-        return replica_keys(cfg)
+        return list(cell.replica_keys)
     except Exception:  # noqa: BLE001 - an entry that cannot be read serves nothing
         return []
 
@@ -197,18 +200,18 @@ def replica_index(cache_dir, save=True):
     return out
 
 
-def replica_records(result):
+def replica_records(result, cell=None):
     """{replica key: record} of a cell or stack `result` (as `run_cell` returns it or the store
-    holds it): each replica's metrics row, history rows and weights, the training stack that
-    trained it ("stack") and when ("date")."""
-    cfg = result["config"]
+    holds it; `cell`: its `Cell`, None: read from its configuration): each replica's metrics row,
+    history rows and weights, the training stack that trained it ("stack") and when ("date")."""
+    cell = Cell.from_config(result["config"]) if cell is None else cell
     prov = result["provenance"]
     hist = {}
     for h in result["history"]:
-        r = tuple(h.get(k, cfg.get("meta_lr_scale")) for k in STACKED)
+        r = tuple(h.get(k, result["config"].get("meta_lr_scale")) for k in STACKED)
         hist.setdefault(r, []).append(h)
     out = {}
-    for i, (rk, r) in enumerate(zip(replica_keys(cfg), replicas(cfg))):
+    for i, (rk, r) in enumerate(zip(cell.replica_keys, cell.replicas)):
         row = result["metrics"][i]
         stack = row.get("stack", result["key"])
         out[rk] = {"metrics": row, "history": hist.get(tuple(r), []),
@@ -238,18 +241,18 @@ def load_replicas(cache_dir, keys):
     return out
 
 
-def assemble(cfg, records):
-    """The result of cell `cfg` from the records of its replicas (`replica_records`, in `replicas`
-    order): its own key, replica indices and budget; weights stacked along the replica axis;
-    provenance of the first training stack, with the cell's training time (the replicas' shares)
-    and every stack's date ("stacks")."""
-    key = cell_key(cfg)
-    metrics = [{**rec["metrics"], "replica": i, "cell": key, "budget": cfg["budget"], "stack": rec["stack"]}
+def assemble(cell, records):
+    """The result of `cell` (a `Cell`) from the records of its replicas (`replica_records`, in
+    `Cell.replicas` order): its own key, replica indices and budget; weights stacked along the
+    replica axis; provenance of the first training stack, with the cell's training time (the
+    replicas' shares) and every stack's date ("stacks")."""
+    key = cell.key
+    metrics = [{**rec["metrics"], "replica": i, "cell": key, "budget": cell.budget, "stack": rec["stack"]}
                for i, rec in enumerate(records)]
-    history = [{**h, "budget": cfg["budget"]} for rec in records for h in rec["history"]]
+    history = [{**h, "budget": cell.budget} for rec in records for h in rec["history"]]
     weights = {n: torch.stack([rec["weights"][n] for rec in records]) for n in records[0]["weights"]}
     stacks = {rec["stack"]: rec["date"] for rec in records}
     prov = dict(records[0].get("provenance") or {}, date=records[0]["date"],
                 wall_seconds=sum(float(r["wall_seconds"]) for r in metrics), stacks=stacks)
-    return {"key": key, "config": cfg, "metrics": metrics, "history": history, "weights": weights,
+    return {"key": key, "config": cell.config, "metrics": metrics, "history": history, "weights": weights,
             "provenance": prov}

@@ -1,30 +1,23 @@
 """The paper's summary: each claim's published effect beside ours, on the claim's own scale.
 
 Read from verdict rows (a notebook's verdicts.json, or the paper's): each row carries its headline
-effect as `effect` (`stats.effect`: label, scale, unit, estimate with its interval, the study's value
+effect as `effect` (`verdicts.effect`: label, scale, unit, estimate with its interval, the study's value
 on the same scale and the value of no effect), computed by its finding module from the comparison
-it judged. A claim whose verdict rests on several tests with no one number has `effect` None and is
-drawn as its verdict only.
-
-Rows written before `effect` existed (the committed paper/verdicts.json until the next full
-render) are read by `effect_from_text`, which finds the headline in the row's `ours` text; nothing
-else reads text.
+it judged. A claim whose verdict rests on several tests with no one number has `effect` None (or
+no `effect`) and is drawn as its verdict only; no number is read from a row's text.
 """
 import math
-import re
-from dataclasses import dataclass
-from typing import Callable, Optional
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from . import published, stats
+from . import verdicts
 
 # Verdict colours: the scorecard's cells and the summary figure's points (colour-blind safe).
-VERDICT_COLORS = {stats.REPLICATED: "#1b9e77", stats.CONDITIONAL: "#7fc97f",
-                  stats.NOT_REPLICATED: "#d95f02", stats.INCONCLUSIVE: "#9e9e9e", "not judged": "#ffffff"}
-VERDICT_SHORT = {stats.REPLICATED: "replicated", stats.CONDITIONAL: "under conditions",
-                 stats.NOT_REPLICATED: "not replicated", stats.INCONCLUSIVE: "inconclusive",
+VERDICT_COLORS = {verdicts.REPLICATED: "#1b9e77", verdicts.CONDITIONAL: "#7fc97f",
+                  verdicts.NOT_REPLICATED: "#d95f02", verdicts.INCONCLUSIVE: "#9e9e9e", "not judged": "#ffffff"}
+VERDICT_SHORT = {verdicts.REPLICATED: "replicated", verdicts.CONDITIONAL: "under conditions",
+                 verdicts.NOT_REPLICATED: "not replicated", verdicts.INCONCLUSIVE: "inconclusive",
                  "not judged": "not judged"}
 
 
@@ -36,95 +29,14 @@ def verdict_at(row, key):
 
 
 def effect(row):
-    """The row's headline effect (`stats.effect`'s dict: "label", "scale", "unit", "estimate", "low",
-    "high", "published", "null"), or None when the claim has no single number. A row written before
-    rows carried `effect` is read from its text (`effect_from_text`)."""
-    if "effect" not in row:
-        return effect_from_text(row)
-    e = row["effect"]
+    """The row's headline effect (`verdicts.effect`'s dict: "label", "scale", "unit", "estimate", "low",
+    "high", "published", "null"), or None when the claim has no single number."""
+    e = row.get("effect")
     if not isinstance(e, dict) or e.get("estimate") is None:
         return None
     if e["scale"] == "log" and not all(v is None or v > 0 for v in (e["estimate"], e["low"], e["high"])):
         return None
     return dict(e)
-
-
-# ----------------------------------------------------------------------------- rows from before `effect`
-
-NUMBER = r"[+\-−]?(?:\d+\.?\d*|\.\d+)(?:e[+\-]?\d+)?"
-INTERVAL = re.compile(rf"(?P<estimate>{NUMBER})\s*(?:×|pp)?\s*\[(?P<low>{NUMBER}),\s*(?P<high>{NUMBER})\]")
-
-
-@dataclass(frozen=True)
-class Effect:
-    """How an old row's headline is read from its `ours` text: `label`, `scale`, `published(claim_id)`:
-    the study's value on that scale, `pattern`: a regex whose groups `estimate` (and optionally
-    `low`, `high`, `of`) find ours (default: its first interval), `null`: the value of no effect."""
-    label: str
-    scale: str
-    published: Callable[[str], float]
-    pattern: Optional[str] = None
-    null: Optional[float] = 0.0
-
-
-def _ratio(a, b, task):
-    return lambda c: published.value(a, task) / published.value(b, task)
-
-
-def _gap_pp(a, b, task):
-    return lambda c: 100 * (published.value(a, task) - published.value(b, task))
-
-
-EFFECTS = {
-    "memorization_ratio": Effect("Vanilla / SinGLU memorize MSE", "log", lambda c: published.claims()[c]["value"]),
-    "singlu_wins": Effect("standard tasks SinGLU wins (of 6)", "linear", lambda c: published.claims()[c]["value"],
-                          pattern=r"(?P<estimate>\d+)/6 wins", null=None),
-    "nested_ratio": Effect("Vanilla / SinGLU nested2d MSE", "log", lambda c: published.claims()[c]["value"]),
-    "checkerboard_pp": Effect("SinGLU − Vanilla checkerboard accuracy (pp)", "linear",
-                              lambda c: published.claims()[c]["value"]),
-    "spiral_needs_v10": Effect("v10 − SinGLU spiral accuracy (pp)", "linear", _gap_pp("v10", "singlu", "spiral")),
-    "v10_best_complex": Effect("archs v10 beats on complex4d", "linear", None,
-                               pattern=r"lower MSE than (?P<estimate>\d+)/(?P<of>\d+) archs", null=None),
-    "v15_beats_singlu_hifreq": Effect("v15 / SinGLU hifreq MSE", "log", _ratio("v15", "singlu", "hifreq")),
-    "width_penalty": Effect("hidden width lost per extra matrix (%)", "linear",
-                            lambda c: 100 * published.claims()[c]["value"],
-                            pattern=rf"(?P<estimate>{NUMBER})% per extra matrix", null=None),
-    "fixed_freq_generalizes": Effect("adaptive archs SinGLU beats on freqgen", "linear", None,
-                                     pattern=r"freqgen: SinGLU significantly better than (?P<estimate>\d+)/(?P<of>\d+)",
-                                     null=None),
-    "ood_degradation": Effect("Vanilla OOD / in-range MSE", "log", lambda c: published.claims()[c]["vanilla"],
-                              pattern=rf"Vanilla ×(?P<estimate>{NUMBER}) \[(?P<low>{NUMBER}), (?P<high>{NUMBER})\]"),
-    "regime_map": Effect("map rows whose best arch is significantly best (of 6)", "linear",
-                         lambda c: published.claims()[c]["value"],
-                         pattern=r"(?P<estimate>\d+)/6 rows: the study's best is significantly best", null=None),
-}
-
-
-def _num(text):
-    return float(text.replace("−", "-"))
-
-
-def effect_from_text(row):
-    """An old row's headline effect (as `stats.effect`) read from its `ours` text by `EFFECTS`, or
-    None when the claim has no single number or the text does not show it."""
-    spec = EFFECTS.get(row["claim_id"])
-    if spec is None:
-        return None
-    m = re.search(spec.pattern, row.get("ours", "")) if spec.pattern else INTERVAL.search(row.get("ours", ""))
-    if not m:
-        return None
-    g = m.groupdict()
-    low, high = (_num(g["low"]), _num(g["high"])) if g.get("low") is not None else (None, None)
-    pub = float(g["of"]) if g.get("of") is not None else None      # "best of all": the study's claim is all of them
-    if spec.published is not None:
-        try:
-            pub = float(spec.published(row["claim_id"]))
-        except (KeyError, TypeError):
-            pub = None
-    unit = ("×" if spec.scale == "log" else " pp" if spec.label.endswith("(pp)")
-            else "%" if spec.label.endswith("(%)") else "")
-    return effect({"effect": stats.effect(spec.label, _num(g["estimate"]), low, high, scale=spec.scale, unit=unit,
-                                          published=pub, null=spec.null)})
 
 
 def short_claim(row):

@@ -11,7 +11,7 @@ import torch
 from torch.func import stack_module_state
 
 from . import models, ops, tasks
-from .experiment import as_list, cell_key, log_interval, replicas as cell_replicas
+from .experiment import as_cell, as_list, log_interval
 from .provenance import provenance
 
 STAT_KEYS = ("alpha", "omega", "gate", "phase")
@@ -297,55 +297,54 @@ def train_stack(model_list, task, steps, lr, log_every=None, progress=None, meta
              **{n: b.cpu() for n, b in buffers.items()}}, summary, history)
 
 
-def run_cell(cfg, progress=None):
-    """Train one cell (a JSON-able config from `Experiment.cells`); returns a result dict.
+def run_cell(cell, progress=None):
+    """Train one cell or stack (a `Cell`, or its JSON form from `Experiment.cells`); returns a
+    result dict.
 
-    The result holds `metrics` and `history` records, the stacked `weights` (name -> tensor with
-    a leading replica axis) and `provenance`. Safe to call in a worker process.
+    The result holds the cell's `key`, its JSON form (`config`), `metrics` and `history` records,
+    the stacked `weights` (name -> tensor with a leading replica axis) and `provenance`. Safe to
+    call in a worker process.
     """
+    cell = as_cell(cell)
     old_threads = torch.get_num_threads()
-    torch.set_num_threads(cfg["threads"])
-    device = cfg.get("device", "cpu")
+    torch.set_num_threads(cell.threads)
     try:
         t0 = time.perf_counter()
-        replicas = cell_replicas(cfg)
-        draws = {d: tasks.make(cfg["task"], seed=d, **cfg["task_options"]) for d in dict.fromkeys(r[0] for r in replicas)}
-        task = draws[replicas[0][0]]
-        model_list = [models.build_model(cfg["arch"], task.in_dim, task.out_dim, width=cfg["width"],
-                                         depth=cfg["depth"], seed=s, perturb=cfg.get("perturb", 0),
-                                         **cfg["options"], **({} if om is None else {"omega": om}))
-                      for _, s, om, *_ in replicas]
-        with ops.use_numpy(cfg.get("kernels", "numpy") == "numpy"):
-            initial = [initial_loss(m, draws[d]) for m, (d, *_) in zip(model_list, replicas)]
-            weights, summary, hist = train_stack(model_list, [draws[d] for d, *_ in replicas], cfg["steps"],
-                                                 [r[3] for r in replicas], cfg["log_every"], progress,
-                                                 [r[4] for r in replicas], device=device)
-        mark_divergence(summary, initial, [baseline_loss(draws[d]) for d, *_ in replicas])
+        replicas = cell.replicas
+        draws = {d: tasks.make(cell.task, seed=d, **cell.task_options) for d in dict.fromkeys(r.data_seed for r in replicas)}
+        task = draws[replicas[0].data_seed]
+        model_list = [models.build_model(cell.arch, task.in_dim, task.out_dim, width=cell.width, depth=cell.depth,
+                                         seed=r.seed, perturb=cell.perturb,
+                                         **cell.options, **({} if r.omega is None else {"omega": r.omega}))
+                      for r in replicas]
+        with ops.use_numpy(cell.kernels == "numpy"):
+            initial = [initial_loss(m, draws[r.data_seed]) for m, r in zip(model_list, replicas)]
+            weights, summary, hist = train_stack(model_list, [draws[r.data_seed] for r in replicas], cell.steps,
+                                                 [r.lr for r in replicas], cell.log_every, progress,
+                                                 [r.meta_lr_scale for r in replicas], device=cell.device)
+        mark_divergence(summary, initial, [baseline_loss(draws[r.data_seed]) for r in replicas])
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
     n_params = models.count_params(model_list[0])
     moved = movement(weights, model_list)
-    shared = {"arch": cfg["arch"], "task": cfg["task"], "width": cfg["width"], "params": n_params,
-              "budget": cfg["budget"], "depth": cfg["depth"], "steps": cfg["steps"],
-              "kernels": cfg.get("kernels", "numpy"), "perturb": cfg.get("perturb", 0), "device": device,
-              **{f"task.{k}": v for k, v in cfg["task_options"].items()},
-              **{f"opt.{k}": v for k, v in cfg["options"].items()}}
+    options = {**{f"task.{k}": v for k, v in cell.task_options.items()},
+               **{f"opt.{k}": v for k, v in cell.options.items()}}
+    shared = {"arch": cell.arch, "task": cell.task, "width": cell.width, "params": n_params, "budget": cell.budget,
+              "depth": cell.depth, "steps": cell.steps, "kernels": cell.kernels, "perturb": cell.perturb,
+              "device": cell.device, **options}
     metrics = []
-    for r, (d, s, om, lr, mls) in enumerate(replicas):
-        row = {**shared, "meta_lr_scale": mls, "data_seed": d, "seed": s, "omega": om, "lr": lr, "replica": r,
-               **{n: v[r] for n, v in summary.items()}, **moved[r], **draws[d].baselines,
-               "metric": task.metric, "wall_seconds": wall / len(replicas), "cell": cell_key(cfg),
-               "stack": cell_key(cfg)}
+    for i, r in enumerate(replicas):
+        row = {**shared, "meta_lr_scale": r.meta_lr_scale, "data_seed": r.data_seed, "seed": r.seed, "omega": r.omega,
+               "lr": r.lr, "replica": i, **{n: v[i] for n, v in summary.items()}, **moved[i],
+               **draws[r.data_seed].baselines, "metric": task.metric, "wall_seconds": wall / len(replicas),
+               "cell": cell.key, "stack": cell.key}
         metrics.append(row)
-    history = [{"arch": cfg["arch"], "task": cfg["task"], "data_seed": replicas[r][0], "seed": replicas[r][1],
-                "omega": replicas[r][2], "lr": replicas[r][3], "meta_lr_scale": replicas[r][4],
-                "width": cfg["width"], "depth": cfg["depth"], "budget": cfg["budget"], "steps_total": cfg["steps"],
-                **{f"task.{k}": v for k, v in cfg["task_options"].items()},
-                **{f"opt.{k}": v for k, v in cfg["options"].items()},
+    history = [{"arch": cell.arch, "task": cell.task, **replicas[i]._asdict(),
+                "width": cell.width, "depth": cell.depth, "budget": cell.budget, "steps_total": cell.steps, **options,
                 "step": step, "quantity": q, "layer": lab, "value": v}
-               for r, step, q, lab, v in hist]
-    return {"key": cell_key(cfg), "config": cfg, "metrics": metrics, "history": history,
+               for i, step, q, lab, v in hist]
+    return {"key": cell.key, "config": cell.config, "metrics": metrics, "history": history,
             "weights": weights, "provenance": provenance(wall_seconds=wall, **numerics())}
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from richneuron import stats
+from richneuron import verdicts
 from richneuron.analysis import adaptive as ad
 
 TASKS = {"spiral": "accuracy", "nested2d": "mse"}
@@ -53,9 +53,9 @@ def tables(v10_spiral=0.6, phase_end=0.02, alpha_end_std=0.10, meta_x10=0.80, ad
 
 def test_replicated_when_every_part_holds():
     row = ad.verdict(tables())
-    assert row["verdict"] == stats.REPLICATED, row["reason"]
-    assert set(row["parts"]) == set(ad.PARTS) and row["parts"].pop(ad.GRADIENT) == stats.NOT_TESTABLE
-    assert set(row["parts"].values()) == {stats.HOLDS} and row["reposed"] == {ad.REPOSED: stats.HOLDS}
+    assert row["verdict"] == verdicts.REPLICATED, row["reason"]
+    assert set(row["parts"]) == set(ad.PARTS) and row["parts"].pop(ad.GRADIENT) == verdicts.NOT_TESTABLE
+    assert set(row["parts"].values()) == {verdicts.HOLDS} and row["reposed"] == {ad.REPOSED: verdicts.HOLDS}
     assert "not testable as stated" in row["reason"] and "Adam" in row["reason"]
     assert row["criterion"] == ad.CRITERIA[ad.CLAIM] and row["criterion_source"] == f"richneuron/criteria/{ad.CLAIM}.md"
 
@@ -64,14 +64,14 @@ def test_not_replicated_when_an_adaptive_arch_beats_singlu():
     row = ad.verdict(tables(v10_spiral=0.95))          # v10: +25 pp over SinGLU on spiral
     assert (row["effect"]["estimate"], row["effect"]["published"]) == (1, 0)   # one test beats SinGLU; the study: none
     assert ad.verdict(tables())["effect"]["estimate"] == 0
-    assert row["verdict"] == stats.NOT_REPLICATED
-    assert row["parts"]["performance"] == stats.FAILS and "v10 on spiral" in row["ours"]
+    assert row["verdict"] == verdicts.NOT_REPLICATED
+    assert row["parts"]["performance"] == verdicts.FAILS and "v10 on spiral" in row["ours"]
 
 
 def test_inconclusive_when_a_part_neither_holds_nor_fails():
     row = ad.verdict(tables(phase_end=0.1))            # v11's phase at a tenth of its bound: undecided
-    assert row["parts"]["phase ≈ 0 (v11)"] == stats.UNSURE
-    assert row["verdict"] == stats.INCONCLUSIVE
+    assert row["parts"]["phase ≈ 0 (v11)"] == verdicts.UNSURE
+    assert row["verdict"] == verdicts.INCONCLUSIVE
     # it says what would settle it: the draws at which the observed effect would be resolved
     (s,) = row["settle"]
     assert s["label"].startswith("phase ≈ 0 (v11)") and s["draws"] >= 2 and "what would settle it" in row["reason"]
@@ -79,8 +79,8 @@ def test_inconclusive_when_a_part_neither_holds_nor_fails():
 
 def test_conditional_is_not_reachable_a_failing_part_is_not_rescued():
     row = ad.verdict(tables(alpha_end_std=0.3))        # α spreads from 0.10 to 0.30: the router routes
-    assert row["parts"]["alpha stuck (v6)"] == stats.FAILS
-    assert row["verdict"] == stats.NOT_REPLICATED
+    assert row["parts"]["alpha stuck (v6)"] == verdicts.FAILS
+    assert row["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_phase_is_judged_relative_to_its_bound_not_in_radians():
@@ -89,24 +89,24 @@ def test_phase_is_judged_relative_to_its_bound_not_in_radians():
     t = tables(phase_end=0.5)
     assert (t["phase"]["end"] * t["phase"]["bound"]).max() < 0.1
     fam = ad.phase_family(t["phase"])
-    assert (fam["part"] == stats.FAILS).all()
-    assert ad.verdict(t)["verdict"] == stats.NOT_REPLICATED
+    assert (fam["part"] == verdicts.FAILS).all()
+    assert ad.verdict(t)["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_missing_arch_makes_its_part_inconclusive():
     t = tables(adaptive=("v6", "v10", "v11"))          # no v7: ω not measured
     row = ad.verdict(t)
-    assert row["parts"]["omega frozen (v7)"] == stats.UNSURE
-    assert row["verdict"] == stats.INCONCLUSIVE and "omega frozen (v7)" in row["reason"]
+    assert row["parts"]["omega frozen (v7)"] == verdicts.UNSURE
+    assert row["verdict"] == verdicts.INCONCLUSIVE and "omega frozen (v7)" in row["reason"]
 
 
 def test_meta_lr_equivalent_scores_mean_not_helped():
     t = tables(meta_x10=0.6)                           # ×10 changes nothing: equivalent within 2 pp
     pairs = ad.meta_pairs(ad.meta_family(t["meta"]))
-    assert pairs["part"].tolist() == [stats.FAILS]
+    assert pairs["part"].tolist() == [verdicts.FAILS]
     row = ad.verdict(t)
-    assert row["reposed"][ad.REPOSED] == stats.FAILS and row["parts"][ad.GRADIENT] == stats.NOT_TESTABLE
-    assert row["verdict"] == stats.REPLICATED                  # the re-posed part is ours: shown, not counted
+    assert row["reposed"][ad.REPOSED] == verdicts.FAILS and row["parts"][ad.GRADIENT] == verdicts.NOT_TESTABLE
+    assert row["verdict"] == verdicts.REPLICATED                  # the re-posed part is ours: shown, not counted
 
 
 def test_performance_family_is_holm_over_all_pairs():
@@ -125,14 +125,14 @@ def test_one_uncorrected_win_among_many_tests_is_not_a_win_after_holm():
     fam = ad.performance_family(pd.DataFrame(rows))
     assert fam.loc[fam["arch"] == "a0", "p_value"].iloc[0] < 0.05     # uncorrected: a "win"
     assert not fam["better"].any()                                    # Holm over 54: no win
-    assert ad._all_hold(fam["part"]) != stats.FAILS
+    assert ad._all_hold(fam["part"]) != verdicts.FAILS
 
 
 def test_no_change_fails_only_for_a_significant_change_at_least_the_margin():
     rng = np.random.default_rng(1)
     small = _start_end("v6", 0.10, 0.12, 0.003, rng)                  # significant but 0.02 < 0.05
     fam = ad.no_change_family({"alpha_std": small}, "linear", {"alpha_std": ad.ALPHA_MARGIN})
-    assert (fam["p_holm"] < 0.05).all() and (fam["part"] != stats.FAILS).all()
+    assert (fam["p_holm"] < 0.05).all() and (fam["part"] != verdicts.FAILS).all()
 
 
 def test_start_end_and_phase_use_keep_data_draws_apart():
@@ -157,7 +157,7 @@ def test_tiny_errors_are_judged_by_their_ratio_no_fixed_floor():
     rows = [{"arch": a, "task": "memorize", "metric": "mse", "diverged": False, **k, "score": v}
             for a, mu in (("singlu", 1e-7), ("v10", 1e-8)) for k, v in zip(_keys(), mu * np.exp(0.1 * rng.standard_normal(N)))]
     fam = ad.performance_family(pd.DataFrame(rows))
-    assert fam["p_holm"].iloc[0] < 0.05 and fam["better"].iloc[0] and fam["part"].iloc[0] == stats.FAILS
+    assert fam["p_holm"].iloc[0] < 0.05 and fam["better"].iloc[0] and fam["part"].iloc[0] == verdicts.FAILS
     row = ad.verdict({"scores": pd.DataFrame(rows)})
     assert [r["label"] for r in row["ratios"]] == ["v10 / memorize"] and row["ratios"][0]["parts"] == ["performance"]
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from richneuron import criteria, stats
+from richneuron import criteria, verdicts
 from richneuron.analysis import memorization as mem
 
 CLAIM = 168327
@@ -49,53 +49,53 @@ def test_ratio_is_welch_on_log_mse_and_drops_diverged():
 
 def test_replicated_when_resolved_ratio_is_in_the_claimed_decade():
     row = mem.verdict(_tables(2.0, 2.0 / CLAIM), CLAIM)          # SinGLU 1.2e-5: above the floor
-    assert two(row) == {"direction": stats.HOLDS, "magnitude": stats.HOLDS}
-    assert row["verdict"] == stats.REPLICATED and row["criterion"] == mem.CRITERIA[mem.CLAIM]
+    assert two(row) == {"direction": verdicts.HOLDS, "magnitude": verdicts.HOLDS}
+    assert row["verdict"] == verdicts.REPLICATED and row["criterion"] == mem.CRITERIA[mem.CLAIM]
     c, e = mem.ratio(_tables(2.0, 2.0 / CLAIM)["default"])["comparison"], row["effect"]   # the headline's comparison
     assert (e["estimate"], e["low"], e["high"], e["scale"], e["published"]) == (c.estimate, c.low, c.high, "log", CLAIM)
-    assert stats.effect_text(e) in row["ours"]                  # the scorecard's number is the section's
+    assert verdicts.effect_text(e) in row["ours"]                  # the scorecard's number is the section's
 
 
 def test_conditional_when_only_a_swept_lr_reaches_the_claim():
     row = mem.verdict(_tables(1e-2, 3.8e-4, sweep=[(1e-2, 3.0, 3.0 / CLAIM), (3e-4, 1e-2, 1e-2)]), CLAIM)
-    assert two(row) == {"direction": stats.HOLDS, "magnitude": stats.FAILS}   # 26x: far short of the claim
-    assert row["verdict"] == stats.CONDITIONAL and "lr 0.01" in row["reason"]
-    assert row["conditions"]["at lr 0.0003"]["direction"] == stats.FAILS        # equivalent: no effect
+    assert two(row) == {"direction": verdicts.HOLDS, "magnitude": verdicts.FAILS}   # 26x: far short of the claim
+    assert row["verdict"] == verdicts.CONDITIONAL and "lr 0.01" in row["reason"]
+    assert row["conditions"]["at lr 0.0003"]["direction"] == verdicts.FAILS        # equivalent: no effect
 
 
 def test_not_replicated_when_singlu_is_worse_and_no_sweep_rescues_it():
     row = mem.verdict(_tables(1e-3, 1e-2, sweep=[(1e-2, 1e-3, 1e-2)]), CLAIM)
-    assert row["parts"]["direction"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
+    assert row["parts"]["direction"] == verdicts.FAILS and row["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_inconclusive_when_the_groups_overlap_and_the_ratio_is_small():
     wide = np.exp(20.0 * (Z - Z.mean()))                          # so wide that the interval spans 1 and the claim
     d = pd.DataFrame(_rows("vanilla", 1.5e-2, wide) + _rows("singlu", 1e-2, wide[::-1]))
     row = mem.verdict(mem.tables(d), CLAIM)
-    assert two(row) == {"direction": stats.UNSURE, "magnitude": stats.UNSURE}
-    assert row["verdict"] == stats.INCONCLUSIVE
+    assert two(row) == {"direction": verdicts.UNSURE, "magnitude": verdicts.UNSURE}
+    assert row["verdict"] == verdicts.INCONCLUSIVE
 
 
 def test_tiny_errors_are_judged_by_their_ratio_no_fixed_floor():
     row = mem.verdict(_tables(8e-6, 3e-7), CLAIM)                 # ~27x, significant: errors far below 1e-5 are resolved
-    assert two(row) == {"direction": stats.HOLDS, "magnitude": stats.FAILS}
-    assert row["verdict"] == stats.NOT_REPLICATED
+    assert two(row) == {"direction": verdicts.HOLDS, "magnitude": verdicts.FAILS}
+    assert row["verdict"] == verdicts.NOT_REPLICATED
     assert row["ratios"] == [{"label": "memorize / vanilla / singlu", "estimate": pytest.approx(8e-6 / 3e-7),
                               "parts": ["direction", "magnitude"]}]
 
 
-@pytest.mark.parametrize("moved, expected", [(2.0, stats.REPLICATED), (3.4, stats.INCONCLUSIVE)])
+@pytest.mark.parametrize("moved, expected", [(2.0, verdicts.REPLICATED), (3.4, verdicts.INCONCLUSIVE)])
 def test_a_ratio_the_check_moves_beyond_the_claimed_band_is_not_judged(moved, expected):
     """Both computations replicate (both ratios in the claimed decade); the check's runs move the
     ratio by a factor 2 (within √10: judged) or 3.4 (beyond: not a measurement, both parts inconclusive)."""
     primary = mem.verdict(_tables(1e-2, 1e-2 / (2 * CLAIM)), CLAIM)
     check = mem.verdict(_tables(1e-2, 1e-2 / (2 * CLAIM / moved)), CLAIM)
-    assert primary["verdict"] == check["verdict"] == stats.REPLICATED
-    row = stats.rounding_check(primary, check)
+    assert primary["verdict"] == check["verdict"] == verdicts.REPLICATED
+    row = verdicts.rounding_check(primary, check)
     assert row["verdict"] == expected
-    if expected == stats.INCONCLUSIVE:
-        assert two(row) == {"direction": stats.UNSURE, "magnitude": stats.UNSURE}
-        assert "not a measurement" in row["reason"] and row["verdict_before_ratio_check"] == stats.REPLICATED
+    if expected == verdicts.INCONCLUSIVE:
+        assert two(row) == {"direction": verdicts.UNSURE, "magnitude": verdicts.UNSURE}
+        assert "not a measurement" in row["reason"] and row["verdict_before_ratio_check"] == verdicts.REPLICATED
     else:
         assert row["parts"] == primary["parts"] and "not a measurement" not in row["reason"]
 
@@ -159,16 +159,16 @@ def test_figures_are_saved_with_their_captions(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("capacity, expected", [
-    (HELD_CAPACITY, stats.HOLDS),
-    (((400, 1e-1, 1e-3), (800, 1e-2, 1e-2)), stats.FAILS),            # equal at 800 pairs: no more stored
-    (((400, 1e-1, 1e-3), (800, 1e-2, 3e-2)), stats.FAILS),            # Vanilla better at 800 pairs
-    (((200, 1.0, 1e-3), (400, 1e-1, 1e-3)), stats.HOLDS),              # 200 pairs is the default: not read here
-    ((), stats.UNSURE)])                                                # the sweep not run
+    (HELD_CAPACITY, verdicts.HOLDS),
+    (((400, 1e-1, 1e-3), (800, 1e-2, 1e-2)), verdicts.FAILS),            # equal at 800 pairs: no more stored
+    (((400, 1e-1, 1e-3), (800, 1e-2, 3e-2)), verdicts.FAILS),            # Vanilla better at 800 pairs
+    (((200, 1.0, 1e-3), (400, 1e-1, 1e-3)), verdicts.HOLDS),              # 200 pairs is the default: not read here
+    ((), verdicts.UNSURE)])                                                # the sweep not run
 def test_capacity_part(capacity, expected):
     row = mem.verdict(_tables(2.0, 2.0 / CLAIM, capacity=capacity), CLAIM)
     assert row["parts"]["capacity"] == expected
-    assert row["verdict"] == {stats.HOLDS: stats.REPLICATED, stats.FAILS: stats.NOT_REPLICATED,
-                              stats.UNSURE: stats.INCONCLUSIVE}[expected]
+    assert row["verdict"] == {verdicts.HOLDS: verdicts.REPLICATED, verdicts.FAILS: verdicts.NOT_REPLICATED,
+                              verdicts.UNSURE: verdicts.INCONCLUSIVE}[expected]
 
 
 def test_capacity_undecided_says_what_would_settle_it():
@@ -176,6 +176,6 @@ def test_capacity_undecided_says_what_would_settle_it():
     c = pd.DataFrame(_rows("vanilla", 2e-2, wide, **{"task.n_points": 400}) + _rows("singlu", 1e-2, wide[::-1], **{"task.n_points": 400}))
     d = pd.DataFrame(_rows("vanilla", 2.0) + _rows("singlu", 2.0 / CLAIM))
     row = mem.verdict(mem.tables(d, None, c), CLAIM)
-    assert row["parts"]["capacity"] == stats.UNSURE and row["verdict"] == stats.INCONCLUSIVE
+    assert row["parts"]["capacity"] == verdicts.UNSURE and row["verdict"] == verdicts.INCONCLUSIVE
     assert [s["label"] for s in row["settle"]] == ["Vanilla/SinGLU at 200 pairs", "Vanilla/SinGLU at 400 pairs"]
     assert row["settle"][1]["draws"] > 12 and "what would settle it" in row["reason"]

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as st
 from statsmodels.stats.multitest import multipletests
 
-from richneuron import criteria, protocol, stats
+from richneuron import criteria, protocol, stats, verdicts
 from richneuron.analysis import ood
 
 Z = np.array([-1.6, -1.1, -0.7, -0.4, -0.15, 0.0, 0.05, 0.3, 0.5, 0.75, 1.0, 1.31])
@@ -49,13 +49,13 @@ def test_versus_is_compare_on_both_quantities_with_holm_over_the_family():
 
 def test_replicated_when_ratio_magnitudes_and_absolute_ood_error_all_agree():
     row = _verdict(_grid(CLAIMED))
-    assert row["parts"] == {"direction": stats.HOLDS, "magnitude": stats.HOLDS, "absolute OOD error": stats.HOLDS}
-    assert row["verdict"] == stats.REPLICATED and row["criterion"] == ood.CRITERIA[ood.CLAIM]
+    assert row["parts"] == {"direction": verdicts.HOLDS, "magnitude": verdicts.HOLDS, "absolute OOD error": verdicts.HOLDS}
+    assert row["verdict"] == verdicts.REPLICATED and row["criterion"] == ood.CRITERIA[ood.CLAIM]
     logs = np.log(7 * SPREAD[::-1] / SPREAD)                    # Vanilla's per-replica degradation, geometric mean 7
     lo, hi = st.t.interval(0.95, len(logs) - 1, loc=logs.mean(), scale=st.sem(logs))
     e = row["effect"]
     assert (e["estimate"], e["low"], e["high"], e["published"]) == pytest.approx((7, np.exp(lo), np.exp(hi), VAN))
-    assert stats.effect_text(e) in row["ours"]
+    assert verdicts.effect_text(e) in row["ours"]
 
 
 def test_not_replicated_when_the_ratio_holds_but_sine_archs_are_better_off_range():
@@ -63,14 +63,14 @@ def test_not_replicated_when_the_ratio_holds_but_sine_archs_are_better_off_range
     # while their OOD error is lower than Vanilla's
     m = _grid({"vanilla": (1e-4, 9.0), "singlu": (1e-7, 0.5), "v10": (1e-6, 0.3)})
     row = _verdict(m)
-    assert row["parts"]["direction"] == stats.HOLDS and row["parts"]["absolute OOD error"] == stats.FAILS
-    assert row["verdict"] == stats.NOT_REPLICATED
+    assert row["parts"]["direction"] == verdicts.HOLDS and row["parts"]["absolute OOD error"] == verdicts.FAILS
+    assert row["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_magnitude_fails_when_an_interval_misses_the_claimed_band():
     m = _grid({"vanilla": (0.1, 0.7), "singlu": (1e-6, 2.0), "v10": (0.001, 1.0)})   # singlu 2e6x
     row = _verdict(m)
-    assert row["parts"]["magnitude"] == stats.FAILS and row["verdict"] == stats.NOT_REPLICATED
+    assert row["parts"]["magnitude"] == verdicts.FAILS and row["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_conditional_at_a_swept_omega():
@@ -78,8 +78,8 @@ def test_conditional_at_a_swept_omega():
     om = pd.concat([_grid({"singlu": (0.01, 2.0), "v10": (0.001, 1.0)}, omega=10.0),
                     _grid({"singlu": (0.01, 2.0), "v10": (0.001, 1.0)}, omega=1.0)])   # ω 1: the default, no condition
     row = _verdict(m, om)
-    assert row["parts"]["absolute OOD error"] == stats.FAILS                          # equivalent at default
-    assert row["verdict"] == stats.CONDITIONAL and "at omega 10 for singlu, v10" in row["reason"]
+    assert row["parts"]["absolute OOD error"] == verdicts.FAILS                          # equivalent at default
+    assert row["verdict"] == verdicts.CONDITIONAL and "at omega 10 for singlu, v10" in row["reason"]
     assert list(row["conditions"]) == ["at omega 10 for singlu, v10"]
 
 
@@ -87,8 +87,8 @@ def test_inconclusive_when_noise_hides_the_parts():
     wide = np.exp(6.0 * (Z - Z.mean()))
     m = pd.DataFrame(_rows("vanilla", 0.1, 0.7, wide) + _rows("singlu", 5e-5, 1.0, wide))   # 2e4x: above the band
     row = _verdict(m)
-    assert row["parts"] == {"direction": stats.UNSURE, "magnitude": stats.UNSURE, "absolute OOD error": stats.UNSURE}
-    assert row["verdict"] == stats.INCONCLUSIVE
+    assert row["parts"] == {"direction": verdicts.UNSURE, "magnitude": verdicts.UNSURE, "absolute OOD error": verdicts.UNSURE}
+    assert row["verdict"] == verdicts.INCONCLUSIVE
 
 
 def test_magnitude_bands_are_the_claimed_range_and_vanillas_value_widened_by_sqrt10():
@@ -96,7 +96,7 @@ def test_magnitude_bands_are_the_claimed_range_and_vanillas_value_widened_by_sqr
                         "low": [15.0, 7.6, 3000.0, 1.0], "high": [25.0, 8.0, 5000.0, 7.58]})
     m = ood.magnitude_parts(deg, RANGE, VAN)
     # 24/√10 = 7.59, 1273·√10 = 4026, 7·√10 = 22.1
-    assert m == {"vanilla": stats.UNSURE, "a": stats.HOLDS, "b": stats.HOLDS, "c": stats.FAILS}
+    assert m == {"vanilla": verdicts.UNSURE, "a": verdicts.HOLDS, "b": verdicts.HOLDS, "c": verdicts.FAILS}
 
 
 def test_criterion_is_its_file_and_states_every_branch():
@@ -129,3 +129,8 @@ def test_experiments_need_vanilla_and_another_arch_and_sweep_the_sine_archs_only
     Cfg.archs = ["vanilla"]
     with pytest.raises(ValueError, match="archs: .*keep vanilla and at least one other arch"):
         ood.experiments(Cfg, [1.0], ["singlu"], 1)
+
+
+def test_no_omega_sweep_gives_no_table_and_says_so():
+    assert ood.metrics({}, "omega") is None and ood.degradation_by_omega(None) is None
+    assert ood.fig_omega(None, None, None, None) is None and ood.read_omega(None, None) == "No ω sweep in this run."

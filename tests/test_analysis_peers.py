@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from richneuron import protocol, published, stats
+from richneuron import protocol, published, stats, verdicts
 from richneuron.analysis import peers as pr
 
 
@@ -88,7 +88,7 @@ ARCHS = ["singlu", "vanilla", "v10", "v15"]
 
 def test_regime_replicated_when_every_rows_best_is_significantly_best():
     row, table, fams = pr.verdict_regime(_regime_scores(), ARCHS)
-    assert row["verdict"] == stats.REPLICATED and set(table["row"]) == {stats.HOLDS}
+    assert row["verdict"] == verdicts.REPLICATED and set(table["row"]) == {verdicts.HOLDS}
     assert row["effect"]["estimate"] == row["effect"]["published"] == len(table) == 6   # every row's best is best
     assert row["criterion"] == pr.REGIME_CRITERION and row["criterion_source"] == "richneuron/criteria/regime_map.md"
     fam = fams["Compositional / multiplicative"]                   # 3 others x 2 tasks, one Holm family
@@ -100,31 +100,31 @@ def test_regime_not_replicated_when_a_rows_best_is_significantly_beaten():
     # v10 beats SinGLU on complex4d (MSE 0.1 x 0.05 = 0.005 against SinGLU's 0.01)
     row, table, _ = pr.verdict_regime(_regime_scores({("v10", "complex4d"): 0.05}), ARCHS)
     t = table.set_index("task type")
-    assert t.loc["Compositional / multiplicative", "row"] == stats.FAILS
+    assert t.loc["Compositional / multiplicative", "row"] == verdicts.FAILS
     assert "v10 (complex4d)" in t.loc["Compositional / multiplicative", "beaten by"]
-    assert row["verdict"] == stats.NOT_REPLICATED
+    assert row["verdict"] == verdicts.NOT_REPLICATED
 
 
 def test_regime_inconclusive_when_a_row_is_tied_at_the_top():
     # vanilla's spiral accuracy lifted to v10's (0.9): neither better nor beaten
     row, table, _ = pr.verdict_regime(_regime_scores({("vanilla", "spiral"): 1.3}), ARCHS)
-    assert table.set_index("task type").loc["Geometric / rotational (spirals)", "row"] == stats.UNSURE
-    assert row["verdict"] == stats.INCONCLUSIVE
+    assert table.set_index("task type").loc["Geometric / rotational (spirals)", "row"] == verdicts.UNSURE
+    assert row["verdict"] == verdicts.INCONCLUSIVE
 
 
 def test_regime_row_without_its_best_arch_is_inconclusive():
     s = _regime_scores()
     row, table, _ = pr.verdict_regime(s[s["arch"] != "v15"], ["singlu", "vanilla", "v10"])
     t = table.set_index("task type")
-    assert t.loc["Multi-scale frequencies (audio)", "row"] == stats.UNSURE
+    assert t.loc["Multi-scale frequencies (audio)", "row"] == verdicts.UNSURE
     assert t.loc["Multi-scale frequencies (audio)", "beaten by"] == "not in this run"
-    assert row["verdict"] == stats.INCONCLUSIVE
+    assert row["verdict"] == verdicts.INCONCLUSIVE
 
 
 def test_regime_conditional_is_not_reachable():
     # the map judges no condition sweep: a beaten row is never rescued into "only under conditions"
     for shift in ({("v10", "complex4d"): 0.05}, {("vanilla", "spiral"): 1.3}, None):
-        assert pr.verdict_regime(_regime_scores(shift), ARCHS)[0]["verdict"] != stats.CONDITIONAL
+        assert pr.verdict_regime(_regime_scores(shift), ARCHS)[0]["verdict"] != verdicts.CONDITIONAL
 
 
 def test_regime_map_keeps_only_the_maps_tasks():
@@ -156,13 +156,13 @@ def test_regime_pairs_the_check_moves_beyond_the_band_are_not_judged():
     mem = s["task"] == "memorize"
     s.loc[mem, "score"] = s.loc[mem, "score"] * 1e-6
     row, table, fams = pr.verdict_regime(s, ARCHS)
-    assert fams["Pure memorization"]["better"].all() and row["verdict"] == stats.REPLICATED
+    assert fams["Pure memorization"]["better"].all() and row["verdict"] == verdicts.REPLICATED
     k = s.copy()
     k.loc[mem & (k["arch"] == "singlu"), "score"] *= 5
     row_k = pr.verdict_regime(k, ARCHS)[0]
-    assert row_k["verdict"] == stats.REPLICATED
-    final = stats.rounding_check(row, row_k)
-    assert final["verdict"] == stats.INCONCLUSIVE and final["parts"]["Pure memorization"] == stats.UNSURE
+    assert row_k["verdict"] == verdicts.REPLICATED
+    final = verdicts.rounding_check(row, row_k)
+    assert final["verdict"] == verdicts.INCONCLUSIVE and final["parts"]["Pure memorization"] == verdicts.UNSURE
     assert "not a measurement" in final["reason"] and "Pure memorization: memorize / singlu / vanilla" in final["reason"]
 
 
@@ -236,7 +236,7 @@ def _as_metrics(scores):
 
 def test_the_check_turns_the_verdict_inconclusive_when_the_perturbation_changes_it():
     """`check` through `robustness.checked_verdict`, with a stand-in for the engine returning the given
-    scores of the tasks it is asked for: against `stats.rounding_check` of the full check's row."""
+    scores of the tasks it is asked for: against `verdicts.rounding_check` of the full check's row."""
     from types import SimpleNamespace as R
     from richneuron.analysis import robustness as rb
     sw = pr.Sweeps(archs=ARCHS, tasks=pr.regime_tasks(), study=ARCHS, lrs=[], tune_tasks=[], validation=0.2,
@@ -252,10 +252,10 @@ def test_the_check_turns_the_verdict_inconclusive_when_the_perturbation_changes_
         return R(metrics=beaten[beaten["task"].isin(asked[-1])])
     final = rb.checked_verdict(pr.check(exps, sw, tab, main), run=run)
     full = pr.verdict_regime(pr.regime_map(beaten, ARCHS, sw.tasks), ARCHS)[0]
-    assert final["verdict"] == stats.INCONCLUSIVE == stats.rounding_check(tab["regime_row"], full)["verdict"]
+    assert final["verdict"] == verdicts.INCONCLUSIVE == verdicts.rounding_check(tab["regime_row"], full)["verdict"]
     assert "complex4d" in asked[-1] and len(final["check_parts_run"]) == len(asked)       # it stops at the beaten row
-    assert final["verdict_other_kernels"] == stats.NOT_REPLICATED and "perturbation" in final["reason"]
-    assert stats.INCONCLUSIVE in pr.summary([], final)
+    assert final["verdict_other_kernels"] == verdicts.NOT_REPLICATED and "perturbation" in final["reason"]
+    assert verdicts.INCONCLUSIVE in pr.summary([], final)
 
 def test_log_ticks_label_two_to_four_values_at_any_range():
     import matplotlib

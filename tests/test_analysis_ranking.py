@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as st
 from statsmodels.stats.multitest import multipletests
 
-from richneuron import published, stats
+from richneuron import published, verdicts
 from richneuron.analysis import peers as pr, ranking as rk
 
 METRIC = {"complex4d": "mse", "nested2d": "mse", "hifreq": "mse", "memorize": "mse",
@@ -82,11 +82,11 @@ def _wins(outcomes):
 
 
 @pytest.mark.parametrize("outcomes, expected", [
-    (["win"] * 5 + ["undecided"], stats.HOLDS),
-    (["win"] * 6, stats.HOLDS),
-    (["win"] * 4 + ["loss", "tie"], stats.FAILS),
-    (["win"] * 4 + ["undecided", "undecided"], stats.UNSURE),
-    (["win"] * 3 + ["undecided", "undecided", "tie"], stats.UNSURE)])
+    (["win"] * 5 + ["undecided"], verdicts.HOLDS),
+    (["win"] * 6, verdicts.HOLDS),
+    (["win"] * 4 + ["loss", "tie"], verdicts.FAILS),
+    (["win"] * 4 + ["undecided", "undecided"], verdicts.UNSURE),
+    (["win"] * 3 + ["undecided", "undecided", "tie"], verdicts.UNSURE)])
 def test_wins_part(outcomes, expected):
     p, fam = rk.wins_part(_wins(outcomes))
     assert fam["outcome"].tolist() == outcomes
@@ -94,16 +94,16 @@ def test_wins_part(outcomes, expected):
 
 
 @pytest.mark.parametrize("default, tuned, expected", [
-    (["win"] * 5 + ["loss"], ["win"] * 5 + ["undecided"], stats.REPLICATED),
-    (["win"] * 5 + ["loss"], ["win"] * 4 + ["undecided", "undecided"], stats.REPLICATED),
-    (["win"] * 5 + ["loss"], ["win"] * 4 + ["loss", "loss"], stats.CONDITIONAL),
-    (["win"] * 4 + ["loss", "tie"], ["win"] * 6, stats.CONDITIONAL),
-    (["win"] * 3 + ["loss"] * 3, ["win"] * 4 + ["undecided", "undecided"], stats.NOT_REPLICATED),
-    (["win"] * 4 + ["undecided", "undecided"], ["win"] * 4 + ["loss", "loss"], stats.INCONCLUSIVE)])
+    (["win"] * 5 + ["loss"], ["win"] * 5 + ["undecided"], verdicts.REPLICATED),
+    (["win"] * 5 + ["loss"], ["win"] * 4 + ["undecided", "undecided"], verdicts.REPLICATED),
+    (["win"] * 5 + ["loss"], ["win"] * 4 + ["loss", "loss"], verdicts.CONDITIONAL),
+    (["win"] * 4 + ["loss", "tie"], ["win"] * 6, verdicts.CONDITIONAL),
+    (["win"] * 3 + ["loss"] * 3, ["win"] * 4 + ["undecided", "undecided"], verdicts.NOT_REPLICATED),
+    (["win"] * 4 + ["undecided", "undecided"], ["win"] * 4 + ["loss", "loss"], verdicts.INCONCLUSIVE)])
 def test_verdict_wins_tuned(default, tuned, expected):
     row = rk.verdict_wins_tuned(_wins(default), _wins(tuned))
     assert row["verdict"] == expected and row["criterion"] == rk.CRITERIA["singlu_wins"]
-    assert rk.verdict_wins_tuned(_wins(default))["verdict"] == stats.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
+    assert rk.verdict_wins_tuned(_wins(default))["verdict"] == verdicts.judge({"wins": rk.wins_part(_wins(default))[0]})[0]
 
 
 def test_wins_part_judges_tiny_errors_and_the_check_decides_whether_they_are_measured():
@@ -113,31 +113,31 @@ def test_wins_part_judges_tiny_errors_and_the_check_decides_whether_they_are_mea
     m = m[m["task"] != "memorize"]
     m = pd.concat([m, table(reps("vanilla", "memorize", 1e-6), reps("singlu", "memorize", 1e-7))])
     p, fam = rk.wins_part(m)
-    assert fam.set_index("task").loc["memorize", "outcome"] == "win" and p == stats.HOLDS
+    assert fam.set_index("task").loc["memorize", "outcome"] == "win" and p == verdicts.HOLDS
     row = rk.verdict_wins_tuned(m)
     k = m.copy()
     k.loc[(k["task"] == "memorize") & (k["arch"] == "singlu"), "test_mse"] *= 0.2       # 50x in the check's runs
     row_k = rk.verdict_wins_tuned(k)
-    assert row["verdict"] == row_k["verdict"] == stats.REPLICATED
-    final = stats.rounding_check(row, row_k)
-    assert final["verdict"] == stats.INCONCLUSIVE and final["parts"]["wins"] == stats.UNSURE
+    assert row["verdict"] == row_k["verdict"] == verdicts.REPLICATED
+    final = verdicts.rounding_check(row, row_k)
+    assert final["verdict"] == verdicts.INCONCLUSIVE and final["parts"]["wins"] == verdicts.UNSURE
     assert "lr 1e-3: memorize / singlu / vanilla" in final["reason"]
 
 
 # ----------------------------------------------------------------------------- claim 3: nested 222×
 
 @pytest.mark.parametrize("vanilla, singlu, sd, expected", [
-    (0.05, 0.05 / 200, TIGHT, stats.REPLICATED),          # 200×: in [70, 702]
-    (0.05, 0.05 / 5, TIGHT, stats.NOT_REPLICATED),        # 5×, tight: magnitude fails (the old criterion: conditional)
-    (0.05, 0.05 * 3, TIGHT, stats.NOT_REPLICATED),        # SinGLU worse: direction fails
-    (0.05, 0.05 / 200, 8.0, stats.INCONCLUSIVE),          # 200× but the interval spans 1 and the claim
-    (1e-4, 1e-4 / 200, TIGHT, stats.REPLICATED)])         # 200× of tiny errors: judged (no fixed floor)
+    (0.05, 0.05 / 200, TIGHT, verdicts.REPLICATED),          # 200×: in [70, 702]
+    (0.05, 0.05 / 5, TIGHT, verdicts.NOT_REPLICATED),        # 5×, tight: magnitude fails (the old criterion: conditional)
+    (0.05, 0.05 * 3, TIGHT, verdicts.NOT_REPLICATED),        # SinGLU worse: direction fails
+    (0.05, 0.05 / 200, 8.0, verdicts.INCONCLUSIVE),          # 200× but the interval spans 1 and the claim
+    (1e-4, 1e-4 / 200, TIGHT, verdicts.REPLICATED)])         # 200× of tiny errors: judged (no fixed floor)
 def test_verdict_nested(vanilla, singlu, sd, expected):
     row = rk.verdict_nested(table(reps("vanilla", "nested2d", vanilla, sd), reps("singlu", "nested2d", singlu, sd)))
     assert row["verdict"] == expected, row
     if vanilla == 1e-4:
         assert row["ratios"][0]["parts"] == ["direction", "magnitude"]
-    if expected == stats.INCONCLUSIVE:        # says what would settle it: draws at which 222x would be resolved
+    if expected == verdicts.INCONCLUSIVE:        # says what would settle it: draws at which 222x would be resolved
         (s,) = row["settle"]
         assert s["draws"] > 6 and "what would settle it" in row["reason"]
     else:
@@ -157,16 +157,16 @@ def _checker(gaps, sd=TIGHT):
 
 
 @pytest.mark.parametrize("gaps, sd, expected", [
-    ({4: 0.35, 8: 0.05}, TIGHT, stats.REPLICATED),
-    ({4: 0.05, 8: 0.35}, TIGHT, stats.CONDITIONAL),        # the claimed size only at 8 cells
-    ({4: 0.0, 8: 0.05}, TIGHT, stats.NOT_REPLICATED),      # equivalent at 4; magnitude fails at 8
-    ({4: 0.05}, TIGHT, stats.NOT_REPLICATED),              # significant but 5 pp: magnitude fails, no sweep
-    ({4: 0.2, 8: 0.2}, 0.5, stats.INCONCLUSIVE)])
+    ({4: 0.35, 8: 0.05}, TIGHT, verdicts.REPLICATED),
+    ({4: 0.05, 8: 0.35}, TIGHT, verdicts.CONDITIONAL),        # the claimed size only at 8 cells
+    ({4: 0.0, 8: 0.05}, TIGHT, verdicts.NOT_REPLICATED),      # equivalent at 4; magnitude fails at 8
+    ({4: 0.05}, TIGHT, verdicts.NOT_REPLICATED),              # significant but 5 pp: magnitude fails, no sweep
+    ({4: 0.2, 8: 0.2}, 0.5, verdicts.INCONCLUSIVE)])
 def test_verdict_checkerboard(gaps, sd, expected):
     main, sweep = _checker(gaps, sd)
     row = rk.verdict_checkerboard(main, sweep)
     assert row["verdict"] == expected, row
-    if expected == stats.CONDITIONAL:
+    if expected == verdicts.CONDITIONAL:
         assert "8 cells" in row["reason"]
 
 
@@ -188,12 +188,12 @@ def _spiral(v10=0.99, singlu=0.44, others=0.6, sd=TIGHT, drop=(), **override):
 
 
 @pytest.mark.parametrize("kw, expected, parts", [
-    ({}, stats.REPLICATED, ("holds", "holds", "holds")),
-    ({"v1": 0.99, "sd": 0.01}, stats.NOT_REPLICATED, ("holds", "holds", "fails")),   # v1 solves it without a phase
-    ({"singlu": 0.99}, stats.NOT_REPLICATED, ("fails", "fails", "fails")),
-    ({"singlu": 0.94}, stats.NOT_REPLICATED, ("holds", "fails", "holds")),    # 5 pp: magnitude misses [17, 174] pp
-    ({"drop": ("v7",)}, stats.INCONCLUSIVE, ("holds", "holds", "inconclusive")),
-    ({"sd": 0.6}, stats.INCONCLUSIVE, ("inconclusive", "holds", "inconclusive"))])       # 55 pp, p > 0.05
+    ({}, verdicts.REPLICATED, ("holds", "holds", "holds")),
+    ({"v1": 0.99, "sd": 0.01}, verdicts.NOT_REPLICATED, ("holds", "holds", "fails")),   # v1 solves it without a phase
+    ({"singlu": 0.99}, verdicts.NOT_REPLICATED, ("fails", "fails", "fails")),
+    ({"singlu": 0.94}, verdicts.NOT_REPLICATED, ("holds", "fails", "holds")),    # 5 pp: magnitude misses [17, 174] pp
+    ({"drop": ("v7",)}, verdicts.INCONCLUSIVE, ("holds", "holds", "inconclusive")),
+    ({"sd": 0.6}, verdicts.INCONCLUSIVE, ("inconclusive", "holds", "inconclusive"))])       # 55 pp, p > 0.05
 def test_verdict_spiral(kw, expected, parts):
     row = rk.verdict_spiral(_spiral(**kw))
     assert row["verdict"] == expected, row
@@ -208,11 +208,11 @@ def _complex(v10=0.008, others=0.02, sd=TIGHT, drop=(), **override):
 
 
 @pytest.mark.parametrize("kw, expected", [
-    ({}, stats.REPLICATED),
-    ({"v11": 0.0081}, stats.NOT_REPLICATED),       # v11 equivalent: v10 not the single best
-    ({"singlu": 0.004}, stats.NOT_REPLICATED),     # SinGLU significantly better
-    ({"drop": ("v15",)}, stats.INCONCLUSIVE),      # a study arch not run
-    ({"v11": 0.012, "sd": 0.5}, stats.INCONCLUSIVE)])
+    ({}, verdicts.REPLICATED),
+    ({"v11": 0.0081}, verdicts.NOT_REPLICATED),       # v11 equivalent: v10 not the single best
+    ({"singlu": 0.004}, verdicts.NOT_REPLICATED),     # SinGLU significantly better
+    ({"drop": ("v15",)}, verdicts.INCONCLUSIVE),      # a study arch not run
+    ({"v11": 0.012, "sd": 0.5}, verdicts.INCONCLUSIVE)])
 def test_verdict_v10_complex(kw, expected):
     row = rk.verdict_v10_complex(_complex(**kw))
     assert row["verdict"] == expected, row
@@ -229,12 +229,12 @@ def _hifreq(v15=0.85, singlu=1.02, earlier=1.2, sd=TIGHT, drop=(), **override):
 
 
 @pytest.mark.parametrize("kw, expected, parts", [
-    ({}, stats.REPLICATED, ("holds", "holds")),
-    ({"v12": 1.02}, stats.REPLICATED, ("holds", "holds")),            # equivalent to SinGLU: does not beat it
-    ({"v13": 0.8}, stats.NOT_REPLICATED, ("holds", "fails")),         # an earlier design beat SinGLU first
-    ({"v15": 1.0, "sd": 0.05}, stats.NOT_REPLICATED, ("fails", "holds")),  # 2%, not significant, equivalent
-    ({"drop": ("v6",)}, stats.INCONCLUSIVE, ("holds", "inconclusive")),
-    ({"sd": 0.8}, stats.INCONCLUSIVE, ("inconclusive", "inconclusive"))])
+    ({}, verdicts.REPLICATED, ("holds", "holds")),
+    ({"v12": 1.02}, verdicts.REPLICATED, ("holds", "holds")),            # equivalent to SinGLU: does not beat it
+    ({"v13": 0.8}, verdicts.NOT_REPLICATED, ("holds", "fails")),         # an earlier design beat SinGLU first
+    ({"v15": 1.0, "sd": 0.05}, verdicts.NOT_REPLICATED, ("fails", "holds")),  # 2%, not significant, equivalent
+    ({"drop": ("v6",)}, verdicts.INCONCLUSIVE, ("holds", "inconclusive")),
+    ({"sd": 0.8}, verdicts.INCONCLUSIVE, ("inconclusive", "inconclusive"))])
 def test_verdict_v15_hifreq(kw, expected, parts):
     row = rk.verdict_v15_hifreq(_hifreq(**kw))
     assert row["verdict"] == expected, row
@@ -248,7 +248,7 @@ def test_every_row_is_one_claim_with_its_one_line_criterion():
     assert [r["claim_id"] for r in rows] == list(rk.CRITERIA)
     for r in rows:
         assert r["criterion"] == rk.CRITERIA[r["claim_id"]] and "\n" not in r["criterion"]
-        assert r["criterion_source"] == f"richneuron/criteria/{r['claim_id']}.md" and r["verdict"] in stats.VERDICTS
+        assert r["criterion_source"] == f"richneuron/criteria/{r['claim_id']}.md" and r["verdict"] in verdicts.VERDICTS
 
 
 def test_every_row_carries_the_effect_of_the_comparison_it_judged():
@@ -264,7 +264,7 @@ def test_every_row_carries_the_effect_of_the_comparison_it_judged():
         c, e = rk.comparison(main, task, a, b), rows[claim]["effect"]
         assert (e["estimate"], e["low"], e["high"]) == pytest.approx((k * c.estimate, k * c.low, k * c.high)), claim
         assert e["published"] == pytest.approx(study) and e["scale"] == c.scale, claim
-        assert stats.effect_text(e) in rows[claim]["ours"], claim       # the scorecard's number is the section's
+        assert verdicts.effect_text(e) in rows[claim]["ours"], claim       # the scorecard's number is the section's
     wins = rows["singlu_wins"]["effect"]
     assert (wins["estimate"], wins["published"], wins["low"]) == (5, 5, None)
     best = rk.verdict_v10_complex(_complex(singlu=0.004))["effect"]       # v10 beats all but SinGLU
@@ -373,7 +373,7 @@ def test_comparisons_are_at_the_draw_level():
 
 def test_checks_read_only_the_check_cells_and_give_rounding_checks_verdicts():
     """`checks` through `robustness.checked_verdicts` with a stand-in for the engine returning the given
-    metrics of the (arch, task) cells asked for: each row's verdict is `stats.rounding_check`'s with the
+    metrics of the (arch, task) cells asked for: each row's verdict is `verdicts.rounding_check`'s with the
     check's rows computed on every check cell, and no cell outside the planned check is asked for."""
     from types import SimpleNamespace
     from richneuron.analysis import robustness as rb
@@ -385,7 +385,7 @@ def test_checks_read_only_the_check_cells_and_give_rounding_checks_verdicts():
     exps = rk.experiments(cfg, diff_archs=[], diff_seeds=[0], turns=[], cells=[], lrs=[1e-3], validation=0.2,
                           chosen=chosen)
     planned = {cell_key(c) for e in exps["check_main"] for c in e.cells}
-    T = {"metrics": {"main": main, "tuned": None, "checkerboard": None}}
+    verdict_metrics = {"main": main, "tuned": None, "checkerboard": None}
     moved = main.copy()
     moved.loc[(moved["arch"] == "v10") & (moved["task"] == "spiral"), "test_accuracy"] -= 0.3     # v10 loses spiral
     asked = []
@@ -394,8 +394,8 @@ def test_checks_read_only_the_check_cells_and_give_rounding_checks_verdicts():
         asked.extend(cell_key(c) for e in es for c in e.cells)
         cells_ = {(a, t) for e in es for a in e.archs for t in e.tasks}
         return SimpleNamespace(metrics=moved[[(a, t) in cells_ for a, t in zip(moved["arch"], moved["task"])]])
-    rows = rb.checked_verdicts(rk.checks(exps, T), run=run)
+    rows = rb.checked_verdicts(rk.checks(exps, verdict_metrics), run=run)
     assert set(asked) <= planned
-    want = [stats.rounding_check(a, b) for a, b in zip(rk.verdict_rows(main), rk.verdict_rows(moved))]
+    want = [verdicts.rounding_check(a, b) for a, b in zip(rk.verdict_rows(main), rk.verdict_rows(moved))]
     assert [r["verdict"] for r in rows] == [w["verdict"] for w in want]
     assert [r["verdict"] for r in rows] != [r["verdict"] for r in rk.verdict_rows(main)]       # the move shows

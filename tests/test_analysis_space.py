@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from richneuron import protocol, published, stats, tasks
+from richneuron import protocol, published, stats, tasks, verdicts
 from richneuron.analysis import space as sp
 
 
@@ -74,20 +74,20 @@ def test_memorization_holds_at_the_claimed_size_and_fails_in_the_other_direction
     pub = published.claims()["memorization_ratio"]["value"]
     holds = sp.judge(_table("memorize", {"vanilla": 1e-1 * NOISE, "singlu": 1e-1 / pub * NOISE[::-1]}), sp.ARCHS)
     r = _one(holds, "memorization_ratio")
-    assert r["result"] == stats.HOLDS and r["estimate"] == pytest.approx(pub, rel=0.1)
+    assert r["result"] == verdicts.HOLDS and r["estimate"] == pytest.approx(pub, rel=0.1)
     too_small = sp.judge(_table("memorize", {"vanilla": 1e-1 * NOISE, "singlu": 1e-3 * NOISE[::-1]}), sp.ARCHS)
-    assert _one(too_small, "memorization_ratio")["result"] == stats.FAILS      # 100× is not ~168,000×
+    assert _one(too_small, "memorization_ratio")["result"] == verdicts.FAILS      # 100× is not ~168,000×
     reversed_ = sp.judge(_table("memorize", {"vanilla": 1e-3 * NOISE, "singlu": 1e-1 * NOISE[::-1]}), sp.ARCHS)
-    assert _one(reversed_, "memorization_ratio")["result"] == stats.FAILS
+    assert _one(reversed_, "memorization_ratio")["result"] == verdicts.FAILS
 
 
 def test_a_pairwise_claim_is_inconclusive_when_the_replicas_cannot_tell():
     wide = np.array([0.1, 10.0, 1.0, 0.3, 3.0, 0.5, 2.0, 0.2, 5.0])
     rows = sp.judge(_table("hifreq", {"v15": 1e-2 * wide, "singlu": 1e-2 * wide[::-1]}), sp.ARCHS)
-    assert _one(rows, "v15_beats_singlu_hifreq")["result"] == stats.UNSURE     # no size claimed: direction only
+    assert _one(rows, "v15_beats_singlu_hifreq")["result"] == verdicts.UNSURE     # no size claimed: direction only
     # with a claimed size, an interval that excludes the claimed band fails even when the direction is unclear
     rows = sp.judge(_table("memorize", {"vanilla": 1e-2 * wide, "singlu": 1e-2 * wide[::-1]}), sp.ARCHS)
-    assert _one(rows, "memorization_ratio")["result"] == stats.FAILS
+    assert _one(rows, "memorization_ratio")["result"] == verdicts.FAILS
 
 
 def test_checkerboard_difference_in_accuracy():
@@ -96,17 +96,17 @@ def test_checkerboard_difference_in_accuracy():
     rows = sp.judge(_table("checkerboard", {"vanilla": 0.58 + acc, "singlu": 0.58 + pub + acc[::-1]}, "accuracy"),
                     sp.ARCHS)
     r = _one(rows, "checkerboard_pp")
-    assert r["scale"] == "linear" and r["estimate"] == pytest.approx(pub, abs=1e-9) and r["result"] == stats.HOLDS
+    assert r["scale"] == "linear" and r["estimate"] == pytest.approx(pub, abs=1e-9) and r["result"] == verdicts.HOLDS
     same = sp.judge(_table("checkerboard", {"vanilla": 0.9 + acc, "singlu": 0.9 + acc[::-1]}, "accuracy"), sp.ARCHS)
-    assert _one(same, "checkerboard_pp")["result"] == stats.FAILS        # equivalent within the margin
+    assert _one(same, "checkerboard_pp")["result"] == verdicts.FAILS        # equivalent within the margin
 
 
 def test_v10_best_on_complex_needs_every_other_arch_beaten():
     base = {"vanilla": 1e-1 * NOISE, "singlu": 1e-2 * NOISE, "v15": 1e-2 * NOISE[::-1]}
     best = sp.judge(_table("complex4d", {**base, "v10": 1e-3 * NOISE}), sp.ARCHS)
-    assert _one(best, "v10_best_complex")["result"] == stats.HOLDS
+    assert _one(best, "v10_best_complex")["result"] == verdicts.HOLDS
     worse = sp.judge(_table("complex4d", {**base, "v10": 1e-1 * NOISE[::-1]}), sp.ARCHS)
-    assert _one(worse, "v10_best_complex")["result"] == stats.FAILS
+    assert _one(worse, "v10_best_complex")["result"] == verdicts.FAILS
 
 
 def test_singlu_wins_counts_holm_significant_wins_over_the_standard_tasks():
@@ -121,9 +121,9 @@ def test_singlu_wins_counts_holm_significant_wins_over_the_standard_tasks():
                 parts.append(_table(t, {"vanilla": 0.8 + 0.001 * (NOISE - 1), "singlu": 0.8 + d + 0.001 * (NOISE[::-1] - 1)},
                                     "accuracy"))
         return pd.concat(parts, ignore_index=True)
-    assert _one(sp.judge(grid(0.01), sp.ARCHS), "singlu_wins")["result"] == stats.HOLDS     # 6/6
+    assert _one(sp.judge(grid(0.01), sp.ARCHS), "singlu_wins")["result"] == verdicts.HOLDS     # 6/6
     lost = _one(sp.judge(grid(1.0), sp.ARCHS), "singlu_wins")                               # all equivalent
-    assert lost["result"] == stats.FAILS and lost["estimate"] == 0
+    assert lost["result"] == verdicts.FAILS and lost["estimate"] == 0
 
 
 def test_claims_without_their_archs_or_tasks_are_not_judged():
@@ -132,7 +132,7 @@ def test_claims_without_their_archs_or_tasks_are_not_judged():
 
 
 def test_shares_count_holds_over_judged_points_and_name_the_region():
-    e = pd.DataFrame({"claim": ["nested_ratio"] * 4, "result": [stats.HOLDS, stats.HOLDS, stats.FAILS, stats.UNSURE],
+    e = pd.DataFrame({"claim": ["nested_ratio"] * 4, "result": [verdicts.HOLDS, verdicts.HOLDS, verdicts.FAILS, verdicts.UNSURE],
                       "point": [1, 2, 3, 4], "length": [100] * 4, "lr": [1e-4, 1e-4, 1e-2, 1e-2],
                       "omega": [1.0] * 4, "init": ["default"] * 4, "difficulty": [0, 0, 0, 0], "size": [1.0] * 4})
     sh = sp.shares(e).set_index("claim")

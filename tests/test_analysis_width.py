@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from richneuron import models, stats
+from richneuron import models, stats, verdicts
 from richneuron.analysis import width as wd
 
 
@@ -40,27 +40,27 @@ def test_width_table_matches_width_for_budget():
 
 def test_replicated_when_the_default_fit_is_in_the_band():
     row = wd.verdict(0.35, [("depth 1 / 5000", 0.5)])
-    assert row["verdict"] == stats.REPLICATED and row["parts"] == {"magnitude": stats.HOLDS}
+    assert row["verdict"] == verdicts.REPLICATED and row["parts"] == {"magnitude": verdicts.HOLDS}
     assert row["criterion"] == wd.CRITERIA[wd.CLAIM] and row["criterion_source"] == f"richneuron/criteria/{wd.CLAIM}.md"
 
 
 def test_conditional_when_only_another_condition_is_in_the_band():
     row = wd.verdict(0.2, [("depth 1 / 5000", 0.5), ("depth 2 / 3000 / 8→4", 0.3)])
     assert (row["effect"]["estimate"], row["effect"]["published"], row["effect"]["unit"]) == (pytest.approx(20), 35, "%")
-    assert stats.effect_text(row["effect"]) == "20%" and row["ours"].startswith("20% per extra matrix")
-    assert row["verdict"] == stats.CONDITIONAL and "depth 2 / 3000 / 8→4" in row["reason"]
+    assert verdicts.effect_text(row["effect"]) == "20%" and row["ours"].startswith("20% per extra matrix")
+    assert row["verdict"] == verdicts.CONDITIONAL and "depth 2 / 3000 / 8→4" in row["reason"]
     assert "depth 1" not in row["reason"]
 
 
 def test_not_replicated_when_no_condition_is_in_the_band():
     row = wd.verdict(0.2, [("depth 1 / 5000", 0.5), ("depth 2 / 3000", 0.46)])
-    assert row["verdict"] == stats.NOT_REPLICATED and row["parts"] == {"magnitude": stats.FAILS}
+    assert row["verdict"] == verdicts.NOT_REPLICATED and row["parts"] == {"magnitude": verdicts.FAILS}
 
 
 def test_band_edges_are_inside_and_inconclusive_is_not_reachable():
-    assert wd.verdict(wd.CLAIM_BAND[0], [])["verdict"] == stats.REPLICATED
-    assert wd.verdict(wd.CLAIM_BAND[1], [])["verdict"] == stats.REPLICATED
-    assert wd.verdict(0.9, [])["verdict"] == stats.NOT_REPLICATED          # deterministic: never inconclusive
+    assert wd.verdict(wd.CLAIM_BAND[0], [])["verdict"] == verdicts.REPLICATED
+    assert wd.verdict(wd.CLAIM_BAND[1], [])["verdict"] == verdicts.REPLICATED
+    assert wd.verdict(0.9, [])["verdict"] == verdicts.NOT_REPLICATED          # deterministic: never inconclusive
 
 
 def test_budget_gain_says_no_gain_only_with_equivalence():
@@ -97,20 +97,25 @@ def test_width_table_gives_widths_and_parameter_counts_as_ints():
         wd.width_table(["singlu"], {(2, 1): ["nested2d"]}, [5000], [2])
 
 
-def test_arithmetic_judges_the_default_protocol_and_names_every_other_condition():
+def test_the_verdict_reads_the_default_protocol_and_names_every_other_condition():
     shapes = {(2, 1): ["nested2d"], (8, 4): ["memorize"]}
     archs = ["vanilla", "singlu", "v10", "v9"]
-    W = wd.arithmetic(archs, shapes, [3000, 5000], [1, 2], _cfg(False))
-    t = wd.width_table(archs, shapes, [3000, 5000], [1, 2])
+    t = wd.widths(archs, shapes, [3000, 5000], [1, 2])
+    assert t.equals(wd.width_table(archs, shapes, [3000, 5000], [1, 2]))
+    losses, by_shape = wd.loss_by(t, ["depth", "budget"]), wd.loss_by(t, ["depth", "budget", "shape"])
     want = wd.per_matrix_loss(t[(t["depth"] == 2) & (t["budget"] == 5000)])
-    assert W["primary"]["loss_fit"] == pytest.approx(want["loss_fit"])
-    names = [n for n, _ in W["others"]]
+    assert wd.primary(losses)["loss_fit"] == pytest.approx(want["loss_fit"])
+    names = [n for n, _ in wd.others(losses, by_shape)]
     assert len(names) == 3 + 2 * 2 * 2 and "depth 1 / 3000 (pooled)" in names and "depth 2 / 5000 / 8→4" in names
     assert "depth 2 / 5000 (pooled)" not in names                  # the default is the primary, not a condition
-    quick = wd.arithmetic(archs, shapes, [3000, 5000], [1, 2], _cfg(True))
-    assert set(quick["width_table"]["budget"]) == {5000}
+    row = wd.scorecard_row(losses, by_shape)
+    assert row["effect"]["estimate"] == pytest.approx(100 * want["loss_fit"])
+    quick = wd.widths(archs, shapes, [3000, 5000], [1, 2], quick=True)
+    assert set(quick["budget"]) == {5000}
+    shown = wd.widths_shown(t)
+    assert shown[["arch", "matrices", "pure"]].equals(wd.anatomy_table(archs)[["arch", "matrices", "pure"]])
     with pytest.raises(ValueError, match="budgets must include the default protocol's 5000"):
-        wd.arithmetic(archs, shapes, [3000], [1, 2], _cfg(False))
+        wd.widths(archs, shapes, [3000], [1, 2])
 
 
 @pytest.mark.parametrize("quick", [False, True])
@@ -128,7 +133,7 @@ def test_experiments_are_the_notebooks_runs(quick):
     assert set(exps) == set(want) and all(keys(exps[k]) == keys(want[k]) for k in want)
 
 
-def test_tables_read_the_budget_gain_and_the_depth_comparison_off_the_runs():
+def test_the_score_tables_read_the_budget_gain_and_the_depth_comparison_off_the_runs():
     """Replicas centre·exp(0.02·z) with a z of mean zero: every geometric mean is its centre exactly."""
     from types import SimpleNamespace
     from richneuron import published
@@ -143,11 +148,13 @@ def test_tables_read_the_budget_gain_and_the_depth_comparison_off_the_runs():
     m = pd.DataFrame(rows)
     runs = {"main": SimpleNamespace(metrics=m[(m["budget"] == 5000) & (m["depth"] == 2)]),
             "budgets": SimpleNamespace(metrics=m[m["budget"] == 3000]), "depths": SimpleNamespace(metrics=m[m["depth"] == 1])}
-    S = wd.tables(runs, {"anatomy": wd.anatomy_table(["vanilla", "singlu"])}, _cfg(False))
-    pub = S["scores"].set_index(["arch", "budget", "depth"])["published"]
+    m = wd.metrics(runs)
+    by_width = wd.score_by_width(m, wd.anatomy_table(["vanilla", "singlu"]))
+    pub = wd.scores(m, by_width).set_index(["arch", "budget", "depth"])["published"]
     assert pub[("vanilla", 5000, 2)] == published.value("vanilla", "nested2d") and pd.isna(pub[("vanilla", 3000, 2)])
-    gain = S["budget_gain"].set_index("arch")["gain"]
+    gain = wd.budget_gains(m).set_index("arch")["gain"]
     assert gain["vanilla"] == pytest.approx(3.0) and gain["singlu"] == pytest.approx(1.0)
-    dc = S["depth_comparison"].set_index(["arch", "depth"])
+    assert wd.budget_gains(m[m["budget"] == 5000]) is None and wd.depth_comparison(by_width, m[m["depth"] == 2]) is None
+    dc = wd.depth_comparison(by_width, m).set_index(["arch", "depth"])
     assert dc.loc[("vanilla", 1), "geo_mean"] == pytest.approx(5e-2) and dc.loc[("singlu", 1), "width"] == 714
     assert len(dc) == 4

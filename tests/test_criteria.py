@@ -46,10 +46,10 @@ def test_a_criterion_is_dated_by_the_last_change_of_its_words(tmp_path):
     _commit(str(repo), "move it to its file")
     (repo / src).write_text(textwrap.fill(words, 60) + "\n")           # re-wrapped: same words
     _commit(str(repo), "rewrap")
-    when = lambda: report.criterion_commit(words, src, repo).split()[0]
+    when = lambda: report.criteria.criterion_commit(words, src, repo).split()[0]
     assert when() == stated
     changed = words.replace("fails otherwise", "fails when significantly below 1")
     (repo / src).write_text(textwrap.fill(changed, 60) + "\n")
-    assert report.criterion_commit(changed, src, repo) == "uncommitted"
+    assert report.criteria.criterion_commit(changed, src, repo) == "uncommitted"
     revised = _commit(str(repo), "revise the words")
-    assert report.criterion_commit(changed, src, repo).split()[0] == revised
+    assert report.criteria.criterion_commit(changed, src, repo).split()[0] == revised

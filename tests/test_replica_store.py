@@ -21,9 +21,9 @@ def counted(monkeypatch):
     trained = []
     real = engine.run_cell
 
-    def spy(cfg, progress=None):
-        trained.extend(replicas(cfg))
-        return real(cfg, progress=progress)
+    def spy(cell, progress=None):
+        trained.extend(cell.replicas)
+        return real(cell, progress=progress)
     monkeypatch.setattr(engine, "run_cell", spy)
     return trained
 
@@ -142,7 +142,7 @@ def test_training_costs_count_each_replica_once(tmp_path):
     ka = [cell_key(c) for c in rn.run(a, cache_dir=tmp_path, progress=False, workers=1).cells() and a.cells]
     kb = [cell_key(c) for c in rn.run(b, cache_dir=tmp_path, progress=False, workers=1).cells() and b.cells]
     used = {"nb_a": ka, "nb_b": kb}
-    costs = report.training_costs(used, report.stored_cells(used, tmp_path), since)
+    costs = report.publish.training_costs(used, report.publish.stored_cells(used, tmp_path), since)
     # the stacks that trained: a's cell, and the stack of b's one new replica
     stacks = {r["stack"] for k in ka + kb for r in json.loads((tmp_path / f"{k}.json").read_text())["metrics"]}
     walls = [json.loads((tmp_path / f"{s}.json").read_text())["provenance"]["wall_seconds"] for s in stacks]
@@ -150,5 +150,5 @@ def test_training_costs_count_each_replica_once(tmp_path):
     assert costs["nb_a"]["core_seconds"] + costs["nb_b"]["core_seconds"] == pytest.approx(sum(walls))
     assert costs["nb_b"]["core_seconds"] == pytest.approx(
         json.loads((tmp_path / f"{(stacks - set(ka)).pop()}.json").read_text())["provenance"]["wall_seconds"])
-    table = report.results_table(report.stored_cells(used, tmp_path))
+    table = report.publish.results_table(report.publish.stored_cells(used, tmp_path))
     assert (table["repeats"] != "").sum() == 1 and table["stack"].nunique() == 2

@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from richneuron import published, report, stats
+from richneuron import published, report, verdicts
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = report.notebooks(ROOT)
+NOTEBOOKS = report.execute.notebooks(ROOT)
 REQUIRED = {"quick", "seeds", "archs", "steps", "output_dir", "cache_dir"}
 
 
@@ -139,7 +139,7 @@ def test_quick_build_writes_every_artifact(quick_build):
             assert rows and all(r["answer"] and r["evidence"] for r in rows)
         elif p.stem[:2] != "00":
             rows = json.loads((base / "results" / p.stem / "verdicts.json").read_text())
-            assert rows and all(r["verdict"] in stats.VERDICTS for r in rows)
+            assert rows and all(r["verdict"] in verdicts.VERDICTS for r in rows)
     figures = list((base / "figures").glob("*.png"))
     assert len(figures) >= 10
     names = " ".join(f.name for f in figures)
@@ -152,14 +152,14 @@ def test_quick_paper_is_self_contained_with_scorecard_and_toc(quick_build):
     assert 'id="tab-scorecard"' in html and 'href="#sec-01"' in html and 'id="sec-01"' in html
     assert not re.search(r"<script[^>]+src=\"https?://", html), "the paper must not load scripts from the network"
     assert html.count("data:image/png;base64") >= 10
-    verdicts = json.loads((quick_build / "verdicts.json").read_text())
-    for r in verdicts:
+    verdict_rows = json.loads((quick_build / "verdicts.json").read_text())
+    for r in verdict_rows:
         assert r["verdict"] in html
         assert r["criterion"] and r["criterion_commit"] not in ("unknown", "uncommitted"), r["claim_id"]
         assert "rounding_stable" in r or r["claim_id"] == "width_penalty", r["claim_id"]
         assert isinstance(r.get("rounding_stable"), bool) or r.get("check_parts_skipped") or r["claim_id"] == "width_penalty"
-    assert sorted(r["claim_id"] for r in verdicts) == sorted(published.claims()), "one row per claim of the study"
-    for r in verdicts:                                  # notebook 08's columns on every row
+    assert sorted(r["claim_id"] for r in verdict_rows) == sorted(published.claims()), "one row per claim of the study"
+    for r in verdict_rows:                                  # notebook 08's columns on every row
         assert "protocol_share" in r and "at_study_protocol" in r, r["claim_id"]
         if r["claim_id"] in ("width_penalty", "regime_map"):             # never judged across protocols
             assert r["protocol_share"] is None and r["protocol_region"].startswith("not judged"), r["claim_id"]
@@ -272,7 +272,7 @@ def test_the_paper_numbers_every_figure_in_order():
              nbformat.v4.new_markdown_cell("text"),
              nbformat.v4.new_code_cell(outputs=[output("third", 1)]),      # the next notebook starts at 1 again
              nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=\n"})])]
-    assert report.number_figures(cells) == 4
+    assert report.numbering.number_figures(cells) == 4
     captions = [_soup(o.data["text/html"]).figcaption.text for c in cells if c.cell_type == "code" for o in c.outputs]
     assert captions == ["Figure 1. first", "Figure 2. second", "Figure 3. third", "Figure 4. "]
 
@@ -285,17 +285,17 @@ def test_published_results_one_row_per_replica_with_every_column_documented(tmp_
         (tmp_path / f"{key}.json").write_text(json.dumps({"metrics": rows}))
     cell("k1", "vanilla", 2)
     cell("k2", "singlu", 3)
-    df = report.results_table(report.stored_cells({"01_a": ["k1", "k2"], "02_b": ["k2", "k2"]}, tmp_path))
+    df = report.publish.results_table(report.publish.stored_cells({"01_a": ["k1", "k2"], "02_b": ["k2", "k2"]}, tmp_path))
     assert len(df) == 5 and list(df["notebooks"]) == ["01_a"] * 2 + ["01_a,02_b"] * 3
-    assert all(report.column_doc(c) for c in df.columns), [c for c in df.columns if not report.column_doc(c)]
-    assert report.column_doc("no_such_column") is None
-    report.publish_results(report.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
-    back = pd.read_csv(tmp_path / report.RESULTS_FILE)
+    assert all(report.publish.column_doc(c) for c in df.columns), [c for c in df.columns if not report.publish.column_doc(c)]
+    assert report.publish.column_doc("no_such_column") is None
+    report.publish.publish_results(report.publish.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
+    back = pd.read_csv(tmp_path / report.files.RESULTS_FILE)
     assert back["test_accuracy"].tolist() == [0.5, 0.6, 0.5, 0.6, 0.7]
-    first = (tmp_path / report.RESULTS_FILE).read_bytes()
-    report.publish_results(report.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
-    assert (tmp_path / report.RESULTS_FILE).read_bytes() == first, "byte-reproducible"
-    assert all(f"`{c}`" in (tmp_path / report.DICTIONARY_FILE).read_text() for c in back.columns)
+    first = (tmp_path / report.files.RESULTS_FILE).read_bytes()
+    report.publish.publish_results(report.publish.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
+    assert (tmp_path / report.files.RESULTS_FILE).read_bytes() == first, "byte-reproducible"
+    assert all(f"`{c}`" in (tmp_path / report.files.DICTIONARY_FILE).read_text() for c in back.columns)
 
 
 def test_training_costs_count_each_replica_once_and_split_trained_from_stored(tmp_path):
@@ -312,32 +312,32 @@ def test_training_costs_count_each_replica_once_and_split_trained_from_stored(tm
     cell("again", "2026-12-04T16:31:00+00:00", [2.5], [2], ["new"])   # new's replica read by another cell
     since = datetime(2026, 12, 4, 16, 30, tzinfo=timezone.utc)
     used = {"01_a": ["old", "new", "new"], "02_b": ["new", "edge", "again"], "03_c": ["old"]}
-    costs = report.training_costs(used, report.stored_cells(used, tmp_path), since)
+    costs = report.publish.training_costs(used, report.publish.stored_cells(used, tmp_path), since)
     assert costs == {"01_a": {"cells": 2, "trained_now": 1, "core_seconds": 107.5, "stored_core_seconds": 100.0},
                      "02_b": {"cells": 2, "trained_now": 1, "core_seconds": 2.0, "stored_core_seconds": 0.0},
                      "03_c": {"cells": 0, "trained_now": 0, "core_seconds": 0.0, "stored_core_seconds": 0.0}}
     # a cold build of 01_a also trains "old" (100 core-s, 50 s on 2 workers); 02_b trained all it read
     runtimes = {"notebooks": {"01_a": 12.3, "02_b": 4.0, "04_d": 9.0}, "training": costs}
-    assert report.cold_estimates(runtimes, 2) == {"01_a": 62.3, "02_b": 4.0, "04_d": 9.0}
+    assert report.publish.cold_estimates(runtimes, 2) == {"01_a": 62.3, "02_b": 4.0, "04_d": 9.0}
     # runtimes written before the store's share was recorded: core-seconds split by the stored cells' share
     legacy = {"notebooks": {"01_a": 10.0}, "training": {"01_a": {"cells": 4, "trained_now": 1, "core_seconds": 80.0}}}
-    assert report.cold_estimates(legacy, 2) == {"01_a": 40.0}
+    assert report.publish.cold_estimates(legacy, 2) == {"01_a": 40.0}
     nb = tmp_path / "notebooks" / "01_a.ipynb"
     nb.parent.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 · A")]), nb)
     (tmp_path / "figures").mkdir()
-    row = report.notebook_table(tmp_path, [nb], {"01_a": 12.3}, {}, costs).splitlines()[2]
+    row = report.publish.notebook_table(tmp_path, [nb], {"01_a": 12.3}, {}, costs).splitlines()[2]
     assert row == "| [`01_a`](notebooks/01_a.ipynb) | 01 · A | – | 12 s | 1 of 2 | 108 | n/a |"
 
 
 def test_compare_renders_names_changed_verdicts_and_parts_and_measures_replica_gaps(tmp_path):
     import pandas as pd
-    def render(name, verdicts, losses):
+    def render(name, verdict_rows, losses):
         d = tmp_path / name
         d.mkdir()
-        (d / "verdicts.json").write_text(json.dumps(verdicts))
+        (d / "verdicts.json").write_text(json.dumps(verdict_rows))
         pd.DataFrame({"cell": ["a", "a", "b", "c", "d", name], "replica": [0, 1, 0, 0, 0, 0],
-                      "final_train_loss": losses}).to_csv(d / report.RESULTS_FILE, index=False)
+                      "final_train_loss": losses}).to_csv(d / report.files.RESULTS_FILE, index=False)
         return d
     old = render("old", [{"claim_id": "x", "verdict": "inconclusive", "parts": {"dir": "inconclusive", "mag": "fails"}},
                          {"claim_id": "y", "verdict": "replicated", "parts": {"dir": "holds"}}],
@@ -346,7 +346,7 @@ def test_compare_renders_names_changed_verdicts_and_parts_and_measures_replica_g
                          {"claim_id": "y", "verdict": "not replicated", "parts": {"dir": "fails"}},
                          {"claim_id": "z", "verdict": "replicated", "parts": {}}],
                  [1.0, 1e-2, 2.0, float("nan"), float("nan"), 7.0])
-    c = report.compare_renders(new, old)
+    c = report.compare.compare_renders(new, old)
     assert c["claims"] == [{"claim_id": "x", "old": "inconclusive", "new": "inconclusive",
                             "parts_changed": {"dir": ["inconclusive", "holds"]}},
                            {"claim_id": "y", "old": "replicated", "new": "not replicated",
@@ -355,7 +355,7 @@ def test_compare_renders_names_changed_verdicts_and_parts_and_measures_replica_g
     # one diverged in the new render only (left out of the gaps)
     assert c["replicas"] == 5 and c["identical"] == 0.6 and c["compared"] == 4
     assert c["log10_gap"]["median"] == 0.0 and c["log10_gap"]["max"] == pytest.approx(1.0)
-    text = report.describe_comparison(c, "old")
+    text = report.compare.describe_comparison(c, "old")
     assert text.splitlines()[0] == "against old: 1 of 2 verdicts the same"
     assert "verdict changed: y: replicated -> not replicated" in text and "part changed: x dir: inconclusive -> holds" in text
     assert "1 of them left out: diverged (or reached 0) in one render only" in text
@@ -406,10 +406,10 @@ def test_quick_paper_has_methods_effects_limitations_and_results(quick_build):
         assert re.search(rf"\b{t}\b", text), f"Methods does not name task {t}"
         assert " ".join(tasks.generator(t).__doc__.replace("`", "").split()) in " ".join(text.split()), f"{t}'s generator, in full"
     assert "Welch" in text and "Holm" in text and "TOST" in text and "robustness check" in text
-    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    verdict_rows = json.loads((quick_build / "verdicts.json").read_text())
     scorecard = " ".join(soup.find(id="tab-scorecard").get_text(" ").split())
-    for r in verdicts:                  # the scorecard's short effect, the claim's section the whole of ours
-        assert " ".join(report.ours_short(r).split()) in scorecard, r["claim_id"]
+    for r in verdict_rows:                  # the scorecard's short effect, the claim's section the whole of ours
+        assert " ".join(report.scorecard.ours_short(r).split()) in scorecard, r["claim_id"]
         start = html.index(f'id="claim-{r["claim_id"]}"') + 1
         end = start + re.search(r'id="(claim-|sec-|limitations)', html[start:]).start()
         section = " ".join(_soup(html[start - 4:end]).get_text(" ").split())
@@ -417,19 +417,19 @@ def test_quick_paper_has_methods_effects_limitations_and_results(quick_build):
     lim = html[html.index('id="limitations"'):html.index('id="provenance"')]
     for word in ("learning rate", "ω", "difficulty", "data draw", "float32", "Adam", "gradient competition", "peers"):
         assert word in lim, f"limitations do not name {word}"
-    df = pd.read_csv(quick_build / report.RESULTS_FILE)
+    df = pd.read_csv(quick_build / report.files.RESULTS_FILE)
     assert len(df) and df[["arch", "task", "seed", "data_seed", "test_" + "mse"]].notna().any().all()
-    assert all(report.column_doc(c) for c in df.columns), [c for c in df.columns if not report.column_doc(c)]
+    assert all(report.publish.column_doc(c) for c in df.columns), [c for c in df.columns if not report.publish.column_doc(c)]
     read = {n for v in df["notebooks"] for n in v.split(",")}
     assert read == {p.stem for p in NOTEBOOKS}, read           # every notebook trains or reads something
-    assert report.RESULTS_FILE in html and report.DICTIONARY_FILE in html
-    assert (quick_build / report.DICTIONARY_FILE).exists()
+    assert report.files.RESULTS_FILE in html and report.files.DICTIONARY_FILE in html
+    assert (quick_build / report.files.DICTIONARY_FILE).exists()
 
 
 def test_table_text_is_shown_as_written_not_as_markdown():
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     crit = "band [24/sqrt(10), 1273*sqrt(10)], Vanilla against [7/sqrt(10), 7*sqrt(10)]; |phase| < 0.1; a_b_c"
-    html = markdown2html_mistune(f"| criterion |\n|---|\n| {report._cell(crit)} |\n\n**Criterion.** {report._cell(crit)}")
+    html = markdown2html_mistune(f"| criterion |\n|---|\n| {report.scorecard.md_escape(crit)} |\n\n**Criterion.** {report.scorecard.md_escape(crit)}")
     assert "<em>" not in html and html.count(crit.replace("<", "&lt;")) == 2
 
 
@@ -455,7 +455,7 @@ def test_a_notebook_section_id_is_its_number_whatever_else_ran(tmp_path):
     for stem in ("03_c", "08_h"):
         paths.append(tmp_path / f"{stem}.ipynb")
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {stem}\n\ntext")]), paths[-1])
-    md = "\n".join(c.source for c in report.assemble(paths, [], {}, quick=True).cells if c.cell_type == "markdown")
+    md = "\n".join(c.source for c in report.paper.assemble(paths, [], {}, quick=True).cells if c.cell_type == "markdown")
     assert "[03_c](#sec-03)" in md and "[08_h](#sec-08)" in md
     assert '<a id="sec-03"></a>' in md and '<a id="sec-08"></a>' in md and "sec-00" not in md and "sec-01" not in md
 
@@ -470,19 +470,20 @@ def test_results_table_marks_rows_that_repeat_another_cells_replica():
     for c, d in cells.items():
         for r in d["doc"]["metrics"]:
             r["cell"] = c
-    df = report.results_table(cells)
+    df = report.publish.results_table(cells)
     assert df["repeats"].tolist() == ["", "", "a", ""]      # only b's lr-1e-3 seed 1 repeats a's replica
-    assert "repeats another row's replica" in report.data_dictionary(df)
-    assert "trained once" in report.data_dictionary(df)
+    assert "repeats another row's replica" in report.publish.data_dictionary(df)
+    assert "trained once" in report.publish.data_dictionary(df)
 
 
 def test_the_study_is_cited_and_its_documents_live_in_the_repository():
-    root = Path(report.__file__).resolve().parents[1]
+    root = report.files.ROOT
     readme = (root / "README.md").read_text()
     docs = (root / "docs" / "original-study.md").read_text()
-    assert report.STUDY_PAGE in readme and report.STUDY_PAGE in docs and "anshdadhich" in report.STUDY_CITATION
-    text = report.abstract([])
-    assert report.STUDY_PAGE in text and "published no code" not in text and "not available" in text
+    page = report.scorecard.STUDY_PAGE
+    assert page in readme and page in docs and "anshdadhich" in report.scorecard.STUDY_CITATION
+    text = report.scorecard.abstract([])
+    assert report.scorecard.STUDY_PAGE in text and "published no code" not in text and "not available" in text
     assert "published no code" not in readme
     assert "## 6. Inconsistencies" in docs and "benchmark_v15.py" in docs     # the sections the code cites
 
@@ -504,17 +505,17 @@ def test_criteria_history_reads_every_committed_render_from_git(tmp_path):
         (tmp_path / "other.txt").write_text(str(i))         # a commit that does not touch the renders
         git("add", "-A")
         git("commit", "-q", "-m", f"other {i}")
-    h = report.criteria_history(tmp_path)
+    h = report.criteria.criteria_history(tmp_path)
     assert [x["verdict"] for x in h["a"]["renders"]] == ["replicated", "replicated", "inconclusive"]
     assert h["a"]["revised_after_data"] is False and h["b"]["revised_after_data"] is True
     assert [x["criterion_changed"] for x in h["b"]["renders"]] == [False, True, False]
     assert h["b"]["revisions"] == [h["b"]["renders"][1]["commit"]]
-    table = report.history_table(h)
+    table = report.criteria.history_table(h)
     assert "| a |" in table and "yes" in table and "no: revised after results in" in table
     today = h["a"]["renders"][0]["date"]
     assert f"| a | replicated ({today} – {today}, 2 renders) → inconclusive ({today}) | yes |" in table
     assert f"| b | inconclusive ({today}) → *not replicated ({today} – {today}, 2 renders) | no:" in table
-    assert report.criteria_history(tmp_path / "not-a-repo") == {}
+    assert report.criteria.criteria_history(tmp_path / "not-a-repo") == {}
 
 
 # --- A paper people finish: a short main text within its limits, the detail in appendices ---
@@ -555,7 +556,7 @@ def test_quick_paper_is_within_the_word_limits(quick_build):
     html = (quick_build / "paper.html").read_text()
     assert _words(html) <= 10_000
     abstract = _soup(html).find(id="abstract").get_text(" ")
-    assert 80 <= len(abstract.split()) <= 1 + report.ABSTRACT_WORDS, len(abstract.split())    # + "Abstract."
+    assert 80 <= len(abstract.split()) <= 1 + report.scorecard.ABSTRACT_WORDS, len(abstract.split())    # + "Abstract."
     assert "[[ref:" not in html, "an unresolved figure or table reference"
 
 
@@ -595,10 +596,10 @@ def test_quick_paper_opens_with_title_abstract_and_summary_figure(quick_build):
     assert first[1]["id"] == "abstract" and first[2]["id"] == "fig-summary"
     assert first[2].figcaption.text.startswith("Figure 1. ")
     assert first[3]["id"] == "tab-scorecard" and first[3].figcaption.text.startswith("Table 1. ")
-    verdicts = json.loads((quick_build / "verdicts.json").read_text())
+    verdict_rows = json.loads((quick_build / "verdicts.json").read_text())
     rows = first[3].find("tbody").find_all("tr")
-    assert [r.find("a")["href"] for r in rows] == [f"#claim-{r['claim_id']}" for r in report.ordered(verdicts)[0]]
-    assert all(soup.find(id=f"claim-{r['claim_id']}") for r in verdicts), "every row links to its section"
+    assert [r.find("a")["href"] for r in rows] == [f"#claim-{r['claim_id']}" for r in report.scorecard.ordered(verdict_rows)[0]]
+    assert all(soup.find(id=f"claim-{r['claim_id']}") for r in verdict_rows), "every row links to its section"
     assert (quick_build / "figures" / "summary.png").exists()
 
 
@@ -642,37 +643,20 @@ def test_appendix_pages_load_in_headless_chromium(quick_build, tmp_path):
 
 def test_summary_and_scorecard_draw_the_rows_effect_not_its_text():
     from richneuron import summary
-    e = stats.effect("Vanilla / SinGLU nested2d MSE", 2.0, 1.5, 3.0, scale="log", unit="×", published=222)
+    e = verdicts.effect("Vanilla / SinGLU nested2d MSE", 2.0, 1.5, 3.0, scale="log", unit="×", published=222)
     row = {"claim_id": "nested_ratio", "ours": "Vanilla/SinGLU 9 [8, 10]×, p = 0.01", "effect": e, "published": 222}
     assert summary.effect(row) == e                            # the row's numbers, not the 9 [8, 10] of its text
-    assert report.ours_short(row) == "2.0× [1.5, 3.0]"         # half-widths 0.5 and 1.0: two significant digits
-    assert report._published_text(row) == "222×"
+    assert report.scorecard.ours_short(row) == "2.0× [1.5, 3.0]"         # half-widths 0.5 and 1.0: two significant digits
+    assert report.scorecard._published_text(row) == "222×"
     count = {"claim_id": "regime_map", "ours": "5/6 rows", "published": 6,
-             "effect": stats.effect("rows (of 6)", 2, published=6, null=None)}
-    assert (report.ours_short(count), report._published_text(count)) == ("2", "6")
+             "effect": verdicts.effect("rows (of 6)", 2, published=6, null=None)}
+    assert (report.scorecard.ours_short(count), report.scorecard._published_text(count)) == ("2", "6")
     assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq", "effect": None}) is None
     fig = summary.figure([row, count])
     dots = [l for ax in fig.axes for l in ax.lines if l.get_marker() == "o"]
     assert [d.get_xdata()[0] for d in dots] == [2.0, 2]
     diamonds = [l.get_xdata()[0] for ax in fig.axes for l in ax.lines if l.get_marker() == "D"]
     assert diamonds == [222, 6]
-
-
-def test_summary_reads_rows_written_before_the_effect_from_their_text():
-    from richneuron import summary
-    row = {"claim_id": "memorization_ratio", "ours": "3.75× [0.31, 45.3], p = 0.28 (Vanilla 3.66e-06); swept lr: 0.01: 1.6×"}
-    e = summary.effect(row)
-    assert (e["estimate"], e["low"], e["high"], e["scale"], e["published"]) == (3.75, 0.31, 45.3, "log", 168327)
-    spiral = summary.effect({"claim_id": "spiral_needs_v10", "ours": "v10 − SinGLU +0.6 pp [-0.1, +1.2], Holm p = 0.45"})
-    assert spiral["published"] == pytest.approx(100 * (0.992 - 0.442))      # v10 99.2% against SinGLU 44.2%
-    assert (spiral["estimate"], spiral["low"], spiral["high"], spiral["unit"]) == (0.6, -0.1, 1.2, " pp")
-    v15 = summary.effect({"claim_id": "v15_beats_singlu_hifreq", "ours": "v15/SinGLU 0.68 [0.587, 0.789]×, Holm p = 0.0002"})
-    assert v15["published"] == pytest.approx(0.85 / 1.02) and v15["unit"] == "×"
-    ood = summary.effect({"claim_id": "ood_degradation", "ours": "Vanilla ×6.77e+04 [4.87e+04, 9.4e+04], sine archs"})
-    assert (ood["estimate"], ood["low"], ood["published"]) == (67700.0, 48700.0, 7)
-    best = summary.effect({"claim_id": "v10_best_complex", "ours": "v10 significantly lower MSE than 2/13 archs (not: v1)"})
-    assert (best["estimate"], best["low"], best["published"]) == (2, None, 13)          # best = beats all 13
-    assert summary.effect({"claim_id": "adaptive_fail", "ours": "v7 on hifreq"}) is None
 
 
 def test_tables_get_numbers_captions_from_their_text_and_human_cells():
@@ -683,7 +667,7 @@ def test_tables_get_numbers_captions_from_their_text_and_human_cells():
                               "<tr><td>1e-05</td><td>1.23456e-05</td><td>v10</td></tr></tbody></table>"})]),
              nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("display_data", data={
                  "text/markdown": "Four runs were made in this sweep.\n\n| a | b |\n|---|---|\n| 1 | False |"})])]
-    assert report.number_tables(cells, "A2.") == 2
+    assert report.numbering.number_tables(cells, "A2.") == 2
     first, second = (_soup(c.outputs[0].data["text/html"]) for c in cells[1:])
     assert first.figcaption.text == "Table A2.1. Widths. Budget matching picks the width."
     assert [th.text for th in first.find_all("th")] == ["Holm p", "best gap", "arch"]
@@ -697,8 +681,8 @@ def test_abstract_stays_within_its_word_limit_and_counts_the_verdicts():
              "protocol_share": 0.25, "at_study_protocol": "replicated"} for c, v in published.claims().items()]
     rows[0]["verdict"] = "replicated"
     answers = [{"question": f"Question {i}?", "answer": "word " * 60, "evidence": ""} for i in range(5)]
-    text = report.abstract(rows, answers)
-    assert report._words(text) <= report.ABSTRACT_WORDS
+    text = report.scorecard.abstract(rows, answers)
+    assert report.scorecard._words(text) <= report.scorecard.ABSTRACT_WORDS
     n = len(published.claims())
     assert f"Of the {n} claims, 1 replicated, {n - 1} not replicated (Figure 1, Table 1)." in text
     assert "median 25%" in text and f"{n} of {n} claims judged there hold" in text
@@ -706,13 +690,13 @@ def test_abstract_stays_within_its_word_limit_and_counts_the_verdicts():
 
 def test_readme_summary_has_the_figure_and_one_line_per_claim():
     rows = json.loads((ROOT / "paper" / "verdicts.json").read_text())
-    text = report.readme_summary(rows)
+    text = report.scorecard.readme_summary(rows)
     lines = [l for l in text.splitlines() if l.startswith("- ")]
     assert text.startswith("![") and "(figures/summary.png)" in text.splitlines()[0]
-    ordered = report.ordered(rows)[0]
+    ordered = report.scorecard.ordered(rows)[0]
     assert len(lines) == len(ordered) == len(published.claims())
     for line, r in zip(lines, ordered):
-        assert line.startswith(f"- **{r['verdict']}**") and report._cell(r["claim"]) in line, (line, r["claim_id"])
+        assert line.startswith(f"- **{r['verdict']}**") and report.scorecard.md_escape(r["claim"]) in line, (line, r["claim_id"])
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index("<!-- summary:start -->\n") + 23:readme.index("<!-- summary:end -->")]
     assert block.strip() == text.strip(), "README's summary is generated: python -m richneuron.report --summary"

@@ -21,7 +21,7 @@ def test_status_line_reads_the_notebook_and_the_engine_progress(tmp_path):
     prog = tmp_path / "p.json"
     prog.write_text(json.dumps({"cells_total": 40, "cells_done": 10, "steps_total": 4_000_000,
                                 "steps_done": 1_000_000, "started": time.time() - 60}))
-    line = report._status(out, out, prog, time.perf_counter() - 60, "[8/8]", expected=100, after=50)
+    line = report.execute._status(out, out, prog, time.perf_counter() - 60, "[8/8]", expected=100, after=50)
     assert "[8/8] 07_x" in line and "code cell 2/3" in line
     assert "10/40 cells" in line and "1.00/4.00 M model-steps" in line
     # a quarter of the model-steps in 60 s: ~180 s left, more than the last run's 100 s - 60 s
@@ -42,7 +42,7 @@ def test_execute_prints_progress_and_no_tcp_warning(tmp_path):
     code = textwrap.dedent(f"""
         from pathlib import Path
         from richneuron import report
-        report.execute(Path({str(src)!r}), Path({str(tmp_path / 'out.ipynb')!r}), {{"quick": True}},
+        report.execute.execute(Path({str(src)!r}), Path({str(tmp_path / 'out.ipynb')!r}), {{"quick": True}},
                        label="[1/1]", expected=10, every=1.0)
     """)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)

@@ -43,8 +43,8 @@ def test_published_history_holds_what_at_step_reads(tmp_path):
     e = rn.Experiment(archs=["vanilla"], tasks=["spiral"], seeds=[0, 1], data_seed=[0, 1], steps=30, log_every=5,
                       width=8, budget=None)
     res = rn.run(e, progress=False, workers=1, cache_dir=tmp_path)
-    cells = report.stored_cells({"01_x": [c["key"] for c in res.cells()]}, tmp_path)
-    h = report.history_read(cells, shares=(0.5, 1.0))
+    cells = report.publish.stored_cells({"01_x": [c["key"] for c in res.cells()]}, tmp_path)
+    h = report.publish.history_read(cells, shares=(0.5, 1.0))
     assert len(h) == 2 * len(res.metrics) and set(h["step"]) == {15, 30}
     for share in (0.5, 1.0):
         got = h[h["share"] == share].sort_values(["data_seed", "seed"])

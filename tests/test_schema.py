@@ -17,5 +17,5 @@ def test_every_written_column_is_documented_and_every_documented_column_is_writt
     assert set(schema.COLUMNS) - cols == {"notebooks", "repeats"}     # added by the report when it publishes
     assert {"task.k", "opt.layernorm", "moved.meta", "in_range_mse", "test_accuracy"} <= cols
     assert dict(zip(*res.columns().T.values)) == {c: schema.column_doc(c) for c in res.metrics.columns}
-    assert report.column_doc is schema.column_doc
+    assert report.publish.column_doc is schema.column_doc
     assert schema.column_order(list(res.metrics.columns))[:3] == ["arch", "task", "width"]

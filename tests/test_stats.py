@@ -1,4 +1,5 @@
-"""`stats.compare` against scipy/statsmodels references and by coverage simulation; verdict rules."""
+"""`stats.compare` against scipy/statsmodels references and by coverage simulation; holm, summaries,
+formats and the draws that would settle a comparison (the verdict rules: test_verdicts.py)."""
 import math
 
 import numpy as np
@@ -8,7 +9,7 @@ from scipy import stats as st
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_ind
 
-from richneuron import stats
+from richneuron import stats, verdicts
 
 A = np.array([0.9, 1.3, 1.1, 0.7, 1.6])
 B = np.array([0.10, 0.14, 0.08, 0.12, 0.11])
@@ -283,65 +284,6 @@ def test_ranks_respect_the_metric_direction():
     assert r[("m", "a")] == 1 and r[("m", "b")] == 2 and r[("c", "a")] == 1 and r[("c", "b")] == 2
 
 
-# ----------------------------------------------------------------------------- verdict rules
-
-def comp(est, low, high, p, scale="log", eq=None):
-    return stats.Comparison(est, low, high, p, eq, math.nan, scale, None, 12, 12, 0.95)
-
-
-@pytest.mark.parametrize("c, sign, want", [
-    (comp(30, 10, 90, 0.001), 1, stats.HOLDS),            # significantly a > b as claimed
-    (comp(0.1, 0.05, 0.3, 0.001), 1, stats.FAILS),        # significantly the other way
-    (comp(1.1, 0.9, 1.3, 0.3, eq=True), 1, stats.FAILS),  # equivalent to no effect
-    (comp(1.1, 0.5, 2.5, 0.6), 1, stats.UNSURE),          # neither
-    (comp(0.1, 0.05, 0.3, 0.001), -1, stats.HOLDS),
-])
-def test_direction_branches(c, sign, want):
-    assert stats.direction(c, sign) == want
-
-
-def test_direction_uses_the_holm_p_when_given():
-    assert stats.direction(comp(30, 10, 90, 0.01), 1, p=0.2) == stats.UNSURE
-
-
-@pytest.mark.parametrize("c, want", [
-    (comp(200, 100, 400, 0.001), stats.HOLDS),       # inside the claimed decade
-    (comp(26, 4, 60, 0.001), stats.FAILS),           # misses [222/√10, 222·√10] = [70, 702]
-    (comp(40, 10, 100, 0.001), stats.UNSURE),        # overlaps it, estimate outside
-    (comp(200, math.nan, math.nan, math.nan), stats.UNSURE),
-])
-def test_magnitude_branches(c, want):
-    assert stats.magnitude(c, 222) == want
-
-
-@pytest.mark.parametrize("parts, conditions, want", [
-    ({"direction": stats.HOLDS, "magnitude": stats.HOLDS}, (), stats.REPLICATED),
-    ({"direction": stats.HOLDS, "magnitude": None}, (), stats.REPLICATED),
-    ({"direction": stats.HOLDS, "magnitude": stats.FAILS},
-     [("at 500 steps", {"direction": stats.HOLDS, "magnitude": stats.HOLDS})], stats.CONDITIONAL),
-    ({"direction": stats.HOLDS, "magnitude": stats.FAILS},
-     [("at 500 steps", {"direction": stats.HOLDS, "magnitude": stats.UNSURE})], stats.NOT_REPLICATED),
-    ({"direction": stats.FAILS}, (), stats.NOT_REPLICATED),
-    ({"direction": stats.HOLDS, "mechanism": stats.UNSURE}, (), stats.INCONCLUSIVE),
-    ({"direction": stats.UNSURE}, [("x", {"direction": stats.UNSURE})], stats.INCONCLUSIVE),
-])
-def test_judge_follows_the_stated_rule(parts, conditions, want):
-    assert stats.judge(parts, conditions)[0] == want
-
-
-def test_judge_rejects_unknown_sub_verdicts():
-    with pytest.raises(ValueError, match="sub-verdict"):
-        stats.judge({"direction": "yes"})
-
-
-def test_rounding_check_turns_a_changed_verdict_inconclusive():
-    a = {"verdict": stats.REPLICATED, "ours": "26×", "reason": "r"}
-    same = stats.rounding_check(a, {"verdict": stats.REPLICATED, "ours": "25×"})
-    assert same["verdict"] == stats.REPLICATED and same["rounding_stable"]
-    flip = stats.rounding_check(a, {"verdict": stats.NOT_REPLICATED, "ours": "0.2×"})
-    assert flip["verdict"] == stats.INCONCLUSIVE and not flip["rounding_stable"] and "perturbation" in flip["reason"]
-
-
 def test_p_text_never_writes_p_equals_less_than():
     assert stats.p_text(0.0027) == "p = 0.0027"
     assert stats.p_text(3e-7) == "p < 1e-4"
@@ -350,19 +292,7 @@ def test_p_text_never_writes_p_equals_less_than():
     assert "p < 1e-4" in c.text() and "= <" not in c.text()
 
 
-# ----------------------------------------------------------------------------- parts not testable as stated; what settles it
-
-@pytest.mark.parametrize("parts, expected", [
-    ({"a": stats.HOLDS, "b": stats.NOT_TESTABLE}, stats.REPLICATED),
-    ({"a": stats.FAILS, "b": stats.NOT_TESTABLE}, stats.NOT_REPLICATED),
-    ({"a": stats.UNSURE, "b": stats.NOT_TESTABLE}, stats.INCONCLUSIVE),
-    ({"b": stats.NOT_TESTABLE}, stats.INCONCLUSIVE)])
-def test_a_part_not_testable_as_stated_does_not_count_and_is_named(parts, expected):
-    v, reason = stats.judge(parts, untestable={"b": "Adam normalises each step"})
-    assert v == expected and "not testable as stated" in reason and "Adam normalises each step" in reason
-    cond = stats.judge({"a": stats.FAILS, "b": stats.NOT_TESTABLE}, [("at lr 3", {"a": stats.HOLDS, "b": stats.NOT_TESTABLE})])
-    assert cond[0] == stats.CONDITIONAL
-
+# ----------------------------------------------------------------------------- what settles it
 
 def test_draws_to_settle_is_the_t_test_power_at_the_observed_spread():
     from statsmodels.stats.power import TTestPower
@@ -375,9 +305,9 @@ def test_draws_to_settle_is_the_t_test_power_at_the_observed_spread():
     assert stats.draws_to_settle(c) == want > 6
     claimed = math.ceil(TTestPower().solve_power(effect_size=math.log(2.0) / sd, alpha=0.05, power=0.8))
     assert stats.draws_to_settle(c, claimed=2.0) == claimed
-    row = stats.verdict("nested_ratio", "x", stats.INCONCLUSIVE, "c", "e", settle=[("nested", c, 2.0)])
+    row = verdicts.verdict("nested_ratio", "x", verdicts.INCONCLUSIVE, "c", "e", settle=[("nested", c, 2.0)])
     assert row["settle"] == [{"label": "nested", "draws": claimed}] and f"about {claimed} data draws" in row["reason"]
-    done = stats.verdict("nested_ratio", "x", stats.REPLICATED, "c", "e", settle=[("nested", c, 2.0)])
+    done = verdicts.verdict("nested_ratio", "x", verdicts.REPLICATED, "c", "e", settle=[("nested", c, 2.0)])
     assert "settle" not in done
 
 
@@ -389,8 +319,8 @@ def test_an_interval_is_printed_to_the_digits_it_resolves():
     assert stats.fmt_ci(0.6, -0.1, 1.2, " pp", sign=True) == "+0.60 pp [-0.10, +1.20]"   # half-width 0.6
     assert stats.fmt_ci(55.24, 48.13, 62.3, " pp", sign=True) == "+55.2 pp [+48.1, +62.3]"
     assert stats.fmt_ci(2.0, math.nan, math.nan, "×") == "2× [n/a, n/a]"
-    e = stats.effect_of(stats.compare([0.1, 0.2, 0.3], [0.1, 0.1, 0.2], scale="linear"), "gap", pp=True)
+    e = verdicts.effect_of(stats.compare([0.1, 0.2, 0.3], [0.1, 0.1, 0.2], scale="linear"), "gap", pp=True)
     assert (e["estimate"], e["unit"], e["null"]) == (pytest.approx(100 * 0.2 / 3), " pp", 0.0)
     ci = st.ttest_ind([0.1, 0.2, 0.3], [0.1, 0.1, 0.2], equal_var=False).confidence_interval()
     assert (e["low"], e["high"]) == (pytest.approx(100 * ci.low), pytest.approx(100 * ci.high))   # -13.8, +27.2
-    assert stats.effect_text(e) == "+7 pp [-14, +27]"          # half-width 20.5: whole points
+    assert verdicts.effect_text(e) == "+7 pp [-14, +27]"          # half-width 20.5: whole points

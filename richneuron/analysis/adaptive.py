@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import criteria, models, neurons, plots, protocol, stats, tasks as _tasks
+from .. import criteria, models, neurons, plots, protocol, stats, tasks as _tasks, verdicts
 from ..experiment import cost
 from . import common, ranking, robustness
 
@@ -102,22 +102,22 @@ def _no_change(row, margin, scale):
     """A "nothing moved" test: holds when equivalent (TOST), fails when the Holm-significant
     change is at least `margin` in size, inconclusive otherwise."""
     if row["equivalent"] is True:
-        return stats.HOLDS
+        return verdicts.HOLDS
     size = abs(math.log(row["estimate"])) if scale == "log" else abs(row["estimate"])
     bound = math.log(margin) if scale == "log" else margin
     if row["p_holm"] < stats.ALPHA and size >= bound:
-        return stats.FAILS
-    return stats.UNSURE
+        return verdicts.FAILS
+    return verdicts.UNSURE
 
 
 def _all_hold(subs):
     """A part from its tests' sub-verdicts: holds if all hold, fails if any fails, else inconclusive."""
     subs = list(subs)
     if not subs:
-        return stats.UNSURE
-    if all(s == stats.HOLDS for s in subs):
-        return stats.HOLDS
-    return stats.FAILS if stats.FAILS in subs else stats.UNSURE
+        return verdicts.UNSURE
+    if all(s == verdicts.HOLDS for s in subs):
+        return verdicts.HOLDS
+    return verdicts.FAILS if verdicts.FAILS in subs else verdicts.UNSURE
 
 
 # ----------------------------------------------------------------------------- per-replica tables
@@ -224,7 +224,7 @@ def performance_family(scores, reference=REFERENCE):
     fam["better"] = fam["direction"] == sign
     fam["worse"] = fam["direction"] == -sign
     fam["effect (ci)"] = fam.apply(common.effect_text, axis=1)
-    fam["part"] = [stats.HOLDS if (w or e is True) else stats.FAILS if b else stats.UNSURE
+    fam["part"] = [verdicts.HOLDS if (w or e is True) else verdicts.FAILS if b else verdicts.UNSURE
                    for b, w, e in zip(fam["better"], fam["worse"], fam["equivalent"])]
     return fam
 
@@ -255,7 +255,7 @@ def phase_family(phase, threshold=PHASE_USE_MAX):
         meta[task] = {"task": task, "start (share of bound)": float(np.exp(np.log(g["start"]).mean()))}
     fam = _family_with(comps, meta)
     if len(fam):
-        fam["part"] = fam["direction"].map({-1: stats.HOLDS, 1: stats.FAILS, 0: stats.UNSURE})
+        fam["part"] = fam["direction"].map({-1: verdicts.HOLDS, 1: verdicts.FAILS, 0: verdicts.UNSURE})
     return fam
 
 
@@ -290,11 +290,11 @@ def meta_pairs(fam):
             continue
         helped = up["improves"] & ~up["equivalent"].eq(True)
         if helped.any():
-            part = stats.HOLDS
+            part = verdicts.HOLDS
         elif (up["harms"] | up["equivalent"].eq(True)).all():
-            part = stats.FAILS
+            part = verdicts.FAILS
         else:
-            part = stats.UNSURE
+            part = verdicts.UNSURE
         rows.append({"arch": arch, "task": task, "part": part,
                      "improving multipliers": ", ".join(f"x{s:g}" for s in up.loc[helped, "meta_lr_scale"]) or "–"})
     return pd.DataFrame(rows, columns=["arch", "task", "part", "improving multipliers"])
@@ -319,7 +319,7 @@ def parts_of(fams):
     family is empty (its arch is not in the run) is inconclusive."""
     src = {p: fams.get(p, pd.DataFrame()) for p in PARTS}
     src["gradient competition"] = fams.get("gradient competition (pairs)", pd.DataFrame())
-    return {p: _all_hold(f["part"]) if len(f) else stats.UNSURE for p, f in src.items()}
+    return {p: _all_hold(f["part"]) if len(f) else verdicts.UNSURE for p, f in src.items()}
 
 
 def verdict(t, ours=None):
@@ -329,31 +329,31 @@ def verdict(t, ours=None):
     fams = families(t)
     parts = parts_of(fams)
     reposed = {REPOSED: parts[GRADIENT]}
-    parts[GRADIENT] = stats.NOT_TESTABLE
-    v, reason = stats.judge(parts, untestable=UNTESTABLE)
+    parts[GRADIENT] = verdicts.NOT_TESTABLE
+    v, reason = verdicts.judge(parts, untestable=UNTESTABLE)
     missing = [p for p in PARTS if not len(fams.get(p if p != "gradient competition" else "gradient competition (pairs)", ()))]
     if missing:
         reason += f" (not measured in this run: {', '.join(missing)})"
     if ours is None:
         ours = summary(t, fams)
     perf = fams["performance"]
-    beat = stats.effect(f"tests where an adaptive arch beats SinGLU (of {len(perf)}; the study: none)",
+    beat = verdicts.effect(f"tests where an adaptive arch beats SinGLU (of {len(perf)}; the study: none)",
                         int(perf["better"].sum()) if len(perf) else None, published=0, null=None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "03_vs_singlu, 03_adaptive_stats, 03_meta_lr",
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "03_vs_singlu, 03_adaptive_stats, 03_meta_lr",
                          parts=parts, reason=reason,
                          ratios=common.judged_ratios(fams["performance"], "performance"), reposed=reposed,
                          untestable=UNTESTABLE, settle=_settle(fams, parts), effect=beat)
 
 
 def _settle(fams, parts):
-    """The comparisons behind the inconclusive parts (`stats.verdict`'s settle): per inconclusive
+    """The comparisons behind the inconclusive parts (`verdicts.verdict`'s settle): per inconclusive
     part, its undecided test with the largest p-value (the one furthest from resolved)."""
     out = []
     for p in PARTS:
         f = fams.get(p, pd.DataFrame())
-        if parts.get(p) != stats.UNSURE or not len(f) or "part" not in f:
+        if parts.get(p) != verdicts.UNSURE or not len(f) or "part" not in f:
             continue
-        open_ = f[f["part"] == stats.UNSURE]
+        open_ = f[f["part"] == verdicts.UNSURE]
         if len(open_):
             r = open_.loc[open_["p_value"].idxmax()]
             c = stats.Comparison(**{k: r[k] for k in stats.Comparison.__dataclass_fields__ if k in r})
@@ -695,7 +695,7 @@ def competition_reading(fams):
     if not len(mf):
         return "No meta learning-rate tests in this run: the gradient-competition part is inconclusive."
     return (f"Holm over the {len(mf)} tests: a multiplier above 1 helps (significantly, beyond the margin) in "
-            f"{int((pairs['part'] == stats.HOLDS).sum())} of {len(pairs)} (arch, task) pairs; a different multiplier "
+            f"{int((pairs['part'] == verdicts.HOLDS).sum())} of {len(pairs)} (arch, task) pairs; a different multiplier "
             f"significantly harms in {int(mf['harms'].sum())} of {len(mf)} cases.")
 
 

@@ -2,16 +2,16 @@
 import numpy as np
 import pandas as pd
 
-from .. import published, stats
+from .. import published, stats, verdicts
 
 
 def every(parts, complete=True):
     """A universal part from its pieces: fails when any fails, holds when all hold (and the family
     is `complete`: every member was run), inconclusive otherwise."""
     parts = list(parts)
-    if stats.FAILS in parts:
-        return stats.FAILS
-    return stats.HOLDS if parts and complete and all(p == stats.HOLDS for p in parts) else stats.UNSURE
+    if verdicts.FAILS in parts:
+        return verdicts.FAILS
+    return verdicts.HOLDS if parts and complete and all(p == verdicts.HOLDS for p in parts) else verdicts.UNSURE
 
 
 def score_table(metrics, by=("arch", "task")):
@@ -52,8 +52,8 @@ def geo_ratio_by_step(history, quantity, num_arch, den_arch):
 
 
 def judged_ratios(fam, part, label="label", prefix=""):
-    """`stats.judged_ratio` of every log-scale row of a family table (ratios of errors) deciding
-    `part`: the entries the robustness check re-reads (`stats.rounding_check`)."""
+    """`verdicts.judged_ratio` of every log-scale row of a family table (ratios of errors) deciding
+    `part`: the entries the robustness check re-reads (`verdicts.rounding_check`)."""
     out = []
     if fam is None or not len(fam) or "scale" not in fam:
         return out

@@ -11,16 +11,17 @@ interval and p-value, TOST equivalence within `stats.EQUIVALENCE`; the family of
 is Holm-adjusted (`stats.family`). "Below predict-zero": per replica test MSE / the predict-zero
 MSE of its own test set, geometric mean with its t interval.
 
-The notebook's face: `experiments(cfg, ...)` (the runs), `tables(results)` (every table it shows,
-the verdict's inputs among them), the figures (`fig_*`, each saved with its caption), the
-one-line readings (`read_*`), `verdict(tables)` and `summary(row, tables)`.
+The notebook's face: `experiments(cfg, ...)` (the runs), then where each is shown the table that
+computes it (`scores`, `versus`, `below_zero`, `scores_direct`; `None` for a sweep not run) with its
+display (`*_shown`), the figures (`fig_*`, each saved with its caption), the one-line readings
+(`read_*`), the verdict (`check`, `verdict(inputs(...))`) and `summary(row, scores)`.
 """
 import dataclasses
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import criteria, plots, protocol, published, stats, tasks
+from .. import criteria, plots, protocol, published, stats, tasks, verdicts
 from . import common, robustness
 from .ranking import ADAPTIVE   # the study's adaptive variants (defined once, in ranking)
 
@@ -69,10 +70,24 @@ def _geo(v):
     return stats.center(v, "log")[0] if len(v) else float("nan")
 
 
+def metrics(res, name):
+    """The per-replica metrics of run `name` of `res` ({name: Results} of `experiments`), None
+    when it was not run (a sweep quick mode or the parameters left out)."""
+    return res[name].metrics if name in res else None
+
+
+def published_scores():
+    """The study's published means on the two tasks (`published.results()`)."""
+    return published.results().query("task in @TASKS", local_dict={"TASKS": list(TASKS)})
+
+
 def scores(metrics, by=("arch", "task")):
     """`common.score_table` (its `mean`, `low`, `high`: the geometric mean of the test MSE with its
     t interval) plus the in-range MSE's geometric mean (`in_range_geo`), the number of replicas
-    below predict-zero (`seeds_below_zero`) and the geometric mean over predict-zero (`vs_predict_zero`)."""
+    below predict-zero (`seeds_below_zero`) and the geometric mean over predict-zero (`vs_predict_zero`).
+    None for no metrics (a sweep not run)."""
+    if metrics is None:
+        return None
     s = common.score_table(metrics, by=by)
     m = _ok(metrics).assign(below=lambda d: d["test_mse"] < d["predict_zero_mse"])
     if "in_range_mse" not in m:
@@ -97,7 +112,9 @@ def versus(metrics, by=("task",), ref=FIXED, others=ADAPTIVE):
     """SinGLU (`ref`) against each arch of `others` present, per group of `by`, as one Holm family:
     a `stats.family` table (ratio other/ref `estimate`, `low`, `high`, `p_value`, `p_holm`,
     `equivalent`) with the group columns, `other`, and `part`: the test's sub-verdict for
-    "ref is better" (holds / fails / inconclusive, on the Holm p-value)."""
+    "ref is better" (holds / fails / inconclusive, on the Holm p-value). None for no metrics."""
+    if metrics is None:
+        return None
     m = _ok(metrics)
     comps, keys = {}, {}
     for key, g in m.groupby(list(by), sort=False, dropna=False):
@@ -112,19 +129,22 @@ def versus(metrics, by=("task",), ref=FIXED, others=ADAPTIVE):
     t = stats.family(comps)
     if not len(t):
         return pd.DataFrame(columns=[*by, "other", "estimate", "low", "high", "p_value", "p_holm", "part"])
-    t["part"] = [stats.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
+    t["part"] = [verdicts.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
     return pd.concat([pd.DataFrame([keys[k] for k in t["label"]]), t], axis=1)
 
 
 def below_zero(metrics, by=("task",), ref=FIXED):
     """Per group: SinGLU's geometric-mean test MSE / predict-zero MSE (each replica against its
-    own test set) with its t interval, and `part`: holds (upper bound < 1), fails (lower > 1)."""
+    own test set) with its t interval, and `part`: holds (upper bound < 1), fails (lower > 1).
+    None for no metrics."""
+    if metrics is None:
+        return None
     m = _ok(metrics)
     m = m[m["arch"] == ref]
     rows = []
     for key, g in m.groupby(list(by), sort=False, dropna=False):
         c, lo, hi = stats.center(g["test_mse"] / g["predict_zero_mse"], "log")
-        part = stats.HOLDS if hi < 1 else stats.FAILS if lo > 1 else stats.UNSURE
+        part = verdicts.HOLDS if hi < 1 else verdicts.FAILS if lo > 1 else verdicts.UNSURE
         rows.append({**_key(by, key), "vs_zero": c, "low": lo, "high": hi, "n": len(g), "part": part})
     return pd.DataFrame(rows, columns=[*by, "vs_zero", "low", "high", "n", "part"])
 
@@ -139,55 +159,52 @@ def inputs(main, omega=None):
     return {"default": d, "omega": o.reset_index(drop=True)}
 
 
-def tables(res, cfg=None):
-    """Every table the notebook shows from the runs `res` ({name: Results} of `experiments`), with
-    the verdict's `inputs` ("default", "omega"); with `cfg`, each is stored as CSV too."""
-    main = res["main"].metrics
-    t = inputs(main, res["omega"].metrics if "omega" in res else None)
-    t.update(scores=scores(main), versus=versus(main), below_zero=below_zero(main),
-             published=published.results().query("task in @TASKS", local_dict={"TASKS": list(TASKS)}))
-    if "omega" in res:
-        om = res["omega"].metrics
-        t.update(scores_by_omega=scores(om, by=("arch", "task", "omega")),
-                 versus_by_omega=versus(om, by=("task", "omega")), below_zero_by_omega=below_zero(om, by=("task", "omega")))
-    if "direct" in res:
-        d = scores(res["direct"].metrics)
-        t["scores_direct"] = d.assign(perfect_fit_mse=[perfect_fit_mse(k, seed=protocol.DATA_SEED) for k in d["task"]])
-    for name in ("scores", "versus", "below_zero", "scores_by_omega", "versus_by_omega", "scores_direct"):
-        if cfg is not None and name in t:
-            cfg.table(t[name], CSV.get(name, name))
-    return t
-
-
-CSV = {"versus": "singlu_vs_adaptive", "below_zero": "singlu_vs_predict_zero",
-       "versus_by_omega": "singlu_vs_adaptive_by_omega"}      # the tables' file names in output_dir
-
-
-def view(t, name):
-    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers (the notebook display drops the row numbers)."""
-    if name not in t:
+def scores_direct(metrics):
+    """`scores` of the study's direct-reading runs with the test MSE of a perfect fit of the
+    training target (`perfect_fit_mse`); None for no metrics (the direct reading not run)."""
+    d = scores(metrics)
+    if d is None:
         return None
-    d = t[name]
-    if name.startswith("scores"):
-        extra = ("omega",) if "omega" in d else ()
-        cols = ("geometric mean [95% CI]", "in_range_geo", "vs_predict_zero", "seeds_below_zero", "count",
-                *(("perfect_fit_mse",) if "perfect_fit_mse" in d else ()))
-        out = common.display_table(d.assign(**{c: d[c].map(stats.fmt) for c in ("in_range_geo", "vs_predict_zero",
-                                                                                 "perfect_fit_mse") if c in d}),
-                                   extra=extra + cols).drop(columns=["per_seed", "centre [95% CI]"])
-        out = out.rename(columns={"in_range_geo": "in-range MSE", "vs_predict_zero": "× predict-zero",
-                                  "seeds_below_zero": "replicas below predict-zero", "count": "replicas"})
-    elif name.startswith("versus"):
-        cols = [c for c in ("task", "omega", "other", "estimate", "low", "high", "p_value", "p_holm", "equivalent", "part")
-                if c in d]
-        out = d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
-                             **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")})
-    else:
-        out = d.assign(**{c: d[c].map(stats.fmt) for c in ("vs_zero", "low", "high")}).rename(
-            columns={"vs_zero": "SinGLU / predict-zero", "n": "replicas"})
+    return d.assign(perfect_fit_mse=[perfect_fit_mse(k, seed=protocol.DATA_SEED) for k in d["task"]])
+
+
+def _omega_shown(out):
     if "omega" in out:
         out["omega"] = out["omega"].map(lambda w: f"{w:g}")
     return out
+
+
+def scores_shown(d):
+    """A `scores` (or `scores_direct`) table as the notebook shows it: formatted numbers, readable
+    column names (the notebook display drops the row numbers); None for None."""
+    if d is None:
+        return None
+    extra = ("omega",) if "omega" in d else ()
+    cols = ("geometric mean [95% CI]", "in_range_geo", "vs_predict_zero", "seeds_below_zero", "count",
+            *(("perfect_fit_mse",) if "perfect_fit_mse" in d else ()))
+    out = common.display_table(d.assign(**{c: d[c].map(stats.fmt) for c in ("in_range_geo", "vs_predict_zero",
+                                                                             "perfect_fit_mse") if c in d}),
+                               extra=extra + cols).drop(columns=["per_seed", "centre [95% CI]"])
+    return _omega_shown(out.rename(columns={"in_range_geo": "in-range MSE", "vs_predict_zero": "× predict-zero",
+                                            "seeds_below_zero": "replicas below predict-zero", "count": "replicas"}))
+
+
+def versus_shown(d):
+    """A `versus` table as the notebook shows it (formatted ratios and p-values); None for None."""
+    if d is None:
+        return None
+    cols = [c for c in ("task", "omega", "other", "estimate", "low", "high", "p_value", "p_holm", "equivalent", "part")
+            if c in d]
+    return _omega_shown(d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
+                                       **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")}))
+
+
+def below_zero_shown(d):
+    """A `below_zero` table as the notebook shows it (formatted ratios); None for None."""
+    if d is None:
+        return None
+    return _omega_shown(d.assign(**{c: d[c].map(stats.fmt) for c in ("vs_zero", "low", "high")}).rename(
+        columns={"vs_zero": "SinGLU / predict-zero", "n": "replicas"}))
 
 
 DIRECT = "direction, direct reading (as stated)"
@@ -200,7 +217,7 @@ def direct_untestable(t):
     why = ("with input x only, one function of x cannot give both the training target sin(k_train·πx) and the "
            "test target sin(k_test·πx) at the same x: the test error measures the fit to the training sine, not "
            "generalisation")
-    if "scores_direct" in t and len(t["scores_direct"]):
+    if t.get("scores_direct") is not None and len(t["scores_direct"]):
         why += "; every arch scores about the error of a perfect fit to the training sine (" + "; ".join(
             f"{k}: {stats.fmt(g['mean'].min())}–{stats.fmt(g['mean'].max())} vs {stats.fmt(g['perfect_fit_mse'].iloc[0])}"
             for k, g in t["scores_direct"].groupby("task", sort=False)) + ")"
@@ -208,11 +225,12 @@ def direct_untestable(t):
 
 
 def verdict(t):
-    """The scorecard row of the claim from `tables(...)`, by `CRITERIA`. The study's direct reading
+    """The scorecard row of the claim from `inputs(...)` (with "scores_direct", a `scores_direct`
+    table, its numbers are quoted), by `CRITERIA`. The study's direct reading
     is its own part, not testable as stated (`direct_untestable`)."""
     fam, zero = versus(t["default"]), below_zero(t["default"])
     prt = {"direction": common.every(fam["part"]), "generalizes": common.every(zero["part"]),
-           DIRECT: stats.NOT_TESTABLE}
+           DIRECT: verdicts.NOT_TESTABLE}
     untestable = {DIRECT: direct_untestable(t)}
     conditions = []
     task_list = list(dict.fromkeys(zero["task"]))
@@ -227,23 +245,23 @@ def verdict(t):
         conditions.append((f"at omega {w:g} on {tasks_w} against {archs or 'no adaptive arch'}",
                            {"direction": common.every(om_fam.loc[om_fam["omega"] == w, "part"]),
                             "generalizes": common.every(om_zero.loc[om_zero["omega"] == w, "part"])}))
-    v, reason = stats.judge(prt, conditions, untestable=untestable)
+    v, reason = verdicts.judge(prt, conditions, untestable=untestable)
     ours = "; ".join(
-        f"{task}: SinGLU significantly better than {int((fam.loc[fam['task'] == task, 'part'] == stats.HOLDS).sum())}"
+        f"{task}: SinGLU significantly better than {int((fam.loc[fam['task'] == task, 'part'] == verdicts.HOLDS).sum())}"
         f"/{int((fam['task'] == task).sum())} adaptive (Holm), worse or equivalent for "
-        f"{int((fam.loc[fam['task'] == task, 'part'] == stats.FAILS).sum())}; SinGLU/predict-zero "
+        f"{int((fam.loc[fam['task'] == task, 'part'] == verdicts.FAILS).sum())}; SinGLU/predict-zero "
         + stats.fmt_ci(*zero.loc[zero["task"] == task, ["vs_zero", "low", "high"]].iloc[0]) for task in task_list)
-    undecided = fam[fam["part"] == stats.UNSURE]
+    undecided = fam[fam["part"] == verdicts.UNSURE]
     settle = []
     if len(undecided):
         r = undecided.loc[undecided["p_value"].idxmax()]
         settle.append((f"direction: {r['label'].strip()}",
                        stats.Comparison(**{k: r[k] for k in stats.Comparison.__dataclass_fields__ if k in r}), None))
     first = fam[fam["task"] == task_list[0]] if task_list else fam.iloc[:0]
-    beats = stats.effect(f"adaptive archs SinGLU beats on {task_list[0] if task_list else 'no task'} "
-                         f"(of {len(first)}; the study: all)", int((first["part"] == stats.HOLDS).sum()),
+    beats = verdicts.effect(f"adaptive archs SinGLU beats on {task_list[0] if task_list else 'no task'} "
+                         f"(of {len(first)}; the study: all)", int((first["part"] == verdicts.HOLDS).sum()),
                          published=len(first), null=None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "05_scores", parts=prt, reason=reason,
                          conditions={c: p for c, p in conditions}, untestable=untestable,
                          settle=settle, effect=beats)
 
@@ -268,23 +286,23 @@ def check(exps, res):
     return robustness.Check(row, reads, verdict_of)
 
 
-def summary(row, t=None):
-    """One line for the notebook; with `t` (`tables`), where the study's supporting number stands
-    against predicting zero."""
+def summary(row, scores=None):
+    """One line for the notebook; with `scores` (the default protocol's `scores`), where the study's
+    supporting number stands against predicting zero."""
     text = f"**Verdict: {row['verdict']}** ({row['reason']}). {row['ours']}."
-    if t is None:
+    if scores is None:
         return text
     claim = published.claims()[CLAIM]["value"]
-    zero = t["scores"].loc[t["scores"]["task"] == "freqgen", "predict_zero_mse"].iloc[0]
+    zero = scores.loc[scores["task"] == "freqgen", "predict_zero_mse"].iloc[0]
     return (text + f" The study's supporting number (SinGLU {claim:g} on Freq Gen) is "
             + ("above" if claim > zero else "below") + f" the predict-zero MSE of this target ({stats.fmt(zero)}).")
 
 
 # ----------------------------------------------------------------------------- readings
 
-def read_scores(t):
-    """Where every arch stands against predicting zero, per task, and the study's values."""
-    table, pub, lines = t["scores"], t["published"], []
+def read_scores(table):
+    """Where every arch stands against predicting zero, per task (`scores`), and the study's values."""
+    pub, lines = published_scores(), []
     for task in TASKS:
         s = table[table["task"] == task]
         zero = s["predict_zero_mse"].iloc[0]
@@ -302,36 +320,36 @@ def read_scores(t):
                               if easy > 0.5 and hard > 0.5 else "")
 
 
-def read_versus(t):
-    """SinGLU against the adaptive variants and against predicting zero, per task."""
-    fam, zero, out = t["versus"], t["below_zero"], []
+def read_versus(fam, zero):
+    """SinGLU against the adaptive variants (`versus`) and against predicting zero (`below_zero`), per task."""
+    out = []
     for task in TASKS:
         f, z = fam[fam["task"] == task], zero[zero["task"] == task].iloc[0]
-        failed = f.loc[f["part"] == stats.FAILS, "other"]
-        out.append(f"On {task}, SinGLU is significantly better (Holm) than {int((f['part'] == stats.HOLDS).sum())} of {len(f)} "
+        failed = f.loc[f["part"] == verdicts.FAILS, "other"]
+        out.append(f"On {task}, SinGLU is significantly better (Holm) than {int((f['part'] == verdicts.HOLDS).sum())} of {len(f)} "
                    f"adaptive variants, significantly worse than or equivalent to {len(failed)}"
                    + (f" ({', '.join(failed)})" if len(failed) else "")
                    + f"; its test MSE is {stats.fmt_ci(z['vs_zero'], z['low'], z['high'])} × the predict-zero MSE.")
     return " ".join(out)
 
 
-def read_omega(t):
-    """The ω sweep's lowest test MSE per task, and the ω at which SinGLU beats every swept arch."""
-    if "scores_by_omega" not in t:
+def read_omega(s, fam, zero):
+    """The ω sweep's lowest test MSE per task (`s`: `scores` by arch, task and ω), and the ω at which
+    SinGLU beats every swept arch (`fam`, `zero`: `versus` and `below_zero` by task and ω)."""
+    if s is None:
         return "No ω sweep in this run."
-    s, fam, zero = t["scores_by_omega"], t["versus_by_omega"], t["below_zero_by_omega"]
     best = s.loc[s.groupby("task")["mean"].idxmin()]
-    held = [w for w in dict.fromkeys(s["omega"]) if (fam.loc[fam["omega"] == w, "part"] == stats.HOLDS).all()
-            and (zero.loc[zero["omega"] == w, "part"] == stats.HOLDS).all() and (fam["omega"] == w).any()]
+    held = [w for w in dict.fromkeys(s["omega"]) if (fam.loc[fam["omega"] == w, "part"] == verdicts.HOLDS).all()
+            and (zero.loc[zero["omega"] == w, "part"] == verdicts.HOLDS).all() and (fam["omega"] == w).any()]
     return (" ".join(f"On {r['task']}, the lowest test MSE of the ω sweep is {r['arch']} at ω = {r['omega']:g} "
                      f"({stats.fmt(r['mean'])}, predict-zero {stats.fmt(r['predict_zero_mse'])})." for _, r in best.iterrows())
             + " SinGLU beats every swept adaptive arch significantly (Holm over the sweep) and predict-zero at: "
             + (", ".join(f"ω = {w:g}" for w in held) or "no ω") + ".")
 
 
-def read_learned(t, shown):
-    """In-range against unseen-frequency MSE of the `shown` archs."""
-    r = t["scores"][t["scores"]["arch"].isin(shown)]
+def read_learned(scores, shown):
+    """In-range against unseen-frequency MSE of the `shown` archs (from `scores`)."""
+    r = scores[scores["arch"].isin(shown)]
     fit = r["in_range_geo"] < 0.1 * r["predict_zero_mse"]
     worse = r["mean"] > r["predict_zero_mse"]
     return ("In-range → unseen-frequency MSE (geometric means): " + "; ".join(
@@ -340,25 +358,26 @@ def read_learned(t, shown):
         f"predict-zero); {int(worse.sum())} of {len(r)} are worse than predicting zero at the unseen frequency.")
 
 
-def read_direct(t):
-    """The direct reading's MSEs against a perfect fit of the training target and predict-zero."""
-    if "scores_direct" not in t:
+def read_direct(direct):
+    """The direct reading's MSEs (`scores_direct`) against a perfect fit of the training target and predict-zero."""
+    if direct is None:
         return "No direct-reading runs in this run."
-    pub = t["published"]
+    pub = published_scores()
     return " ".join(
         f"Direct reading, {k}: test MSEs {stats.fmt(g['mean'].min())}–{stats.fmt(g['mean'].max())} (geometric means), "
         f"a perfect fit of the training target would score {stats.fmt(g['perfect_fit_mse'].iloc[0])}, predict-zero "
         f"{stats.fmt(g['predict_zero_mse'].iloc[0])}; the study published "
         f"{stats.fmt(pub[pub['task'] == k]['published'].min())}–{stats.fmt(pub[pub['task'] == k]['published'].max())}."
-        for k, g in t["scores_direct"].groupby("task", sort=False)) + (
+        for k, g in direct.groupby("task", sort=False)) + (
         " Read this way the task measures how well a model fits the training sine (the better, the closer to the "
         "perfect-fit number), not generalization.")
 
 
-def read_ranks(t):
-    """SinGLU's rank on each task in our runs (geometric-mean MSE) and in the study's table."""
-    rk = stats.ranks(t["scores"], {k: "mse" for k in TASKS})
-    pub = t["published"].assign(rank=t["published"].groupby("task")["published"].rank(method="min").astype(int))
+def read_ranks(scores):
+    """SinGLU's rank on each task in our runs (geometric-mean MSE, `scores`) and in the study's table."""
+    rk = stats.ranks(scores, {k: "mse" for k in TASKS})
+    pub = published_scores()
+    pub = pub.assign(rank=pub.groupby("task")["published"].rank(method="min").astype(int))
     return " ".join(
         f"On {k}, SinGLU ranks {int(rk[(rk['task'] == k) & (rk['arch'] == FIXED)]['rank'].iloc[0])} of {int((rk['task'] == k).sum())} "
         f"in our runs (geometric-mean MSE) and {int(pub[(pub['task'] == k) & (pub['arch'] == FIXED)]['rank'].iloc[0])} "
@@ -428,13 +447,13 @@ def _legend_right(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
 
 
-def fig_scores(t, res, cfg):
-    """Every replica's test MSE at the unseen frequency on both tasks (archs by freqgen's geometric mean)."""
-    s = t["scores"]
+def fig_scores(s, metrics, cfg):
+    """Every replica's test MSE at the unseen frequency on both tasks (`metrics`, the default protocol's;
+    archs by freqgen's geometric mean in `s`, their `scores`)."""
     order = list(s[s["task"] == TASKS[0]].sort_values("mean")["arch"])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for ax, task in zip(axes, TASKS):
-        strip(res["main"].metrics, ax, task, order=order, title=f"{task}: test at the unseen frequency")
+        strip(metrics, ax, task, order=order, title=f"{task}: test at the unseen frequency")
         ax.get_legend().remove()
     _legend_right(axes[-1])
     log_y(fig)
@@ -454,12 +473,13 @@ def _log_omega(ax, omegas):
     ax.set_xticks(omegas, [f"{w:g}" for w in omegas])
 
 
-def fig_omega(t, res, cfg):
-    """Geometric-mean test MSE (95% CI) against ω per swept arch, every replica as a dot, with
-    vanilla (no ω) and predict-zero as lines."""
-    if "scores_by_omega" not in t:
+def fig_omega(s, om, scores, cfg):
+    """Geometric-mean test MSE (95% CI) against ω per swept arch (`s`: `scores` of the sweep's
+    metrics `om` by arch, task and ω), every replica as a dot, with vanilla (no ω; from the default
+    protocol's `scores`) and predict-zero as lines. Nothing without a sweep."""
+    if s is None:
         return
-    s, om, van = t["scores_by_omega"], res["omega"].metrics, t["scores"][t["scores"]["arch"] == "vanilla"].set_index("task")
+    van = scores[scores["arch"] == "vanilla"].set_index("task")
     task_list = list(dict.fromkeys(s["task"]))
     fig, axes = plt.subplots(1, len(task_list), figsize=(4.5 * len(task_list), 3.4), sharey=True, squeeze=False)
     for ax, task in zip(axes[0], task_list):
@@ -510,12 +530,13 @@ def fig_learned(res, cfg, shown):
         "predict-zero dashed. The model sees t = k·x, so the unseen frequency is the same curve over a wider t."))
 
 
-def fig_direct(t, res, cfg):
-    """The study's direct reading: every replica's test MSE with the perfect-fit and predict-zero
-    MSEs (top), and seed 0's models against the training and test targets (bottom)."""
-    if "scores_direct" not in t:
+def fig_direct(d, res, cfg):
+    """The study's direct reading (`d`, its `scores_direct`; the models from `res["direct"]`): every
+    replica's test MSE with the perfect-fit and predict-zero MSEs (top), and seed 0's models against
+    the training and test targets (bottom). Nothing without direct-reading runs."""
+    if d is None:
         return
-    d, direct = t["scores_direct"], res["direct"]
+    direct = res["direct"]
     task_list, dir_archs = list(dict.fromkeys(d["task"])), list(dict.fromkeys(d["arch"]))
     fig, axes = plt.subplots(2, len(task_list), figsize=(5 * len(task_list), 6.2), squeeze=False,
                              gridspec_kw={"height_ratios": [1, 1.1]})

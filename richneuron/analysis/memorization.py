@@ -8,13 +8,13 @@ The effect is the ratio of geometric-mean memorisation MSEs, Vanilla / SinGLU, o
 (initialisation seeds × data draws), from `stats.compare` on the log scale at the level of the data
 draw. Memorisation errors are tiny (SinGLU reaches 1e-10 and below): whether their ratio is a
 measurement is decided by the robustness check's runs of the same comparison, not by a fixed floor
-(`stats.rounding_check`: the ratio is judged unless the check moves it by more than the claimed
+(`verdicts.rounding_check`: the ratio is judged unless the check moves it by more than the claimed
 effect's band).
 """
 
 import pandas as pd
 
-from .. import criteria, plots, protocol, published, stats
+from .. import criteria, plots, protocol, published, stats, verdicts
 from . import common, robustness
 
 CLAIM = "memorization_ratio"
@@ -107,18 +107,18 @@ def capacity_part(capacity):
     by = {int(n): ratio(g) for n, g in c.groupby("task.n_points")} if len(c) else {}
     by = {n: r for n, r in by.items() if r["n_num"] and r["n_den"]}
     if not by:
-        return stats.UNSURE, {}
+        return verdicts.UNSURE, {}
     fam = stats.family({n: r["comparison"] for n, r in by.items()})
-    parts = [stats.direction(by[n]["comparison"], +1, p=p) for n, p in zip(fam["label"], fam["p_holm"])]
+    parts = [verdicts.direction(by[n]["comparison"], +1, p=p) for n, p in zip(fam["label"], fam["p_holm"])]
     return common.every(parts), by
 
 
 def parts(r, claimed, p=None):
     """Sub-verdicts of one setting from `ratio`'s dict: ({"direction", "magnitude"}, note). `p`
     overrides the direction's p-value (Holm-adjusted in a family of settings). Whether the ratio
-    is a measurement at all is the robustness check's question (`stats.rounding_check`)."""
+    is a measurement at all is the robustness check's question (`verdicts.rounding_check`)."""
     c = r["comparison"]
-    return {"direction": stats.direction(c, +1, p=p), "magnitude": stats.magnitude(c, claimed)}, ""
+    return {"direction": verdicts.direction(c, +1, p=p), "magnitude": verdicts.magnitude(c, claimed)}, ""
 
 
 def verdict(t, claimed=None):
@@ -133,7 +133,7 @@ def verdict(t, claimed=None):
     conditions = []
     for lr, p in zip(fam.get("label", []), fam.get("p_holm", [])):
         conditions.append((f"at lr {lr:g}", {**parts(sweep[lr], claimed, p=p)[0], "capacity": cap}))
-    v, reason = stats.judge(prt, conditions)
+    v, reason = verdicts.judge(prt, conditions)
     ours = f"{r['comparison'].text()} (Vanilla {stats.fmt(r['num_geo'])}, SinGLU {stats.fmt(r['den_geo'])}; " \
            f"n = {r['n_num']}, {r['n_den']})"
     if sweep:
@@ -142,13 +142,13 @@ def verdict(t, claimed=None):
         ours += "; capacity: " + ", ".join(f"{n} pairs {x['comparison'].text()}" for n, x in cap_by.items())
     settle = [("Vanilla/SinGLU at 200 pairs", r["comparison"], claimed)] + [
         (f"Vanilla/SinGLU at {n} pairs", x["comparison"], None) for n, x in cap_by.items()
-        if stats.direction(x["comparison"], +1) == stats.UNSURE]
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "01_memorize_ratio_sweeps", parts=prt,
+        if verdicts.direction(x["comparison"], +1) == verdicts.UNSURE]
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "01_memorize_ratio_sweeps", parts=prt,
                          reason=reason + (f"; {note}" if note else ""),
                          conditions={c: p for c, p in conditions},
-                         ratios=[stats.judged_ratio("memorize / vanilla / singlu", r["comparison"], "direction",
+                         ratios=[verdicts.judged_ratio("memorize / vanilla / singlu", r["comparison"], "direction",
                                                     "magnitude")], settle=settle,
-                         effect=stats.effect_of(r["comparison"], "Vanilla / SinGLU memorize MSE", published=claimed))
+                         effect=verdicts.effect_of(r["comparison"], "Vanilla / SinGLU memorize MSE", published=claimed))
 
 
 def summary(row):

@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats as sps
 
-from .. import models, neurons, plots, protocol, stats, tasks, train
+from .. import models, neurons, plots, protocol, stats, tasks, train, verdicts
 from . import width
 
 # Every task's input→output shape (the study's nine and the real tasks: camera is 2→1 like nested2d,
@@ -117,7 +117,7 @@ def protocol_table():
 
 def statistics_text():
     """The statistics as stats.py states them: its module docstring, then the verdict rule."""
-    return inspect.getdoc(stats) + "\n\n**Verdicts.** " + stats.RULE
+    return inspect.getdoc(stats) + "\n\n**Verdicts.** " + verdicts.RULE
 
 
 def tasks_text():
@@ -139,7 +139,7 @@ def tasks_figure():
 
 def statistics_table():
     """The statistics' constants, read from stats.py."""
-    band = inspect.signature(stats.magnitude).parameters["band"].default
+    band = inspect.signature(verdicts.magnitude).parameters["band"].default
     conf = inspect.signature(stats.compare).parameters["confidence"].default
     rows = [("significance level α", f"{stats.ALPHA:g}", "Holm-adjusted within each claim's family (statsmodels)"),
             ("confidence of intervals", f"{conf:.0%}", "draw level: a paired t on per-draw means across the draws "
@@ -148,9 +148,9 @@ def statistics_table():
              "(statsmodels ttost_paired / ttost_ind)"),
             ("equivalence margin, accuracies", f"{100 * stats.EQUIVALENCE['linear']:g} pp", "TOST on accuracy"),
             ("magnitude band", f"×/÷{band:.4g} (√10)", "the claimed order of magnitude [claim/√10, claim·√10]"),
-            ("ratio check band", f"×/÷{stats.BAND:.4g}", "a ratio of errors the check's runs move by more is not "
+            ("ratio check band", f"×/÷{verdicts.BAND:.4g}", "a ratio of errors the check's runs move by more is not "
              "judged (no fixed error floor)"),
-            ("robustness check", f"{protocol.CHECK_LABEL}: {protocol.CHECK}", _doc(stats.rounding_check))]
+            ("robustness check", f"{protocol.CHECK_LABEL}: {protocol.CHECK}", _doc(verdicts.rounding_check))]
     return pd.DataFrame(rows, columns=["quantity", "value", "note"])
 
 

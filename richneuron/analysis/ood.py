@@ -14,9 +14,10 @@ Baselines. The predict-zero MSE of the OOD test set, and of the in-range set; an
 "predict-zero ratio" of a seed: predict-zero OOD MSE / that seed's in-range MSE, the
 degradation of a model that keeps its in-range fit and outputs 0 off range.
 
-The notebook's face: `experiments(cfg, ...)` (the runs), `tables(results)` (every table it shows,
-the verdict's inputs among them), the figures (`fig_*`, each saved with its caption), the
-one-line readings (`read_*`), `verdict(tables)` and `summary(row)`.
+The notebook's face: `experiments(cfg, ...)` (the runs), then where each is shown the table that
+computes it (`degradation`, `versus`, `degradation_by_omega`; `None` for a sweep not run) with its
+display (`*_shown`), the figures (`fig_*`, each saved with its caption), the one-line readings
+(`read_*`), the verdict (`check`, `verdict(inputs(...))`) and `summary(row)`.
 """
 import dataclasses
 import math
@@ -28,7 +29,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import criteria, plots, protocol, published, stats, tasks
+from .. import criteria, plots, protocol, published, stats, tasks, verdicts
 from . import common, robustness
 from .frequency import draw_frame, log_y
 
@@ -61,6 +62,12 @@ def experiments(cfg, omegas, omega_archs, sweep_seeds):
     if om_archs:
         out["check_omega"] = grid(om_archs, sw_seeds, omega=omegas, **protocol.CHECK)
     return out
+
+
+def metrics(res, name):
+    """The per-replica metrics of run `name` of `res` ({name: Results} of `experiments`), None
+    when it was not run (the ω sweep without swept archs)."""
+    return res[name].metrics if name in res else None
 
 
 def in_range_zero(task="ood", seed=0, **options):
@@ -109,7 +116,10 @@ def degradation(metrics):
 
 def degradation_by_omega(metrics):
     """Per (arch, omega): the geometric-mean degradation with its t interval, the geometric-mean
-    OOD and in-range MSEs and predict-zero ratio, and the number of replicas."""
+    OOD and in-range MSEs and predict-zero ratio, and the number of replicas. None for no metrics
+    (no ω sweep)."""
+    if metrics is None:
+        return None
     rows = []
     for (arch, w), g in with_ratios(metrics).groupby(["arch", "omega"], sort=False):
         r, lo, hi = stats.center(g["ratio"], "log")
@@ -142,7 +152,7 @@ def versus(metrics, ref=REFERENCE, values=("ratio", "test_mse"), by=()):
     t = stats.family(comps)
     if not len(t):
         return pd.DataFrame(columns=["arch", "vs", "value", *by, "estimate", "low", "high", "p_holm", "part"])
-    t["part"] = [stats.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
+    t["part"] = [verdicts.direction(comps[k], +1, p=p) for k, p in zip(t["label"], t["p_holm"])]
     return pd.concat([pd.DataFrame([keys[k] for k in t["label"]]), t], axis=1)
 
 
@@ -156,7 +166,7 @@ def driver_correlations(metrics):
 
 
 def magnitude_parts(deg, claim_range, vanilla_claim, ref=REFERENCE):
-    """Per arch of `degradation(...)`: the magnitude sub-verdict of its degradation (`stats.magnitude`
+    """Per arch of `degradation(...)`: the magnitude sub-verdict of its degradation (`verdicts.magnitude`
     on its centre and interval): sine archs against [claim_range[0]/√10, claim_range[1]·√10],
     `ref` against [vanilla_claim/√10, vanilla_claim·√10]."""
     lo, hi = claim_range
@@ -164,7 +174,7 @@ def magnitude_parts(deg, claim_range, vanilla_claim, ref=REFERENCE):
     out = {}
     for r in deg.itertuples():
         c = SimpleNamespace(estimate=r.ratio, low=r.low, high=r.high)
-        out[r.arch] = stats.magnitude(c, vanilla_claim) if r.arch == ref else stats.magnitude(c, mid, band=band)
+        out[r.arch] = verdicts.magnitude(c, vanilla_claim) if r.arch == ref else verdicts.magnitude(c, mid, band=band)
     return out
 
 
@@ -176,43 +186,25 @@ def inputs(main, omega=None):
     return {"default": main[cols].reset_index(drop=True), "omega": o.reset_index(drop=True)}
 
 
-def tables(res, cfg=None):
-    """Every table the notebook shows from the runs `res` ({name: Results} of `experiments`), with
-    the verdict's `inputs` ("default", "omega"); with `cfg`, each is stored as CSV too."""
-    main = res["main"].metrics
-    t = inputs(main, res["omega"].metrics if "omega" in res else None)
-    t.update(degradation=degradation(main), scores=common.score_table(main), versus=versus(main),
-             drivers=driver_correlations(main), in_range_zero=in_range_zero(seed=protocol.DATA_SEED))
-    if "omega" in res:
-        t["degradation_by_omega"] = degradation_by_omega(res["omega"].metrics)
-    for name, csv in CSV.items():
-        if cfg is not None and name in t:
-            cfg.table(t[name], csv)
-    return t
-
-
-CSV = {"degradation": "degradation", "scores": "ood_scores", "versus": "vs_vanilla",
-       "degradation_by_omega": "degradation_by_omega"}      # the tables' file names in output_dir
-
-
 def _fmt(v):
     return stats.fmt(v) if v is not None and not pd.isna(v) else "–"
 
 
-def view(t, name):
-    """Table `name` of `tables(...)` as the notebook shows it: formatted numbers (the notebook display drops the row numbers)."""
-    d = t[name]
-    if name == "degradation":
-        cols = ["arch", "ratio [95% CI]", "in_range_geo", "ood_geo", "ood_vs_zero", "zero_ratio", "published_ood", "n"]
-        out = d[cols].assign(**{c: d[c].map(_fmt) for c in cols[2:-1]}).rename(columns={
-            "ratio [95% CI]": "degradation [95% CI]", "in_range_geo": "in-range MSE", "ood_geo": "OOD MSE",
-            "ood_vs_zero": "OOD / predict-zero", "zero_ratio": "predict-zero ratio", "published_ood": "study's OOD MSE",
-            "n": "replicas"})
-    else:
-        cols = ["arch", "value", "estimate", "low", "high", "p_value", "p_holm", "equivalent", "part"]
-        out = d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
-                             **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")})
-    return out
+def degradation_shown(d):
+    """A `degradation` table as the notebook shows it: formatted numbers, readable column names
+    (the notebook display drops the row numbers)."""
+    cols = ["arch", "ratio [95% CI]", "in_range_geo", "ood_geo", "ood_vs_zero", "zero_ratio", "published_ood", "n"]
+    return d[cols].assign(**{c: d[c].map(_fmt) for c in cols[2:-1]}).rename(columns={
+        "ratio [95% CI]": "degradation [95% CI]", "in_range_geo": "in-range MSE", "ood_geo": "OOD MSE",
+        "ood_vs_zero": "OOD / predict-zero", "zero_ratio": "predict-zero ratio", "published_ood": "study's OOD MSE",
+        "n": "replicas"})
+
+
+def versus_shown(d):
+    """A `versus` table as the notebook shows it (formatted ratios and p-values)."""
+    cols = ["arch", "value", "estimate", "low", "high", "p_value", "p_holm", "equivalent", "part"]
+    return d[cols].assign(**{c: d[c].map(stats.fmt) for c in ("estimate", "low", "high")},
+                          **{c: d[c].map(stats.fmt_p) for c in ("p_value", "p_holm")})
 
 
 def _parts(fam, mags, archs):
@@ -222,7 +214,7 @@ def _parts(fam, mags, archs):
 
 
 def verdict(t, claim_range=None, vanilla_claim=None):
-    """The scorecard row of the claim from `tables(...)`, by `CRITERIA`."""
+    """The scorecard row of the claim from `inputs(...)`, by `CRITERIA`."""
     c = published.claims()[CLAIM]
     claim_range = c["value"] if claim_range is None else claim_range
     vanilla_claim = c["vanilla"] if vanilla_claim is None else vanilla_claim
@@ -240,18 +232,18 @@ def verdict(t, claim_range=None, vanilla_claim=None):
             archs = list(dict.fromkeys(g["arch"]))
             conditions.append((f"at omega {w:g} for {', '.join(archs)}",
                                _parts(om_fam[om_fam["omega"] == w], om_mags, archs)))
-    v, reason = stats.judge(prt, conditions)
+    v, reason = verdicts.judge(prt, conditions)
     van = deg.set_index("arch").loc[REFERENCE] if REFERENCE in set(deg["arch"]) else None
     s = deg[deg["arch"] != REFERENCE]
-    n = {k: int(((fam["value"] == val) & (fam["part"] == stats.HOLDS)).sum()) for k, val in (("deg", "ratio"), ("ood", "test_mse"))}
+    n = {k: int(((fam["value"] == val) & (fam["part"] == verdicts.HOLDS)).sum()) for k, val in (("deg", "ratio"), ("ood", "test_mse"))}
     below = int(((fam["value"] == "test_mse") & (fam["direction"] == -1)).sum())
     ours = (f"Vanilla {stats.fmt_ci(van['ratio'], van['low'], van['high'], '×') if van is not None else 'n/a'}, "
             f"sine archs ×{stats.fmt(s['ratio'].min())}–{stats.fmt(s['ratio'].max())}; significantly more degraded than "
             f"Vanilla: {n['deg']}/{len(sine)}; OOD MSE significantly above Vanilla's: {n['ood']}/{len(sine)}, below: "
             f"{below}/{len(sine)} (Holm over {len(fam)} tests)")
-    e = (stats.effect("Vanilla OOD / in-range MSE", van["ratio"], van["low"], van["high"], scale="log", unit="×",
+    e = (verdicts.effect("Vanilla OOD / in-range MSE", van["ratio"], van["low"], van["high"], scale="log", unit="×",
                       published=vanilla_claim) if van is not None else None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "06_degradation", parts=prt, reason=reason,
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "06_degradation", parts=prt, reason=reason,
                          conditions={c: p for c, p in conditions}, effect=e)
 
 
@@ -275,10 +267,10 @@ def check(exps, res):
     return robustness.Check(row, reads, verdict_of)
 
 
-def summary(row, t=None):
-    """One line for the notebook; with `t` (`tables`), the study's numbers after it."""
+def summary(row, study=False):
+    """One line for the notebook; with `study`, the study's numbers after it."""
     text = f"**Verdict: {row['verdict']}** ({row['reason']}). {row['ours']}."
-    if t is None:
+    if not study:
         return text
     c = published.claims()[CLAIM]
     return text + f" The study: sine archs ×{c['value'][0]}–{c['value'][1]}, Vanilla ×{c['vanilla']}."
@@ -286,9 +278,10 @@ def summary(row, t=None):
 
 # ----------------------------------------------------------------------------- readings
 
-def read_degradation(t):
-    """Vanilla's and the sine archs' degradations against the study's, and the OOD MSEs against predicting zero."""
-    c, deg = published.claims()[CLAIM], t["degradation"]
+def read_degradation(deg):
+    """Vanilla's and the sine archs' degradations (`degradation`) against the study's, and the OOD MSEs against
+    predicting zero."""
+    c = published.claims()[CLAIM]
     van, sine, pub = deg.set_index("arch").loc[REFERENCE], deg[deg["arch"] != REFERENCE], deg["published_ood"].dropna()
     return (f"Vanilla degrades ×{stats.fmt_ci(van['ratio'], van['low'], van['high'])} (study: ×{c['vanilla']}); the sine archs "
             f"×{stats.fmt(sine['ratio'].min())} ({sine.loc[sine['ratio'].idxmin(), 'arch']}) to ×{stats.fmt(sine['ratio'].max())} "
@@ -301,9 +294,9 @@ def read_degradation(t):
             f"predict-zero MSE (their target function is unpublished).")
 
 
-def read_versus(t):
-    """How many sine archs degrade more than Vanilla, are worse off range, and what drives the ratio."""
-    fam, drv = t["versus"], t["drivers"]
+def read_versus(fam, drv):
+    """How many sine archs degrade more than Vanilla, are worse off range (`versus`), and what drives the
+    ratio (`driver_correlations`)."""
     deg_f, mse_f = fam[fam["value"] == "ratio"], fam[fam["value"] == "test_mse"]
     return (f"{int((deg_f['direction'] == 1).sum())} of {len(deg_f)} sine archs degrade significantly more than Vanilla (Holm), "
             f"{int((deg_f['direction'] == -1).sum())} significantly less. On the OOD MSE itself, sine archs significantly worse "
@@ -315,14 +308,15 @@ def read_versus(t):
                "the ratio is driven more by the off-range error than by the in-range fit."))
 
 
-def read_omega(t):
-    """Degradation and OOD MSE of every swept arch at every ω, with Vanilla's."""
-    if "degradation_by_omega" not in t:
+def read_omega(by_omega, deg):
+    """Degradation and OOD MSE of every swept arch at every ω (`degradation_by_omega`), with Vanilla's
+    (from `degradation`)."""
+    if by_omega is None:
         return "No ω sweep in this run."
-    van = t["degradation"].set_index("arch").loc[REFERENCE]
+    van = deg.set_index("arch").loc[REFERENCE]
     return ("Degradation and OOD MSE by ω (geometric means): " + "; ".join(
         f"{r['arch']} ω = {r['omega']:g}: ×{stats.fmt(r['ratio'])}, OOD {stats.fmt(r['ood_geo'])}"
-        for _, r in t["degradation_by_omega"].iterrows())
+        for _, r in by_omega.iterrows())
         + f" (Vanilla: ×{stats.fmt(van['ratio'])}, OOD {stats.fmt(van['ood_geo'])}).")
 
 
@@ -340,10 +334,11 @@ def _legend_below(fig, axes, ncol=4):
                fontsize=7, frameon=False)
 
 
-def fig_functions(res, t, cfg):
-    """Every arch's learned functions over the training range (shaded) and the OOD range: the
-    true function in black, seed 0 of the first data draw bold, every other replica thin."""
-    m, deg = res["main"].metrics, t["degradation"].set_index("arch")
+def fig_functions(res, deg, cfg):
+    """Every arch's learned functions (the models of `res["main"]`) over the training range (shaded)
+    and the OOD range: the true function in black, seed 0 of the first data draw bold, every other
+    replica thin; each title gives the arch's degradation (from `deg`, its `degradation`)."""
+    m, deg = res["main"].metrics, deg.set_index("arch")
     archs, seeds, draws = list(dict.fromkeys(m["arch"])), sorted(set(m["seed"])), sorted(set(m["data_seed"]))
     task, (x, y) = tasks.make("ood"), dense_truth()
     lim = (float(y.min()) - 1.5, float(y.max()) + 1.5)
@@ -367,15 +362,16 @@ def fig_functions(res, t, cfg):
         "geometric-mean degradation (OOD MSE / in-range MSE)."))
 
 
-def fig_degradation(res, t, cfg):
-    """In-range MSE, OOD MSE and degradation of every replica per arch (archs by degradation)."""
-    c, deg = published.claims()[CLAIM], t["degradation"]
-    m, order = with_ratios(res["main"].metrics), list(deg.sort_values("ratio")["arch"])
+def fig_degradation(metrics, deg, cfg):
+    """In-range MSE, OOD MSE and degradation of every replica of `metrics` per arch (archs by
+    degradation, from `deg`, their `degradation`)."""
+    c = published.claims()[CLAIM]
+    m, order = with_ratios(metrics), list(deg.sort_values("ratio")["arch"])
     d, task = deg.set_index("arch").loc[order], tasks.make("ood")
     geo = lambda v: {a: stats.center(g[v], "log")[0] for a, g in m.groupby("arch")}
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     plots.replicas(m, axes[0], value="in_range_mse", order=order, center=geo("in_range_mse"), log=True,
-                   baselines={"predict zero (in range)": t["in_range_zero"]}, title="in-range MSE (x in the training range)",
+                   baselines={"predict zero (in range)": in_range_zero(seed=protocol.DATA_SEED)}, title="in-range MSE (x in the training range)",
                    ylabel="MSE")
     plots.replicas(m, axes[1], value="test_mse", order=order, center=geo("test_mse"), log=True,
                    baselines={"predict zero (OOD)": float(d["predict_zero_mse"].iloc[0])}, ylabel="MSE",
@@ -400,12 +396,14 @@ def fig_degradation(res, t, cfg):
         f"×{stats.fmt(sine['ratio'].min())}–{stats.fmt(sine['ratio'].max())}."))
 
 
-def fig_omega(res, t, cfg):
-    """Degradation (95% CI) and OOD MSE against ω per swept arch, with Vanilla's (no ω) as a line."""
-    if "degradation_by_omega" not in t:
+def fig_omega(od, om, deg, cfg):
+    """Degradation (95% CI) and OOD MSE against ω per swept arch (`od`: `degradation_by_omega` of the
+    sweep's metrics `om`), with Vanilla's (no ω; from `deg`, the default protocol's `degradation`)
+    as a line. Nothing without a sweep."""
+    if od is None:
         return
-    c, od = published.claims()[CLAIM], t["degradation_by_omega"]
-    van, r = t["degradation"].set_index("arch").loc[REFERENCE], with_ratios(res["omega"].metrics)
+    c = published.claims()[CLAIM]
+    van, r = deg.set_index("arch").loc[REFERENCE], with_ratios(om)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
     for a, g in od.groupby("arch", sort=False):
         axes[0].errorbar(g["omega"], g["ratio"], yerr=[g["ratio"] - g["low"], g["high"] - g["ratio"]], marker="o", ms=4,

@@ -25,7 +25,7 @@ import seaborn as sns
 import torch
 from scipy.stats import gmean
 
-from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate
+from .. import criteria, models, neurons, notebook as nbk, plots, protocol, published, stats, tasks, validate, verdicts
 from . import common, ranking as rk, robustness
 from .tuning import LRS, TUNING_SEED, VALIDATION, chosen_lr, tuned_grids, tuning_grid  # noqa: F401
 
@@ -553,13 +553,13 @@ def regime_rows(scores, archs):
         fam = regime_family(scores, row, archs)
         fams[row["type"]] = fam
         if not len(fam):
-            part = stats.UNSURE
+            part = verdicts.UNSURE
         elif fam["better"].all():
-            part = stats.HOLDS
+            part = verdicts.HOLDS
         elif fam["worse"].any():
-            part = stats.FAILS
+            part = verdicts.FAILS
         else:
-            part = stats.UNSURE
+            part = verdicts.UNSURE
         ours = []
         for t in row["tasks"]:
             d = ok[ok["task"] == t]
@@ -587,14 +587,14 @@ def verdict_regime(scores, archs):
     (`regime_map`): (row, per-row table, {row type: family})."""
     table, fams = regime_rows(scores, archs)
     parts = dict(zip(table["task type"], table["row"]))
-    v, reason = stats.judge(parts)
-    n_hold, n_fail = sum(p == stats.HOLDS for p in parts.values()), sum(p == stats.FAILS for p in parts.values())
+    v, reason = verdicts.judge(parts)
+    n_hold, n_fail = sum(p == verdicts.HOLDS for p in parts.values()), sum(p == verdicts.FAILS for p in parts.values())
     ours = (f"{n_hold}/{len(parts)} rows: the study's best is significantly best; {n_fail} rows: significantly "
             f"beaten; {len(parts) - n_hold - n_fail}: neither")
     ratios = [r for k, f in fams.items() for r in common.judged_ratios(f, k, prefix=f"{k}: ")]
-    best = stats.effect(f"map rows whose best arch is significantly best (of {len(parts)})", n_hold,
+    best = verdicts.effect(f"map rows whose best arch is significantly best (of {len(parts)})", n_hold,
                         published=published.claims()["regime_map"]["value"], null=None)
-    row = stats.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
+    row = verdicts.verdict("regime_map", ours, v, REGIME_CRITERION, "07_regime_map, regime_map.csv", "map",
                         parts=parts, reason=reason, ratios=ratios, effect=best)
     return row, table, fams
 
@@ -650,7 +650,7 @@ def fig_regime(tab, cfg, sw):
     cfg.save(regime_plot(tab["regime_scores"], sw.study), "07_regime_map", caption=(
         "For each task standing for a row of the study's regime map: the five study archs with the best centre "
         "(geometric-mean MSE or mean accuracy, 95% t interval) and the study's best arch for the row (star); "
-        f"rows where it is significantly best: {int((t['row'] == stats.HOLDS).sum())} of {len(t)}."))
+        f"rows where it is significantly best: {int((t['row'] == verdicts.HOLDS).sum())} of {len(t)}."))
 
 
 def check(exps, sw, tab, main_metrics):

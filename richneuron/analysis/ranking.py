@@ -4,16 +4,24 @@ and the study's two per-task "best" claims (v10 best on Complex, v15 first to be
 Every comparison of two archs on one task is `stats.compare` on the task metric's scale (ratio of
 geometric-mean MSEs, or difference of mean accuracies) over every non-diverged replica (seeds ×
 data draws), with the TOST margin `stats.EQUIVALENCE`; each claim's family is Holm-corrected
-(`stats.family`) and its parts are judged by `stats.direction` / `stats.magnitude` / `stats.judge`.
+(`stats.family`) and its parts are judged by `verdicts.direction` / `verdicts.magnitude` / `verdicts.judge`.
 Ranks and "best" use the same centre as the tests (`stats.summarize`'s `mean`: geometric for MSE);
 the across-task ranking is a Friedman test with a Nemenyi critical difference (`stats.friedman`).
+
+The notebook computes each table in the cell that shows it, from the runs of `experiments`:
+`standard_scores`, `rank_table`, `ties` / `best_and_tied`, `friedman`, `variance_table` /
+`variance_summary`, `published_side_by_side`, `wins_part`, the claim families (`spiral_family`,
+`complex_family`, `hifreq_family`), the difficulty sweep (`difficulty`, `difficulty_summary`,
+`difficulty_spiral_comparisons`, `checker_family`) and `singlu_vs_vanilla_tuned`; each with its
+display (`*_shown`), figure (`*_figure`) or reading (`*_text`). The verdicts read only the runs'
+metrics (`verdict_metrics`, `checks`).
 """
 import dataclasses
 
 import numpy as np
 import pandas as pd
 
-from .. import criteria, neurons, protocol, published, stats, tasks as _tasks
+from .. import criteria, neurons, protocol, published, stats, tasks as _tasks, verdicts
 from . import common, robustness, tuning
 
 STANDARD = _tasks.STANDARD                           # the six standard tasks (defined once, in tasks)
@@ -85,8 +93,8 @@ def effect_text(c):
 
 
 def part(row, sign):
-    """`stats.direction` of one family row in the claimed direction `sign`, with its Holm p."""
-    return stats.direction(as_comparison(row), sign, p=row["p_holm"])
+    """`verdicts.direction` of one family row in the claimed direction `sign`, with its Holm p."""
+    return verdicts.direction(as_comparison(row), sign, p=row["p_holm"])
 
 
 def not_better(row, sign):
@@ -94,10 +102,10 @@ def not_better(row, sign):
     or TOST-equivalent; fails: Holm-significantly better; inconclusive otherwise."""
     d = row["direction"]
     if d == sign:
-        return stats.FAILS
+        return verdicts.FAILS
     if d == -sign or equivalent(row["equivalent"]):
-        return stats.HOLDS
-    return stats.UNSURE
+        return verdicts.HOLDS
+    return verdicts.UNSURE
 
 
 def _missing(metrics, archs):
@@ -106,8 +114,8 @@ def _missing(metrics, archs):
 
 
 def _row(claim, ours, parts, evidence, conditions=(), reason_extra="", ratios=(), settle=(), effect=None):
-    v, reason = stats.judge(parts, conditions)
-    return stats.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
+    v, reason = verdicts.judge(parts, conditions)
+    return verdicts.verdict(claim, ours, v, CRITERIA[claim], evidence, 2, parts=parts,
                          reason=reason + reason_extra, ratios=[r for r in ratios if r],
                          settle=[s for s in settle if s[1] is not None], effect=effect)
 
@@ -138,7 +146,7 @@ def wins_part(metrics, task_list=STANDARD, need=None):
                    else "tie" if equivalent(r["equivalent"]) else "undecided")
     fam["outcome"] = out
     wins, lost = out.count("win"), out.count("loss") + out.count("tie")
-    p = stats.HOLDS if wins >= need else stats.FAILS if len(task_list) - lost < need else stats.UNSURE
+    p = verdicts.HOLDS if wins >= need else verdicts.FAILS if len(task_list) - lost < need else verdicts.UNSURE
     return p, fam
 
 
@@ -152,12 +160,12 @@ def outcome_text(fam):
 def verdict_nested(metrics):
     """Claim 3 (222× on nested2d): the scorecard row (criterion: CRITERIA['nested_ratio'])."""
     c = comparison(metrics, "nested2d", "vanilla", "singlu")
-    parts = {"direction": stats.direction(c, 1),
-             "magnitude": stats.magnitude(c, published.claims()["nested_ratio"]["value"])}
+    parts = {"direction": verdicts.direction(c, 1),
+             "magnitude": verdicts.magnitude(c, published.claims()["nested_ratio"]["value"])}
     return _row("nested_ratio", f"Vanilla/SinGLU {effect_text(c)}", parts, "singlu_vs_vanilla.csv",
-                ratios=[stats.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
+                ratios=[verdicts.judged_ratio("nested2d / vanilla / singlu", c, "direction", "magnitude")],
                 settle=[("nested2d Vanilla/SinGLU", c, published.claims()["nested_ratio"]["value"])],
-                effect=stats.effect_of(c, "Vanilla / SinGLU nested2d MSE",
+                effect=verdicts.effect_of(c, "Vanilla / SinGLU nested2d MSE",
                                        published=published.claims()["nested_ratio"]["value"]))
 
 
@@ -180,7 +188,7 @@ def verdict_checkerboard(metrics, sweep=None):
     """Claim 4 (+35.9 pp on checkerboard), with the cells sweep as a stated condition."""
     fam, default = checker_family(metrics, sweep)
     claimed = published.claims()["checkerboard_pp"]["value"] / 100
-    parts_at = {r["cells"]: {"direction": part(r, 1), "magnitude": stats.magnitude(as_comparison(r), claimed)}
+    parts_at = {r["cells"]: {"direction": part(r, 1), "magnitude": verdicts.magnitude(as_comparison(r), claimed)}
                 for _, r in fam.iterrows()}
     conds = [(f"at {v:g} cells per side", p) for v, p in parts_at.items() if v != default]
     at = fam.set_index("cells")["text"]
@@ -189,7 +197,7 @@ def verdict_checkerboard(metrics, sweep=None):
     d = fam.set_index("cells").loc[default]
     return _row("checkerboard_pp", ours, parts_at[default], "singlu_vs_vanilla.csv, difficulty_comparisons.csv", conds,
                 settle=[(f"SinGLU − Vanilla at {default:g} cells", as_comparison(d), claimed)],
-                effect=stats.effect_of(as_comparison(d), "SinGLU − Vanilla checkerboard accuracy (pp)",
+                effect=verdicts.effect_of(as_comparison(d), "SinGLU − Vanilla checkerboard accuracy (pp)",
                                        published=100 * claimed, pp=True))
 
 
@@ -205,8 +213,8 @@ def verdict_spiral(metrics):
     missing = _missing(metrics, PHASE_FREE)
     claimed = published.value("v10", "spiral") - published.value("singlu", "spiral")
     s = fam.loc["singlu"] if "singlu" in fam.index else None
-    parts = {"direction": part(s, 1) if s is not None else stats.UNSURE,
-             "magnitude": stats.magnitude(as_comparison(s), claimed) if s is not None else stats.UNSURE,
+    parts = {"direction": part(s, 1) if s is not None else verdicts.UNSURE,
+             "magnitude": verdicts.magnitude(as_comparison(s), claimed) if s is not None else verdicts.UNSURE,
              "mechanism": common.every((part(r, 1) for _, r in fam.iterrows()), complete=not missing)}
     ours = (f"v10 − SinGLU {s['text'] if s is not None else 'n/a'}; v10 better than "
             f"{int(fam['better'].sum())}/{len(PHASE_FREE)} phase-free archs"
@@ -214,7 +222,7 @@ def verdict_spiral(metrics):
     return _row("spiral_needs_v10", ours, parts, "spiral_family.csv, 02_decision_boundaries_spiral",
                 settle=[("v10 − SinGLU", as_comparison(s) if s is not None else None, claimed),
                         undecided(fam.reset_index(), "mechanism") or ("", None, None)],
-                effect=stats.effect_of(as_comparison(s), "v10 − SinGLU spiral accuracy (pp)", published=100 * claimed,
+                effect=verdicts.effect_of(as_comparison(s), "v10 − SinGLU spiral accuracy (pp)", published=100 * claimed,
                                        pp=True) if s is not None else None)
 
 
@@ -234,7 +242,7 @@ def verdict_v10_complex(metrics):
             + (f"; {', '.join(missing)} not run" if missing else ""))
     return _row("v10_best_complex", ours, parts, "complex_family.csv", ratios=common.judged_ratios(fam, "direction"),
                 settle=[undecided(fam, "direction") or ("", None, None)],
-                effect=stats.effect(f"archs v10 beats on complex4d (of {len(fam)}; the study: all)",
+                effect=verdicts.effect(f"archs v10 beats on complex4d (of {len(fam)}; the study: all)",
                                     int(fam["better"].sum()), published=len(fam), null=None))
 
 
@@ -250,7 +258,7 @@ def verdict_v15_hifreq(metrics):
     missing = _missing(metrics, EARLIER_THAN_V15)
     earlier = fam.drop(index="v15", errors="ignore")
     v = fam.loc["v15"] if "v15" in fam.index else None
-    parts = {"direction": part(v, -1) if v is not None else stats.UNSURE,
+    parts = {"direction": part(v, -1) if v is not None else verdicts.UNSURE,
              "first": common.every((not_better(r, -1) for _, r in earlier.iterrows()), complete=not missing)}
     beat = earlier.index[earlier["better"]].tolist()
     ours = (f"v15/SinGLU {v['text'] if v is not None else 'n/a'}; earlier designs significantly better than SinGLU: "
@@ -260,7 +268,7 @@ def verdict_v15_hifreq(metrics):
     return _row("v15_beats_singlu_hifreq", ours, parts, "hifreq_family.csv", ratios=ratios,
                 settle=[("v15/SinGLU", as_comparison(v) if v is not None else None, None),
                         undecided(earlier.reset_index(), "first") or ("", None, None)],
-                effect=stats.effect_of(as_comparison(v), "v15 / SinGLU hifreq MSE",
+                effect=verdicts.effect_of(as_comparison(v), "v15 / SinGLU hifreq MSE",
                                        published=published.value("v15", "hifreq") / published.value("singlu", "hifreq"))
                 if v is not None else None)
 
@@ -269,18 +277,18 @@ def verdict_wins_tuned(default_metrics, tuned_metrics=None):
     """Finding 02's SinGLU-wins row (criterion `CRITERIA['singlu_wins']`): the wins part
     (`wins_part`) at the shared lr 1e-3 (`default_metrics`) and with tuned lrs (`tuned_metrics`;
     None: not run). Replicated when it holds at lr 1e-3 and does not fail with tuned lrs; replicated
-    only under stated conditions when it holds under one protocol only; otherwise by `stats.judge`
+    only under stated conditions when it holds under one protocol only; otherwise by `verdicts.judge`
     of the default protocol (not replicated when it fails there, inconclusive when undecided)."""
     d, fam_d = wins_part(default_metrics)
     t, fam_t = wins_part(tuned_metrics) if tuned_metrics is not None else (None, None)
     v, reason = wins_rule({"wins": d, "wins with tuned lrs": t})
     ours = f"lr 1e-3: {outcome_text(fam_d)}" + (f"; tuned lrs: {outcome_text(fam_t)}" if fam_t is not None else "")
-    return stats.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
+    return verdicts.verdict("singlu_wins", ours, v, CRITERIA["singlu_wins"],
                          "02_scores_all_tasks, singlu_vs_vanilla.csv, singlu_vs_vanilla_tuned.csv", 2,
                          parts={"wins": d, "wins with tuned lrs": t}, reason=reason,
                          ratios=common.judged_ratios(fam_d, "wins", prefix="lr 1e-3: ")
                          + common.judged_ratios(fam_t, "wins with tuned lrs", prefix="tuned lrs: "),
-                         effect=stats.effect(f"standard tasks SinGLU wins at lr 1e-3 (of {len(fam_d)})",
+                         effect=verdicts.effect(f"standard tasks SinGLU wins at lr 1e-3 (of {len(fam_d)})",
                                              int((fam_d["outcome"] == "win").sum()),
                                              published=published.claims()["singlu_wins"]["value"], null=None))
 
@@ -289,9 +297,9 @@ def wins_rule(parts, conditions=()):
     """The SinGLU-wins row's verdict and reason from its parts {"wins", "wins with tuned lrs"}
     (`verdict_wins_tuned`; `conditions` unused: the tuned part is its condition)."""
     d, t = parts["wins"], parts.get("wins with tuned lrs")
-    if d == stats.HOLDS and t == stats.FAILS:
-        return stats.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
-    return stats.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
+    if d == verdicts.HOLDS and t == verdicts.FAILS:
+        return verdicts.CONDITIONAL, "the wins part holds only at the shared lr 1e-3 (it fails with tuned learning rates)"
+    return verdicts.judge({"wins": d}, [("with each arch's learning rate tuned", {"wins": t})] if t else [])
 
 
 def verdict_row(claim, main, tuned=None, checker_sweep=None):
@@ -512,7 +520,7 @@ def criteria_text():
     return ("**Verdict criteria**, one file per claim in `richneuron/criteria/` (the paper's Provenance gives each "
             "one's history, including whether it was revised after results had been seen):\n\n"
             + "\n".join(f"- *{claims[k]['text']}*: {text}" for k, text in CRITERIA.items())
-            + f"\n\n*How parts make a verdict:* {stats.RULE}")
+            + f"\n\n*How parts make a verdict:* {verdicts.RULE}")
 
 
 def experiments(cfg, diff_archs, diff_seeds, turns, cells, lrs, validation, chosen=None):
@@ -562,66 +570,63 @@ def cost_text(exps):
             "runs are counted with the verdicts (run part by part, only as far as they can change a verdict).")
 
 
-def _metrics(runs, key):
+def metrics(runs, key):
+    """The per-replica metrics of run `key` of `runs` (name -> Results), None when it was not run."""
     return runs[key].metrics if key in runs else None
 
 
-def tables(runs, cfg, diff_archs, diff_seeds):
-    """Every table the notebook shows, from the Results of `experiments` (`runs`: name -> Results),
-    by name; each DataFrame is also stored as `<name>.csv` by `cfg.table`. Other entries: the
-    rank table with its arch index ("ranks"), the Friedman result, the two default-protocol
-    comparisons, the wins parts and the metrics the verdicts read."""
-    main = runs["main"].metrics
-    T = {"metrics": {k: _metrics(runs, k) for k in ("main", "tuned", "checkerboard", "check_main", "check_tuned",
-                                                    "check_sweep")}}
-    order = lambda s: s.map(list(STANDARD).index)
-    T["standard_scores"] = common.score_table(main).sort_values("task", key=order, kind="stable")
-    T["ranks"] = rank_table(T["standard_scores"], main)
-    T["standard_ranks"] = T["ranks"].reset_index()
-    T["ties"] = {t: tied_with_best(main, t, cfg.archs) for t in STANDARD}
-    T["best_and_tied"] = pd.DataFrame([{"task": t, "best mean": b, "not significantly worse than the best": ", ".join(s)}
-                                       for t, (b, s) in T["ties"].items()])
-    T["friedman"] = friedman(T["standard_scores"], main)
-    T["friedman_ranks"] = T["friedman"].rankdf.reset_index()
-    T["variance_split"] = variance_table(main)
-    T["variance_split_summary"] = variance_summary(T["variance_split"])
-    T["published_side_by_side"] = published_side_by_side(T["standard_scores"])
-    T["wins"], T["singlu_vs_vanilla"] = wins_part(main)
-    T["nested"] = comparison(main, "nested2d", "vanilla", "singlu")
-    T["checker"] = comparison(main, "checkerboard", "singlu", "vanilla")
-    T["spiral_family"], T["complex_family"], T["hifreq_family"] = (spiral_family(main), complex_family(main),
-                                                                   hifreq_family(main))
-    T["difficulty"] = {t: difficulty_metrics(main, _metrics(runs, t), t, o, diff_archs, diff_seeds)
-                       for t, o in DIFFICULTY.items()}
-    for t, d in T["difficulty"].items():
-        T[f"difficulty_{t}"] = difficulty_summary(d, DIFFICULTY[t])
-    T["difficulty_spiral_comparisons"] = pd.concat(
-        [compare_by(T["difficulty"]["spiral"], "turns", "v10", o).assign(pair=f"v10 - {n}")
-         for o, n in zip(PAIR, ("Vanilla", "SinGLU"))])
-    T["difficulty_comparisons"] = checker_family(main, T["metrics"]["checkerboard"])[0]
-    if "tuned" in runs:
-        T["tuned_lr"] = tuning.chosen_lr(runs["tuning"].metrics)
-        T["wins_tuned"], fam_t = wins_part(runs["tuned"].metrics)
-        lr = T["tuned_lr"].set_index(["arch", "task"])["lr"]
-        sv = T["singlu_vs_vanilla"]
-        T["singlu_vs_vanilla_tuned"] = pd.DataFrame({
-            "task": sv["task"], f"lr {protocol.LR:g}": sv["text"], "outcome": sv["outcome"],
-            "tuned lr": fam_t["text"].to_numpy(), "outcome tuned": fam_t["outcome"].to_numpy(),
-            "lr singlu": [lr[("singlu", t)] for t in sv["task"]], "lr vanilla": [lr[("vanilla", t)] for t in sv["task"]]})
-        T["tuned_outcomes"] = fam_t
-    for k, v in T.items():
-        if isinstance(v, pd.DataFrame) and k != "ranks":
-            cfg.table(v, k)
-    return T
+def verdict_metrics(runs):
+    """The metrics the verdicts read, by name: "main", "tuned" and "checkerboard" (the cells sweep;
+    None when not run)."""
+    return {k: metrics(runs, k) for k in ("main", "tuned", "checkerboard")}
 
 
-def checks(exps, T):
-    """The finding's scorecard rows as trained (from `tables`' metrics) with their robustness check
+def standard_scores(main):
+    """`common.score_table` of the main grid, the tasks in the standard order."""
+    return common.score_table(main).sort_values("task", key=lambda s: s.map(list(STANDARD).index), kind="stable")
+
+
+def ties(main, archs):
+    """{task: (best arch, archs not Holm-significantly worse)}: `tied_with_best` on every standard task."""
+    return {t: tied_with_best(main, t, archs) for t in STANDARD}
+
+
+def best_and_tied(ties):
+    """The `ties` as a table: per task the best mean and the archs not significantly worse than it."""
+    return pd.DataFrame([{"task": t, "best mean": b, "not significantly worse than the best": ", ".join(s)}
+                         for t, (b, s) in ties.items()])
+
+
+def difficulty(main, runs, diff_archs, diff_seeds):
+    """{task: `difficulty_metrics`} for each task of the difficulty sweep (`DIFFICULTY`): the main
+    grid at the default difficulty, the sweep's runs (`runs[task]`) at the others."""
+    return {t: difficulty_metrics(main, metrics(runs, t), t, o, diff_archs, diff_seeds) for t, o in DIFFICULTY.items()}
+
+
+def difficulty_spiral_comparisons(d):
+    """v10 against Vanilla and against SinGLU at every spiral turn count (`compare_by` on `d`, the
+    spiral's `difficulty` table)."""
+    return pd.concat([compare_by(d, "turns", "v10", o).assign(pair=f"v10 - {n}")
+                      for o, n in zip(PAIR, ("Vanilla", "SinGLU"))])
+
+
+def singlu_vs_vanilla_tuned(sv, fam_t, lr):
+    """SinGLU against Vanilla per task at the default lr (`sv`, of `wins_part`) next to the same at
+    the tuned lrs (`fam_t`, `wins_part` of the tuned runs), with each arch's chosen lr (`lr`:
+    `tuning.chosen_lr`)."""
+    lr = lr.set_index(["arch", "task"])["lr"]
+    return pd.DataFrame({
+        "task": sv["task"], f"lr {protocol.LR:g}": sv["text"], "outcome": sv["outcome"],
+        "tuned lr": fam_t["text"].to_numpy(), "outcome tuned": fam_t["outcome"].to_numpy(),
+        "lr singlu": [lr[("singlu", t)] for t in sv["task"]], "lr vanilla": [lr[("vanilla", t)] for t in sv["task"]]})
+
+
+def checks(exps, m):
+    """The finding's scorecard rows as trained (from the metrics `m` of `verdict_metrics`) with their robustness check
     (`robustness.Check` each, for `robustness.checked_verdicts`): each part reads the check's runs of
     the cells its test family holds (exps["check_main"] restricted to them; a family's Holm
     adjustment makes every test of it part of each of its parts, a magnitude reads its one
     comparison), the checkerboard row's cells sweep exps["check_sweep"], the tuned part exps["check_tuned"]."""
-    m = T["metrics"]
     rows = verdict_rows(m["main"], m["tuned"], m["checkerboard"])
     first = exps["check_main"][0]
     ran = first.archs if len(exps["check_main"]) == 1 else list(dict.fromkeys(a for e in exps["check_main"] for a in e.archs))
@@ -675,43 +680,70 @@ def _pct(v):
     return "n/a" if pd.isna(v) else f"{v:.0%}"
 
 
-def view(T, name):
-    """The notebook's display of table `name` of `tables`: the columns a reader needs, renamed."""
-    t = T[name]
-    if name == "standard_scores":
-        return common.display_table(t)
-    if name == "variance_split_summary":
-        return t.assign(archs=t["archs"].astype(int), **{c: t[c].map(_pct) for c in ("median data share", "min", "max")})
-    if name == "singlu_vs_vanilla":
-        return t[["task", "text", "outcome", "n_a", "n_b"]].rename(columns={
-            "text": "SinGLU vs Vanilla (MSE ratio SinGLU/Vanilla, or accuracy difference)", "n_a": "n SinGLU",
-            "n_b": "n Vanilla"})
-    flags = ["better", "worse", "equivalent"]
-    if name == "spiral_family":
-        return t[["other", "text", *flags]].rename(columns={"other": "phase-free arch", "text": "v10 − arch, test accuracy"})
-    if name == "complex_family":
-        return t[["other", "text", *flags]].rename(columns={"other": "arch", "text": "v10 / arch, complex4d MSE"})
-    if name == "hifreq_family":
-        return t[["arch", "text", *flags]].rename(columns={"text": "arch / SinGLU, hifreq MSE"})
-    if name.startswith("difficulty_") and name[11:] in DIFFICULTY:
-        o = DIFFICULTY[name[11:]]
-        wide = t.pivot(index="arch", columns=f"task.{o}", values="centre [95% CI]")
-        return wide.rename(columns=lambda v: f"{o} = {v:g}").reset_index()
-    if name == "difficulty_spiral_comparisons":
-        w = t.pivot(index="turns", columns="pair", values="text").reset_index()
-        return w.assign(turns=w["turns"].map("{:g}".format)).rename(columns=lambda c: c.replace(" - ", " − "))
-    if name == "difficulty_comparisons":
-        return t[["cells", "text", "n_a", "n_b"]].assign(cells=t["cells"].astype(int)).rename(columns={
-            "text": "SinGLU − Vanilla, checkerboard (Holm over cell counts)", "n_a": "n SinGLU", "n_b": "n Vanilla"})
-    if name == "singlu_vs_vanilla_tuned":
-        return t.assign(**{c: t[c].map("{:g}".format) for c in ("lr singlu", "lr vanilla")})
-    return t
+def scores_shown(t):
+    """The `standard_scores` table as the notebook shows it."""
+    return common.display_table(t)
+
+
+def variance_shown(t):
+    """A `variance_summary` table as the notebook shows it (shares in percent)."""
+    return t.assign(archs=t["archs"].astype(int), **{c: t[c].map(_pct) for c in ("median data share", "min", "max")})
+
+
+def singlu_vs_vanilla_shown(t):
+    """The SinGLU-against-Vanilla family of `wins_part` as the notebook shows it."""
+    return t[["task", "text", "outcome", "n_a", "n_b"]].rename(columns={
+        "text": "SinGLU vs Vanilla (MSE ratio SinGLU/Vanilla, or accuracy difference)", "n_a": "n SinGLU",
+        "n_b": "n Vanilla"})
+
+
+FLAGS = ["better", "worse", "equivalent"]
+
+
+def spiral_shown(t):
+    """The `spiral_family` table as the notebook shows it."""
+    return t[["other", "text", *FLAGS]].rename(columns={"other": "phase-free arch", "text": "v10 − arch, test accuracy"})
+
+
+def complex_shown(t):
+    """The `complex_family` table as the notebook shows it."""
+    return t[["other", "text", *FLAGS]].rename(columns={"other": "arch", "text": "v10 / arch, complex4d MSE"})
+
+
+def hifreq_shown(t):
+    """The `hifreq_family` table as the notebook shows it."""
+    return t[["arch", "text", *FLAGS]].rename(columns={"text": "arch / SinGLU, hifreq MSE"})
+
+
+def difficulty_shown(t, task):
+    """A `difficulty_summary` of `task` as the notebook shows it: one column per difficulty."""
+    o = DIFFICULTY[task]
+    wide = t.pivot(index="arch", columns=f"task.{o}", values="centre [95% CI]")
+    return wide.rename(columns=lambda v: f"{o} = {v:g}").reset_index()
+
+
+def difficulty_spiral_comparisons_shown(t):
+    """The `difficulty_spiral_comparisons` table as the notebook shows it: one column per pair."""
+    w = t.pivot(index="turns", columns="pair", values="text").reset_index()
+    return w.assign(turns=w["turns"].map("{:g}".format)).rename(columns=lambda c: c.replace(" - ", " − "))
+
+
+def difficulty_comparisons_shown(t):
+    """The checkerboard cells family (`checker_family`) as the notebook shows it."""
+    return t[["cells", "text", "n_a", "n_b"]].assign(cells=t["cells"].astype(int)).rename(columns={
+        "text": "SinGLU − Vanilla, checkerboard (Holm over cell counts)", "n_a": "n SinGLU", "n_b": "n Vanilla"})
+
+
+def tuned_shown(t):
+    """The `singlu_vs_vanilla_tuned` table as the notebook shows it."""
+    return t.assign(**{c: t[c].map("{:g}".format) for c in ("lr singlu", "lr vanilla")})
 
 
 # ----------------------------------------------------------------------------- readings (one line each)
 
-def ties_text(T):
-    ties, wide = T["ties"], T["ranks"]
+def ties_text(ties, wide):
+    """How many archs are best somewhere and which are tied with the best everywhere (`ties`), and the
+    best mean rank (`wide`, the `rank_table`)."""
     archs = list(wide.index)
     universal = [a for a in archs if all(a in s for _, s in ties.values())]
     winners = sorted({b for b, _ in ties.values()})
@@ -723,8 +755,8 @@ def ties_text(T):
                    "there is a universal neuron among the archs run here, contrary to the study.")
 
 
-def friedman_text(T):
-    fr = T["friedman"]
+def friedman_text(fr):
+    """The `friedman` result in words."""
     best = fr.rankdf["meanrank"].iloc[0]
     near = fr.rankdf.index[fr.rankdf["meanrank"] - best <= fr.cd].tolist()
     return (f"Friedman test over the {len(STANDARD)} tasks: {stats.p_text(fr.pvalue)}; Nemenyi critical difference "
@@ -732,42 +764,48 @@ def friedman_text(T):
             f"of it: {', '.join(near)}.")
 
 
-def variance_text(T):
-    vs = T["variance_split_summary"]
-    n_draws = T["metrics"]["main"]["data_seed"].nunique()
+def variance_text(vs, main):
+    """The data draws' median share of the variance (`vs`, the `variance_summary`) over the main grid `main`."""
+    n_draws = main["data_seed"].nunique()
     return (f"Over the {int(vs['archs'].iloc[-1])} arch × task groups, a median {vs['median data share'].iloc[-1]:.0%} "
             f"of the replicas' variance lies between data draws ({n_draws} draws); the rest is initialisation.")
 
 
-def side_text(T):
-    side = T["published_side_by_side"]
+def side_text(side):
+    """On how many tasks our best published arch is the study's best (`side`: `published_side_by_side`)."""
     same = [t for t, g in side.groupby("task", sort=False)
             if g.loc[g["our rank"] == 1, "arch"].tolist() == g.loc[g["published rank"] == 1, "arch"].tolist()]
     return (f"Among the published archs, our best matches the study's best on {len(same)} of "
             f"{side['task'].nunique()} tasks ({', '.join(same) or 'none'}).")
 
 
-def wins_text(T):
-    fam, claims = T["singlu_vs_vanilla"], published.claims()
+def wins_text(fam, wins):
+    """SinGLU against Vanilla at the default lr (`fam` and `wins`, of `wins_part`)."""
+    claims = published.claims()
     by_mean = int((fam["estimate"] < 1).where(fam["scale"] == "log", fam["estimate"] > 0).sum())
     return (f"At lr {protocol.LR:g}, Holm over the {len(fam)} tasks: {outcome_text(fam)}; better by the centre alone "
-            f"on {by_mean}. Wins part: **{T['wins']}**. The study: {claims['singlu_wins']['value']}/6, from means only.")
+            f"on {by_mean}. Wins part: **{wins}**. The study: {claims['singlu_wins']['value']}/6, from means only.")
 
 
-def nested_checker_text(T):
+def nested_checker_text(main, scores):
+    """Vanilla / SinGLU on nested2d and SinGLU − Vanilla on checkerboard (`comparison` on the main grid
+    `main`) against the study's claims, with our Vanilla's checkerboard centre (from `scores`)."""
     claims = published.claims()
-    ours = T["standard_scores"].set_index(["arch", "task"]).loc[("vanilla", "checkerboard"), "mean"]
+    nested, checker = comparison(main, "nested2d", "vanilla", "singlu"), comparison(main, "checkerboard", "singlu", "vanilla")
+    ours = scores.set_index(["arch", "task"]).loc[("vanilla", "checkerboard"), "mean"]
     theirs = published.value("vanilla", "checkerboard")
-    return (f"Nested2d, Vanilla / SinGLU MSE (geometric means): **{effect_text(T['nested'])}**; the study claims "
-            f"{claims['nested_ratio']['value']}×. Checkerboard, SinGLU − Vanilla accuracy: **{effect_text(T['checker'])}**; "
+    return (f"Nested2d, Vanilla / SinGLU MSE (geometric means): **{effect_text(nested)}**; the study claims "
+            f"{claims['nested_ratio']['value']}×. Checkerboard, SinGLU − Vanilla accuracy: **{effect_text(checker)}**; "
             f"the study claims +{claims['checkerboard_pp']['value']} pp, with its Vanilla at {theirs:.1%} against our "
             f"{ours:.1%} ({100 * (ours - theirs):+.1f} pp): the study's near-chance Vanilla "
             f"{'accounts for much of' if ours - theirs > 0.1 else 'does not explain'} the claimed gap.")
 
 
-def spiral_text(T):
-    fam, (best, tied) = T["spiral_family"], T["ties"]["spiral"]
-    sp = T["standard_scores"].query("task == 'spiral'").set_index("arch")
+def spiral_text(fam, spiral_ties, scores):
+    """v10 against the phase-free archs on spiral (`fam`: `spiral_family`), the best and its ties
+    (`spiral_ties`: `ties(...)["spiral"]`) and the centres (`scores`)."""
+    best, tied = spiral_ties
+    sp = scores.query("task == 'spiral'").set_index("arch")
     free = [a for a in tied if a in PHASE_FREE]
     return (f"On spiral (Holm over v10 against the {len(fam)} phase-free archs run), v10 {sp.loc['v10', 'centre [95% CI]']}, "
             f"SinGLU {sp.loc['singlu', 'centre [95% CI]']}, Vanilla {sp.loc['vanilla', 'centre [95% CI]']} (majority class "
@@ -778,20 +816,21 @@ def spiral_text(T):
                                       "ones at the top."))
 
 
-def complex_hifreq_text(T):
-    cx, hf = T["complex_family"], T["hifreq_family"]
+def complex_hifreq_text(cx, hf):
+    """v10 on complex4d (`cx`: `complex_family`) and the archs that beat SinGLU on hifreq (`hf`: `hifreq_family`)."""
     return (f"Complex: v10 has a significantly lower MSE than {int(cx['better'].sum())} of the {len(cx)} other archs run, "
             f"a significantly higher one than {', '.join(cx.loc[cx['worse'], 'other']) or 'none'}. HiFreq: significantly "
             f"better than SinGLU: {', '.join(hf.loc[hf['better'], 'arch']) or 'none'} (of {len(hf)} archs run).")
 
 
-def difficulty_text(T):
+def difficulty_text(summ, fam):
+    """The best arch at each difficulty (`summ`: {task: `difficulty_summary`}) and the largest
+    SinGLU − Vanilla checkerboard gap (`fam`: `checker_family`'s table)."""
     out = []
     for t, o in DIFFICULTY.items():
-        s = T[f"difficulty_{t}"]
+        s = summ[t]
         best = s[s["rank"] == 1].groupby(f"task.{o}")["arch"].apply("/".join)
         out.append(f"{t}: best mean at each {o}: " + "; ".join(f"{v:g} → {a}" for v, a in best.items()) + ".")
-    fam = T["difficulty_comparisons"]
     top = fam.loc[fam["estimate"].idxmax()]
     default = default_option("checkerboard", "cells")
     n = fam.set_index("cells")["n_a"]
@@ -801,10 +840,11 @@ def difficulty_text(T):
             f"main-grid replica{others}).")
 
 
-def tuned_text(T):
-    fam = T["tuned_outcomes"]
+def tuned_text(fam, wins_tuned, wins):
+    """SinGLU against Vanilla at the tuned lrs (`fam` and `wins_tuned`, of `wins_part`), next to the
+    wins part at the default lr (`wins`)."""
     return (f"With tuned learning rates (Holm over the {len(fam)} tasks): {outcome_text(fam)}; wins part: "
-            f"**{T['wins_tuned']}** (at lr {protocol.LR:g}: {T['wins']}).")
+            f"**{wins_tuned}** (at lr {protocol.LR:g}: {wins}).")
 
 
 # ----------------------------------------------------------------------------- figures
@@ -813,12 +853,12 @@ def _replica_text(cfg):
     return f"{len(cfg.seeds)} seeds × {len(cfg.data_seeds)} data draws, {cfg.steps:,} steps, ~5,000 parameters"
 
 
-def scores_figure(T, cfg):
-    """Every replica of every arch on the six standard tasks (`plots.replicas`), one panel per task."""
+def scores_figure(scores, m, cfg):
+    """Every replica of every arch of the main grid `m` on the six standard tasks (`plots.replicas`),
+    one panel per task, with the centres of `scores` (`standard_scores`)."""
     from .. import plots
-    m = T["metrics"]["main"]
     m = m[~m["diverged"].astype(bool)].assign(score=lambda d: stats.score_column(d))
-    centre = T["standard_scores"].set_index(["arch", "task"])["mean"]
+    centre = scores.set_index(["arch", "task"])["mean"]
     fig, axes = plots.grid(len(STANDARD), ncols=3)
     legend = {}
     for ax, task in zip(axes, STANDARD):
@@ -845,10 +885,9 @@ def scores_figure(T, cfg):
         "dashed: predicting the training mean or the majority class; red star: the study's published mean."))
 
 
-def rank_figure(T, cfg):
-    """The rank heatmap of the standard tasks, arch names in their report colours."""
+def rank_figure(wide, cfg):
+    """The rank heatmap of the standard tasks (`wide`: the `rank_table`), arch names in their report colours."""
     import matplotlib.pyplot as plt
-    wide = T["ranks"]
     fig, ax = plt.subplots(figsize=(6, 0.28 * len(wide) + 1.2))
     rank_heatmap(wide, ax, title=f"rank per task ({_replica_text(cfg)})")
     best = wide.index[0]
@@ -857,11 +896,10 @@ def rank_figure(T, cfg):
         f"sorted by their mean rank (in parentheses); best mean rank: {best} ({wide['mean rank'].iloc[0]:.1f})."))
 
 
-def cd_figure(T, cfg):
-    """The critical-difference diagram of the Friedman/Nemenyi ranking, arch names in their colours."""
+def cd_figure(fr, cfg):
+    """The critical-difference diagram of the Friedman/Nemenyi ranking (`fr`: `friedman`), arch names in their colours."""
     import matplotlib.pyplot as plt
     from .. import plots
-    fr = T["friedman"]
     fig, ax = plt.subplots(figsize=(7, 0.22 * len(fr.rankdf) + 1.6))
     cd_diagram(fr, ax, {a: plots.color(a) for a in fr.rankdf.index})
     ax.set_title(f"mean rank over {len(STANDARD)} tasks; bars join archs within the critical difference ({fr.cd:.2f})",
@@ -883,13 +921,13 @@ def boundaries_figure(results, task, cfg):
         "title gives the train and test accuracy."))
 
 
-def difficulty_figure(T, cfg):
-    """Accuracy against difficulty (spiral turns, checkerboard cells) for the sweep's archs."""
+def difficulty_figure(diff, cfg):
+    """Accuracy against difficulty (spiral turns, checkerboard cells) for the sweep's archs (`diff`: `difficulty`)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     from .. import plots
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, (task, d) in zip(axes, T["difficulty"].items()):
+    for ax, (task, d) in zip(axes, diff.items()):
         col, archs = f"task.{DIFFICULTY[task]}", list(dict.fromkeys(d["arch"]))
         sns.lineplot(d[~d["diverged"].astype(bool)], x=col, y="score", hue="arch", hue_order=archs, marker="o",
                      palette={a: plots.color(a) for a in archs}, errorbar="sd", err_style="bars", ax=ax)
@@ -901,7 +939,7 @@ def difficulty_figure(T, cfg):
         ax.set(xlabel=DIFFICULTY[task], ylabel="test accuracy", title=f"{task}: accuracy vs difficulty")
         ax.legend(fontsize=6, loc="lower left")
     fig.tight_layout()
-    d = T["difficulty"]["spiral"]
+    d = diff["spiral"]
     cfg.save(fig, "02_difficulty", caption=(
         f"Test accuracy (mean ± std over {d['seed'].nunique()} seeds × {d['data_seed'].nunique()} data draws) against "
         "difficulty: spiral turns and checkerboard cells per side; the default difficulty comes from the main grid. "

@@ -1,7 +1,7 @@
 """The robustness check of every finding, run only as far as it can change a verdict.
 
 The check computes a verdict row a second time from the same runs with every initial weight moved
-by one ulp (`protocol.CHECK`) and keeps the row by `stats.rounding_check`: inconclusive when the
+by one ulp (`protocol.CHECK`) and keeps the row by `verdicts.rounding_check`: inconclusive when the
 check's verdict differs; a ratio of errors the check moves by more than the band leaves the parts
 it decides inconclusive and the row is judged again. Much of that rerun cannot change a verdict (an
 inconclusive row stays inconclusive; a row that fails on one part stays "not replicated" when that
@@ -12,7 +12,7 @@ A finding declares, per verdict part, the check runs that part reads (`Check.rea
 computed from those runs (`Check.verdict_of`). `checked_verdicts` runs the check part by part, the
 parts that decide the row's verdict first, and after each step enumerates every value the
 unchecked parts can take (holds / fails / inconclusive; a stated condition holding or not; a ratio
-moved or not) through the row's own rule (`stats.judge` with its conditions, or `Check.rule`) and
+moved or not) through the row's own rule (`verdicts.judge` with its conditions, or `Check.rule`) and
 the ratio rule of `rounding_check`. It stops when every completion gives the same verdict: that
 verdict is what `rounding_check` gives with every part checked. The row records which parts were
 checked (`check_parts_run`) and which were not needed (`check_parts_skipped`), with the replicas
@@ -26,27 +26,26 @@ from typing import Callable
 
 import pandas as pd
 
-from .. import defaults, protocol, stats
-from ..experiment import cell_key, n_replicas
+from .. import defaults, protocol, verdicts
 
 CONDITIONS = "stated conditions"      # the reads key of a row's stated conditions (all of them together)
-VALUES = (stats.HOLDS, stats.FAILS, stats.UNSURE)
+VALUES = (verdicts.HOLDS, verdicts.FAILS, verdicts.UNSURE)
 
 
 def judge_rule(parts, conditions):
-    """The verdict by `stats.judge` (the default rule of a row)."""
-    return stats.judge(parts, conditions)[0]
+    """The verdict by `verdicts.judge` (the default rule of a row)."""
+    return verdicts.judge(parts, conditions)[0]
 
 
 @dataclass
 class Check:
     """One verdict row and how its robustness check is computed. `row`: the row as trained (a
-    `stats.verdict` row with parts, and conditions when it has any); `reads`: {part or CONDITIONS:
+    `verdicts.verdict` row with parts, and conditions when it has any); `reads`: {part or CONDITIONS:
     {source: [Experiment, ...]}} the check runs each part reads (a part that reads none is taken
     as it is in `row`); `verdict_of`: {source: Results or None (not run)} -> the row computed on
     the check's runs (it must accept any subset of the runs; only the parts whose runs are all
     there are read from it); `rule`: (parts, conditions) -> verdict, the row's rule (default
-    `stats.judge`)."""
+    `verdicts.judge`)."""
     row: dict
     reads: dict
     verdict_of: Callable
@@ -60,23 +59,23 @@ def _listed(exps):
 def cells_cost(exps, skip=()):
     """(replicas, model-steps) of the distinct cells of `exps` (Experiments): shared cells once,
     those whose key is in `skip` not at all."""
-    cells = {k: c for e in exps for c in e.cells if (k := cell_key(c)) not in skip}.values()
-    return sum(n_replicas(c) for c in cells), sum(n_replicas(c) * c["steps"] for c in cells)
+    cells = {c.key: c for e in exps for c in e.typed_cells if c.key not in skip}.values()
+    return sum(c.n_replicas for c in cells), sum(c.model_steps for c in cells)
 
 
 def _holds(conditions):
-    """Does some stated condition hold (every claimed, testable part of it holds; `stats.judge`)?"""
-    return any(p and all(v == stats.HOLDS for v in p.values() if v is not None and v != stats.NOT_TESTABLE)
+    """Does some stated condition hold (every claimed, testable part of it holds; `verdicts.judge`)?"""
+    return any(p and all(v == verdicts.HOLDS for v in p.values() if v is not None and v != verdicts.NOT_TESTABLE)
                for p in (conditions or {}).values())
 
 
 def _after_ratios(row, gone):
-    """The row's verdict after the ratio rule of `stats.rounding_check`, with the parts `gone`
+    """The row's verdict after the ratio rule of `verdicts.rounding_check`, with the parts `gone`
     (decided by ratios the check moved) made inconclusive."""
     parts = dict(row.get("parts") or {})
-    parts.update({k: stats.UNSURE for k in gone if parts.get(k) is not None})
+    parts.update({k: verdicts.UNSURE for k in gone if parts.get(k) is not None})
     if parts != (row.get("parts") or {}):
-        return stats.judge(parts, list((row.get("conditions") or {}).items()))[0]
+        return verdicts.judge(parts, list((row.get("conditions") or {}).items()))[0]
     return row["verdict"]
 
 
@@ -85,24 +84,24 @@ def check_verdicts(row, known, cond=None, rule=judge_rule):
     other claimed and testable part of `row` at each of holds / fails / inconclusive, and some
     stated condition holding (`cond` True), not (False) or either (None)."""
     parts = row.get("parts") or {}
-    free = [k for k, v in parts.items() if k not in known and v is not None and v != stats.NOT_TESTABLE]
+    free = [k for k, v in parts.items() if k not in known and v is not None and v != verdicts.NOT_TESTABLE]
     out = set()
     for values in itertools.product(VALUES, repeat=len(free)):
         p = {k: known.get(k, v) for k, v in parts.items()} | dict(zip(free, values))
         for holds in ((False, True) if cond is None else (cond,)):
-            out.add(rule(p, [(CONDITIONS, {"all": stats.HOLDS})] if holds else []))
+            out.add(rule(p, [(CONDITIONS, {"all": verdicts.HOLDS})] if holds else []))
     return out
 
 
 def ratio_verdicts(row, moved=(), groups=()):
-    """Every verdict `row` can have after the ratio rule of `stats.rounding_check`: the parts
+    """Every verdict `row` can have after the ratio rule of `verdicts.rounding_check`: the parts
     `moved` inconclusive, and those of each group of `groups` moved or not."""
     return {_after_ratios(row, set(moved).union(*[g for g, on in zip(groups, flags) if on]))
             for flags in itertools.product((False, True), repeat=len(groups))}
 
 
 def outcomes(row, known, cond=None, moved=(), groups=(), rule=judge_rule):
-    """Every (final verdict, check verdict) `stats.rounding_check` can give for `row` when the
+    """Every (final verdict, check verdict) `verdicts.rounding_check` can give for `row` when the
     check's parts `known` ({part: value}), `cond` (some stated condition holds in the check: True,
     False, or None unknown) and the parts `moved` (decided by a ratio the check moved) are known
     and each group of parts in `groups` (the parts of the unchecked ratios) may or may not be
@@ -111,7 +110,7 @@ def outcomes(row, known, cond=None, moved=(), groups=(), rule=judge_rule):
     verdict differs from the row's, and every ratio-rule verdict when some equals it. Returns
     (set of finals, set of check verdicts)."""
     checks = check_verdicts(row, known, cond, rule)
-    finals = ({stats.INCONCLUSIVE} if checks - {row["verdict"]} else set()) | \
+    finals = ({verdicts.INCONCLUSIVE} if checks - {row["verdict"]} else set()) | \
         (ratio_verdicts(row, moved, groups) if row["verdict"] in checks else set())
     return finals, checks
 
@@ -134,7 +133,7 @@ def _narrows(row, rule, known, cond, moved, groups, step, done):
 
 def _check_reads(check):
     row, reads = check.row, check.reads
-    claimed = [k for k, v in (row.get("parts") or {}).items() if v is not None and v != stats.NOT_TESTABLE]
+    claimed = [k for k, v in (row.get("parts") or {}).items() if v is not None and v != verdicts.NOT_TESTABLE]
     missing = [k for k in claimed if k not in reads] + ([CONDITIONS] if row.get("conditions") and CONDITIONS not in reads
                                                         else [])
     if missing:
@@ -163,7 +162,7 @@ class _Runs:
             if new:
                 self.done.setdefault(s, []).extend(new)
                 self.results[s] = self.run(list(self.done[s]))
-                self.cells.update({cell_key(c): c for e in new for c in e.cells})
+                self.cells.update({c.key: c for e in new for c in e.typed_cells})
 
     def sources(self, names):
         return {s: self.results.get(s) for s in names}
@@ -179,7 +178,7 @@ def _step_exps(reads, keys):
 
 
 def check_one(check, runs):
-    """The row `stats.rounding_check` keeps for `check` (a `Check`), running its check's parts
+    """The row `verdicts.rounding_check` keeps for `check` (a `Check`), running its check's parts
     through `runs` (`_Runs`) only while they can change the verdict; see the module's text."""
     row, rule = check.row, check.rule
     reads = _check_reads(check)
@@ -200,11 +199,11 @@ def check_one(check, runs):
         cond = (_holds(other.get("conditions")) if CONDITIONS not in free else _holds(row.get("conditions"))) \
             if CONDITIONS in done else (None if CONDITIONS in reads else False)
         seen = [r for r in ratios if set(r["parts"]) <= done]
-        moved = {k for _, _, _, ks in stats.unmeasured({"ratios": seen}, other) for k in ks} if seen else set()
+        moved = {k for _, _, _, ks in verdicts.unmeasured({"ratios": seen}, other) for k in ks} if seen else set()
         groups = sorted({frozenset(r["parts"]) for r in ratios if not set(r["parts"]) <= done}, key=sorted)
         return other, done, known, cond, seen, moved, groups
 
-    order = {stats.FAILS: 0, stats.HOLDS: 1, stats.UNSURE: 2}
+    order = {verdicts.FAILS: 0, verdicts.HOLDS: 1, verdicts.UNSURE: 2}
     while True:
         other, done, known, cond, seen, moved, groups = state()
         todo = [k for k in reads if k not in done]
@@ -214,7 +213,7 @@ def check_one(check, runs):
                 break
             cost = lambda k: cells_cost([e for s, es in _step_exps(reads, [k]).items() for e in es
                                          if not any(e == d for d in runs.done.get(s, []))])[1]
-            rank = lambda k: (0 if row["verdict"] == stats.CONDITIONAL else 3) if k == CONDITIONS else order.get(parts[k], 2)
+            rank = lambda k: (0 if row["verdict"] == verdicts.CONDITIONAL else 3) if k == CONDITIONS else order.get(parts[k], 2)
             useful = [k for k in todo if _narrows(row, rule, known, cond, moved, groups, k, done)]
             step = min(useful or todo, key=lambda k: (rank(k), cost(k), list(reads).index(k)))
         elif not todo:
@@ -225,19 +224,19 @@ def check_one(check, runs):
     checked = [k for k in reads if k in done and k not in free]
     skipped = [k for k in reads if k not in done]
     if not skipped:
-        out = stats.rounding_check(row, other)
+        out = verdicts.rounding_check(row, other)
     else:
         labels = {r["label"] for r in seen}
-        out = stats.ratio_check(row, {"ratios": [r for r in (other.get("ratios") or []) if r and r["label"] in labels]})
+        out = verdicts.ratio_check(row, {"ratios": [r for r in (other.get("ratios") or []) if r and r["label"] in labels]})
         final = next(iter(finals))
         other_v = next(iter(checks)) if len(checks) == 1 else None
         out["verdict_other_kernels"] = other_v
         out["ours_other_kernels"] = None
         out["rounding_stable"] = None if row["verdict"] in checks and other_v is None else other_v == row["verdict"]
         if out["rounding_stable"] is False:         # every check verdict differs from the row's: as rounding_check
-            assert final == stats.INCONCLUSIVE
+            assert final == verdicts.INCONCLUSIVE
             out["verdict_before_rounding_check"] = row["verdict"]
-            out["verdict"] = stats.INCONCLUSIVE
+            out["verdict"] = verdicts.INCONCLUSIVE
             out["reason"] = (f"changes with a one-ulp perturbation: {row['verdict']} as trained, "
                              f"{other_v or ' or '.join(sorted(checks))} under the one-ulp perturbation; "
                              + out.get("reason", ""))
@@ -248,8 +247,8 @@ def check_one(check, runs):
     run_exps = need(checked)
     out["check_cost_run"] = list(cells_cost(run_exps))
     trained = [c for k, c in runs.cells.items() if k not in before]
-    out["check_cost_trained"] = [sum(n_replicas(c) for c in trained), sum(n_replicas(c) * c["steps"] for c in trained)]
-    ran = {cell_key(c) for e in run_exps for c in e.cells}
+    out["check_cost_trained"] = [sum(c.n_replicas for c in trained), sum(c.model_steps for c in trained)]
+    ran = {c.key for e in run_exps for c in e.typed_cells}
     out["check_cost_skipped"] = list(cells_cost([e for e in need(skipped)], skip=ran))
     return out
 
@@ -292,7 +291,7 @@ def at_lengths(make, cache_dir=None, shares=defaults.READ_SHARES, run=None):
         rows = checked_verdicts([checks] if single else list(checks), run=lambda exps, share=share: run(exps).at_step(share))
         out = out or [{} for _ in rows]
         for o, r in zip(out, rows):
-            o[stats.length_key(share)] = {**stats.at_length(r, 1.0), "read_share": share}
+            o[verdicts.length_key(share)] = {**verdicts.at_length(r, 1.0), "read_share": share}
     out = out or [{}]
     return out[0] if single else out
 
@@ -300,7 +299,7 @@ def at_lengths(make, cache_dir=None, shares=defaults.READ_SHARES, run=None):
 def length_free(row, shares=defaults.READ_SHARES):
     """`at_lengths` of a verdict that reads no training run (arithmetic): the row itself at every
     share."""
-    return {stats.length_key(share): {**stats.at_length(row, 1.0), "read_share": share}
+    return {verdicts.length_key(share): {**verdicts.at_length(row, 1.0), "read_share": share}
             for share in shares if share < 1}
 
 

@@ -33,9 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks, validate
+from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks, validate, verdicts
 from ..engine import Experiment
-from ..experiment import cell_key
 from . import common
 
 ARCHS = ("vanilla", "singlu", "v10", "v15")     # the four archs with published numbers on all 9 tasks
@@ -177,7 +176,7 @@ def experiments(cfg, points, task_list, point_seeds=1):
 
 def cell_points(pairs):
     """{cell key: design point} of `experiments`' pairs."""
-    return {cell_key(c): point for point, e in pairs for c in e.cells}
+    return {c.key: point for point, e in pairs for c in e.typed_cells}
 
 
 _ID = ("arch", "task", "data_seed", "seed", "lr", "omega", "width", "depth", "budget")
@@ -286,14 +285,14 @@ def judge(s, archs):
             others = [o for o in sorted(present) if o != "v10"]
             fam = {o: common.compare(ga, _groups(s, task, o), scale=sc, margin=stats.EQUIVALENCE[sc]) for o in others}
             t = stats.family(fam)
-            parts = [stats.direction(fam[o], -1, p=p) for o, p in zip(t["label"], t["p_holm"])]
+            parts = [verdicts.direction(fam[o], -1, p=p) for o, p in zip(t["label"], t["p_holm"])]
             res = common.every(parts)
             note = f"v10 vs {', '.join(others)}"
         else:
-            res = stats.direction(c, sign)
+            res = verdicts.direction(c, sign)
             size = _claimed_size(claim, spec)
-            if size is not None and res != stats.FAILS:
-                mag = stats.magnitude(c, size)
+            if size is not None and res != verdicts.FAILS:
+                mag = verdicts.magnitude(c, size)
                 res = common.every([res, mag])
         out.append({"claim": claim, "estimate": c.estimate, "low": c.low, "high": c.high, "scale": sc,
                     "result": res, "note": note})
@@ -315,7 +314,7 @@ def _count_claims(s, present, tasks_here):
         f = _family(s, [(t, "singlu", "vanilla") for t in std])
         wins, settled = int(f["better"].sum()), int((f["worse"] | (f["equivalent"] == True)).sum())  # noqa: E712
         need = 5 if len(std) == len(STANDARD) else len(std)
-        res = stats.HOLDS if wins >= need else (stats.FAILS if len(std) - settled < need else stats.UNSURE)
+        res = verdicts.HOLDS if wins >= need else (verdicts.FAILS if len(std) - settled < need else verdicts.UNSURE)
         out.append({"claim": "singlu_wins", "estimate": wins, "low": math.nan, "high": math.nan, "scale": "count",
                     "result": res, "note": f"SinGLU wins {wins}/{len(std)} (Holm)"})
     ad = [a for a in ADAPTIVE if a in present]
@@ -323,7 +322,7 @@ def _count_claims(s, present, tasks_here):
         f = _family(s, [(t, a, "singlu") for t in std for a in ad])
         better = int(f["better"].sum())
         ok = int((f["worse"] | (f["equivalent"] == True)).sum())  # noqa: E712
-        res = stats.FAILS if better else (stats.HOLDS if ok == len(f) else stats.UNSURE)
+        res = verdicts.FAILS if better else (verdicts.HOLDS if ok == len(f) else verdicts.UNSURE)
         out.append({"claim": "adaptive_fail", "estimate": better, "low": math.nan, "high": math.nan, "scale": "count",
                     "result": res, "note": f"{better}/{len(f)} adaptive-vs-SinGLU tests significantly better (Holm)"})
     fq = [t for t in ("freqgen", "mixedfreq") if t in tasks_here]
@@ -331,7 +330,7 @@ def _count_claims(s, present, tasks_here):
         f = _family(s, [(t, "singlu", a) for t in fq for a in ad])
         wins = int(f["better"].sum())
         lost = int((f["worse"] | (f["equivalent"] == True)).sum())  # noqa: E712
-        res = stats.HOLDS if wins == len(f) else (stats.FAILS if lost else stats.UNSURE)
+        res = verdicts.HOLDS if wins == len(f) else (verdicts.FAILS if lost else verdicts.UNSURE)
         out.append({"claim": "fixed_freq_generalizes", "estimate": wins, "low": math.nan, "high": math.nan,
                     "scale": "count", "result": res,
                     "note": f"SinGLU significantly better in {wins}/{len(f)} tests (Holm)"})
@@ -346,7 +345,7 @@ def _ood(s, present):
     f = _family(deg, [("ood", a, "vanilla") for a in sine])
     up = (f["direction"] == 1).sum()
     down = ((f["direction"] == -1) | (f["equivalent"] == True)).sum()  # noqa: E712
-    res = stats.HOLDS if up == len(f) else (stats.FAILS if down else stats.UNSURE)
+    res = verdicts.HOLDS if up == len(f) else (verdicts.FAILS if down else verdicts.UNSURE)
     first = f.iloc[0]
     return {"claim": "ood_degradation", "estimate": first["estimate"], "low": first["low"], "high": first["high"],
             "scale": "log", "result": res,
@@ -399,13 +398,13 @@ def shares(e):
             rows.append({"claim": claim, "protocol_share": None, "fails_share": None, "points": 0,
                          "region": "not judged: its task or archs were not sampled in this run"})
             continue
-        held = g["result"].eq(stats.HOLDS)
+        held = g["result"].eq(verdicts.HOLDS)
         best_axis, spread, by = None, -1.0, None
         for axis in lv.columns:
             sh = held.groupby(lv.loc[g.index, axis]).mean()
             if len(sh) > 1 and sh.max() - sh.min() > spread:
                 best_axis, spread, by = axis, sh.max() - sh.min(), sh
-        rows.append({"claim": claim, "protocol_share": float(held.mean()), "fails_share": float(g["result"].eq(stats.FAILS).mean()),
+        rows.append({"claim": claim, "protocol_share": float(held.mean()), "fails_share": float(g["result"].eq(verdicts.FAILS).mean()),
                      "points": len(g), "region": region_text(held.mean(), by) if by is not None else ""})
     for claim, why in NOT_JUDGED.items():
         rows.append({"claim": claim, "protocol_share": None, "fails_share": None, "points": 0, "region": f"not judged: {why}"})
@@ -539,7 +538,7 @@ def protocol_text(row, sine=True):
 
 # ----------------------------------------------------------------------------- tables, figures, words
 
-RESULT_COLORS = {stats.HOLDS: "#1a9641", stats.FAILS: "#d7191c", stats.UNSURE: "#9e9e9e"}
+RESULT_COLORS = {verdicts.HOLDS: "#1a9641", verdicts.FAILS: "#d7191c", verdicts.UNSURE: "#9e9e9e"}
 AXES = ("lr", "omega", "init", "difficulty", "size", "length")
 
 
@@ -599,7 +598,7 @@ def fig_spec_curves(e, cfg, claims, name, caption):
         ax.axhline(1.0 if scale == "log" else 0.0, c="#888888", lw=0.6)
         if scale == "log":
             ax.set_yscale("log")
-        share = g["result"].eq(stats.HOLDS).mean()
+        share = g["result"].eq(verdicts.HOLDS).mean()
         ax.set_title(f"{claim}: holds at {share:.0%} of {len(g)} protocols", fontsize=9)
         ax.set_xticks([])
         ax.set_ylabel({"log": "ratio", "linear": "difference", "count": "count"}[scale], fontsize=8)
@@ -709,7 +708,7 @@ def share_text(sh):
     return "\n".join(lines)
 
 
-AS_VERDICT = {stats.HOLDS: stats.REPLICATED, stats.FAILS: stats.NOT_REPLICATED, stats.UNSURE: stats.INCONCLUSIVE}
+AS_VERDICT = {verdicts.HOLDS: verdicts.REPLICATED, verdicts.FAILS: verdicts.NOT_REPLICATED, verdicts.UNSURE: verdicts.INCONCLUSIVE}
 
 
 def summary_rows(sh, e, f):
@@ -717,7 +716,7 @@ def summary_rows(sh, e, f):
     and (`reduced_at_study_protocol`) the claim's result by this notebook's reduced criterion at the
     best-fitting study protocol (holds / fails / inconclusive there read as replicated / not
     replicated / inconclusive; None where it is not judged). The scorecard's verdict at that
-    protocol is the finding's own full criterion (`report.with_space`); the reduced one is shown
+    protocol is the finding's own full criterion (`report.scorecard.with_space`); the reduced one is shown
     beside it, never in its place."""
     at = at_protocol(e, f["best"])
     return {r.claim: {"protocol_share": None if pd.isna(r.protocol_share) else float(r.protocol_share),

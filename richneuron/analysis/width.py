@@ -18,6 +18,12 @@ squares through the origin over pure archs (pooled over shapes: one slope, each 
 normalised by its own vanilla width) and report p = 1 − exp(b). The loss of each single step
 (k − 1 → k matrices, geometric mean over archs with the same k) is reported next to it,
 because at depth ≥ 2 the h×h matrices make width shrink like 1/√k, not geometrically.
+
+The notebook's face, each table computed in the cell that shows it: `widths` (the width table),
+`loss_by` (the per-matrix loss by depth and budget, and by shape; `primary` and `others` read the
+verdict's inputs off them), `experiments` and the runs' `metrics`, `score_by_width`, `scores`,
+`width_or_richness`, `budget_gains` and `depth_comparison`; each with its display (`*_shown`),
+figure (`*_figure`) or reading (`*_text`), and `scorecard_row` / `summary` for the verdict.
 """
 import math
 
@@ -26,7 +32,7 @@ import pandas as pd
 import torch
 from scipy import stats as _st
 
-from .. import criteria, models, neurons, protocol, published, stats, tasks
+from .. import criteria, models, neurons, protocol, published, stats, tasks, verdicts
 from . import common
 
 CLAIM = "width_penalty"
@@ -154,13 +160,13 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
     the default protocol, `others` [(condition text, fitted loss)] for the other depths, budgets
     and single shapes."""
     inside = lambda v: band[0] <= v <= band[1]
-    part = lambda v: stats.HOLDS if inside(v) else stats.FAILS
+    part = lambda v: verdicts.HOLDS if inside(v) else verdicts.FAILS
     conditions = [(f"at {name}", {"magnitude": part(v)}) for name, v in others]
-    v, reason = stats.judge({"magnitude": part(primary_loss)}, conditions)
+    v, reason = verdicts.judge({"magnitude": part(primary_loss)}, conditions)
     ours = ours or f"{stats.fmt(100 * primary_loss)}% per extra matrix at the default protocol (fit over pure archs)"
-    e = stats.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
+    e = verdicts.effect("hidden width lost per extra matrix (%)", 100 * primary_loss,
                      published=100 * published.claims()[CLAIM]["value"], unit="%", null=None)
-    return stats.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
+    return verdicts.verdict(CLAIM, ours, v, CRITERIA[CLAIM], "04_widths, width_loss_by_depth_budget.csv",
                          parts={"magnitude": part(primary_loss)}, reason=reason, effect=e)
 
 
@@ -168,14 +174,15 @@ def verdict(primary_loss, others, band=CLAIM_BAND, ours=None):
 
 def score_by_width(metrics, anatomy):
     """Per arch × task × budget × depth: width, params, matrices and the test score (geometric
-    mean MSE over non-diverged seeds, mean ± std, n)."""
+    mean MSE over non-diverged seeds, mean ± std, n). `anatomy`: any table with the archs' `matrices`
+    (`anatomy_table`, or the width table of `widths`: the first row of each arch)."""
     m = metrics[~metrics["diverged"].astype(bool)].copy()
     m["score"] = stats.score_column(m)
     g = m.groupby(["task", "arch", "budget", "depth"], sort=False)
     out = g.agg(width=("width", "first"), params=("params", "first"), geo_mean=("score", geo_mean),
                 mean=("score", "mean"), std=("score", "std"), n=("score", "count"),
                 predict_zero_mse=("predict_zero_mse", "first"), predict_mean_mse=("predict_mean_mse", "first"))
-    out = out.reset_index().merge(anatomy[["arch", "matrices"]], on="arch", how="left")
+    out = out.reset_index().merge(anatomy[["arch", "matrices"]].drop_duplicates("arch"), on="arch", how="left")
     out["mean ± std"] = [f"{stats.fmt(a)} ± {stats.fmt(b)}" for a, b in zip(out["mean"], out["std"])]
     return out
 
@@ -226,27 +233,28 @@ def budget_gain(metrics, low, high, depth=2):
 
 # ----------------------------------------------------------------------------- the notebook's face
 
-def arithmetic(archs, shapes, budgets, depths, cfg):
-    """Part (1), no training: the anatomy of every arch, the width table over `shapes` × `budgets`
-    (quick mode: the default budget only) × `depths`, the per-matrix loss by depth and budget and by
-    shape, the default protocol's fit (`primary`) and the other conditions (`others`); the tables
-    are stored as CSV by `cfg.table`. ValueError when `budgets` or `depths` lack the default
+def widths(archs, shapes, budgets, depths, quick=False):
+    """Part (1), no training: the `width_table` of `archs` over `shapes` × `budgets` (quick mode:
+    the default budget only) × `depths`. ValueError when `budgets` or `depths` lack the default
     protocol's (the verdict is read there)."""
     for name, need, have in (("budgets", protocol.BUDGET, budgets), ("depths", protocol.DEPTH, depths)):
         if need not in have:
             raise ValueError(f"{name} must include the default protocol's {need} (the verdict is read there), got {have}")
-    W = {"anatomy": anatomy_table(archs)}
-    W["width_table"] = width_table(archs, shapes, [protocol.BUDGET] if cfg.quick else budgets, depths)
-    W["width_loss_by_depth_budget"] = loss_by(W["width_table"], ["depth", "budget"])
-    W["width_loss_by_shape"] = loss_by(W["width_table"], ["depth", "budget", "shape"])
-    for k in ("width_table", "width_loss_by_depth_budget", "width_loss_by_shape"):
-        cfg.table(W[k], k)
-    losses, by_shape = W["width_loss_by_depth_budget"], W["width_loss_by_shape"]
+    return width_table(archs, shapes, [protocol.BUDGET] if quick else budgets, depths)
+
+
+def primary(losses):
+    """The per-matrix loss at the default protocol: the row of `losses` (`loss_by(..., ["depth",
+    "budget"])`) at the default depth and budget, the verdict's primary reading."""
+    return losses[(losses["depth"] == protocol.DEPTH) & (losses["budget"] == protocol.BUDGET)].iloc[0]
+
+
+def others(losses, by_shape):
+    """The verdict's other conditions [(name, fitted loss)]: every other depth and budget pooled
+    over shapes (`losses`), then every depth, budget and shape (`by_shape`)."""
     at = (losses["depth"] == protocol.DEPTH) & (losses["budget"] == protocol.BUDGET)
-    W["primary"] = losses[at].iloc[0]
-    W["others"] = ([(f"depth {r.depth} / {r.budget} (pooled)", r.loss_fit) for r in losses[~at].itertuples()]
-                   + [(f"depth {r.depth} / {r.budget} / {r.shape}", r.loss_fit) for r in by_shape.itertuples()])
-    return W
+    return ([(f"depth {r.depth} / {r.budget} (pooled)", r.loss_fit) for r in losses[~at].itertuples()]
+            + [(f"depth {r.depth} / {r.budget} / {r.shape}", r.loss_fit) for r in by_shape.itertuples()])
 
 
 def experiments(cfg, score_tasks, budgets, depths, sweep_archs, depth_archs, sweep_seeds):
@@ -275,37 +283,46 @@ def cost_text(exps):
             f"notebooks); this notebook's extra budget and depth runs add {n_extra:,} replicas ({s_extra:,} model-steps).")
 
 
-def tables(runs, W, cfg):
-    """Part (2)'s tables from the Results of `experiments` (`runs`: name -> Results), stored as CSV:
-    scores by width, the score table (the study's number only at the default protocol), the
-    width-or-richness correlations, the budget gain (smallest against largest budget run at the
-    default depth) and the depth comparison."""
-    m = pd.concat([r.metrics for r in runs.values()], ignore_index=True)
+def metrics(runs):
+    """Every replica of the Results of `experiments` (`runs`: name -> Results), one table."""
+    return pd.concat([r.metrics for r in runs.values()], ignore_index=True)
+
+
+def scores(metrics, by_width):
+    """`common.score_table` per arch × task × budget × depth with each cell's width (from
+    `by_width`, the `score_by_width` table); the study's number only at the default protocol."""
     key = ["arch", "task", "budget", "depth"]
-    S = {"metrics": m, "scores_by_width": score_by_width(m, W["anatomy"])}
-    st = common.score_table(m, by=tuple(key))
+    st = common.score_table(metrics, by=tuple(key))
     st.loc[(st["budget"] != protocol.BUDGET) | (st["depth"] != protocol.DEPTH), "published"] = None
-    S["scores"] = st.merge(S["scores_by_width"][[*key, "width"]], on=key).sort_values(["task", "arch", "depth", "budget"])
-    S["width_or_richness"] = width_or_richness(S["scores_by_width"])
-    ran = sorted(m.loc[m["depth"] == protocol.DEPTH, "budget"].unique())
-    if len(ran) > 1:
-        S["budget_gain"] = budget_gain(m, int(ran[0]), int(ran[-1]), protocol.DEPTH)
-    d = S["scores_by_width"]
-    d = d[(d["budget"] == protocol.BUDGET) & d["arch"].isin(set(m.loc[m["depth"] != protocol.DEPTH, "arch"]))]
-    if len(d):
-        S["depth_comparison"] = d[["task", "arch", "depth", "width", "geo_mean"]].sort_values(["task", "arch", "depth"])
-    for k, v in S.items():
-        if k != "metrics":
-            cfg.table(v, {"scores_by_width": "score_by_width"}.get(k, k))
-    return S
+    return st.merge(by_width[[*key, "width"]], on=key).sort_values(["task", "arch", "depth", "budget"])
 
 
-def scorecard_row(W):
-    """The finding's scorecard row (`verdict`) from `arithmetic`'s fits."""
-    p = W["primary"]
+def _budgets_run(metrics):
+    return sorted(metrics.loc[metrics["depth"] == protocol.DEPTH, "budget"].unique())
+
+
+def budget_gains(metrics):
+    """`budget_gain` of the smallest against the largest budget run at the default depth; None when
+    only one budget was run there."""
+    ran = _budgets_run(metrics)
+    return budget_gain(metrics, int(ran[0]), int(ran[-1]), protocol.DEPTH) if len(ran) > 1 else None
+
+
+def depth_comparison(by_width, metrics):
+    """Width and geometric-mean MSE (from `by_width`, the `score_by_width` table) at the default
+    budget of every arch also run at another depth; None when none was."""
+    d = by_width[(by_width["budget"] == protocol.BUDGET)
+                 & by_width["arch"].isin(set(metrics.loc[metrics["depth"] != protocol.DEPTH, "arch"]))]
+    return d[["task", "arch", "depth", "width", "geo_mean"]].sort_values(["task", "arch", "depth"]) if len(d) else None
+
+
+def scorecard_row(losses, by_shape):
+    """The finding's scorecard row (`verdict`) from the per-matrix loss fits (`loss_by` by depth and
+    budget, and by shape too): `primary` and `others`."""
+    p = primary(losses)
     ours = (f"{stats.fmt(100 * p['loss_fit'])}% per extra matrix at depth {protocol.DEPTH} / {protocol.BUDGET} (fit over "
             f"pure archs); first extra matrix {stats.fmt(100 * p['loss_1to2'])}%")
-    return verdict(p["loss_fit"], W["others"], ours=ours)
+    return verdict(p["loss_fit"], others(losses, by_shape), ours=ours)
 
 
 # ----------------------------------------------------------------------------- views and readings
@@ -314,32 +331,42 @@ def _pct(df):
     return df.assign(**{c: df[c].map(lambda v: "–" if pd.isna(v) else f"{v:.1%}") for c in df if c.startswith("loss")})
 
 
-def view(T, name):
-    """The notebook's display of table `name` of `arithmetic` or `tables`."""
-    if name == "widths":                      # width (exact parameters) at the default budget, per depth and shape
-        at = T["width_table"][T["width_table"]["budget"] == protocol.BUDGET]
-        at = at.assign(cell=[f"{w} ({p:,})" if pd.notna(w) else "infeasible" for w, p in zip(at["width"], at["params"])])
-        v = at.pivot_table(index="arch", columns=["depth", "shape"], values="cell", aggfunc="first", sort=False)
-        v.columns = [f"depth {d}, {s}" for d, s in v.columns]
-        return T["anatomy"][["arch", "matrices", "pure"]].merge(v.reset_index(), on="arch")
-    t = T[name]
-    if name.startswith("width_loss"):
-        return _pct(t[[c for c in t if c not in ("n_points", "max_matrices")]])
-    if name == "scores":
-        return common.display_table(t, extra=("budget", "depth", "width"))
-    if name == "width_or_richness":
-        return t.assign(**{c: t[c].map(stats.fmt) for c in t if c.startswith(("rho", "p_"))})
-    if name == "budget_gain":
-        ran = sorted(T["metrics"].loc[T["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
-        g = t.assign(ci=[stats.fmt_ci(e, lo, hi, "×") for e, lo, hi in zip(t["estimate"], t["low"], t["high"])],
-                     p_holm=t["p_holm"].map(stats.fmt_p))
-        return g[["task", "arch", "ci", "p_holm", "reading"]].rename(
-            columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"})
-    return t
+def widths_shown(widths):
+    """The width table as the notebook shows it: per arch its matrices, whether it is pure, and its
+    width (exact parameters) at the default budget, per depth and shape."""
+    at = widths[widths["budget"] == protocol.BUDGET]
+    at = at.assign(cell=[f"{w} ({p:,})" if pd.notna(w) else "infeasible" for w, p in zip(at["width"], at["params"])])
+    v = at.pivot_table(index="arch", columns=["depth", "shape"], values="cell", aggfunc="first", sort=False)
+    v.columns = [f"depth {d}, {s}" for d, s in v.columns]
+    return widths.drop_duplicates("arch")[["arch", "matrices", "pure"]].merge(v.reset_index(), on="arch")
 
 
-def feasible_text(W):
-    wt = W["width_table"]
+def loss_shown(losses):
+    """A `loss_by` table as the notebook shows it (losses in percent)."""
+    return _pct(losses[[c for c in losses if c not in ("n_points", "max_matrices")]])
+
+
+def scores_shown(s):
+    """A `scores` table as the notebook shows it."""
+    return common.display_table(s, extra=("budget", "depth", "width"))
+
+
+def width_or_richness_shown(wr):
+    """A `width_or_richness` table as the notebook shows it (formatted ρ and p-values)."""
+    return wr.assign(**{c: wr[c].map(stats.fmt) for c in wr if c.startswith(("rho", "p_"))})
+
+
+def budget_gain_shown(gain, metrics):
+    """A `budget_gains` table as the notebook shows it, its budgets read off `metrics`."""
+    ran = _budgets_run(metrics)
+    g = gain.assign(ci=[stats.fmt_ci(e, lo, hi, "×") for e, lo, hi in zip(gain["estimate"], gain["low"], gain["high"])],
+                    p_holm=gain["p_holm"].map(stats.fmt_p))
+    return g[["task", "arch", "ci", "p_holm", "reading"]].rename(
+        columns={"ci": f"MSE at {ran[0]:,} / at {ran[-1]:,} [95% CI]", "p_holm": "Holm p"})
+
+
+def feasible_text(wt):
+    """How many cells of the width table are feasible, and how close the counts come to their budgets."""
     return (f"{int(wt['width'].notna().sum())} of {len(wt)} arch × shape × budget × depth combinations are feasible; "
             f"the largest deviation of a parameter count from its budget is {wt['params_vs_budget'].abs().max():.1%} "
             "(the rule allows 5%).")
@@ -349,8 +376,10 @@ def _steps(row):
     return {c[5:].replace("to", "→"): row[c] for c in row.index if c.startswith("loss_") and "to" in c and pd.notna(row[c])}
 
 
-def loss_text(W, claim):
-    p, losses = W["primary"], W["width_loss_by_depth_budget"]
+def loss_text(losses, claim):
+    """The per-matrix loss at the default protocol (`losses`: `loss_by` depth and budget), step by
+    step, against the study's `claim`, and at the other depths."""
+    p = primary(losses)
     steps = _steps(p)
     shrinking = all(a > b for a, b in zip(list(steps.values()), list(steps.values())[1:]))
     return (f"At depth {protocol.DEPTH} and {protocol.BUDGET:,} parameters each extra matrix costs **{p['loss_fit']:.0%}** "
@@ -362,8 +391,9 @@ def loss_text(W, claim):
                        for d, g in losses.groupby("depth") if d != protocol.DEPTH))
 
 
-def correlation_text(S):
-    wr, sc = S["width_or_richness"], S["scores_by_width"]
+def correlation_text(wr, sc):
+    """The `width_or_richness` correlations at the default protocol, with the best arch and vanilla's
+    width (from `sc`, the `score_by_width` table)."""
     wr = wr[(wr["budget"] == protocol.BUDGET) & (wr["depth"] == protocol.DEPTH)]
     van = sc[(sc["arch"] == "vanilla") & (sc["budget"] == protocol.BUDGET) & (sc["depth"] == protocol.DEPTH)]
     van = van.set_index("task")["width"]
@@ -379,30 +409,32 @@ def correlation_text(S):
             "better.)" + tail)
 
 
-def gain_text(S):
-    if "budget_gain" not in S:
+def gain_text(g, metrics):
+    """The `budget_gains` table `g` (None: one budget) in words, its budgets read off `metrics`."""
+    if g is None:
         return "Only one budget was run at the default depth: no budget comparison."
-    g = S["budget_gain"]
-    ran = sorted(S["metrics"].loc[S["metrics"]["depth"] == protocol.DEPTH, "budget"].unique())
+    ran = _budgets_run(metrics)
     return (f"From {ran[0]:,} to {ran[-1]:,} parameters (Holm over {len(g)} tests): " + "; ".join(
         f"{r.task} {r.arch}: {stats.fmt_ci(r.estimate, r.low, r.high, '×')}, {r.reading}" for r in g.itertuples()) + ".")
 
 
-def depth_text(S):
-    if "depth_comparison" not in S:
+def depth_text(dc):
+    """The `depth_comparison` table (None: no other depth) in words."""
+    if dc is None:
         return "No arch was run at another depth."
     txt = [f"{arch} on {task}: " + "; ".join(f"depth {r.depth}: width {r.width}, MSE {stats.fmt(r.geo_mean)}"
                                             for r in g.itertuples())
-           for (task, arch), g in S["depth_comparison"].groupby(["task", "arch"], sort=False)]
+           for (task, arch), g in dc.groupby(["task", "arch"], sort=False)]
     return f"At {protocol.BUDGET:,} parameters: " + ". ".join(txt) + "."
 
 
-def summary(row, W, claim):
-    p = W["primary"]
-    inside = [n for n, x in W["others"] if CLAIM_BAND[0] <= x <= CLAIM_BAND[1]]
+def summary(row, losses, by_shape, claim):
+    """The verdict line: the loss at the default protocol and how many other conditions fall in the band."""
+    p, rest = primary(losses), others(losses, by_shape)
+    inside = [n for n, x in rest if CLAIM_BAND[0] <= x <= CLAIM_BAND[1]]
     return (f"**Verdict: {row['verdict']}** ({row['reason']}). Each extra matrix costs {p['loss_fit']:.0%} of the "
             f"hidden width at our default protocol (the first one {p['loss_1to2']:.0%}), against the study's "
-            f"~{claim:.0%}. Conditions inside the band: {len(inside)} of {len(W['others'])}.")
+            f"~{claim:.0%}. Conditions inside the band: {len(inside)} of {len(rest)}.")
 
 
 # ----------------------------------------------------------------------------- figures
@@ -431,17 +463,17 @@ def plot_widths(table, claim, axes):
     return axes[-1].get_legend_handles_labels()
 
 
-def widths_figure(W, claim, cfg):
-    """`plot_widths`, one panel per depth, saved with its caption."""
+def widths_figure(wt, losses, claim, cfg):
+    """`plot_widths` of the width table `wt`, one panel per depth, saved with its caption (the fitted
+    loss at the default protocol from `losses`, `loss_by` depth and budget)."""
     import matplotlib.pyplot as plt
-    wt = W["width_table"]
     depths = sorted(wt["depth"].unique())
     fig, axes = plt.subplots(1, len(depths), figsize=(4.2 * len(depths), 3.4), squeeze=False)
     handles, labels = plot_widths(wt, claim, axes[0])
     fig.suptitle("Width left after adding matrices, relative to vanilla (every shape and budget)", fontsize=9)
     fig.tight_layout()
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=4, fontsize=7, frameon=False)
-    p = W["primary"]
+    p = primary(losses)
     cfg.save(fig, "04_widths", caption=(
         f"Hidden width of every arch relative to vanilla's at the same budget and shape, against its full weight matrices "
         f"per layer k, for depths {', '.join(map(str, depths))}; lines: the claim's constant loss of {claim:.0%} per "
@@ -497,12 +529,12 @@ def plot_all_archs(scores, metrics, ax, task, budget, depth, published_values=No
     ax.set_xlabel("arch and width (widest first)")
 
 
-def score_figure(S, cfg):
+def score_figure(sc, m, cfg):
     """Top row: every arch at the default protocol (`plot_all_archs`); bottom row: score against
-    width (`plot_score_vs_width`) for the archs run at other budgets or depths; one column per task."""
+    width (`plot_score_vs_width`) for the archs run at other budgets or depths; one column per task
+    (`sc`: the `score_by_width` table of the replicas `m`)."""
     import matplotlib.pyplot as plt
     from .. import published
-    sc, m = S["scores_by_width"], S["metrics"]
     task_list = list(dict.fromkeys(sc["task"]))
     swept = set(m.loc[(m["budget"] != protocol.BUDGET) | (m["depth"] != protocol.DEPTH), "arch"])
     fig, axes = plt.subplots(2, len(task_list), figsize=(4.8 * len(task_list), 8), squeeze=False)

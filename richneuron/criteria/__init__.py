@@ -2,7 +2,7 @@
 
 A criterion is written once, before its data, and judges its claim at every protocol the paper
 reports. Each lives in a file of its own so that it reads as text and git dates it: the paper's
-criteria history (`report.criterion_commit`) is the file's own log. The text a verdict row stores
+criteria history (`report.criteria.criterion_commit`) is the file's own log. The text a verdict row stores
 is the file's words joined into one paragraph.
 """
 from pathlib import Path

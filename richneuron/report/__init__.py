@@ -1,0 +1,137 @@
+"""Build the report: run every notebook with papermill, then render the HTML paper with nbconvert.
+
+    python -m richneuron.report            # full default run: figures/ and paper/ are rewritten
+    python -m richneuron.report --quick    # every notebook in quick mode, under build/quick/
+
+Each notebook writes its figures (PNG) and tables (CSV) and a `verdicts.json`; the paper is one
+notebook assembled from the executed ones (code hidden) behind a generated title, abstract,
+scorecard and table of contents, rendered to a self-contained HTML file (images embedded, no
+script loaded from the network). Each executed notebook is also rendered with its code.
+
+The package, by job: `execute` runs a notebook and renders one to HTML; `criteria` dates each
+claim's criterion from git; `scorecard` states the verdict rows (scorecard, abstract, a claim's
+sentences, the summary figure); `numbering` numbers and captions the figures and tables;
+`paper` assembles the paper and its appendices; `publish` writes the per-replica results and
+the README's tables; `compare` compares two renders; `files` names the root and the published
+files. `build` (here) runs them in order and `main` is the command line.
+"""
+import argparse
+import json
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+from ..provenance import provenance
+from . import compare, criteria, execute, files, paper, publish, scorecard
+
+
+def build(quick=False, only=None, root=files.ROOT, log=print):
+    t0, started = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0)
+    base = root / "build" / ("quick" if quick else "full")
+    nb_dir, appendix_dir = base / "notebooks", base / "appendix"
+    figures = (base / "figures") if quick else (root / "figures")
+    paper_name = "paper.html" if quick else "index.html"
+    for d in (nb_dir, appendix_dir, figures):
+        d.mkdir(parents=True, exist_ok=True)
+    cache = root / "build" / "cache"
+    executed, runtimes, verdicts, answers, used = [], {}, [], [], {}
+    todo = [p for p in execute.notebooks(root) if not only or p.stem[:2] in only]
+    if not todo:
+        raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in execute.notebooks(root))}")
+    log(f"running {len(todo)} notebooks ({'quick' if quick else 'full'} mode)")
+    last = root / "paper" / "runtimes.json"          # the last full run's runtimes: the estimates
+    expected = publish.cold_estimates(json.loads(last.read_text()), os.cpu_count() or 1) if (last.exists() and not quick) else {}
+    for i, nb in enumerate(todo):
+        out_dir = base / "results" / nb.stem
+        params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}
+        out, cells_file = nb_dir / nb.name, out_dir / "cells.txt"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        runtimes[nb.stem] = execute.execute(nb, out, params, log, label=f"[{i + 1}/{len(todo)}]",
+                                    expected=expected.get(nb.stem),
+                                    after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]), cells_file=cells_file)
+        executed.append(out)
+        used[nb.stem] = cells_file.read_text().split() if cells_file.exists() else []
+        vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"
+        if vfile.exists():
+            verdicts += criteria.with_commits(json.loads(vfile.read_text()), root)
+        if afile.exists():
+            answers += json.loads(afile.read_text())
+    sfile = base / "results" / "08_protocol_space" / "space.json"
+    if any(p.stem.startswith("08") for p in todo) and sfile.exists():
+        verdicts = scorecard.with_space(verdicts, json.loads(sfile.read_text()))
+    total = time.perf_counter() - t0
+    cells = publish.stored_cells(used, cache)
+    costs = publish.training_costs(used, cells, started)
+    n_cells, n_now = sum(c["cells"] for c in costs.values()), sum(c["trained_now"] for c in costs.values())
+    meta = provenance(total_runtime_seconds=round(total, 1), mode="quick" if quick else "full",
+                      notebooks=", ".join(f"{k} {v:.0f} s" for k, v in runtimes.items()),
+                      cells=f"{n_cells:,} cells, {n_now:,} trained by this build and {n_cells - n_now:,} read from "
+                            f"the results store; training them took "
+                            f"{sum(c['core_seconds'] for c in costs.values()):,.0f} core-seconds in all")
+    publish.publish_results(cells, base)
+    summary_png = scorecard.draw_summary(verdicts, figures).read_bytes() if verdicts else None
+    paper_nb = paper.assemble(executed, verdicts, meta, quick, answers, summary_png, paper_name)
+    nbformat.write(paper_nb, base / "paper.ipynb")
+    page = execute.render(paper_nb, base / "paper.html", exclude_input=True)
+    for path in executed:
+        execute.render(paper.appendix(path, paper_name), appendix_dir / f"{path.stem}.html", exclude_input=False)
+    (base / "runtimes.json").write_text(json.dumps({"total_seconds": total, "notebooks": runtimes, "training": costs},
+                                                     indent=1))
+    (base / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
+    (base / "answers.json").write_text(json.dumps(answers, indent=1))
+    committed = root / "paper"
+    if not quick and not compare.render_files_missing(committed):
+        comparison = compare.compare_renders(base, committed)
+        (base / "comparison.json").write_text(json.dumps(comparison, indent=1))
+        log(compare.describe_comparison(comparison, "the committed paper (paper/)"))
+    if not quick and not only:
+        dest = committed
+        dest.mkdir(exist_ok=True)
+        shutil.copy(page, dest / "index.html")
+        shutil.rmtree(dest / "appendix", ignore_errors=True)
+        shutil.copytree(appendix_dir, dest / "appendix")
+        shutil.copy(base / "runtimes.json", dest / "runtimes.json")
+        shutil.copy(base / "verdicts.json", dest / "verdicts.json")
+        shutil.copy(base / "answers.json", dest / "answers.json")
+        shutil.copy(base / files.RESULTS_FILE, dest / files.RESULTS_FILE)
+        shutil.copy(base / files.DICTIONARY_FILE, dest / files.DICTIONARY_FILE)
+        shutil.copy(base / files.HISTORY_FILE, dest / files.HISTORY_FILE)
+        fit_csv = base / "results" / "08_protocol_space" / "protocol_fit.csv"
+        if fit_csv.exists():
+            shutil.copy(fit_csv, dest / "protocol_fit.csv")
+        qfile = root / "build" / "quick" / "runtimes.json"
+        quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
+        publish.update_readme(root, publish.notebook_table(root, executed, runtimes, quick_rt, costs))
+        publish.update_readme(root, scorecard.readme_summary(verdicts), "summary")
+    log(f"paper: {page} ({Path(page).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
+    return base
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Run the notebooks and render the paper.")
+    ap.add_argument("--quick", action="store_true", help="quick mode: few archs, seeds and steps")
+    ap.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 01,05")
+    ap.add_argument("--compare", nargs=2, metavar=("NEW", "OLD"),
+                    help="compare two renders' folders (verdicts.json and results.csv.gz), e.g. build/full paper")
+    ap.add_argument("--summary", action="store_true",
+                    help="redraw figures/summary.png and the README's claim lines from paper/verdicts.json "
+                         "(what a full report writes), without running anything")
+    a = ap.parse_args(argv)
+    if a.summary:
+        rows = json.loads((files.ROOT / "paper" / "verdicts.json").read_text())
+        print(scorecard.draw_summary(rows, files.ROOT / "figures"))
+        publish.update_readme(files.ROOT, scorecard.readme_summary(rows), "summary")
+        return
+    if a.compare:
+        for d in a.compare:
+            missing = compare.render_files_missing(d)
+            if missing:
+                ap.error(f"{d} has no {' or '.join(missing)}: give two folders a `make report` wrote, "
+                         f"e.g. build/full and paper")
+        print(compare.describe_comparison(compare.compare_renders(*a.compare), a.compare[1]))
+        return
+    build(quick=a.quick, only=[s.strip() for s in a.only.split(",") if s.strip()])

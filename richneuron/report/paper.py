@@ -1,0 +1,343 @@
+"""The paper as one notebook (`assemble`): title, abstract, the summary figure, the scorecard, Methods
+(notebook 00), one short section per notebook with its claims, Limitations and Provenance; and each
+executed notebook in full as an appendix page (`appendix`)."""
+import base64
+import copy
+import inspect
+import re
+from pathlib import Path
+
+import nbformat
+import torch
+
+from .. import neurons, notebook as nbk, protocol, stats, summary, tasks, verdicts
+from .criteria import criteria_history, history_table
+from .files import DICTIONARY_FILE, HISTORY_FILE, RESULTS_FILE
+from .numbering import number_figures, number_tables, resolve_refs, shown_here, table_figure
+from .scorecard import (PROTOCOLS, abstract, checks_table, claim_anchor, claim_text, criterion_short, md_escape, ordered,
+                        scorecard, scorecard_caption)
+
+TITLE = "Beyond Linear Neurons, re-run: do richer neurons beat ReLU at a matched parameter budget?"
+
+
+def notebook_title(nb, default):
+    """A notebook's title: its first '# ' markdown heading."""
+    return next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                 if c.cell_type == "markdown" and c.source.startswith("# ")), default)
+
+
+def _demote(md):
+    """Shift markdown headings one level down (a notebook's '# Title' becomes a paper section)."""
+    return re.sub(r"^(#{1,5}) ", r"#\1 ", md, flags=re.M)
+
+
+def _anchor(stem):
+    """A notebook's section id in the paper, from its number ("08_protocol_space" -> "sec-08"), so it
+    is the same in a full build and in one with --only."""
+    return f"sec-{stem[:2]}"
+
+
+def limitations(verdict_rows=()):
+    """The limitations section (markdown): what the verdicts depend on, with the values from the code."""
+    sine_omega = inspect.signature(neurons.SinGLU).parameters["omega"].default
+    siren_omega = inspect.signature(neurons.Siren).parameters["omega"].default
+    eps = float(torch.finfo(torch.float32).eps)
+    knobs = {t: tasks.difficulty(t)[0] for t in tasks.STANDARD}
+    difficulty = ", ".join(f"{t} {k} = {tasks.options_of(t)[k]}" for t, k in knobs.items())
+    return "\n".join([
+        '<a id="limitations"></a>', "", "## Limitations", "",
+        "- The study's code, data generators and hyperparameters are not public; our generators and protocol are "
+        "documented choices (Methods, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
+        "protocol and the sweeps shown, not whether the study's own runs were wrong. Every task is synthetic: "
+        "generators we wrote because the study published none.",
+        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), held to a rule stated "
+        "in Methods (the best mean rank over archs and tasks on validation data; Methods says whether the rule's "
+        "choice equals it) for the study's neurons together; an arch whose best rate lies elsewhere is judged "
+        "off its optimum. Only some claims are re-judged at swept rates, and the tuned rates of notebook 07 come "
+        "from one trial per rate on a validation split.",
+        f"- **ω.** Every sine neuron runs at ω = {sine_omega:g} unless a finding sweeps it (05, 06); SIREN at its "
+        f"paper's ω0 = {siren_omega:g}. A claim about a sine neuron is a claim at that frequency scale.",
+        f"- **Task difficulty.** Each task is judged at one difficulty (the generator defaults: {difficulty}); the "
+        "ordering of neurons can change with difficulty, as notebook 02's difficulty sweep shows where it was run.",
+        f"- **The data draw.** Replicas are (data draw, seed) pairs, {protocol.SEEDS} seeds on each of "
+        f"{protocol.DATA_SEEDS} draws, the same draws for every arch. The draw is the unit of inference: seeds "
+        "are averaged within a draw and the archs compared by a paired t across the draws "
+        f"({protocol.DATA_SEEDS - 1} degrees of freedom), so an arch-by-draw interaction widens the interval "
+        "instead of passing for a skill difference.",
+        f"- **Small errors.** Training and scoring are in float32 (machine epsilon {eps:.2g}). No fixed floor "
+        "decides whether a ratio of small errors is a measurement: it is judged unless the robustness check's "
+        f"runs of the same comparison move it by more than the claimed effect's band (a factor {verdicts.BAND:.2g}).",
+        "- **Adam's normalisation.** Adam divides every parameter's step by the running RMS of its own gradient, "
+        "so a modulating (meta) matrix whose gradients are far smaller than the direct ones still moves at the "
+        "same rate: \"gradient competition\" (meta gradients drowned by the direct ones) is a statement about "
+        "plain SGD and cannot be tested as stated under Adam. Notebook 03 reports the gradient norms and a "
+        "meta-learning-rate sweep instead; its verdict on that part is about those.",
+        "- **Untuned peers.** The published peers (GLU family, SIREN, Snake, FAN) run at our protocol with their "
+        "reference initialisation and default options, without the per-model tuning their papers used beyond the "
+        "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
+        "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
+        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns the "
+        "scorecard comparisons with every initial weight moved by one ulp, as far as they can change a verdict; a "
+        "verdict that survives it may still move on hardware we did not try.",
+        f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
+        f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
+        f"magnitude, ×/÷{inspect.signature(verdicts.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
+        "Provenance, says when it was last revised); other choices can move a verdict between *not replicated* and *inconclusive*.",
+        f"- **Toy scale.** {protocol.BUDGET:,} parameters per model at the default protocol (other budgets only "
+        "where a notebook sweeps them, up to notebook 07's scale sweep), full-batch Adam, CPU float32; nothing "
+        "here speaks for large models.",
+        ""])
+
+
+def _html_output(text):
+    return nbformat.v4.new_output("display_data", data={"text/html": text, "text/plain": ""})
+
+
+def _html_cell(text, cell_id):
+    c = nbformat.v4.new_code_cell(source="", outputs=[_html_output(text)])
+    c.id = cell_id
+    return c
+
+
+def _md_cell(text, cell_id):
+    c = nbformat.v4.new_markdown_cell(text)
+    c.id = cell_id
+    return c
+
+
+def _md_table(md, caption, name):
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    return table_figure(markdown2html_mistune(md), caption, name)
+
+
+APPENDIX_ONLY = "appendix-only"     # a notebook cell with this tag is detail: shown in its appendix only
+
+
+def _notebook_cells(path, keep_code=False, main=False):
+    """An executed notebook's cells for the paper: injected parameters dropped (machine paths),
+    the parameters cell too unless `keep_code`, cells tagged `APPENDIX_ONLY` too in the `main`
+    text, stderr (progress bars, warnings) dropped, ids made unique across notebooks."""
+    nb = nbformat.read(path, as_version=4)
+    drop = {"injected-parameters"} | (set() if keep_code else {"parameters"}) | ({APPENDIX_ONLY} if main else set())
+    out = []
+    for c in nb.cells:
+        if drop & set(c.metadata.get("tags", [])):
+            continue
+        c = nbformat.from_dict(c)
+        c.id = f"{path.stem[:2]}-{c.id}"
+        if c.cell_type == "code":
+            c.outputs = [o for o in c.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+        out.append(c)
+    return nb, out
+
+
+def appendix_name(path):
+    return f"appendix/{Path(path).stem}.html"
+
+
+def appendix_label(path):
+    return f"A{int(Path(path).stem[:2])}"
+
+
+def appendix(path, paper_name="index.html"):
+    """One notebook's full executed content as an appendix page: every cell, its code folded, its
+    figures and tables numbered "A<n>.<k>" and listed at the top, with links back to the paper."""
+    nb, cells = _notebook_cells(path, keep_code=True)
+    label, stem = appendix_label(path), Path(path).stem
+    title = notebook_title(nb, stem)
+    for c in cells:
+        if c.cell_type == "markdown" and c.source.startswith("# "):
+            c.source = f"# Appendix {label}. {c.source[2:]}"
+            break
+    number_figures(cells, f"{label}.")
+    number_tables(cells, f"{label}.")
+    head = (f"[← The paper]({'../' + paper_name}) · [its section on this notebook](../{paper_name}#{_anchor(stem)})"
+            f"\n\nAppendix {label} is notebook `{stem}` as it ran for this paper, every output kept; the code of a "
+            f"cell is folded under it (click *code* to open it). " + shown_here(cells, "It shows"))
+    out = nbformat.v4.new_notebook()
+    out.metadata["title"] = f"Appendix {label}: {title}"
+    out.cells = cells[:1] + [_md_cell(head, f"{stem[:2]}-appendix-head")] + cells[1:]
+    return out
+
+
+def _section_of(row):
+    """The notebook (its two-digit number) a verdict row belongs to: its first evidence named after a
+    notebook's figure, else its finding's number."""
+    for item in str(row.get("evidence", "")).split(","):
+        m = re.match(r"\s*(\d\d)_", item)
+        if m:
+            return m[1]
+    f = row.get("finding")
+    return f"{int(f):02d}" if isinstance(f, int) or str(f).isdigit() else None
+
+
+def _figure_outputs(cells, names):
+    """The outputs of `cells` that show the figures named `names` (in that order)."""
+    by = {}
+    for c in cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            meta = o.get("metadata", {}).get(nbk.FIGURE_KEY)
+            if meta and meta.get("name"):
+                by.setdefault(meta["name"], o)
+    return [copy.deepcopy(by[n]) for n in names if n in by]
+
+
+def _evidence_figures(evidence, cells, used, most=2):
+    names = [e.strip() for e in str(evidence).split(",") if e.strip() and not e.strip().endswith(".csv")]
+    names = [n for n in names if n not in used][:most]
+    outs = _figure_outputs(cells, names)
+    used.update(n for n in names)
+    return outs, [n for n in names if _figure_outputs(cells, [n])]
+
+
+def _intro(nb):
+    """A notebook's question: the first paragraph after its title."""
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")), "")
+    paras = [p for p in first.split("\n\n")[1:] if p.strip()]
+    return paras[0] if paras else ""
+
+
+def finding_section(path, rows, answers):
+    """The main text's section on one notebook: its question, then per claim the criterion, its key
+    figures and the verdict with the effect in a sentence, then its answers to its own questions; the
+    whole notebook is its appendix."""
+    nb, cells = _notebook_cells(path)
+    stem = path.stem
+    used, out = set(), []
+    out.append(_md_cell(f'<a id="{_anchor(stem)}"></a>\n\n## {notebook_title(nb, stem)}\n\n{_intro(nb)}\n\nEvery table and '
+                        f"figure of this notebook, with its code: [Appendix {appendix_label(path)}]"
+                        f"({appendix_name(path)}).", f"{stem[:2]}-section"))
+    for r in rows:
+        outs, names = _evidence_figures(r.get("evidence", ""), cells, used)
+        short = criterion_short(r.get("criterion", ""))
+        out.append(_md_cell(f'<a id="{claim_anchor(r["claim_id"])}"></a>\n\n### Claim: {md_escape(r["claim"])}\n\n'
+                            f"**Criterion.** {md_escape(short)}"
+                            + (f" (every branch: [Appendix {appendix_label(path)}]({appendix_name(path)}))"
+                               if short != r.get("criterion", "") else ""),
+                            f"{stem[:2]}-{r['claim_id']}"))
+        if outs:
+            c = nbformat.v4.new_code_cell(source="", outputs=outs)
+            c.id = f"{stem[:2]}-{r['claim_id']}-figures"
+            out.append(c)
+        out.append(_md_cell(claim_text(r, names), f"{stem[:2]}-{r['claim_id']}-verdict"))
+    for i, a in enumerate(answers):
+        outs, names = _evidence_figures(a.get("evidence", ""), cells, used, most=1)
+        refs = " ".join(f"[[ref:fig-{n}]]" for n in names)
+        out.append(_md_cell(f"### {md_escape(a['question'])}\n\n{md_escape(a['answer'])}{refs}", f"{stem[:2]}-answer-{i}"))
+        if outs:
+            c = nbformat.v4.new_code_cell(source="", outputs=outs)
+            c.id = f"{stem[:2]}-answer-{i}-figures"
+            out.append(c)
+    return out
+
+
+def methods_section(path):
+    """Methods: notebook 00 (its code hidden, headings one level down) without the cells it tags as
+    detail (`APPENDIX_ONLY`), which its appendix shows."""
+    nb, cells = _notebook_cells(path, main=True)
+    for c in cells:
+        if c.cell_type == "markdown":
+            src = _demote(c.source)
+            if c.source.startswith("# "):
+                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts tables are in [Appendix "
+                       f"{appendix_label(path)}]({appendix_name(path)}): every neuron's equation, parameters, "
+                       "initialisation and source; every task's generator in full, its sizes and sanity baselines; "
+                       "every arch's width and exact parameter count; and the calibration sweep behind the protocol.")
+            c.source = src
+    return cells
+
+
+def provenance_section(verdict_rows, meta, history=None):
+    """Provenance: the render, the checks and `history` (`criteria_history`, read once by `assemble`)."""
+    prov = "\n".join(f"| {k} | {md_escape(v)} |" for k, v in meta.items())
+    cells = [_md_cell('<a id="provenance"></a>\n\n## Provenance\n\nHow this paper was made: the render '
+                      "[[ref:tab-render]]; the commit that last changed each claim's criterion (a criterion changed "
+                      "after its results were seen shows a commit later than the render's own) and the rounding "
+                      "check: machines round differently and chaotic training amplifies it, so each scorecard "
+                      "comparison was run again with every initial weight moved by one ulp "
+                      "(`Experiment(perturb=1)`) and a verdict that changes is reported as inconclusive "
+                      "[[ref:tab-checks]]; part by part, and only as far as a part could still change the verdict "
+                      "(the table names the parts not needed: no value of theirs could change it). Each notebook as it ran, every output kept, is an appendix (Contents). "
+                      f"The per-replica results are published next to this paper "
+                      f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})), "
+                      f"with every replica's logged scores at the training lengths the verdicts read "
+                      f"([{HISTORY_FILE}]({HISTORY_FILE})).",
+                      "provenance")]
+    cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", "The render: code, machine, "
+                                      "mode, runtimes and cells behind this paper.", "render"), "provenance-render"))
+    if verdict_rows:
+        cells.append(_html_cell(_md_table(checks_table(verdict_rows), "Per claim: the commit that last changed its "
+                                          "criterion (the criterion is in the claim's section) and the rounding "
+                                          "check, its verdict computed again from runs with every initial weight moved by one ulp "
+                                          "(ours with them: in the claim's section), with the parts it checked and "
+                                          "those it did not need and the model-steps of each.", "checks"),
+                                "provenance-checks"))
+    if history:
+        cells.append(_md_cell("Every committed render of the scorecard (`paper/verdicts.json` in git, "
+                              "`report.criteria_history`), the verdict each gave, and whether a claim's criterion "
+                              "changed after a render had shown its verdict [[ref:tab-history]].", "provenance-history-text"))
+        cells.append(_html_cell(_md_table(history_table(history), "Criteria history from git: per claim, every "
+                                          "committed render's verdict, and whether its criterion was stated before "
+                                          "the data.", "history"), "provenance-history"))
+    return cells
+
+
+def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, paper_name="index.html"):
+    """The main paper (a notebook, rendered with its code hidden): title, abstract, the summary
+    figure, the scorecard, contents, Methods (notebook 00), one short section per notebook with its
+    claims, Limitations and Provenance; each notebook in full is its appendix (`appendix`)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    paper = nbformat.v4.new_notebook()
+    paper.metadata["title"] = TITLE
+    history = criteria_history()           # git, read once: the scorecard's marks and Provenance's table
+    mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
+            "report's results.**" if quick else "")
+    cells = [_md_cell(f"# {TITLE}{mode}", "title"),
+             _html_cell(f'<section id="abstract"><p><b>Abstract.</b></p>'
+                        f"{markdown2html_mistune(abstract(verdict_rows, answers))}</section>", "abstract")]
+    if summary_png is not None:
+        caption = summary.caption(ordered(verdict_rows)[0], PROTOCOLS)
+        data, metadata = nbk.figure_output(base64.b64encode(summary_png).decode(), caption, 1, "summary", 860)
+        c = nbformat.v4.new_code_cell(source="", outputs=[nbformat.v4.new_output("display_data", data=data,
+                                                                                  metadata=metadata)])
+        c.id = "summary-figure"
+        cells.append(c)
+    if verdict_rows:
+        cells.append(_html_cell(table_figure(scorecard(verdict_rows, history=history), scorecard_caption(verdict_rows), "scorecard"),
+                                "scorecard"))
+    by_nb, answers_by = {}, {}
+    for r in ordered(verdict_rows)[0]:
+        by_nb.setdefault(_section_of(r), []).append(r)
+    for a in answers:
+        answers_by.setdefault(_section_of(a), []).append(a)
+    toc = ["## Contents", ""]
+    sections = []
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        toc.append(f"- [{notebook_title(nb, path.stem)}](#{_anchor(path.stem)}) · [Appendix {appendix_label(path)}]"
+                   f"({appendix_name(path)})")
+        if path.stem.startswith("00"):
+            s = methods_section(path)
+        else:
+            s = finding_section(path, by_nb.get(path.stem[:2], []), answers_by.get(path.stem[:2], []))
+        sections.append(s)
+    toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
+    intro = [_md_cell('<a id="scorecard"></a>\n\nEach claim of the study beside our measurement [[ref:fig-summary]] '
+                      "and its verdicts [[ref:tab-scorecard]]. Each verdict is computed in its notebook from the "
+                      "criterion in its file under richneuron/criteria/, shown in its notebook before the runs; how a "
+                      "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
+    cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
+    cells.append(_md_cell("\n".join(toc), "contents"))
+    tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta, history)
+    body = [c for s in sections for c in s]
+    everything = cells + body + tail
+    number_figures(everything)
+    number_tables(everything)
+    for s in sections:                       # every figure and table a section shows is referred to in its text
+        cited = set(re.findall(r"\[\[ref:([^\]]+)\]\]", " ".join(c.source for c in s if c.cell_type == "markdown")))
+        line = shown_here(s, cited=cited)
+        if line and s:
+            s[0].source += "\n\n" + line
+    paper.cells = cells + [c for s in sections for c in s] + tail
+    resolve_refs(paper.cells)
+    return paper

@@ -40,7 +40,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import models, ops, protocol, tasks
-from .pool import keep_heap, local_pool
+from .pool import keep_heap, lease
 from .experiment import log_interval
 from .train import stack_loss, train_stack
 from .provenance import provenance
@@ -215,10 +215,10 @@ def timed_cell(arch, task_name, steps, seeds):
 def engine_pool(arch, task_name, steps, seeds, workers):
     """Model-steps per second of the engine as `run` schedules it: `workers` cells of `seeds`
     replicas at once, one per worker process with one thread each (the default pool)."""
-    pool = local_pool(workers, 1)
-    list(pool.map(time.sleep, [0.1] * workers))               # workers started and imported
-    from richneuron.bench import timed_cell as timed   # by its module's name, also under `python -m`
-    spans = list(pool.map(timed, *zip(*[(arch, task_name, steps, seeds)] * workers)))
+    with lease(workers, 1) as pool:
+        list(pool.map(time.sleep, [0.1] * workers))               # workers started and imported
+        from richneuron.bench import timed_cell as timed   # by its module's name, also under `python -m`
+        spans = list(pool.map(timed, *zip(*[(arch, task_name, steps, seeds)] * workers)))
     return workers * seeds * steps / (max(e for _, e in spans) - min(s for s, _ in spans))
 
 

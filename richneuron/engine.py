@@ -35,6 +35,7 @@ Divergence. A replica whose loss becomes NaN or inf is stopped: its parameters a
 their last finite values, its metrics are NaN and `diverged` is True; the other replicas of
 the stack continue unaffected (their gradients and Adam states never mix with it).
 """
+import contextlib
 import json
 import os
 import sys
@@ -148,33 +149,35 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
         if executor is None and (workers == 1 or len(todo) <= 1):
             in_process(todo)
         else:
-            ex = executor or pool.local_pool(workers, max(e.threads for e in exps))
-            # longest stacks first, so that no worker is left with a long one at the end
-            todo.sort(key=lambda c: c.model_steps * c.width ** 2 * c.depth, reverse=True)
-            futures = {}
-            try:
-                futures = {ex.submit(run_cell, stack): stack for stack in todo}
-                for fut in as_completed(futures):
-                    finish(futures[fut], fut.result())
-                    bar.update(futures[fut].model_steps)
-            except BrokenProcessPool as err:
-                if executor is not None:
+            own = (contextlib.nullcontext(executor) if executor is not None
+                   else pool.lease(workers, max(e.threads for e in exps)))   # no other thread stops it
+            with own as ex:
+                # longest stacks first, so that no worker is left with a long one at the end
+                todo.sort(key=lambda c: c.model_steps * c.width ** 2 * c.depth, reverse=True)
+                futures = {}
+                try:
+                    futures = {ex.submit(run_cell, stack): stack for stack in todo}
+                    for fut in as_completed(futures):
+                        finish(futures[fut], fut.result())
+                        bar.update(futures[fut].model_steps)
+                except BrokenProcessPool as err:
+                    if executor is not None:
+                        raise
+                    # The worker processes could not start or died (a start method this Python cannot
+                    # use, a killed worker): finish the run here rather than fail it.
+                    for fut in futures:
+                        fut.cancel()
+                    pool.drop_local_pool(ex)
+                    print(f"richneuron: worker processes failed ({err or type(err).__name__}); "
+                          f"training the remaining stacks in this process", file=sys.stderr)
+                    in_process(todo)
+                except BaseException:
+                    # Ctrl-C or a failed stack: finished stacks are already stored; stop the rest.
+                    for fut in futures:
+                        fut.cancel()
+                    if executor is None:
+                        pool.drop_local_pool(ex)
                     raise
-                # The worker processes could not start or died (a start method this Python cannot
-                # use, a killed worker): finish the run here rather than fail it.
-                for fut in futures:
-                    fut.cancel()
-                pool.drop_local_pool()
-                print(f"richneuron: worker processes failed ({err or type(err).__name__}); "
-                      f"training the remaining stacks in this process", file=sys.stderr)
-                in_process(todo)
-            except BaseException:
-                # Ctrl-C or a failed stack: finished stacks are already stored; stop the rest.
-                for fut in futures:
-                    fut.cancel()
-                if executor is None:
-                    pool.drop_local_pool()
-                raise
     finally:
         bar.close()
         if cache_dir:

@@ -3,6 +3,7 @@ pair `make report` installs in its notebooks' kernels through two environment va
 way into a kernel papermill starts): $RICHNEURON_PROGRESS_FILE and $RICHNEURON_CELLS_FILE."""
 import json
 import os
+import threading
 
 PROGRESS_ENV = "RICHNEURON_PROGRESS_FILE"
 CELLS_ENV = "RICHNEURON_CELLS_FILE"
@@ -13,7 +14,7 @@ def progress_file(path):
     progress line reads it while the run goes on); a failed write is skipped."""
     def write(state):
         try:
-            tmp = f"{path}.{os.getpid()}.tmp"
+            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"   # one per writing thread
             with open(tmp, "w") as f:
                 json.dump(state, f)
             os.replace(tmp, path)

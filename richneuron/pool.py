@@ -5,6 +5,7 @@ ignores Ctrl-C (the parent's to handle) and keeps glibc's heap (`keep_heap`). Th
 as this process; `multiprocessing.spawn` is patched when the first pool starts, never on import.
 """
 import atexit
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.spawn
@@ -16,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
-__all__ = ["local_pool", "drop_local_pool", "keep_heap"]
+__all__ = ["local_pool", "lease", "drop_local_pool", "keep_heap"]
 
 
 def _glibc(name, *args):
@@ -94,31 +95,66 @@ def _patch_spawn():
     if not getattr(multiprocessing.spawn.get_preparation_data, "richneuron_patch", False):
         multiprocessing.spawn.get_preparation_data = _preparation_without_main(multiprocessing.spawn.get_preparation_data)
 
-_POOL = {}
-_POOL_LOCK = threading.Lock()
+_POOL = {}                   # {(workers, threads): the pool of that size}
+_USERS = {}                  # {pool: the number of runs using it now (`lease`)}
+_POOL_LOCK = threading.RLock()
 
 
 def local_pool(workers, threads):
     """A process pool kept for the life of this process (workers cost a torch import each); a
-    pool that broke (a worker killed) is replaced."""
+    pool that broke (a worker killed) is replaced. A pool of another size is shut down here only
+    when no run is using it (`lease`): threads that run with different sizes each keep theirs."""
     key = (workers, threads)
     with _POOL_LOCK:
-        if key not in _POOL or getattr(_POOL[key], "_broken", False):
+        old = _POOL.get(key)
+        if old is None or getattr(old, "_broken", False) or getattr(old, "_shutdown_thread", False):
             _patch_spawn()
-            for old in _POOL.values():
-                old.shutdown(wait=False, cancel_futures=True)
-            _POOL.clear()
+            for k, p in list(_POOL.items()):
+                if k == key or not _USERS.get(p):
+                    del _POOL[k]
+                    p.shutdown(wait=False, cancel_futures=True)
             _POOL[key] = ProcessPoolExecutor(workers, mp_context=_WorkerContext(),
                                              initializer=_init_worker, initargs=(threads,))
         return _POOL[key]
 
 
-def drop_local_pool():
-    for pool in _POOL.values():
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-    _POOL.clear()
+@contextlib.contextmanager
+def lease(workers, threads):
+    """`local_pool(workers, threads)`, counted as in use until the block ends, so that no other
+    thread shuts it down meanwhile (see `local_pool` and `drop_local_pool`)."""
+    with _POOL_LOCK:
+        p = local_pool(workers, threads)
+        _USERS[p] = _USERS.get(p, 0) + 1
+    try:
+        yield p
+    finally:
+        with _POOL_LOCK:
+            n = _USERS.pop(p, 1) - 1
+            if n > 0:
+                _USERS[p] = n
+
+
+def _stop(pool):
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def drop_local_pool(pool=None):
+    """Stop `pool` (its workers terminated) unless another run is using it too; None: every pool
+    (at interpreter exit)."""
+    with _POOL_LOCK:
+        if pool is None:
+            for p in _POOL.values():
+                _stop(p)
+            _POOL.clear()
+            return
+        if _USERS.get(pool, 0) > 1:
+            return                      # another thread's run still has stacks there
+        for k, p in list(_POOL.items()):
+            if p is pool:
+                del _POOL[k]
+        _stop(pool)
 
 
 atexit.register(drop_local_pool)

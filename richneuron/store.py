@@ -16,6 +16,8 @@ entry's configuration.
 import hashlib
 import json
 import os
+import secrets
+import threading
 import warnings
 from pathlib import Path
 
@@ -32,10 +34,13 @@ METRIC_FIELDS = schema.REQUIRED
 
 def _write_atomic(path, data: bytes):
     """Write `data` to `path` through a temporary file in the same folder and an atomic rename;
-    on any failure (a full disk, Ctrl-C) the temporary file is removed and the error raised."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    on any failure (a full disk, Ctrl-C) the temporary file is removed and the error raised. The
+    temporary name carries the process, the thread and a random part (and is created exclusively),
+    so that threads and processes writing the same entry at once never share one: the last rename
+    wins, with a whole file. Plain `open` rather than `mkstemp`: the entry keeps the umask's mode."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -11,6 +11,7 @@ import math
 import numbers
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 SEED_LIMIT = 2 ** 63          # seeds are int64 in the tables and torch.Generator takes them
@@ -165,9 +166,8 @@ def cache_dir(path):
         raise ValueError(f"cache_dir {str(p)!r} is a file, not a folder; give a folder path (it is created if missing)")
     try:
         p.mkdir(parents=True, exist_ok=True)
-        probe = p / f".write-test.{os.getpid()}.tmp"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".write-test.", suffix=".tmp"):
+            pass                        # a random name: threads that probe at once never share one
     except OSError as e:
         raise ValueError(f"cache_dir {str(p)!r} cannot be written ({e.strerror or e}); give a writable folder") from None
     return p

@@ -1,9 +1,13 @@
 """The results store: finished cells as JSON + safetensors, written atomically, validated on read.
 
-Only JSON and safetensors are read: nothing in a cache directory can run code. An entry is used
-only if it passes `check_entry`: its JSON has the schema `save_cell` writes, its payload and its
-weights match their SHA-256 checksums, and the weights have exactly the names, shapes and dtypes
-of the cell's stacked model. Anything else is reported (a RuntimeWarning) and recomputed.
+Only JSON and safetensors are read: nothing in a cache directory can run code. Only regular files
+are opened (`read_file`): a FIFO, a device, a directory or a symbolic link at an entry's path, or a
+file larger than `MAX_FILE_BYTES`, is damage, never read. An entry is used only if it passes
+`check_entry`: its JSON has the schema `save_cell` writes, its payload and its weights match their
+SHA-256 checksums (an entry without either checksum is damaged), and the weights have exactly the
+names, shapes and dtypes of the cell's stacked model. Anything else is reported (a RuntimeWarning)
+and recomputed; what is not a regular file is removed so that the recomputed entry replaces it.
+Every reader of entries goes through `read_entry` or the loaders below.
 
 An entry is a cell or a training stack (see `experiment`); either serves its replicas to any cell
 that needs them. `replica_index` maps each stored replica (`experiment.replica_keys`) to the entry
@@ -17,19 +21,66 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
+import stat
 import threading
 import warnings
 from pathlib import Path
 
 import torch
 
-from . import legacy, neurons, schema
+from . import neurons, schema
 from .experiment import STACKED, Cell, as_cell
 from .train import NUMERICS
 from .version import __version__
 
 PAYLOAD = ("key", "config", "metrics", "history", "provenance")
 METRIC_FIELDS = schema.REQUIRED
+# The largest file the store reads. The biggest cells the project trains write a few MiB of weights
+# and JSON (see `validate.cell_disk`); 1 GiB is far beyond any of them yet small enough to read
+# into memory, so a larger file (or one that grows while read) is damage, not a result.
+MAX_FILE_BYTES = 1 << 30
+
+
+def _kind(mode):
+    return next((name for test, name in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISDIR, "directory"),
+                                         (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+                                         (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+                 if test(mode)), "special file")
+
+
+def read_file(path, limit=None):
+    """The bytes of `path`, only if it is a regular file (checked with `os.lstat` before opening it,
+    and again on the open file) of at most `limit` bytes (None: `MAX_FILE_BYTES`); else ValueError
+    (OSError if absent)."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{Path(path).name} is a {_kind(st.st_mode)}, not a regular file")
+    if st.st_size > limit:
+        raise ValueError(f"{Path(path).name} holds {st.st_size:,} bytes, more than the {limit:,} a store file may")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode                 # what was opened, if it was swapped after the lstat
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{Path(path).name} is a {_kind(mode)}, not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{Path(path).name} grew beyond the {limit:,} bytes a store file may hold")
+    return data
+
+
+def _remove_if_not_regular(path):
+    """Remove what is at `path` if it is not a regular file (a symbolic link itself, not its
+    target), so that an entry written there replaces it."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path, ignore_errors=True)
+    elif not stat.S_ISREG(mode):
+        Path(path).unlink(missing_ok=True)
 
 
 def _write_atomic(path, data: bytes):
@@ -44,6 +95,8 @@ def _write_atomic(path, data: bytes):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if os.path.isdir(path) and not os.path.islink(path):
+            _remove_if_not_regular(path)        # os.replace cannot put a file over a directory
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -97,13 +150,12 @@ def check_entry(doc, blob, cell):
     key = cell.key
     _require(isinstance(doc, dict), f"the JSON is a {type(doc).__name__}, not an object")
     for name, kind in (("key", str), ("config", dict), ("metrics", list), ("history", list),
-                       ("provenance", dict), ("weights_sha256", str)):
+                       ("provenance", dict), ("weights_sha256", str), ("payload_sha256", str)):
         _require(isinstance(doc.get(name), kind), f"field {name!r} is missing or not a {kind.__name__} "
                  f"(got {type(doc.get(name)).__name__})")
     _require(doc["key"] == key and doc["config"] == json.loads(json.dumps(cell.config)),
              "configuration does not match its key")
-    if "payload_sha256" in doc:                 # entries from before the payload checksum have only the weights'
-        _require(doc["payload_sha256"] == _payload_sha256(doc), "the JSON payload does not match its recorded checksum")
+    _require(doc["payload_sha256"] == _payload_sha256(doc), "the JSON payload does not match its recorded checksum")
     n = cell.n_replicas
     _require(len(doc["metrics"]) == n, f"{len(doc['metrics'])} metric rows for {n} replicas")
     for i, row in enumerate(doc["metrics"]):
@@ -125,22 +177,44 @@ def load_cell(cache_dir, cell):
     """The cached result of `cell` (a `Cell`), or None if absent; a damaged entry warns and returns None."""
     key = cell.key
     jpath, wpath = Path(cache_dir) / f"{key}.json", Path(cache_dir) / f"{key}.safetensors"
-    if not jpath.exists():
+    if not os.path.lexists(jpath):
         return None
     try:
         return _read_entry(jpath, wpath, cell)
     except Exception as e:  # noqa: BLE001 - any damage means: recompute
-        warnings.warn(f"cache entry {jpath.name} is damaged ({type(e).__name__}: {e}); recomputing it",
-                      RuntimeWarning, stacklevel=2)
+        _damaged(jpath, wpath, e, "recomputing it")
         return None
+
+
+def _damaged(jpath, wpath, error, then):
+    """Report a damaged entry (a RuntimeWarning); what of it is not a regular file is removed."""
+    warnings.warn(f"cache entry {jpath.name} is damaged ({type(error).__name__}: {error}); {then}",
+                  RuntimeWarning, stacklevel=3)
+    _remove_if_not_regular(jpath)
+    _remove_if_not_regular(wpath)
 
 
 def _read_entry(jpath, wpath, cell=None):
     """A stored entry, checked (`check_entry`) against `cell` (None: the configuration it records)."""
-    doc = json.loads(jpath.read_text())
-    doc["weights"] = check_entry(doc, wpath.read_bytes(), doc.get("config") if cell is None else cell)
-    if "payload_sha256" not in doc:         # trained before the divergence rule beyond NaN
-        legacy.apply_divergence_rule(doc)
+    doc = json.loads(read_file(jpath))
+    doc["weights"] = check_entry(doc, read_file(wpath), doc.get("config") if isinstance(doc, dict) and cell is None
+                                 else cell)
+    return doc
+
+
+def read_entry(cache_dir, key):
+    """The stored entry `key` of `cache_dir` without its weights, checked like any entry the engine
+    reads (`check_entry` against the configuration it records, which must have that key); None,
+    with a RuntimeWarning, if it is absent or damaged."""
+    jpath, wpath = Path(cache_dir) / f"{key}.json", Path(cache_dir) / f"{key}.safetensors"
+    try:
+        doc = _read_entry(jpath, wpath)
+        _require(doc["key"] == key, f"the entry holds cell {doc['key']}, not {key}")
+    except Exception as e:  # noqa: BLE001 - any damage means: not used
+        warnings.warn(f"cache entry {jpath.name} is missing or damaged ({type(e).__name__}: {e}); left out",
+                      RuntimeWarning, stacklevel=2)
+        return None
+    del doc["weights"]
     return doc
 
 
@@ -159,7 +233,7 @@ def _entry_replicas(jpath):
     REVISION, or trained before a replica's numbers were independent of its stack
     (`train.NUMERICS`): such an entry still serves its own cell, by its key)."""
     try:
-        doc = json.loads(jpath.read_text())
+        doc = json.loads(read_file(jpath))
         cell = Cell.from_config(doc["config"])
         if doc.get("key") != jpath.stem or cell.key != jpath.stem:
             return []
@@ -178,7 +252,7 @@ def replica_index(cache_dir, save=True):
     path = cache_dir / INDEX
     names = {p.stem for p in cache_dir.glob("*.json") if not p.name.startswith(".")}
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(read_file(path))
         entries = doc["entries"]
         ok = (doc.get("fingerprint") == _fingerprint() and isinstance(entries, dict)
               and all(isinstance(v, list) and all(isinstance(k, str) for k in v) for v in entries.values()))
@@ -239,8 +313,7 @@ def load_replicas(cache_dir, keys):
         try:
             recs = replica_records(_read_entry(jpath, jpath.with_suffix(".safetensors")))
         except Exception as e:  # noqa: BLE001 - any damage means: recompute
-            warnings.warn(f"cache entry {jpath.name} is damaged ({type(e).__name__}: {e}); recomputing its replicas",
-                          RuntimeWarning, stacklevel=2)
+            _damaged(jpath, jpath.with_suffix(".safetensors"), e, "recomputing its replicas")
             continue
         out.update({rk: recs[rk] for rk in wanted if rk in recs})
     return out

@@ -103,6 +103,8 @@ CORRUPTIONS = {
     "edited_config": lambda doc: doc["config"].update(steps=999),
     "edited_key": lambda doc: doc.update(key="0" * 20),
     "no_weights_checksum": lambda doc: doc.pop("weights_sha256"),
+    "no_payload_checksum": lambda doc: doc.pop("payload_sha256"),
+    "no_payload_checksum_and_an_edited_value": lambda doc: (doc.pop("payload_sha256"), _edit_metric(doc)) and None,
     "edited_payload_checksum": lambda doc: doc.update(payload_sha256="0" * 64),
     "json_is_a_list": lambda doc: [doc],
     "other_tensor_names": _rename,          # weights with a matching checksum but other names
@@ -379,20 +381,24 @@ def test_a_blown_up_replica_is_marked_diverged_and_left_out_of_the_statistics():
     assert list(s.sort_values("lr")["diverged"]) == [0, 2]
 
 
-def test_entries_trained_before_the_rule_get_it_when_loaded(tmp_path):
+def test_an_entry_without_its_payload_checksum_is_damaged_and_retrained_with_the_rule(tmp_path):
+    """No entry is trusted unchecked: one written without `payload_sha256` (as before the divergence
+    rule beyond NaN) is damaged, so its edited rows are not served and its cell is trained again."""
     import json
     ex = rn.Experiment(archs="singlu", tasks="nested2d", seeds=[0], lr=[1e-3, 1e4], steps=100)
     rn.run(ex, cache_dir=tmp_path, progress=False, workers=1)
     j = next(tmp_path.glob("*.json"))
     doc = json.loads(j.read_text())
-    del doc["payload_sha256"]                                   # as written before the rule
+    del doc["payload_sha256"]
     last = {h["lr"]: h["value"] for h in doc["history"] if h["quantity"] == "loss" and h["step"] == 100}
     for row in doc["metrics"]:
         row["diverged"], row["final_train_loss"], row["test_mse"] = False, last[row["lr"]], 1.0
     j.write_text(json.dumps(doc))
-    m = rn.run(ex, cache_dir=tmp_path, progress=False).metrics.set_index("lr")
-    assert not m.loc[1e-3, "diverged"] and m.loc[1e-3, "test_mse"] == 1.0
+    with pytest.warns(RuntimeWarning, match="damaged.*payload_sha256"):
+        m = rn.run(ex, cache_dir=tmp_path, progress=False, workers=1).metrics.set_index("lr")
+    assert not m.loc[1e-3, "diverged"] and m.loc[1e-3, "test_mse"] != 1.0
     assert m.loc[1e4, "diverged"] and math.isnan(m.loc[1e4, "test_mse"])
+    assert "payload_sha256" in json.loads(j.read_text())
 
 
 def test_a_changed_peer_recomputes_its_own_cells_only():

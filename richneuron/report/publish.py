@@ -1,15 +1,13 @@
 """The results published next to the paper: one row per replica the notebooks read (`results_table`),
 its data dictionary, the logged scores at the training lengths the verdicts read (`history_read`),
 what each notebook's replicas cost to train (`training_costs`), and the README's tables."""
-import json
 import re
 from datetime import datetime
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 
-from .. import defaults, schema
+from .. import defaults, schema, store
 from ..results import Results, logged_scores
 from ..schema import column_doc, column_order
 from .files import DICTIONARY_FILE, HISTORY_FILE, RESULTS_FILE
@@ -22,12 +20,19 @@ def stored_cells(used, cache):
     """The cells the notebooks read, each read once from the store: key -> {"notebooks": the stems
     that read it, in order (the first is the one a cold build trains it for), "doc": its stored
     JSON}. `used` maps a notebook's stem to the keys of the cells its runs returned (see
-    `observe.cells_file`)."""
-    cells = {}
+    `observe.cells_file`). Entries are read through the store's check (`store.read_entry`): a
+    missing or damaged one is reported (a RuntimeWarning) and left out."""
+    cells, bad = {}, set()
     for stem, keys in used.items():
         for k in keys:
+            if k in bad:
+                continue
             if k not in cells:
-                cells[k] = {"notebooks": [], "doc": json.loads((Path(cache) / f"{k}.json").read_text())}
+                doc = store.read_entry(cache, k)
+                if doc is None:
+                    bad.add(k)
+                    continue
+                cells[k] = {"notebooks": [], "doc": doc}
             if stem not in cells[k]["notebooks"]:
                 cells[k]["notebooks"].append(stem)
     return cells

@@ -142,10 +142,10 @@ def _require(ok, what):
         raise ValueError(what)
 
 
-def check_entry(doc, blob, cell):
-    """Raise ValueError naming the first problem of a stored entry (JSON `doc`, weights `blob`)
-    for `cell` (a `Cell` or its JSON form); return the weights when it is sound."""
-    from safetensors.torch import load as st_load
+def check_payload(doc, cell):
+    """Raise ValueError naming the first problem of a stored entry's JSON `doc` for `cell` (a
+    `Cell` or its JSON form): its schema, its key and configuration, its payload checksum, its
+    metric and history rows. Returns the `Cell`."""
     cell = as_cell(cell)
     key = cell.key
     _require(isinstance(doc, dict), f"the JSON is a {type(doc).__name__}, not an object")
@@ -164,6 +164,15 @@ def check_entry(doc, blob, cell):
         _require(row["replica"] == i and row["cell"] == key and isinstance(row["diverged"], bool),
                  f"metric row {i} does not belong to replica {i} of this cell")
     _require(all(isinstance(r, dict) for r in doc["history"]), "history rows must be objects")
+    return cell
+
+
+def check_entry(doc, blob, cell):
+    """Raise ValueError naming the first problem of a stored entry (JSON `doc`, weights `blob`)
+    for `cell` (a `Cell` or its JSON form): `check_payload`, then the weights' checksum, names,
+    shapes and dtypes; return the weights when it is sound."""
+    from safetensors.torch import load as st_load
+    cell = check_payload(doc, cell)
     _require(hashlib.sha256(blob).hexdigest() == doc["weights_sha256"], "weights file does not match its recorded checksum")
     weights = st_load(blob)
     want = expected_weights(cell)
@@ -203,18 +212,20 @@ def _read_entry(jpath, wpath, cell=None):
 
 
 def read_entry(cache_dir, key):
-    """The stored entry `key` of `cache_dir` without its weights, checked like any entry the engine
-    reads (`check_entry` against the configuration it records, which must have that key); None,
-    with a RuntimeWarning, if it is absent or damaged."""
-    jpath, wpath = Path(cache_dir) / f"{key}.json", Path(cache_dir) / f"{key}.safetensors"
+    """The stored entry `key` of `cache_dir` without its weights: its JSON, read as a regular file
+    and checked as the engine checks it (`check_payload` against the configuration it records,
+    which must have that key); None, with a RuntimeWarning, if it is absent or damaged. The weights
+    are not read: a reader of the JSON (the report's published results) does not use them, and the
+    engine checks them whenever it loads the entry."""
+    jpath = Path(cache_dir) / f"{key}.json"
     try:
-        doc = _read_entry(jpath, wpath)
-        _require(doc["key"] == key, f"the entry holds cell {doc['key']}, not {key}")
+        doc = json.loads(read_file(jpath))
+        _require(isinstance(doc, dict) and doc.get("key") == key, f"the entry does not hold cell {key}")
+        check_payload(doc, doc["config"])
     except Exception as e:  # noqa: BLE001 - any damage means: not used
         warnings.warn(f"cache entry {jpath.name} is missing or damaged ({type(e).__name__}: {e}); left out",
                       RuntimeWarning, stacklevel=2)
         return None
-    del doc["weights"]
     return doc
 
 

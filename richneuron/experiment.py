@@ -10,6 +10,7 @@ trained. A cell's JSON form (`Cell.config`) is what the store holds and every ke
 """
 import dataclasses
 import hashlib
+import inspect
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from . import defaults, models, neurons, tasks, validate
 from .version import __version__
 
 KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
+# The settings of another protocol point (notebook 08's space) an Experiment applies per cell.
+POINT_KEYS = ("omega", "init", "difficulty", "size")
 
 def as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
@@ -56,6 +59,11 @@ class Experiment:
       same runs as another machine's rounding would make them, for every arch.
     device: where the cells train: "cpu" (default), "cuda", "cuda:1", "mps"; a device this
       machine lacks is a ValueError before any work. Off the CPU, `ops` uses torch's kernels.
+    protocol: None (our default protocol) or another protocol point {omega, init, difficulty, size}
+      (`protocol.at_point` sets it with the point's lr): per cell, a task option the Experiment does
+      not set takes the point's difficulty level and training-set share (`tasks.options_at`), and an
+      arch whose own default ω is 1 (init "default") takes the point's ω (init) unless `omega`
+      (`options["init"]`) is given. What the Experiment sets itself keeps its values.
     """
 
     archs: list
@@ -76,6 +84,7 @@ class Experiment:
     kernels: str = "numpy"
     perturb: int = 0
     device: str = "cpu"
+    protocol: dict = None
 
     def __post_init__(self):
         listy = lambda v: isinstance(validate.plain(v), list)
@@ -151,6 +160,8 @@ class Experiment:
         self.kernels = validate.choice("kernels", self.kernels, KERNELS)
         self.perturb = validate.integer("perturb", self.perturb, minimum=0)
         self.device = check_device(self.device)
+        if self.protocol is not None:
+            self.protocol = check_point(self.protocol)
         # Build every cell once now, so that infeasible budgets fail before any training.
         self._cells = list(self._make_cells())
 
@@ -165,10 +176,20 @@ class Experiment:
         for arch, task in itertools.product(self.archs, self.tasks):
             taken = models.options_of(arch)
             opts = {k: v for k, v in self.options.items() if k in taken}
+            task_sweeps, omega = dict(self._task_sweeps), self.omega
+            if self.protocol is not None:       # the point's settings where this cell leaves the default
+                pt = self.protocol
+                at = tasks.options_at(task, pt["difficulty"], pt["size"])
+                task_sweeps.update({k: [v] for k, v in tasks.check_options(task, at).items() if k not in task_sweeps})
+                if omega is None and "omega" in taken and _default_of(arch, "omega") == 1.0:
+                    omega = pt["omega"]
+                if (pt["init"] != "default" and "init" in taken and "init" not in opts
+                        and _default_of(arch, "init") == "default"):
+                    opts["init"] = pt["init"]
             sweep = {**size(), "depth": self.depth, "steps": self.steps,
-                     **{f"task.{k}": v for k, v in self._task_sweeps.items()},
+                     **{f"task.{k}": v for k, v in task_sweeps.items()},
                      **{f"opt.{k}": v for k, v in opts.items()}}
-            omegas = as_list(self.omega) if (self.omega is not None and "omega" in taken) else [None]
+            omegas = as_list(omega) if (omega is not None and "omega" in taken) else [None]
             for point in grid(sweep):
                 task_options = {k[5:]: v for k, v in point.items() if k.startswith("task.")}
                 options = {k[4:]: v for k, v in point.items() if k.startswith("opt.")}
@@ -212,6 +233,29 @@ class Experiment:
     def model_steps(self):
         """Replicas × steps summed over the cells: the work this experiment trains (cached or not)."""
         return sum(c.model_steps for c in self._cells)
+
+
+def check_point(point):
+    """A protocol point's per-cell settings (POINT_KEYS) checked: ValueError naming the key and what
+    is allowed. Returns them as a plain dict."""
+    if not isinstance(point, dict) or sorted(point) != sorted(POINT_KEYS):
+        raise ValueError(f"protocol must be None or a dict with exactly the keys {', '.join(POINT_KEYS)}, got {point!r}")
+    out = {"omega": float(validate.positive("protocol omega", point["omega"])),
+           "init": validate.choice("protocol init", point["init"], ("default", "siren")),
+           "difficulty": point["difficulty"], "size": float(validate.positive("protocol size", point["size"]))}
+    if out["difficulty"] is not None and (isinstance(out["difficulty"], bool) or out["difficulty"] not in (0, 1, 2)):
+        raise ValueError(f"protocol difficulty must be a level 0, 1 or 2 (easiest first) or None (each task's "
+                         f"default), got {point['difficulty']!r}")
+    if out["difficulty"] is not None:
+        out["difficulty"] = int(out["difficulty"])
+    if out["size"] > 1:
+        raise ValueError(f"protocol size is a share of the task's training set, at most 1; got {point['size']!r}")
+    return out
+
+
+def _default_of(arch, option):
+    """The default of neuron `arch`'s option `option` (its constructor's)."""
+    return inspect.signature(neurons.get(arch).__init__).parameters[option].default
 
 
 def check_device(device):

@@ -21,16 +21,24 @@ import pandas as pd
 from IPython.display import Markdown, display
 from pandas.io.formats.style import Styler
 
-from . import neurons, plots, validate
+from . import neurons, plots, protocol as protocols, validate
 from .provenance import provenance
 
 QUICK_ARCHS = ("vanilla", "singlu", "v10")
 ROOT = Path(__file__).resolve().parent.parent     # the repository (an editable install or a checkout)
 
 
-def default_paths(notebook, quick, root=ROOT):
-    """{output_dir, cache_dir, figures_dir} of notebook `notebook` (e.g. "06_ood") in this mode."""
+STUDY = "study"       # the folder suffix of a run at another protocol (the study's likeliest)
+
+
+def default_paths(notebook, quick, root=ROOT, other_protocol=False):
+    """{output_dir, cache_dir, figures_dir} of notebook `notebook` (e.g. "06_ood") in this mode; a
+    run at another protocol than ours (`other_protocol`) writes under build/<mode>/results_study and
+    figures_study, never over the default protocol's outputs."""
     base = Path(root) / "build" / ("quick" if quick else "full")
+    if other_protocol:
+        return {"output_dir": base / f"results_{STUDY}" / notebook, "cache_dir": Path(root) / "build" / "cache",
+                "figures_dir": base / f"figures_{STUDY}"}
     return {"output_dir": base / "results" / notebook, "cache_dir": Path(root) / "build" / "cache",
             "figures_dir": base / "figures" if quick else Path(root) / "figures"}
 
@@ -39,12 +47,12 @@ def _inside(path, folder):
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def resolve_paths(notebook, quick, output_dir="", cache_dir="", figures_dir="", root=ROOT):
+def resolve_paths(notebook, quick, output_dir="", cache_dir="", figures_dir="", root=ROOT, other_protocol=False):
     """The three output folders as absolute paths: "" (or None) takes `default_paths`; an explicit
     path is taken as given (relative to the working directory). A quick run may not write into
     the full run's folders (figures/ or build/full/): ValueError."""
     given = {"output_dir": output_dir, "cache_dir": cache_dir, "figures_dir": figures_dir}
-    out = default_paths(notebook, quick, root)
+    out = default_paths(notebook, quick, root, other_protocol)
     for name, value in given.items():
         if value is None or value == "":
             continue
@@ -70,6 +78,7 @@ class Setup:
     cache_dir: Path
     figures_dir: Path
     data_seeds: list = field(default_factory=lambda: [0])
+    point: dict = None               # the protocol point of this run (`protocol.parse_point`); None: ours
     started: float = field(default_factory=time.perf_counter)
     figures: int = 0                 # figures shown so far (their numbers in this notebook)
 
@@ -100,10 +109,17 @@ class Setup:
         settings, its tables stored under output_dir/at_<share>/ (the full length's stay as they are)."""
         return dataclasses.replace(self, output_dir=Path(self.output_dir) / f"at_{share:.4g}")
 
+    def at_protocol(self, exps, own_lr=()):
+        """The notebook's Experiments (name -> Experiment, list or None) at this run's protocol:
+        unchanged at ours, else `protocol.at_point` (the groups in `own_lr` keep the lrs a tuning
+        chose)."""
+        return protocols.at_point(exps, self.point, own_lr)
+
     def _repr_markdown_(self):
+        where = f"; at another protocol than ours: {self.point['text'] or self.point}" if self.point else ""
         return (f"**Run settings:** {'quick' if self.quick else 'full'} mode, {len(self.seeds)} seeds on each of "
                 f"{len(self.data_seeds)} data draws, "
-                f"{self.steps} steps, archs: {', '.join(self.archs)}")
+                f"{self.steps} steps, archs: {', '.join(self.archs)}{where}")
 
     def elapsed(self):
         return time.perf_counter() - self.started
@@ -135,7 +151,7 @@ def parse_archs(archs, quick=False, group="study"):
 
 
 def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_seeds=2, quick_steps=300,
-          group="study", notebook=None, data_seeds=1, quick_data_seeds=2):
+          group="study", notebook=None, data_seeds=1, quick_data_seeds=2, protocol=""):
     """Check a notebook's parameters and derive its run settings.
 
     quick: small run (few archs, `quick_seeds` seeds, `quick_steps` steps) for tests and smoke checks.
@@ -143,6 +159,9 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
     archs: "all" (the neurons of `group`: "study", "peers" or "all") or a comma-separated list of
     arch ids. output_dir, cache_dir, figures_dir: "" for the defaults of `notebook` (its file stem,
     e.g. "06_ood") in this mode, see `resolve_paths`.
+    protocol: "" (our default protocol) or a protocol point as JSON (`protocol.parse_point`: notebook
+    08's best-fitting protocol, which the build passes): the run's steps are the point's length and
+    `Setup.at_protocol` moves its Experiments there; its default folders are the study ones.
     """
     if not isinstance(quick, bool):
         raise ValueError(f"quick must be True or False, got {quick!r}")
@@ -155,11 +174,14 @@ def setup(quick, seeds, archs, steps, output_dir, cache_dir, figures_dir, quick_
     arch_list = parse_archs(archs, quick, group)
     if quick:
         seeds, steps, data_seeds = min(seeds, quick_seeds), min(steps, quick_steps), min(data_seeds, quick_data_seeds)
+    point = protocols.parse_point(protocol)
+    if point is not None:
+        steps = point["length"]
     if notebook is None and "" in (output_dir, cache_dir, figures_dir):
         raise ValueError("setup(notebook=...) is needed to resolve default (\"\") paths")
-    paths = resolve_paths(notebook, quick, output_dir, cache_dir, figures_dir)
+    paths = resolve_paths(notebook, quick, output_dir, cache_dir, figures_dir, other_protocol=point is not None)
     out = Setup(quick, list(range(seeds)), arch_list, steps, paths["output_dir"], paths["cache_dir"],
-                paths["figures_dir"], list(range(data_seeds)))
+                paths["figures_dir"], list(range(data_seeds)), point)
     out.output_dir.mkdir(parents=True, exist_ok=True)
     plots.theme()
     plain_tables()

@@ -431,6 +431,21 @@ def difficulty(name):
     return entry(name).difficulty
 
 
+def options_at(name, difficulty, size):
+    """The generator options of task `name` at difficulty level `difficulty` (0-2, easiest first, as
+    the task declares its knob; None: the task's default) and training-set share `size` (of its
+    default n_train, at least 16 points; a task without n_train has no size)."""
+    opts = {}
+    own = options_of(name)
+    if difficulty is not None and not (isinstance(difficulty, float) and math.isnan(difficulty)):
+        option, levels = entry(name).difficulty
+        v = levels[int(difficulty)]
+        opts[option] = list(v) if isinstance(v, tuple) else v
+    if size != 1.0 and "n_train" in own:
+        opts["n_train"] = max(16, int(round(own["n_train"] * size)))
+    return opts
+
+
 def options_of(name):
     """The keyword options (difficulty, sizes, noise, `validation`) task `name` accepts, with defaults."""
     params = list(inspect.signature(entry(name).generator).parameters.values())[1:]

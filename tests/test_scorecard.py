@@ -121,11 +121,16 @@ def test_the_protocol_space_adds_its_share_and_the_verdict_at_the_studys_protoco
     assert "At the study's likeliest protocol (caption of [[ref:tab-scorecard]]), by the same criterion: " \
            "**replicated**; ours: 3.1× \\[1.2, 8\\]." in text
     assert "our default protocol, read at 300 steps" in report.scorecard.scorecard_caption(merged)
-    # at the full length the row is its own verdict there; elsewhere in the space it is not judged
+    # at the full length the row is its own verdict there; elsewhere in the space, the finding's row
+    # from its notebook run again there, and not judged without one
     full = report.scorecard.with_space(rows, {**space, "best_protocol": {**best, "share": 1.0, "length": 3000}})
     assert full[0]["at_study_protocol"]["verdict"] == verdicts.NOT_REPLICATED
     away = report.scorecard.with_space(rows, {**space, "best_protocol": {**best, "point": 5, "default": False}})
-    assert away[0]["at_study_protocol"]["verdict"] is None and "not trained at that protocol" in away[0]["at_study_protocol"]["reason"]
+    assert away[0]["at_study_protocol"]["verdict"] is None and "not run at that protocol" in away[0]["at_study_protocol"]["reason"]
+    there = {rows[0]["claim_id"]: {**rows[0], "verdict": verdicts.INCONCLUSIVE, "ours": "1.4×"}}
+    away = report.scorecard.with_space(rows, {**space, "best_protocol": {**best, "point": 5, "default": False}}, there)
+    assert (away[0]["at_study_protocol"]["verdict"], away[0]["at_study_protocol"]["ours"]) == (verdicts.INCONCLUSIVE, "1.4×")
+    assert away[1]["at_study_protocol"]["verdict"] is None
 
 
 

@@ -137,16 +137,8 @@ def shown_design(points, task_list):
 
 def task_options(task, difficulty, size):
     """The generator options of `task` at difficulty level `difficulty` (0-2; None: the default)
-    and training-set share `size`."""
-    opts = {}
-    defaults = tasks.options_of(task)
-    if difficulty is not None and not pd.isna(difficulty):
-        name, levels = DIFFICULTY[task]
-        v = levels[int(difficulty)]
-        opts[name] = list(v) if isinstance(v, tuple) else v
-    if size != 1.0 and "n_train" in defaults:
-        opts["n_train"] = max(16, int(round(defaults["n_train"] * size)))
-    return opts
+    and training-set share `size` (`protocol.task_options`)."""
+    return protocol.task_options(task, difficulty, size)
 
 
 def difficulty_label(task, difficulty):
@@ -738,6 +730,16 @@ def answers(f):
 SUMMARY_FILE = "space.json"
 
 
+def point_settings(row):
+    """A design point's settings as the finding notebooks take them (their `protocol` parameter,
+    `protocol.parse_point`): lr, ω, init, difficulty level (None: each task's default), training-set
+    share, length in steps, and the point in words."""
+    diff = row["difficulty"]
+    return {"lr": float(row["lr"]), "omega": float(row["omega"]), "init": str(row["init"]),
+            "difficulty": None if diff is None or pd.isna(diff) else int(diff), "size": float(row["size"]),
+            "length": int(row["length"]), "text": protocol_text(row)}
+
+
 def write_summary(summary, f, output_dir, steps):
     """Store what the paper takes from this notebook (SUMMARY_FILE in `output_dir`): per claim
     `summary_rows`, and the best-fitting protocol with its fit quality, its length as steps and as
@@ -749,7 +751,8 @@ def write_summary(summary, f, output_dir, steps):
            "best_protocol": {"text": protocol_text(best), "point": int(best["point"]), "length": int(best["length"]),
                              "share": share, "default": int(best["point"]) == 0,
                              "distance": float(best["distance"]), "numbers": int(best["numbers"]),
-                             "within_3x_or_10pp": float(best["within_3x_or_10pp"])},
+                             "within_3x_or_10pp": float(best["within_3x_or_10pp"]),
+                             "settings": point_settings(best)},
            "serves_both": bool(f["serves_both"]),
            "reproduced": int(f["table"]["reproduced"].sum()), "published_numbers": len(f["table"])}
     path = Path(output_dir) / SUMMARY_FILE

@@ -29,7 +29,11 @@ from ..provenance import provenance
 from . import compare, criteria, execute, files, paper, publish, scorecard
 
 
-def build(quick=False, only=None, root=files.ROOT, log=print):
+def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
+    """Run the notebooks of `only` (two-digit prefixes; None: all) and render the paper. `study`:
+    run the finding notebooks again at the study's likeliest protocol (`study_protocol_pass`);
+    None: in a full build only (a quick build is a smoke test and leaves that verdict not judged)."""
+    study = (not quick) if study is None else bool(study)
     t0, started = time.perf_counter(), datetime.now(timezone.utc).replace(microsecond=0)
     base = root / "build" / ("quick" if quick else "full")
     nb_dir, appendix_dir = base / "notebooks", base / "appendix"
@@ -62,7 +66,9 @@ def build(quick=False, only=None, root=files.ROOT, log=print):
             answers += json.loads(afile.read_text())
     sfile = base / "results" / "08_protocol_space" / "space.json"
     if any(p.stem.startswith("08") for p in todo) and sfile.exists():
-        verdicts = scorecard.with_space(verdicts, json.loads(sfile.read_text()))
+        space = json.loads(sfile.read_text())
+        there = study_protocol_pass(todo, space, base, cache, quick, log, expected, runtimes, used) if study else {}
+        verdicts = scorecard.with_space(verdicts, space, there)
     total = time.perf_counter() - t0
     cells = publish.stored_cells(used, cache)
     costs = publish.training_costs(used, cells, started)
@@ -109,6 +115,38 @@ def build(quick=False, only=None, root=files.ROOT, log=print):
         publish.update_readme(root, scorecard.readme_summary(verdicts), "summary")
     log(f"paper: {page} ({Path(page).stat().st_size / 1e6:.1f} MB); total {total:.0f} s")
     return base
+
+
+def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=None, runtimes=None, used=None):
+    """The finding notebooks again at the study's likeliest protocol (notebook 08's best fit, `space`),
+    when it is not our default protocol read at a shorter length (that one the findings judge from
+    their runs' logged history): every notebook of `todo` with a `protocol` parameter, with that
+    point as it, its outputs under build/<mode>/results_study, notebooks_study and figures_study.
+    Its runtimes and the cells it read go into `runtimes` and `used` under "<stem>@study". Returns
+    {claim id: verdict row there} (empty when no pass was needed)."""
+    best = space.get("best_protocol") or {}
+    expected, runtimes, used = expected or {}, {} if runtimes is None else runtimes, {} if used is None else used
+    if best.get("default", True) or not best.get("settings"):
+        return {}
+    point = json.dumps(best["settings"])
+    nbs = [p for p in todo if "protocol" in execute.parameters(p)]
+    log(f"the study's likeliest protocol ({best['settings'].get('text', '')}): {len(nbs)} finding notebooks again there")
+    nb_dir, rows = base / "notebooks_study", {}
+    nb_dir.mkdir(parents=True, exist_ok=True)
+    for i, nb in enumerate(nbs):
+        stem = f"{nb.stem}@study"
+        out_dir = base / "results_study" / nb.stem
+        out_dir.mkdir(parents=True, exist_ok=True)
+        params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache),
+                  "figures_dir": str(base / "figures_study"), "protocol": point}
+        cells_file = out_dir / "cells.txt"
+        runtimes[stem] = execute.execute(nb, nb_dir / nb.name, params, log, label=f"[study {i + 1}/{len(nbs)}]",
+                                         expected=expected.get(stem), cells_file=cells_file)
+        used[stem] = cells_file.read_text().split() if cells_file.exists() else []
+        vfile = out_dir / "verdicts.json"
+        if vfile.exists():
+            rows.update({r["claim_id"]: r for r in json.loads(vfile.read_text())})
+    return rows
 
 
 def main(argv=None):

@@ -18,6 +18,12 @@ def notebooks(root=ROOT):
     return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def parameters(nb_path):
+    """The names of a notebook's papermill parameters (its cell tagged "parameters")."""
+    import papermill as pm
+    return set(pm.inspect_notebook(str(nb_path)))
+
+
 def _fmt_time(seconds):
     seconds = max(0, int(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"

@@ -18,30 +18,36 @@ STUDY_DOCS = "the repository's docs/original-study.md"
 PART_NAMES = ("direction", "magnitude", "mechanism")
 
 
-def with_space(verdict_rows, space):
+def with_space(verdict_rows, space, study=None):
     """Each verdict row gains notebook 08's `protocol_share`, `protocol_region` and
     `reduced_at_study_protocol` (its result by 08's reduced criterion at the best-fitting protocol)
     from `space` (the notebook's space.json, or None when 08 did not run: the rows are returned
-    unchanged), and `at_study_protocol` (`study_verdict`)."""
+    unchanged), and `at_study_protocol` (`study_verdict`; `study`: {claim id: row} of the finding
+    notebooks run at that protocol, `study_protocol_pass`)."""
     if not space:
         return verdict_rows
     claims, best = space.get("claims", {}), space.get("best_protocol") or {}
-    return [{**r, **claims.get(r["claim_id"], {}), "at_study_protocol": study_verdict(r, best)} for r in verdict_rows]
+    return [{**r, **claims.get(r["claim_id"], {}), "at_study_protocol": study_verdict(r, best, study)}
+            for r in verdict_rows]
 
 
-def study_verdict(row, best):
+def study_verdict(row, best, study=None):
     """The row's verdict at the study's likeliest protocol (`best`: space.json's best_protocol) by the
     finding's own full criterion and robustness check: {verdict, parts, ours, reason, effect,
     protocol}. Where that protocol is our default read at a shorter length, it is the row's
     `at_lengths` entry for that share (the finding's verdict on its runs read from their logged
-    history there); at the full length, the row itself. At another point of the space the finding's
-    runs were not trained, so the verdict there is None and the reason says why."""
+    history there); at the full length, the row itself. At another point of the space it is the
+    claim's row in `study` (its finding notebook run again at that point, trained for that length);
+    without one the verdict is None and the reason says why."""
     if not best:
         return None
     text = best.get("text", "the best-fitting protocol")
     if not best.get("default"):
-        return {"verdict": None, "protocol": text,
-                "reason": "the finding's runs were not trained at that protocol"}
+        there = (study or {}).get(row["claim_id"])
+        if there is None:
+            return {"verdict": None, "protocol": text,
+                    "reason": "its finding notebook was not run at that protocol"}
+        return {**verdicts.at_length(there, 1.0), "protocol": text, "trained_at": "that protocol, for that length"}
     share = best.get("share", 1.0)
     at = verdicts.at_length(row, share)
     if at is None:
@@ -230,6 +236,23 @@ def one_reason(verdict_rows):
             f"claims not replicated or inconclusive ({', '.join(names)}).")
 
 
+def study_protocol_text(rows):
+    """One sentence: the verdicts at the study's likeliest protocol (`at_study_protocol`), by the same
+    criteria, and the claims that hold there; "" when no row has one."""
+    at = [(r, r.get("at_study_protocol")) for r in rows]
+    judged = [(r, a) for r, a in at if isinstance(a, dict) and a.get("verdict")]
+    if not judged:
+        return ""
+    counts = pd.Series([a["verdict"] for _, a in judged], dtype=object).value_counts()
+    found = ", ".join(f"{counts.get(v, 0)} {v}" for v in verdicts.VERDICTS if counts.get(v, 0))
+    held = [summary.short_claim(r) for r, a in judged if a["verdict"] in (verdicts.REPLICATED, verdicts.CONDITIONAL)]
+    trained = any(a.get("trained_at") for _, a in judged)
+    return (f"At the protocol that best fits the study's own table (notebook 08: {judged[0][1]['protocol']}"
+            + ("; every finding trained again there" if trained else "; our runs read at that length")
+            + f"), by the same criteria: {found}" + (f" of {len(judged)} judged" if len(judged) < len(rows) else "")
+            + (f"; what holds there: {', '.join(held)}." if held else "; none holds there."))
+
+
 def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
     """The abstract (markdown, at most `limit` words), computed from the verdicts: what the study
     claimed, what we found, the one reason that explains most of it (`one_reason`), where the
@@ -250,6 +273,7 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
         f"t across {protocol.DATA_SEEDS} data draws shared by every arch, seeds averaged within a draw, "
         f"Holm-corrected; no effect only from an equivalence test).",
         f"Of the {n} claims, {found}" + (f", {len(missing)} not judged" if missing else "") + " (Figure 1, Table 1)."]
+    first += [s for s in [study_protocol_text(rows)] if s]
     first += [s for s in [one_reason(verdict_rows)] if s]
     more = []
     if held:
@@ -263,12 +287,10 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
                     + ", ".join(summary.short_claim(r) for r, e in far) + ").")
     judged = [r for r in rows if r.get("protocol_share") is not None]
     if judged:
-        at = [r for r in judged if summary.verdict_at(r, "at_study_protocol") in (verdicts.REPLICATED, verdicts.CONDITIONAL)]
         shares = sorted(r["protocol_share"] for r in judged)
         more.append(f"Across the sampled protocol space (learning rate, ω, training length, initialisation, "
-                    f"difficulty), a claim holds at a median {shares[len(shares) // 2]:.0%} of the protocols; at the "
-                    f"protocol that best fits the study's own table, {len(at)} of {len(judged)} claims judged there "
-                    f"hold" + (f" ({', '.join(summary.short_claim(r) for r in at)})" if at else "") + ".")
+                    f"difficulty), a claim holds at a median {shares[len(shares) // 2]:.0%} of the protocols by "
+                    "notebook 08's reduced criterion.")
     more += [f"{a['question']} {a['answer']}" for a in answers]
     text = " ".join(first)
     for s in more:

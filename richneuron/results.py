@@ -1,4 +1,6 @@
 """What `run` returns: the metrics and history tables, and any trained replica back as a module."""
+import functools
+import json
 import math
 
 import numpy as np
@@ -21,13 +23,41 @@ def logged_scores(columns):
 
 def with_learnt_nothing(metrics):
     """`metrics` with its `learnt_nothing` column (`stats.learnt_nothing`) set from its own scores,
-    after `diverged`: derived when read, never stored (the store's entries and keys are unchanged)."""
+    after `diverged`: derived when read, never stored (the store's entries and keys are unchanged).
+    On a task whose test range is shifted (ood, freqgen, mixedfreq) a constant's test error measures
+    extrapolation, not learning, so there the rule reads the training fit: the final training loss
+    (MSE) against a constant's on the replica's own training set (`train_constant_mse`)."""
     if not len(metrics):
         return metrics
     m = metrics.drop(columns="learnt_nothing", errors="ignore")
-    m.insert(m.columns.get_loc("diverged") + 1 if "diverged" in m else len(m.columns), "learnt_nothing",
-             stats.learnt_nothing(m).to_numpy(bool))
+    flag = stats.learnt_nothing(m).to_numpy(bool).copy()
+    shifted = m["task"].map(lambda t: t in tasks.available("all") and tasks.entry(t).shifted).to_numpy(bool)
+    if shifted.any():
+        opts = [c for c in m.columns if c.startswith("task.")]
+        ok = ~m["diverged"].astype(bool).to_numpy()
+        for i in np.flatnonzero(shifted):
+            r = m.iloc[i]
+            if _missing(r.get("data_seed")) or _missing(r.get("final_train_loss")):
+                flag[i] = False
+                continue
+            given = {c[5:]: r[c] for c in opts if not _missing(r[c])}
+            base = train_constant_mse(r["task"], json.dumps(given, sort_keys=True, default=str), int(r["data_seed"]))
+            flag[i] = bool(ok[i] and float(r["final_train_loss"]) >= base)
+    m.insert(m.columns.get_loc("diverged") + 1 if "diverged" in m else len(m.columns), "learnt_nothing", flag)
     return m
+
+
+def _missing(v):
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@functools.lru_cache(maxsize=None)
+def train_constant_mse(task, options_json, data_seed):
+    """The training MSE of the best constant (the training targets' mean) on `task` with these
+    options (JSON) and data draw: the baseline the learnt-nothing rule reads on a shifted task."""
+    d = tasks.make(task, seed=data_seed, **json.loads(options_json))
+    y = d.y_train.double()
+    return float(((y - y.mean(0)) ** 2).mean())
 
 
 class Results:

@@ -1,5 +1,6 @@
 """`Results.at_step`: the metrics read from the logged history equal a run stopped at that step."""
 import numpy as np
+import pandas as pd
 import pytest
 
 import richneuron as rn
@@ -89,3 +90,14 @@ def test_learnt_nothing_is_derived_when_read_from_the_scores_at_the_step_read():
     assert res.at_step(0.5).metrics["learnt_nothing"].tolist() == [False, True]
     assert res.at_step(1.0).metrics["learnt_nothing"].tolist() == [True, False]
     assert res.summary()["learnt_nothing"].item() == 1
+
+
+def test_on_a_shifted_task_learnt_nothing_reads_the_training_fit_against_a_constants():
+    from richneuron import tasks
+    from richneuron.results import train_constant_mse, with_learnt_nothing
+    y = tasks.make("ood", seed=3).y_train.double().numpy()
+    constant = float(((y - y.mean(0)) ** 2).mean())              # by hand: the best constant's training MSE
+    assert train_constant_mse("ood", "{}", 3) == pytest.approx(constant, rel=1e-12)
+    rows = pd.DataFrame([dict(arch="v6", task="ood", data_seed=3, metric="mse", test_mse=9.0, predict_mean_mse=1.0,
+                              final_train_loss=f * constant, diverged=False) for f in (0.01, 0.99, 1.000001, 2.0)])
+    assert with_learnt_nothing(rows)["learnt_nothing"].tolist() == [False, False, True, True]

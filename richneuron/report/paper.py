@@ -249,18 +249,19 @@ def methods_section(path):
 
 def replicas_text(results):
     """How many replicas of the published results (`publish.results_table`, each counted once: its
-    `repeats` empty) diverged and how many learnt nothing (`stats.LEARNT_NOTHING_RULE`), those on a
-    shifted test range (the tasks with an in-range set) named apart; "" without results."""
+    `repeats` empty) diverged and how many learnt nothing (`stats.LEARNT_NOTHING_RULE`; on a shifted
+    test range, by the training fit: `results.with_learnt_nothing`), and on which tasks most; ""
+    without results."""
     if results is None or not len(results):
         return ""
     r = results[results["repeats"].fillna("").eq("")] if "repeats" in results else results
     nothing = r[r["learnt_nothing"].astype(bool)]
-    shifted = nothing[nothing["in_range_mse"].notna()] if "in_range_mse" in nothing else nothing.iloc[:0]
-    where = (f", {len(shifted):,} of them on the shifted test range of {', '.join(sorted(set(shifted['task'])))} "
-             "(extrapolating there no better than the constant)") if len(shifted) else ""
+    top = nothing["task"].value_counts().head(3)
+    where = (" (most on " + ", ".join(f"{t} {n:,}" for t, n in top.items()) + ")") if len(top) else ""
     return (f"Of its {len(r):,} replicas, {int(r['diverged'].astype(bool).sum()):,} diverged (left out of the "
-            f"statistics and counted) and {len(nothing):,} learnt nothing: a test score no better than their own "
-            f"constant baseline (counted, and kept in the statistics: [Methods](#sec-00)){where}.")
+            f"statistics and counted) and {len(nothing):,} learnt nothing{where}: a score no better than their own "
+            f"constant baseline (on a shifted test range, a training fit no better than the constant's; counted, and "
+            f"kept in the statistics: [Methods](#sec-00)).")
 
 
 def provenance_section(verdict_rows, meta, history=None, results=None):

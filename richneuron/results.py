@@ -1,4 +1,6 @@
 """What `run` returns: the metrics and history tables, and any trained replica back as a module."""
+import functools
+import json
 import math
 
 import numpy as np
@@ -19,19 +21,61 @@ def logged_scores(columns):
             and not c.startswith(("train_", "predict_", "chance_", "uniform_"))]
 
 
+def with_learnt_nothing(metrics):
+    """`metrics` with its `learnt_nothing` column (`stats.learnt_nothing`) set from its own scores,
+    after `diverged`: derived when read, never stored (the store's entries and keys are unchanged).
+    On a task whose test range is shifted (ood, freqgen, mixedfreq) a constant's test error measures
+    extrapolation, not learning, so there the rule reads the training fit: the final training loss
+    (MSE) against a constant's on the replica's own training set (`train_constant_mse`)."""
+    if not len(metrics):
+        return metrics
+    m = metrics.drop(columns="learnt_nothing", errors="ignore")
+    flag = stats.learnt_nothing(m).to_numpy(bool).copy()
+    shifted = m["task"].map(lambda t: t in tasks.available("all") and tasks.entry(t).shifted).to_numpy(bool)
+    if shifted.any():
+        opts = [c for c in m.columns if c.startswith("task.")]
+        ok = ~m["diverged"].astype(bool).to_numpy()
+        for i in np.flatnonzero(shifted):
+            r = m.iloc[i]
+            if _missing(r.get("data_seed")) or _missing(r.get("final_train_loss")):
+                flag[i] = False
+                continue
+            given = {c[5:]: r[c] for c in opts if not _missing(r[c])}
+            base = train_constant_mse(r["task"], json.dumps(given, sort_keys=True, default=str), int(r["data_seed"]))
+            flag[i] = bool(ok[i] and float(r["final_train_loss"]) >= base)
+    m.insert(m.columns.get_loc("diverged") + 1 if "diverged" in m else len(m.columns), "learnt_nothing", flag)
+    return m
+
+
+def _missing(v):
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@functools.lru_cache(maxsize=None)
+def train_constant_mse(task, options_json, data_seed):
+    """The training MSE of the best constant (the training targets' mean) on `task` with these
+    options (JSON) and data draw: the baseline the learnt-nothing rule reads on a shifted task."""
+    d = tasks.make(task, seed=data_seed, **json.loads(options_json))
+    y = d.y_train.double()
+    return float(((y - y.mean(0)) ** 2).mean())
+
+
 class Results:
-    """What `run` returns: `metrics` (one row per replica), `history` (long), `provenance`,
-    and `model(...)` to get any trained replica back as an `nn.Module`."""
+    """What `run` returns: `metrics` (one row per replica, with `learnt_nothing` derived here from
+    its stored scores: `stats.learnt_nothing`), `history` (long), `provenance`, and `model(...)` to
+    get any trained replica back as an `nn.Module`."""
 
     def __init__(self, cells):
         self._cells = {c["key"]: c for c in cells}
-        self.metrics = pd.DataFrame([r for c in cells for r in c["metrics"]])
+        self.metrics = with_learnt_nothing(pd.DataFrame([r for c in cells for r in c["metrics"]]))
         self.history = pd.DataFrame([r for c in cells for r in c["history"]])
         self.provenance = [dict(c["provenance"], cell=c["key"]) for c in cells]
 
     def __repr__(self):
         n_div = int(self.metrics["diverged"].sum()) if len(self.metrics) else 0
-        return f"Results({len(self.metrics)} replicas in {len(self._cells)} cells, {n_div} diverged)"
+        n_nothing = int(self.metrics["learnt_nothing"].sum()) if len(self.metrics) else 0
+        return (f"Results({len(self.metrics)} replicas in {len(self._cells)} cells, {n_div} diverged, "
+                f"{n_nothing} learnt nothing)")
 
     def columns(self):
         """What each column of `metrics` means (`schema`): a table column -> meaning."""
@@ -44,8 +88,8 @@ class Results:
         return [{"key": c["key"], "config": c["config"], "weights": c["weights"]} for c in self._cells.values()]
 
     def summary(self, by=("arch", "task"), value=None):
-        """Mean, std, count, per-seed values and diverged count of the test metric (or `value`)
-        per group; diverged replicas are excluded from the statistics and counted."""
+        """Mean, std, count, per-seed values, diverged and learnt_nothing counts of the test metric (or
+        `value`) per group; diverged replicas are excluded from the statistics and counted."""
         return stats.summarize(self.metrics, by=by, value=value)
 
     def at_step(self, share):
@@ -53,9 +97,10 @@ class Results:
         the logged history: `final_train_loss` is the logged training loss and `test_<metric>` and
         every extra set's score (e.g. `in_range_mse`) the logged scores at the last logged step at or
         before share × steps (`read_step`); a replica is `diverged` when its loss there is not
-        finite. The training-set score and the weight movement are not logged and are left empty. A `Results`
-        whose `metrics` is that table and whose `history` ends there (weights as trained): what a run
-        stopped there would have measured, without retraining."""
+        finite, and `learnt_nothing` by its scores there (`stats.learnt_nothing`). The training-set
+        score and the weight movement are not logged and are left empty. A `Results` whose `metrics`
+        is that table and whose `history` ends there (weights as trained): what a run stopped there
+        would have measured, without retraining."""
         if not 0 < share <= 1:
             raise ValueError(f"share must be in (0, 1], got {share!r}")
         m, h = self.metrics.copy(), self.history
@@ -82,6 +127,7 @@ class Results:
         lost = [c for c in m.columns if c.startswith(("train_", "moved"))]
         m[lost] = math.nan
         m["diverged"] = ~np.isfinite(m["final_train_loss"].to_numpy(float))
+        m = with_learnt_nothing(m)
         cut = np.floor(share * h["steps_total"].to_numpy(float) + 1e-9) if "steps_total" in h else np.inf
         return self._with_metrics(m, h[h["step"].to_numpy() <= cut] if len(h) else h)
 

@@ -10,7 +10,8 @@ import re
 REQUIRED = ("arch", "task", "seed", "replica", "diverged", "final_train_loss", "cell")
 
 # Fixed columns, in the published file's order: the configuration, the replica, its scores and
-# baselines, then bookkeeping. `notebooks` is added by the report when it publishes.
+# baselines, then bookkeeping. `notebooks` is added by the report when it publishes; `learnt_nothing` is
+# derived from a row's scores when it is read (`Results`, the published file), never stored.
 COLUMNS = {
     "arch": "neuron id (Methods: the neurons' equations)",
     "task": "task id (Methods: the tasks' generators)",
@@ -32,6 +33,9 @@ COLUMNS = {
     "final_train_loss": "training loss (MSE or cross-entropy) after the last step; empty if diverged",
     "diverged": "True when training diverged (NaN/inf, or ended worse than its start and 10× the best "
                 "constant's loss); its scores are empty",
+    "learnt_nothing": "True when the replica did not diverge but its test score is no better than its own "
+                      "baseline (test MSE ≥ predict_mean_mse, or test accuracy ≤ chance_accuracy); derived from "
+                      "this row's scores when read, not stored; such replicas stay in the statistics",
     "predict_zero_mse": "sanity baseline: MSE of predicting 0 on this draw's test set",
     "predict_mean_mse": "sanity baseline: MSE of predicting the training targets' mean on the test set",
     "chance_accuracy": "sanity baseline: accuracy of predicting the test set's majority class",

@@ -290,11 +290,35 @@ def score_column(metrics):
     return metrics.apply(lambda r: r[f"test_{r['metric']}"], axis=1)
 
 
+# Replicas that learnt nothing: finite, so not diverged, yet no better than a constant on the test set.
+LEARNT_NOTHING_RULE = ("a replica that did not diverge but whose test score is no better than its own draw's "
+                       "constant baseline (test MSE ≥ its predict-mean MSE; test accuracy ≤ its majority-class "
+                       "accuracy; on a task whose test range is shifted, its final training MSE ≥ a constant's on its own "
+                       "training set) is flagged `learnt_nothing` and counted beside the diverged; it stays in the "
+                       "statistics and comparisons (no criterion leaves it out)")
+
+
+def learnt_nothing(metrics):
+    """Per replica, `LEARNT_NOTHING_RULE` on its test score (test_mse or test_accuracy, by its `metric`)
+    and its own baseline (predict_mean_mse or chance_accuracy); False for a diverged replica (it
+    is flagged already) and where the score or baseline is missing."""
+    m = metrics
+    out = pd.Series(False, index=m.index)
+    for metric, base, worse in (("mse", "predict_mean_mse", np.greater_equal), ("accuracy", "chance_accuracy", np.less_equal)):
+        if f"test_{metric}" in m and base in m:
+            hit = worse(pd.to_numeric(m[f"test_{metric}"]).to_numpy(float), pd.to_numeric(m[base]).to_numpy(float))
+            out |= hit & (m["metric"].eq(metric).to_numpy() if "metric" in m else True)
+    return out & ~m["diverged"].astype(bool) if "diverged" in m else out
+
+
 def summarize(metrics, by=("arch", "task"), value=None):
     """Per group: the centre (geometric mean for MSE, mean for accuracy: the same mean the
-    comparisons use) with its t interval, std, median, min, max, n, diverged count, and every
-    replica's value as a list. Diverged replicas are excluded from the statistics and counted."""
+    comparisons use) with its t interval, std, median, min, max, n, diverged count, learnt_nothing
+    count (`learnt_nothing`: kept in the statistics), and every replica's value as a list. Diverged
+    replicas are excluded from the statistics and counted."""
     m = metrics.copy()
+    m["_nothing"] = (m["learnt_nothing"].astype(bool) & ~m["diverged"].astype(bool)) if "learnt_nothing" in m \
+        else learnt_nothing(m)
     m["_v"] = m[value] if value else score_column(m)
     scale_by = (lambda g: "log") if value else (lambda g: scale_of(g["metric"].iloc[0]))
     rows = []
@@ -306,7 +330,7 @@ def summarize(metrics, by=("arch", "task"), value=None):
         rows.append({**dict(zip(by, key)), "mean": c, "low": lo, "high": hi, "scale": sc,
                      "std": ok.std(), "median": ok.median(), "min": ok.min(), "max": ok.max(),
                      "count": len(ok), "per_seed": ", ".join(fmt(v) for v in ok),
-                     "diverged": int(g["diverged"].astype(bool).sum())})
+                     "diverged": int(g["diverged"].astype(bool).sum()), "learnt_nothing": int(g["_nothing"].sum())})
     return pd.DataFrame(rows)
 
 

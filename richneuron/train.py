@@ -373,7 +373,9 @@ def movement(weights, model_list):
 # training, by more than an order of magnitude than knowing nothing about x: its training blew up
 # (e.g. singlu at lr 1e4 ends at an MSE of 1e27). Ordinary poor fits stay below the constant's
 # loss or their own start, so they are never flagged. Such a replica is marked `diverged` and
-# its metrics are NaN, exactly like a NaN/inf replica: statistics exclude it and count it.
+# its metrics are NaN, exactly like a NaN/inf replica: statistics exclude it and count it. A finite
+# replica no better than the constant on its test set is not diverged: `stats.learnt_nothing` flags
+# it apart when the results are read, and it stays in the statistics.
 DIVERGENCE_FACTOR = 10.0
 
 

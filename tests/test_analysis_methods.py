@@ -78,3 +78,11 @@ def test_rule_runs_on_validation_only_and_its_grid_holds_the_protocol():
     v = methods.validation_scores(hist, (1000, 2000))
     assert v[["steps", "metric", "score"]].values.tolist() == [[1000, "accuracy", 0.75]]
     assert not math.isnan(methods.rank_pairs(v)["rank"].item())
+
+
+def test_the_protocol_table_states_the_learnt_nothing_rule_beside_the_divergence_rule():
+    from richneuron import stats
+    t = methods.protocol_table().set_index("setting")
+    rows = list(t.index)
+    assert rows.index("learnt nothing") == rows.index("divergence") + 1
+    assert t.loc["learnt nothing", "note"] == stats.LEARNT_NOTHING_RULE and "stays in the statistics" in stats.LEARNT_NOTHING_RULE

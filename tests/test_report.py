@@ -305,6 +305,38 @@ def test_published_results_one_row_per_replica_with_every_column_documented(tmp_
     assert all(f"`{c}`" in (tmp_path / report.files.DICTIONARY_FILE).read_text() for c in back.columns)
 
 
+def test_published_results_flag_replicas_that_learnt_nothing_and_the_paper_counts_them(tmp_path, monkeypatch):
+    import pandas as pd
+    _bare_entries(monkeypatch)
+    base = {"task": "spiral", "metric": "accuracy", "chance_accuracy": 0.5, "diverged": False, "seed": 0}
+    rows = {"k1": [dict(base, arch="vanilla", replica=0, test_accuracy=0.5),        # at chance: learnt nothing
+                   dict(base, arch="vanilla", replica=1, seed=1, test_accuracy=0.9),
+                   dict(base, arch="vanilla", replica=2, seed=2, test_accuracy=None, diverged=True)],
+            "k2": [dict(base, arch="vanilla", replica=0, test_accuracy=0.5),        # k1's replica 0 again
+                   # on ood's shifted range: above the constant's test error, yet a training fit far below the
+                   # constant's on its training set (it learnt; it does not extrapolate), and one that fit nothing
+                   {"arch": "v6", "task": "ood", "metric": "mse", "test_mse": 3.0, "predict_mean_mse": 2.0,
+                    "in_range_mse": 0.1, "final_train_loss": 1e-4, "diverged": False, "seed": 0, "data_seed": 0,
+                    "replica": 1},
+                   {"arch": "v6", "task": "ood", "metric": "mse", "test_mse": 3.0, "predict_mean_mse": 2.0,
+                    "in_range_mse": 0.1, "final_train_loss": 1e3, "diverged": False, "seed": 1, "data_seed": 0,
+                    "replica": 2}]}
+    for key, rs in rows.items():
+        (tmp_path / f"{key}.json").write_text(json.dumps({"metrics": [dict(r, cell=key) for r in rs]}))
+    df = report.publish.publish_results(report.publish.stored_cells({"01_a": ["k1", "k2"]}, tmp_path), tmp_path)
+    back = pd.read_csv(tmp_path / report.files.RESULTS_FILE)
+    assert back["learnt_nothing"].tolist() == [True, False, False, True, False, True]
+    assert list(back.columns).index("learnt_nothing") == list(back.columns).index("diverged") + 1
+    assert "| `learnt_nothing` |" in (tmp_path / report.files.DICTIONARY_FILE).read_text()
+    text = report.paper.replicas_text(back)          # each replica once: k2's repeat of k1's replica 0 is not
+    assert text.startswith("Of its 5 replicas, 1 diverged") and " and 2 learnt nothing (most on " in text
+    assert "spiral 1" in text and "ood 1" in text
+    assert report.paper.replicas_text(back.iloc[:2]).startswith("Of its 2 replicas, 0 diverged (")
+    assert report.paper.replicas_text(None) == ""
+    prov = report.paper.provenance_section([], {"item": "value"}, results=df)[0].source
+    assert text in prov and "results_dictionary.md" in prov
+
+
 def test_training_costs_count_each_replica_once_and_split_trained_from_stored(tmp_path, monkeypatch):
     from datetime import datetime, timezone
     _bare_entries(monkeypatch)

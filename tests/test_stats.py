@@ -278,6 +278,43 @@ def test_summarize_uses_the_geometric_mean_for_mse_and_counts_diverged():
     assert stats.summarize(acc).set_index("arch").loc["a", "mean"] == pytest.approx(0.6)
 
 
+def _flag_frame():
+    """By hand: a (mse) above, at and below its own predict-mean baseline, then a diverged replica (NaN score);
+    b (accuracy) below, at and above its own chance accuracy, then one without a baseline."""
+    return pd.DataFrame({"arch": ["a"] * 4 + ["b"] * 4, "task": ["r"] * 4 + ["c"] * 4,
+                         "metric": ["mse"] * 4 + ["accuracy"] * 4,
+                         "test_mse": [2.0, 1.5, 0.1, np.nan] + [np.nan] * 4,
+                         "predict_mean_mse": [1.0, 1.5, 1.0, 1.0] + [np.nan] * 4,
+                         "test_accuracy": [np.nan] * 4 + [0.4, 0.5, 0.9, 0.3],
+                         "chance_accuracy": [np.nan] * 4 + [0.5, 0.5, 0.5, np.nan],
+                         "diverged": [False, False, False, True] + [False] * 4})
+
+
+def test_learnt_nothing_is_a_score_no_better_than_its_own_baseline_never_a_diverged_one():
+    m = _flag_frame()
+    assert stats.learnt_nothing(m).tolist() == [True, True, False, False, True, True, False, False]
+    # each replica against its own baseline, not its group's: the same score passes a higher baseline
+    assert not stats.learnt_nothing(m.assign(predict_mean_mse=3.0)).iloc[:3].any()
+    # a diverged replica with a finite score above its baseline is flagged diverged only
+    assert not stats.learnt_nothing(m.assign(diverged=True)).any()
+    # the score of its own metric only: an mse task's stray accuracy is not read
+    assert stats.learnt_nothing(m.assign(metric="mse")).tolist()[4:] == [False] * 4
+
+
+def test_summarize_and_score_table_count_learnt_nothing_and_keep_it_in_the_statistics():
+    from richneuron.analysis import common
+    m = _flag_frame()
+    s = stats.summarize(m).set_index("arch")
+    assert s["learnt_nothing"].tolist() == [2, 2] and s["diverged"].tolist() == [1, 0]
+    assert s.loc["a", "count"] == 3 and s.loc["a", "mean"] == pytest.approx((2.0 * 1.5 * 0.1) ** (1 / 3))
+    assert s.loc["b", "count"] == 4 and s.loc["b", "mean"] == pytest.approx(0.525)
+    # a metrics table's own column is what is counted (Results derives it when read)
+    assert stats.summarize(m.assign(learnt_nothing=[True] * 8))["learnt_nothing"].tolist() == [3, 4]
+    t = common.display_table(common.score_table(m))
+    assert t["learnt_nothing"].tolist() == [2, 2]
+    assert list(t.columns).index("learnt_nothing") == list(t.columns).index("diverged") + 1
+
+
 def test_ranks_respect_the_metric_direction():
     t = pd.DataFrame({"arch": ["a", "b", "a", "b"], "task": ["m", "m", "c", "c"], "mean": [0.1, 0.2, 0.9, 0.8]})
     r = stats.ranks(t, {"m": "mse", "c": "accuracy"}).set_index(["task", "arch"])["rank"]

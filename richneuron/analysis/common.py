@@ -16,7 +16,7 @@ def every(parts, complete=True):
 
 def score_table(metrics, by=("arch", "task")):
     """The centre (geometric mean for MSE, mean for accuracy: the comparisons' mean) with its 95%
-    t interval, per-seed values, diverged count, the sanity baselines and the study's number."""
+    t interval, per-seed values, diverged and learnt_nothing counts, the sanity baselines and the study's number."""
     s = stats.summarize(metrics, by=by)
     base_cols = [c for c in ("predict_zero_mse", "predict_mean_mse", "chance_accuracy") if c in metrics]
     base = metrics.groupby(list(by), sort=False)[base_cols].first().reset_index()
@@ -34,8 +34,8 @@ def centre_text(summary):
 
 
 def display_table(s, extra=()):
-    cols = [c for c in ("arch", "task", *extra, "centre [95% CI]", "per_seed", "diverged", "predict_zero_mse",
-                        "predict_mean_mse", "chance_accuracy", "published") if c in s]
+    cols = [c for c in ("arch", "task", *extra, "centre [95% CI]", "per_seed", "diverged", "learnt_nothing",
+                        "predict_zero_mse", "predict_mean_mse", "chance_accuracy", "published") if c in s]
     out = s[cols].copy()
     for c in ("predict_zero_mse", "predict_mean_mse", "chance_accuracy", "published"):
         if c in out:

@@ -109,6 +109,7 @@ def protocol_table():
             ("loss", "MSE / cross-entropy", "regression / classification; the score is test MSE / accuracy"),
             ("divergence", f"NaN/inf, or final loss > start and > {train.DIVERGENCE_FACTOR:g}× the best constant's",
              "such a replica's scores are NaN: left out of the statistics and counted"),
+            ("learnt nothing", "test score no better than its own constant baseline", stats.LEARNT_NOTHING_RULE),
             ("robustness check", f"{protocol.CHECK}", "every scorecard comparison rerun with "
              "every initial weight moved by one ulp (a direction per weight from a separate seed), part by part "
              "and only as far as a part can still change the verdict (analysis.robustness)")]

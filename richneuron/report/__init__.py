@@ -78,9 +78,9 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
                       cells=f"{n_cells:,} cells, {n_now:,} trained by this build and {n_cells - n_now:,} read from "
                             f"the results store; training them took "
                             f"{sum(c['core_seconds'] for c in costs.values()):,.0f} core-seconds in all")
-    publish.publish_results(cells, base)
+    results = publish.publish_results(cells, base)
     summary_png = scorecard.draw_summary(verdicts, figures).read_bytes() if verdicts else None
-    paper_nb = paper.assemble(executed, verdicts, meta, quick, answers, summary_png, paper_name)
+    paper_nb = paper.assemble(executed, verdicts, meta, quick, answers, summary_png, paper_name, results)
     nbformat.write(paper_nb, base / "paper.ipynb")
     page = execute.render(paper_nb, base / "paper.html", exclude_input=True)
     for path in executed:

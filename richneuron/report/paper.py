@@ -247,8 +247,26 @@ def methods_section(path):
     return cells
 
 
-def provenance_section(verdict_rows, meta, history=None):
-    """Provenance: the render, the checks and `history` (`criteria_history`, read once by `assemble`)."""
+def replicas_text(results):
+    """How many replicas of the published results (`publish.results_table`, each counted once: its
+    `repeats` empty) diverged and how many learnt nothing (`stats.LEARNT_NOTHING_RULE`; on a shifted
+    test range, by the training fit: `results.with_learnt_nothing`), and on which tasks most; ""
+    without results."""
+    if results is None or not len(results):
+        return ""
+    r = results[results["repeats"].fillna("").eq("")] if "repeats" in results else results
+    nothing = r[r["learnt_nothing"].astype(bool)]
+    top = nothing["task"].value_counts().head(3)
+    where = (" (most on " + ", ".join(f"{t} {n:,}" for t, n in top.items()) + ")") if len(top) else ""
+    return (f"Of its {len(r):,} replicas, {int(r['diverged'].astype(bool).sum()):,} diverged (left out of the "
+            f"statistics and counted) and {len(nothing):,} learnt nothing{where}: a score no better than their own "
+            f"constant baseline (on a shifted test range, a training fit no better than the constant's; counted, and "
+            f"kept in the statistics: [Methods](#sec-00)).")
+
+
+def provenance_section(verdict_rows, meta, history=None, results=None):
+    """Provenance: the render, the checks, `history` (`criteria_history`, read once by `assemble`) and
+    the published `results`' counts (`replicas_text`)."""
     prov = "\n".join(f"| {k} | {md_escape(v)} |" for k, v in meta.items())
     cells = [_md_cell('<a id="provenance"></a>\n\n## Provenance\n\nHow this paper was made: the render '
                       "[[ref:tab-render]]; the commit that last changed each claim's criterion (a criterion changed "
@@ -261,7 +279,7 @@ def provenance_section(verdict_rows, meta, history=None):
                       f"The per-replica results are published next to this paper "
                       f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})), "
                       f"with every replica's logged scores at the training lengths the verdicts read "
-                      f"([{HISTORY_FILE}]({HISTORY_FILE})).",
+                      f"([{HISTORY_FILE}]({HISTORY_FILE})). " + replicas_text(results),
                       "provenance")]
     cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", "The render: code, machine, "
                                       "mode, runtimes and cells behind this paper.", "render"), "provenance-render"))
@@ -282,10 +300,12 @@ def provenance_section(verdict_rows, meta, history=None):
     return cells
 
 
-def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, paper_name="index.html"):
+def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, paper_name="index.html",
+             results=None):
     """The main paper (a notebook, rendered with its code hidden): title, abstract, the summary
     figure, the scorecard, contents, Methods (notebook 00), one short section per notebook with its
-    claims, Limitations and Provenance; each notebook in full is its appendix (`appendix`)."""
+    claims, Limitations and Provenance (with the counts of the published `results`: `replicas_text`);
+    each notebook in full is its appendix (`appendix`)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     paper = nbformat.v4.new_notebook()
     paper.metadata["title"] = TITLE
@@ -328,7 +348,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
                       "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
     cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
     cells.append(_md_cell("\n".join(toc), "contents"))
-    tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta, history)
+    tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta, history, results)
     body = [c for s in sections for c in s]
     everything = cells + body + tail
     number_figures(everything)

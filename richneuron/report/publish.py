@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 
 from .. import defaults, schema, store
-from ..results import Results, logged_scores
+from ..results import Results, logged_scores, with_learnt_nothing
 from ..schema import column_doc, column_order
 from .files import DICTIONARY_FILE, HISTORY_FILE, RESULTS_FILE
 from .paper import notebook_title
@@ -40,9 +40,10 @@ def stored_cells(used, cache):
 
 def results_table(cells):
     """One row per replica the notebooks read (`cells`: `stored_cells`): the store's metrics rows,
-    with the notebooks that read them. Replicas read by several notebooks appear once."""
+    with `learnt_nothing` derived from them (`Results`) and the notebooks that read them. Replicas read
+    by several notebooks appear once."""
     rows = [{**r, "notebooks": ",".join(c["notebooks"])} for c in cells.values() for r in c["doc"]["metrics"]]
-    df = pd.DataFrame(rows)
+    df = with_learnt_nothing(pd.DataFrame(rows))
     if len(df):
         df["repeats"] = repeats(df)
     return df[column_order(list(df.columns))]

@@ -40,11 +40,22 @@ def with_learnt_nothing(metrics):
             if _missing(r.get("data_seed")) or _missing(r.get("final_train_loss")):
                 flag[i] = False
                 continue
-            given = {c[5:]: r[c] for c in opts if not _missing(r[c])}
+            given = {c[5:]: _option(r[c]) for c in opts if not _missing(r[c])}
             base = train_constant_mse(r["task"], json.dumps(given, sort_keys=True, default=str), int(r["data_seed"]))
             flag[i] = bool(ok[i] and float(r["final_train_loss"]) >= base)
     m.insert(m.columns.get_loc("diverged") + 1 if "diverged" in m else len(m.columns), "learnt_nothing", flag)
     return m
+
+
+def _option(v):
+    """A task option's value as the generator takes it (a table written as text holds "128" or
+    "[5.0, 11.0]")."""
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v.item() if hasattr(v, "item") else v
 
 
 def _missing(v):

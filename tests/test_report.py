@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from richneuron import published, report, verdicts
+from richneuron import published, report, summary, verdicts
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = report.execute.notebooks(ROOT)
@@ -718,14 +718,20 @@ def test_tables_get_numbers_captions_from_their_text_and_human_cells():
 
 def test_abstract_stays_within_its_word_limit_and_counts_the_verdicts():
     rows = [{"claim_id": c, "claim": v["text"], "verdict": "not replicated", "ours": "1 [0.5, 2]", "published": v["value"],
-             "protocol_share": 0.25, "at_study_protocol": "replicated"} for c, v in published.claims().items()]
+             "protocol_share": 0.25, "at_study_protocol": {"verdict": "not replicated", "protocol": "point 3"}}
+            for c, v in published.claims().items()]
     rows[0]["verdict"] = "replicated"
+    rows[1]["at_study_protocol"] = {"verdict": "replicated", "protocol": "point 3", "trained_at": "that protocol"}
     answers = [{"question": f"Question {i}?", "answer": "word " * 60, "evidence": ""} for i in range(5)]
     text = report.scorecard.abstract(rows, answers)
     assert report.scorecard._words(text) <= report.scorecard.ABSTRACT_WORDS
     n = len(published.claims())
     assert f"Of the {n} claims, 1 replicated, {n - 1} not replicated (Figure 1, Table 1)." in text
-    assert "median 25%" in text and f"{n} of {n} claims judged there hold" in text
+    # one sentence per protocol: ours above, the study's likeliest here, always in (it is among the first)
+    assert (f"At the protocol that best fits the study's own table (notebook 08: point 3; every finding trained again "
+            f"there), by the same criteria: 1 replicated, {n - 1} not replicated; what holds there: "
+            f"{summary.short_claim(rows[1])}.") in text
+    assert "median 25%" in text
 
 
 def test_readme_summary_has_the_figure_and_one_line_per_claim():

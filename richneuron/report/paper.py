@@ -50,11 +50,10 @@ def limitations(verdict_rows=()):
         "documented choices (Methods, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
         "protocol and the sweeps shown, not whether the study's own runs were wrong. Every task is synthetic: "
         "generators we wrote because the study published none.",
-        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), held to a rule stated "
-        "in Methods (the best mean rank over archs and tasks on validation data; Methods says whether the rule's "
-        "choice equals it) for the study's neurons together; an arch whose best rate lies elsewhere is judged "
-        "off its optimum. Only some claims are re-judged at swept rates, and the tuned rates of notebook 07 come "
-        "from one trial per rate on a validation split.",
+        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), chosen for the "
+        "study's neurons together by the rule in Methods; an arch whose best rate lies elsewhere is judged off its "
+        "optimum. Only some claims are re-judged at swept rates, and notebook 07's tuned rates come from one trial "
+        "per rate on a validation split.",
         f"- **ω.** Every sine neuron runs at ω = {sine_omega:g} unless a finding sweeps it (05, 06); SIREN at its "
         f"paper's ω0 = {siren_omega:g}. A claim about a sine neuron is a claim at that frequency scale.",
         f"- **Task difficulty.** Each task is judged at one difficulty (the generator defaults: {difficulty}); the "
@@ -75,10 +74,8 @@ def limitations(verdict_rows=()):
         "- **Untuned peers.** The published peers (GLU family, SIREN, Snake, FAN) run at our protocol with their "
         "reference initialisation and default options, without the per-model tuning their papers used beyond the "
         "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
-        "- **Chaotic rounding.** Float32 training is chaotic in its last digits (LayerNorm neurons, sine neurons at "
-        "large lr or ω): another CPU or thread count can move a replica's numbers. The robustness check reruns the "
-        "scorecard comparisons with every initial weight moved by one ulp, as far as they can change a verdict; a "
-        "verdict that survives it may still move on hardware we did not try.",
+        "- **Chaotic rounding.** Float32 training is chaotic in its last digits: another CPU or thread count can move "
+        "a replica's numbers; a verdict that survives the one-ulp check may still move on hardware we did not try.",
         f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
         f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
         f"magnitude, ×/÷{inspect.signature(verdicts.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
@@ -239,10 +236,8 @@ def methods_section(path):
         if c.cell_type == "markdown":
             src = _demote(c.source)
             if c.source.startswith("# "):
-                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts tables are in [Appendix "
-                       f"{appendix_label(path)}]({appendix_name(path)}): every neuron's equation, parameters, "
-                       "initialisation and source; every task's generator in full, its sizes and sanity baselines; "
-                       "every arch's width and exact parameter count; and the calibration sweep behind the protocol.")
+                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts full tables are in [Appendix "
+                       f"{appendix_label(path)}]({appendix_name(path)}).")
             c.source = src
     return cells
 
@@ -269,13 +264,10 @@ def provenance_section(verdict_rows, meta, history=None, results=None):
     the published `results`' counts (`replicas_text`)."""
     prov = "\n".join(f"| {k} | {md_escape(v)} |" for k, v in meta.items())
     cells = [_md_cell('<a id="provenance"></a>\n\n## Provenance\n\nHow this paper was made: the render '
-                      "[[ref:tab-render]]; the commit that last changed each claim's criterion (a criterion changed "
-                      "after its results were seen shows a commit later than the render's own) and the rounding "
-                      "check: machines round differently and chaotic training amplifies it, so each scorecard "
-                      "comparison was run again with every initial weight moved by one ulp "
-                      "(`Experiment(perturb=1)`) and a verdict that changes is reported as inconclusive "
-                      "[[ref:tab-checks]]; part by part, and only as far as a part could still change the verdict "
-                      "(the table names the parts not needed: no value of theirs could change it). Each notebook as it ran, every output kept, is an appendix (Contents). "
+                      "[[ref:tab-render]]; per claim, the commit that last changed its criterion and the robustness "
+                      "check (every scorecard comparison run again with every initial weight moved by one ulp, "
+                      "`Experiment(perturb=1)`, as far as a part could still change the verdict; a verdict that "
+                      "changes is inconclusive) [[ref:tab-checks]]. Each notebook as it ran is an appendix. "
                       f"The per-replica results are published next to this paper "
                       f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})), "
                       f"with every replica's logged scores at the training lengths the verdicts read "

@@ -94,8 +94,35 @@ def options_of(arch):
 
 
 def count_at(arch, in_dim, out_dim, width, depth, options):
-    with torch.device("meta"):
-        return count_params(RichMLP(arch, in_dim, out_dim, width, depth, **options))
+    """The parameter count of a model of these sizes, built on the meta device (nothing allocated).
+    Hidden layers after the first are alike, so a deep model's count is that of depths 1 and 2
+    extrapolated (exact, and as fast at depth 1000 as at depth 2)."""
+    def count(d):
+        with torch.device("meta"):
+            return count_params(RichMLP(arch, in_dim, out_dim, width, d, **options))
+    if depth <= 2:
+        return count(depth)
+    one = count(1)
+    return one + (depth - 1) * (count(2) - one)
+
+
+def _smallest_width(count):
+    """The smallest width whose model the neuron accepts (`count(width)` raises a ValueError below
+    it, e.g. v4-lowrank's rank above the width); a neuron that accepts no width raises its error."""
+    try:
+        count(1)
+        return 1
+    except ValueError:
+        count(MAX_WIDTH)                    # no width at all: the neuron's own message
+    lo, hi = 2, MAX_WIDTH
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            count(mid)
+            hi = mid
+        except ValueError:
+            lo = mid + 1
+    return lo
 
 
 def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
@@ -104,10 +131,12 @@ def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
     Raises ValueError naming the smallest feasible budget when no width is within 5%.
     """
     options = neurons.check_options(arch, options)
-    in_dim, out_dim, budget, depth = (validate.integer(n, v) for n, v in
-                                      (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget), ("depth", depth)))
+    in_dim, out_dim, budget = (validate.integer(n, v) for n, v in
+                               (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget)))
+    depth = validate.depth("depth", depth)
     count = lambda w: count_at(arch, in_dim, out_dim, w, depth, options)
-    lo, hi = 1, MAX_WIDTH
+    first = _smallest_width(count)
+    lo, hi = first, MAX_WIDTH
     if count(hi) < budget:
         raise ValueError(f"budget {budget} needs a width above {MAX_WIDTH} for {arch!r}")
     while lo < hi:                          # first width whose count reaches the budget
@@ -116,16 +145,16 @@ def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
             hi = mid
         else:
             lo = mid + 1
-    best = min({max(1, lo - 1), lo}, key=lambda w: (abs(count(w) - budget), w))
+    best = min({max(first, lo - 1), lo}, key=lambda w: (abs(count(w) - budget), w))
     n = count(best)
     if abs(n - budget) > TOLERANCE * budget:
         feasible = lambda c: f"{int(-(-c // (1 + TOLERANCE)))}-{int(c // (1 - TOLERANCE))}"
-        near = sorted({max(1, lo - 1), lo})
+        near = sorted({max(first, lo - 1), lo})
         nearest = " or ".join(f"{feasible(count(w))} (width {w})" for w in near)
         raise ValueError(
             f"no width of {arch!r} ({in_dim}->{out_dim}, depth {depth}) has a parameter count within "
-            f"5% of budget {budget}; the smallest feasible budget is {feasible(count(1)).split('-')[0]} "
-            f"(width 1 has {count(1)} parameters); nearest feasible budgets: {nearest}")
+            f"5% of budget {budget}; the smallest feasible budget is {feasible(count(first)).split('-')[0]} "
+            f"(width {first} has {count(first)} parameters); nearest feasible budgets: {nearest}")
     return best, n
 
 
@@ -166,13 +195,16 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     (see `options_of(arch)`): e.g. omega=30.0, init="siren".
     """
     options = neurons.check_options(arch, options)
-    in_dim, out_dim, depth = (validate.integer(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim), ("depth", depth)))
+    in_dim, out_dim = (validate.integer(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim)))
+    depth = validate.depth("depth", depth)
     if (width is None) == (budget is None):
         raise ValueError("give exactly one of width= or budget=")
+    if seed is not None:
+        seed = validate.seed("seed", seed)
     if width is None:
         width, _ = width_for_budget(arch, in_dim, out_dim, budget, depth, **options)
     width = validate.integer("width", width)
-    if seed is not None:
-        seed = validate.integer("seed", seed, minimum=0, maximum=validate.SEED_LIMIT - 1)
+    validate.model_memory("width", width, count_at(arch, in_dim, out_dim, width, depth, options),
+                          f"a {arch} model {in_dim}->{out_dim} of width {width} and depth {depth}")
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     return perturb_(RichMLP(arch, in_dim, out_dim, width, depth, generator=generator, **options), seed, perturb)

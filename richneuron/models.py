@@ -106,50 +106,42 @@ def count_at(arch, in_dim, out_dim, width, depth, options):
     return one + (depth - 1) * (count(2) - one)
 
 
-def _smallest_width(count):
-    """The smallest width whose model the neuron accepts (`count(width)` raises a ValueError below
-    it, e.g. v4-lowrank's rank above the width); a neuron that accepts no width raises its error."""
-    try:
-        count(1)
-        return 1
-    except ValueError:
-        count(MAX_WIDTH)                    # no width at all: the neuron's own message
-    lo, hi = 2, MAX_WIDTH
-    while lo < hi:
-        mid = (lo + hi) // 2
-        try:
-            count(mid)
-            hi = mid
-        except ValueError:
-            lo = mid + 1
-    return lo
-
-
 def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
     """(width, count): the width whose parameter count is closest to `budget`, within 5%.
 
-    Raises ValueError naming the smallest feasible budget when no width is within 5%.
+    Raises ValueError naming the smallest feasible budget when no width is within 5%. Widths the
+    neuron refuses (e.g. below v4-lowrank's fixed rank) are skipped; if it refuses every width, its
+    own error is raised.
     """
     options = neurons.check_options(arch, options)
     in_dim, out_dim, budget = (validate.integer(n, v) for n, v in
                                (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget)))
     depth = validate.depth("depth", depth)
-    count = lambda w: count_at(arch, in_dim, out_dim, w, depth, options)
-    first = _smallest_width(count)
-    lo, hi = first, MAX_WIDTH
-    if count(hi) < budget:
+    exact = lambda w: count_at(arch, in_dim, out_dim, w, depth, options)
+
+    def count(w):
+        """The count at width `w`, or None where the neuron refuses that width (too small for it)."""
+        try:
+            return exact(w)
+        except ValueError:
+            return None
+    lo, hi = 1, MAX_WIDTH
+    top = exact(hi)                         # a neuron that takes no width at all raises its own error here
+    if top < budget:
         raise ValueError(f"budget {budget} needs a width above {MAX_WIDTH} for {arch!r}")
+    reaches = lambda w: (c := count(w)) is not None and c >= budget
     while lo < hi:                          # first width whose count reaches the budget
         mid = (lo + hi) // 2
-        if count(mid) >= budget:
+        if reaches(mid):
             hi = mid
         else:
             lo = mid + 1
-    best = min({max(first, lo - 1), lo}, key=lambda w: (abs(count(w) - budget), w))
+    near = [w for w in sorted({max(1, lo - 1), lo}) if count(w) is not None]
+    best = min(near, key=lambda w: (abs(count(w) - budget), w))
     n = count(best)
     if abs(n - budget) > TOLERANCE * budget:
+        first = next(w for w in range(1, lo + 1) if count(w) is not None)    # the smallest width it takes
         feasible = lambda c: f"{int(-(-c // (1 + TOLERANCE)))}-{int(c // (1 - TOLERANCE))}"
-        near = sorted({max(first, lo - 1), lo})
         nearest = " or ".join(f"{feasible(count(w))} (width {w})" for w in near)
         raise ValueError(
             f"no width of {arch!r} ({in_dim}->{out_dim}, depth {depth}) has a parameter count within "

@@ -109,7 +109,7 @@ def why_broken(pool):
     procs, deadline = list((getattr(pool, "_processes", None) or {}).values()), time.monotonic() + 5.0
     for p in procs:
         p.join(max(0.0, deadline - time.monotonic()))
-    codes = {p.exitcode for p in procs} - {None, 0}
+    codes = {p.exitcode for p in procs} - {None, 0, -signal.SIGTERM}   # SIGTERM: the pool stopping the rest
     if MAIN_RERUN_EXIT in codes:
         return ("the main module, which every worker imports, calls rn.run outside an "
                 "`if __name__ == \"__main__\":` guard; put the call under one to train in parallel")

@@ -10,6 +10,7 @@ import os
 from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from . import validate
 from .pool import keep_heap
 
 SCHEDULER_ENV = "RICHNEURON_SCHEDULER"
@@ -35,13 +36,18 @@ def dask_executor(client):
 
 
 def scheduler_executor():
-    """The executor of the Dask scheduler named by $RICHNEURON_SCHEDULER, or None when it is unset."""
+    """The executor of the Dask scheduler named by $RICHNEURON_SCHEDULER, or None when it is unset;
+    a value that is no scheduler address is a ValueError naming the variable (`validate.scheduler`)."""
     addr = os.environ.get(SCHEDULER_ENV, "").strip()
     if not addr:
         return None
+    validate.scheduler(SCHEDULER_ENV, addr)
     if addr not in _CLIENTS:
         try:
             _CLIENTS[addr] = Client(addr, set_as_default=False, timeout="30s")
         except OSError as e:
             raise RuntimeError(f"{SCHEDULER_ENV}={addr}: cannot reach the Dask scheduler ({e})") from None
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{SCHEDULER_ENV}={addr!r} is not a Dask scheduler address Dask accepts ({e}); give "
+                             f"tcp://host:port, or unset {SCHEDULER_ENV} to train on this machine") from None
     return dask_executor(_CLIENTS[addr])

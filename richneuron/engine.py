@@ -67,6 +67,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
       of the cells the run returns. Left None, each is the one `make report` sets for its notebooks
       (`observe.from_environment`), or nothing.
     """
+    pool.leave_if_bootstrapping()                # a worker importing a module that calls run unguarded
     with warnings.catch_warnings():              # text bars where ipywidgets is missing
         warnings.simplefilter("ignore")
         from tqdm.auto import tqdm
@@ -77,10 +78,11 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     if not exps:
         raise ValueError("run() got an empty list of experiments")
     cache_dir, workers = validate.cache_dir(cache_dir), validate.workers(workers)   # before any training
+    executor = validate.executor(executor)
+    if executor is None and os.environ.get("RICHNEURON_SCHEDULER", "").strip():
+        validate.scheduler("RICHNEURON_SCHEDULER", os.environ["RICHNEURON_SCHEDULER"].strip())
     from_env = observe.from_environment()
     on_progress, on_cells = on_progress or from_env[0] or (lambda state: None), on_cells or from_env[1]
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise ValueError(f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}")
     cells = list({c.key: c for e in exps for c in e.typed_cells}.values())   # shared cells once
     done, waiting = {}, []
     for cell in cells:
@@ -154,29 +156,35 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             with own as ex:
                 # longest stacks first, so that no worker is left with a long one at the end
                 todo.sort(key=lambda c: c.model_steps * c.width ** 2 * c.depth, reverse=True)
-                futures = {}
+                futures, finished = {}, 0
                 try:
                     futures = {ex.submit(run_cell, stack): stack for stack in todo}
                     for fut in as_completed(futures):
                         finish(futures[fut], fut.result())
                         bar.update(futures[fut].model_steps)
+                        finished += 1
                 except BrokenProcessPool as err:
                     if executor is not None:
                         raise
                     # The worker processes could not start or died (a start method this Python cannot
-                    # use, a killed worker): finish the run here rather than fail it.
+                    # use, a killed worker): finish the run here rather than fail it, in one line.
                     for fut in futures:
                         fut.cancel()
+                    why = pool.why_broken(ex) or str(err) or type(err).__name__
                     pool.drop_local_pool(ex)
-                    print(f"richneuron: worker processes failed ({err or type(err).__name__}); "
-                          f"training the remaining stacks in this process", file=sys.stderr)
+                    what = ("failed", "the remaining stacks") if finished else ("could not start", "")
+                    print(f"richneuron: worker processes {what[0]} ({why}); training {what[1]}{' ' * bool(what[1])}"
+                          f"in this process instead", file=sys.stderr)
                     in_process(todo)
-                except BaseException:
+                except BaseException as err:
                     # Ctrl-C or a failed stack: finished stacks are already stored; stop the rest.
                     for fut in futures:
                         fut.cancel()
                     if executor is None:
                         pool.drop_local_pool(ex)
+                    elif isinstance(err, RuntimeError) and "after shutdown" in str(err):   # shut down meanwhile
+                        raise ValueError(f"executor {executor!r} was shut down during the run and takes no more "
+                                         f"work: give a running executor or None") from None
                     raise
     finally:
         bar.close()

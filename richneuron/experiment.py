@@ -92,7 +92,8 @@ class Experiment:
             """One value or a list of values (a sweep), each checked and normalised."""
             vals = [check(name, x) for x in validate.values(name, v)]
             return vals if listy(v) else vals[0]
-        self.archs, self.tasks = validate.values("archs", self.archs), validate.values("tasks", self.tasks)
+        self.archs = validate.names("archs", self.archs, "an arch id or a list/tuple of arch ids")
+        self.tasks = validate.names("tasks", self.tasks, "a task name or a list/tuple of task names")
         for a in self.archs:
             neurons.get(a)
         for t in self.tasks:
@@ -102,15 +103,16 @@ class Experiment:
         self.seeds = validate.seeds("seeds", self.seeds)
         if (self.budget is None) == (self.width is None):
             raise ValueError("give exactly one of budget= or width=")
-        for name in ("budget", "width", "depth", "steps"):
+        for name, check in (("budget", validate.integer), ("width", validate.integer), ("depth", validate.depth),
+                            ("steps", validate.steps)):
             if getattr(self, name) is not None:
-                setattr(self, name, norm(name, getattr(self, name), validate.integer))
+                setattr(self, name, norm(name, getattr(self, name), check))
+                validate.distinct(name, validate.values(name, getattr(self, name)), "each is one cell")
         self.lr = norm("lr", self.lr, validate.positive)
         validate.distinct("lr", validate.values("lr", self.lr))
         self.meta_lr_scale = norm("meta_lr_scale", self.meta_lr_scale, validate.positive)
         validate.distinct("meta_lr_scale", validate.values("meta_lr_scale", self.meta_lr_scale))
-        self.data_seed = norm("data_seed", self.data_seed,
-                              lambda n, v: validate.integer(n, v, minimum=0, maximum=validate.SEED_LIMIT - 1))
+        self.data_seed = norm("data_seed", self.data_seed, validate.seed)
         validate.distinct("data_seed", validate.values("data_seed", self.data_seed))
         if self.omega is not None:
             self.omega = norm("omega", self.omega, validate.positive)
@@ -133,6 +135,8 @@ class Experiment:
                     x = neurons.check_options(a, {k: x})[k]
             return x
         self.options = {k: norm(f"options[{k!r}]", v, lambda n, x, k=k: option(k, x)) for k, v in self.options.items()}
+        for k, v in self.options.items():
+            validate.distinct(f"options[{k!r}]", validate.values(f"options[{k!r}]", v), "each is one cell")
         if not isinstance(self.task_options, dict):
             raise ValueError(f"task_options must be a dict of task options, got {self.task_options!r}")
         for t in self.tasks:
@@ -152,7 +156,7 @@ class Experiment:
                 vals = validate.values(f"task_options[{k!r}]", v)
             for t in self.tasks:                                   # checked as every task takes it
                 checked = [tasks.check_options(t, {k: x})[k] for x in vals]
-            self._task_sweeps[k] = checked
+            self._task_sweeps[k] = validate.distinct(f"task_options[{k!r}]", checked, "each is one cell")
         self.task_options = {k: vals if len(vals) > 1 else vals[0] for k, vals in self._task_sweeps.items()}
         if self.log_every is not None:
             self.log_every = validate.integer("log_every", self.log_every)
@@ -164,6 +168,17 @@ class Experiment:
             self.protocol = check_point(self.protocol)
         # Build every cell once now, so that infeasible budgets fail before any training.
         self._cells = list(self._make_cells())
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name, value):
+        """Read-only once built: its cells were made from the arguments as given."""
+        if self.__dict__.get("_frozen"):
+            raise AttributeError(f"an Experiment cannot be changed after it is built (its cells are made then): "
+                                 f"use dataclasses.replace(experiment, {name}=...) or build a new Experiment")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        raise AttributeError(f"an Experiment cannot be changed after it is built: cannot delete {name!r}")
 
     def _make_cells(self):
         """One cell per (arch, task, swept value...) with the seeds, draws, ω, lr and meta-lr scales
@@ -212,7 +227,7 @@ class Experiment:
                                          omega=tuple(omegas), lr=tuple(float(v) for v in as_list(self.lr)),
                                          meta_lr_scale=(tuple(float(v) for v in scale) if isinstance(scale, list)
                                                         else float(scale))))
-                _check_memory(cell, n_params, len(probe.x_train))
+                _check_memory(cell, n_params, probe)
                 yield cell
 
     @property
@@ -289,16 +304,38 @@ def _probe(task, options, _cache={}):
     return _cache[key]
 
 
-def _check_memory(cell, n_params, n_points):
-    """ValueError when one cell would need more memory than this machine has."""
-    need, have = validate.cell_memory(cell.n_replicas, n_params, n_points, cell.width, cell.depth), \
-        validate.physical_memory()
+def _memory(probe, k, n_params, width, depth, draws):
+    """`validate.cell_memory` of a stack of `k` replicas on `draws` data draws of `probe`'s shape:
+    every tensor it holds (training and scored sets, stacked per draw when there are several)."""
+    sets = [(probe.x_train, probe.y_train), (probe.x_test, probe.y_test), *probe.extra.values()]
+    data = sum(t.numel() * t.element_size() for pair in sets for t in pair)
+    copies = 1 if draws == 1 else 2 * draws                 # the draws and their stacked copy
+    n_eval = max(len(x) for x, _ in sets)
+    return validate.cell_memory(k, n_params, len(probe.x_train), width, depth, n_eval, copies * data)
+
+
+def _check_memory(cell, n_params, probe):
+    """ValueError when one cell would need more memory than this machine has, naming what to lower:
+    the model (budget or width) or, when the model alone fits, the task's data (its point counts)."""
+    need = _memory(probe, cell.n_replicas, n_params, cell.width, cell.depth, len(cell.axes.data_seed))
+    have = validate.physical_memory()
     if have and need > have:
-        size = f"budget={cell.budget}" if cell.budget is not None else f"width={cell.width}"
+        n_points = len(probe.x_train)
+        sets = ", ".join(f"{len(x):,} {n} points" for n, x in (("test", probe.x_test),
+                                                                *((n, x) for n, (x, _) in probe.extra.items())))
+        model_only = validate.cell_memory(cell.n_replicas, n_params, n_points, cell.width, cell.depth)
+        if model_only <= have:          # the data and its scoring make the difference
+            given = [f"{k}={v:,}" for k, v in cell.task_options.items() if k in ("n_train", "n_test", "n_points")]
+            size = f"task_options {', '.join(given)}" if given else f"the data of task {cell.task!r}"
+            lower = "Lower n_train/n_test"
+        else:
+            size = f"budget={cell.budget}" if cell.budget is not None else f"width={cell.width}"
+            lower = "Lower the budget or width"
         raise ValueError(f"{size} is too large: the cell {cell.arch} on {cell.task} (width {cell.width}, "
-                         f"{n_params:,} parameters, {cell.n_replicas} replicas, {n_points} points) needs about "
-                         f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. Lower the budget or "
-                         f"width, or stack fewer seeds/lr/omega values in one cell")
+                         f"{n_params:,} parameters, {cell.n_replicas} replicas, {n_points:,} training and "
+                         f"{sets}) needs about "
+                         f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. {lower}, "
+                         f"or stack fewer seeds/lr/omega values in one cell")
 
 
 class Replica(NamedTuple):
@@ -448,7 +485,8 @@ class Cell:
         omega = self.replicas[0].omega
         n_params = models.count_at(self.arch, probe.in_dim, probe.out_dim, self.width, self.depth,
                                    {**self.options, **({} if omega is None else {"omega": omega})})
-        return validate.cell_memory(k, n_params, len(probe.x_train), self.width, self.depth)
+        draws = len({r.data_seed for r in self.replicas})
+        return _memory(probe, k, n_params, self.width, self.depth, min(k, draws))
 
 
 def as_cell(cell):

@@ -94,38 +94,59 @@ def options_of(arch):
 
 
 def count_at(arch, in_dim, out_dim, width, depth, options):
-    with torch.device("meta"):
-        return count_params(RichMLP(arch, in_dim, out_dim, width, depth, **options))
+    """The parameter count of a model of these sizes, built on the meta device (nothing allocated).
+    Hidden layers after the first are alike, so a deep model's count is that of depths 1 and 2
+    extrapolated (exact, and as fast at depth 1000 as at depth 2)."""
+    def count(d):
+        with torch.device("meta"):
+            return count_params(RichMLP(arch, in_dim, out_dim, width, d, **options))
+    if depth <= 2:
+        return count(depth)
+    one = count(1)
+    return one + (depth - 1) * (count(2) - one)
 
 
 def width_for_budget(arch, in_dim, out_dim, budget, depth=2, **options):
     """(width, count): the width whose parameter count is closest to `budget`, within 5%.
 
-    Raises ValueError naming the smallest feasible budget when no width is within 5%.
+    Raises ValueError naming the smallest feasible budget when no width is within 5%. Widths the
+    neuron refuses (e.g. below v4-lowrank's fixed rank) are skipped; if it refuses every width, its
+    own error is raised.
     """
     options = neurons.check_options(arch, options)
-    in_dim, out_dim, budget, depth = (validate.integer(n, v) for n, v in
-                                      (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget), ("depth", depth)))
-    count = lambda w: count_at(arch, in_dim, out_dim, w, depth, options)
+    in_dim, out_dim, budget = (validate.integer(n, v) for n, v in
+                               (("in_dim", in_dim), ("out_dim", out_dim), ("budget", budget)))
+    depth = validate.depth("depth", depth)
+    exact = lambda w: count_at(arch, in_dim, out_dim, w, depth, options)
+
+    def count(w):
+        """The count at width `w`, or None where the neuron refuses that width (too small for it)."""
+        try:
+            return exact(w)
+        except ValueError:
+            return None
     lo, hi = 1, MAX_WIDTH
-    if count(hi) < budget:
+    top = exact(hi)                         # a neuron that takes no width at all raises its own error here
+    if top < budget:
         raise ValueError(f"budget {budget} needs a width above {MAX_WIDTH} for {arch!r}")
+    reaches = lambda w: (c := count(w)) is not None and c >= budget
     while lo < hi:                          # first width whose count reaches the budget
         mid = (lo + hi) // 2
-        if count(mid) >= budget:
+        if reaches(mid):
             hi = mid
         else:
             lo = mid + 1
-    best = min({max(1, lo - 1), lo}, key=lambda w: (abs(count(w) - budget), w))
+    near = [w for w in sorted({max(1, lo - 1), lo}) if count(w) is not None]
+    best = min(near, key=lambda w: (abs(count(w) - budget), w))
     n = count(best)
     if abs(n - budget) > TOLERANCE * budget:
+        first = next(w for w in range(1, lo + 1) if count(w) is not None)    # the smallest width it takes
         feasible = lambda c: f"{int(-(-c // (1 + TOLERANCE)))}-{int(c // (1 - TOLERANCE))}"
-        near = sorted({max(1, lo - 1), lo})
         nearest = " or ".join(f"{feasible(count(w))} (width {w})" for w in near)
         raise ValueError(
             f"no width of {arch!r} ({in_dim}->{out_dim}, depth {depth}) has a parameter count within "
-            f"5% of budget {budget}; the smallest feasible budget is {feasible(count(1)).split('-')[0]} "
-            f"(width 1 has {count(1)} parameters); nearest feasible budgets: {nearest}")
+            f"5% of budget {budget}; the smallest feasible budget is {feasible(count(first)).split('-')[0]} "
+            f"(width {first} has {count(first)} parameters); nearest feasible budgets: {nearest}")
     return best, n
 
 
@@ -166,13 +187,16 @@ def build_model(arch, in_dim, out_dim, *, width=None, budget=None, depth=2, seed
     (see `options_of(arch)`): e.g. omega=30.0, init="siren".
     """
     options = neurons.check_options(arch, options)
-    in_dim, out_dim, depth = (validate.integer(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim), ("depth", depth)))
+    in_dim, out_dim = (validate.integer(n, v) for n, v in (("in_dim", in_dim), ("out_dim", out_dim)))
+    depth = validate.depth("depth", depth)
     if (width is None) == (budget is None):
         raise ValueError("give exactly one of width= or budget=")
+    if seed is not None:
+        seed = validate.seed("seed", seed)
     if width is None:
         width, _ = width_for_budget(arch, in_dim, out_dim, budget, depth, **options)
     width = validate.integer("width", width)
-    if seed is not None:
-        seed = validate.integer("seed", seed, minimum=0, maximum=validate.SEED_LIMIT - 1)
+    validate.model_memory("width", width, count_at(arch, in_dim, out_dim, width, depth, options),
+                          f"a {arch} model {in_dim}->{out_dim} of width {width} and depth {depth}")
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     return perturb_(RichMLP(arch, in_dim, out_dim, width, depth, generator=generator, **options), seed, perturb)

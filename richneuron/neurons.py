@@ -137,6 +137,7 @@ class Neuron(nn.Module):
 
     META = ()            # names of the meta (modulating) submodules / parameters
     OPTIONS = {}         # keyword options beyond in/width -> their declared constraint (validate)
+    LIMITS = {}          # option -> (in_features, width) -> its largest value in a layer of those sizes
     TAGS = ()            # families: "study" or "peers", and any of "adaptive", "glu", "periodic"
     SINE = None          # name of the Linear inside the sine (for init="siren")
     REVISION = 0         # raised when a neuron's computation or init changes: enters its cells' cache keys
@@ -151,7 +152,13 @@ class Neuron(nn.Module):
 
         @functools.wraps(init)
         def checked(self, in_features, width, *args, **options):
-            init(self, in_features, width, *args, **check_options(cls, options, only_declared=True))
+            options = check_options(cls, options, only_declared=True)
+            for k, limit in cls.LIMITS.items():
+                top = limit(in_features, width)
+                if options.get(k) is not None and options[k] > top:
+                    raise ValueError(f"{k} must be in range for a {cls.__name__} layer {in_features}->{width}: "
+                                     f"a whole number in 1..{top} (at most min(in, width)), got {options[k]!r}")
+            init(self, in_features, width, *args, **options)
         cls.__init__ = checked
 
     def __init__(self, in_features, width):
@@ -306,7 +313,7 @@ class V4LowRank(Neuron):
 
     y = LayerNorm((W1·x) ⊙ sin(ω·B·A·x + b) + W1·x); A: in→r (no bias), B: r→h (bias b).
     Rank rule (ours; the study gives none): r = max(1, ⌊min(in, h)·rank_fraction⌋),
-    rank_fraction = 0.25 by default, or a fixed `rank`. Parameters per layer:
+    rank_fraction = 0.25 by default, or a fixed `rank` in 1..min(in, h). Parameters per layer:
     h·(in + 1) + r·in + h·(r + 1) + 2·h. Init: PyTorch default (SIREN on B if asked).
     """
 
@@ -314,6 +321,7 @@ class V4LowRank(Neuron):
     OPTIONS = {"omega": OMEGA, "init": INIT, "layernorm": FLAG,
                "rank": validate.optional(validate.declared(validate.integer, minimum=1)),
                "rank_fraction": validate.declared(validate.real, low=0, high=1, high_open=False)}
+    LIMITS = {"rank": min}       # rank(B·A) <= min(in, width): a larger rank only adds parameters
     SINE = "B"
 
     def __init__(self, in_features, width, omega=1.0, init="default", layernorm=True,

@@ -17,7 +17,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
-__all__ = ["local_pool", "lease", "drop_local_pool", "keep_heap"]
+__all__ = ["local_pool", "lease", "drop_local_pool", "keep_heap", "leave_if_bootstrapping", "why_broken"]
+
+# The exit code of a worker that left because the parent's main module, which it imports while it
+# starts (a module run with `python -m`), calls `rn.run` at import (`leave_if_bootstrapping`).
+MAIN_RERUN_EXIT = 87
 
 
 def _glibc(name, *args):
@@ -87,6 +91,31 @@ def _preparation_without_main(get_preparation_data):
         return d                                 # with -m is still imported, as __mp_main__
     prepare.richneuron_patch = True
     return prepare
+
+
+def leave_if_bootstrapping():
+    """In a worker of this pool that is still starting, i.e. importing the parent's main module (a
+    module run with `python -m` is imported in every worker) which calls `rn.run` outside an
+    `if __name__ == "__main__":` guard: exit quietly with MAIN_RERUN_EXIT, which the parent reads
+    (`why_broken`) and reports in one line, instead of each worker printing a traceback."""
+    me = multiprocessing.current_process()
+    if me.name.startswith("richneuron-worker-") and getattr(me, "_inheriting", False):
+        raise SystemExit(MAIN_RERUN_EXIT)
+
+
+def why_broken(pool):
+    """Why the workers of a broken `pool` stopped, read from their exit codes (None if unknown). A
+    worker's pipe closes a moment before its exit code is set: each is waited for (5 s at most)."""
+    procs, deadline = list((getattr(pool, "_processes", None) or {}).values()), time.monotonic() + 5.0
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    codes = {p.exitcode for p in procs} - {None, 0, -signal.SIGTERM}   # SIGTERM: the pool stopping the rest
+    if MAIN_RERUN_EXIT in codes:
+        return ("the main module, which every worker imports, calls rn.run outside an "
+                "`if __name__ == \"__main__\":` guard; put the call under one to train in parallel")
+    if codes:
+        return f"a worker exited with code {', '.join(map(str, sorted(codes)))}"
+    return None
 
 
 def _patch_spawn():

@@ -420,7 +420,11 @@ STANDARD = tuple(available("standard"))     # the six standard tasks, in the stu
 
 
 def entry(name):
-    """The registered `Entry` of task `name`; ValueError listing the valid ids otherwise."""
+    """The registered `Entry` of task `name`; ValueError listing the valid ids otherwise (TypeError
+    for a name that is no str)."""
+    if not isinstance(name, str):
+        raise TypeError(f"a task is given by its name (a str), got {name!r} ({type(name).__name__}); "
+                        f"valid choices: {', '.join(available('all'))}")
     if name not in REGISTRY:
         raise ValueError(f"unknown task {name!r}; valid choices: {', '.join(available('all'))}")
     return REGISTRY[name]
@@ -465,12 +469,14 @@ def check_options(name, options):
 
 
 def make(name, seed=0, **options):
-    """Build task `name` with `seed`; `options` override the generator's keyword defaults."""
+    """Build task `name` with `seed` (a whole number in [0, 2**63), as `Experiment` takes it);
+    `options` override the generator's keyword defaults."""
     e = entry(name)
     valid = options_of(name)
     options = check_options(name, options)
+    seed = validate.seed("seed", seed)
     validation = options.get("validation", 0.0)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(seed)
     out = e.generator(gen, **{k: v for k, v in options.items() if k != "validation"})
     kind, xtr, ytr, xte, yte = out[:5]
     if kind != e.kind:
@@ -480,6 +486,11 @@ def make(name, seed=0, **options):
         # Hyper-parameter tuning: the last `validation` share of the (i.i.d.) training points
         # becomes the scored set; the test set proper and the extra sets are not returned.
         n_val = max(1, round(validation * len(xtr)))
+        if n_val >= len(xtr):
+            given = ", ".join(f"{k}={options[k]!r}" for k in ("n_train", "validation") if k in options)
+            raise ValueError(f"task {name!r} with {given} leaves no training point: validation={validation!r} holds "
+                             f"out {n_val} of its {len(xtr)} training points; give more training points (n_train) "
+                             f"or a smaller validation share")
         xtr, ytr, xte, yte, extra = xtr[:-n_val], ytr[:-n_val], xtr[-n_val:], ytr[-n_val:], {}
     return Task(name, kind, xtr.float(), ytr.float() if kind == "regression" else ytr.long(),
                 xte.float(), yte.float() if kind == "regression" else yte.long(),

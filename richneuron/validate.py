@@ -15,6 +15,9 @@ import tempfile
 from pathlib import Path
 
 SEED_LIMIT = 2 ** 63          # seeds are int64 in the tables and torch.Generator takes them
+MAX_DEPTH = 1000              # hidden layers: far beyond any depth these neurons train at full batch
+MAX_STEPS = 10 ** 7           # training steps of one run
+STEP_SECONDS = 1e-3           # about one step of a ~5K-parameter model on ~500 points (one CPU thread)
 
 
 def _show(v):
@@ -122,7 +125,10 @@ def options(owner, constraints, given, only_declared=False):
 
 
 def values(name, v):
-    """A swept argument as a non-empty list of its values (one value or a list/tuple/range/array)."""
+    """A swept argument as a non-empty list of its values (one value or a list/tuple/range/array);
+    a set or dict is a TypeError (a set has no order, so its sweep would have none)."""
+    if isinstance(v, (set, frozenset, dict)):
+        raise TypeError(f"{name} must be one value or a list/tuple of values, got {_show(v)}")
     v = plain(v)
     out = v if isinstance(v, list) else [v]
     if not out:
@@ -130,20 +136,91 @@ def values(name, v):
     return out
 
 
+def names(name, v, what):
+    """A non-empty list of distinct ids (str): one id or a list/tuple of them; `what` says what is
+    allowed (e.g. "a task name or a list/tuple of task names"). TypeError for anything else."""
+    v0 = v
+    v = v if isinstance(v, (set, frozenset, dict)) else plain(v)     # a set has no order: refused
+    if isinstance(v, str):
+        return [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise TypeError(f"{name} must be {what}, got {_show(v0)}")
+    return distinct(name, values(name, v), "each is one cell")
+
+
+def seed(name, v):
+    """A seed: a whole number in [0, 2**63) (NumPy integers and whole floats accepted)."""
+    return integer(name, v, minimum=0, maximum=SEED_LIMIT - 1)
+
+
 def seeds(name, v):
     """Seeds: a non-empty list of distinct integers in [0, 2**63)."""
-    out = [integer(name, s, minimum=0, maximum=SEED_LIMIT - 1) for s in values(name, v)]
+    out = [seed(name, s) for s in values(name, v)]
     dup = sorted({s for s in out if out.count(s) > 1})
     if dup:
         raise ValueError(f"{name} must be distinct (a repeated seed makes replicas ambiguous), got {dup} more than once")
     return out
 
 
-def distinct(name, vals):
+def distinct(name, vals, why="they are stacked replicas"):
+    """`vals` if no value repeats, else a ValueError naming the first repeated one."""
     dup = [x for i, x in enumerate(vals) if x in vals[:i]]
     if dup:
-        raise ValueError(f"{name} values must be distinct (they are stacked replicas), got {dup[0]!r} twice")
+        raise ValueError(f"{name} values must be distinct ({why}), got {dup[0]!r} twice")
     return vals
+
+
+def depth(name, v):
+    """Hidden layers: a whole number in 1..MAX_DEPTH."""
+    return integer(name, v, minimum=1, maximum=MAX_DEPTH)
+
+
+def _duration(seconds):
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:,.0f} seconds"
+
+
+def steps(name, v):
+    """Training steps: a whole number in 1..MAX_STEPS (the message gives the time more would take)."""
+    v = integer(name, v, minimum=1)
+    if v > MAX_STEPS:
+        raise ValueError(f"{name} must be in range: a whole number in 1..{MAX_STEPS:,}, got {v:,}; at about "
+                         f"{STEP_SECONDS * 1e3:g} ms a step (a ~5K-parameter model on ~500 points) one replica "
+                         f"would train for {_duration(v * STEP_SECONDS)}")
+    return v
+
+
+def executor(v):
+    """None or a running `concurrent.futures.Executor` instance (anything with .submit): a class
+    is a TypeError, an executor that has been shut down a ValueError."""
+    if v is None:
+        return None
+    if isinstance(v, type):
+        raise TypeError(f"executor must be an Executor instance, got the class {v.__name__}: "
+                        f"give {v.__name__}(...) or None (the default pool)")
+    if not callable(getattr(v, "submit", None)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (with .submit) or None, got {_show(v)}")
+    if getattr(v, "_shutdown", False) or getattr(v, "_shutdown_thread", False) or getattr(v, "_broken", False):
+        raise ValueError(f"executor {v!r} has been shut down (or is broken) and takes no work: "
+                         f"give a running executor or None (the default pool)")
+    return v
+
+
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def scheduler(env, addr):
+    """The Dask scheduler address in environment variable `env` (e.g. tcp://host:8786), or a
+    ValueError naming the variable and the valid form."""
+    import re
+    host_port = r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}"
+    if not re.fullmatch(rf"(({'|'.join(SCHEDULER_PROTOCOLS)})://)?{host_port}|inproc://\S+", addr):
+        raise ValueError(f"environment variable {env}={addr!r} is not a Dask scheduler address: give "
+                         f"tcp://host:port (or {', '.join(p + '://' for p in SCHEDULER_PROTOCOLS[1:])} host:port), "
+                         f"or unset {env} to train on this machine")
+    return addr
 
 
 def workers(v):
@@ -161,7 +238,10 @@ def cache_dir(path):
         return None
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"cache_dir must be a folder path or None, got {_show(path)}")
-    p = Path(path)
+    if isinstance(path, str) and not path.strip():
+        raise ValueError(f"cache_dir must be a folder path or None, got {path!r} (an empty path would be the "
+                         f"working directory): give a folder, e.g. 'build/cache', or None for no cache")
+    p = Path(os.path.expanduser(os.fspath(path)))          # "~/x" is the home folder's x, not ./~/x
     if p.exists() and not p.is_dir():
         raise ValueError(f"cache_dir {str(p)!r} is a file, not a folder; give a folder path (it is created if missing)")
     try:
@@ -199,8 +279,20 @@ def physical_memory():
         return None
 
 
-def cell_memory(n_replicas, n_params, n_points, width, depth):
+def cell_memory(n_replicas, n_params, n_points, width, depth, n_eval=0, data_bytes=0):
     """Rough bytes a cell needs in float32: 8 copies of its parameters (the models, the stack, the
-    flat vector, its gradient, Adam's two moments, the result) and ~16 activations per unit, layer
-    and point kept for the backward pass."""
-    return 4 * (8 * n_replicas * n_params + 16 * n_replicas * n_points * width * depth)
+    flat vector, its gradient, Adam's two moments, the result), ~16 activations per unit, layer
+    and training point kept for the backward pass, ~8 activations per unit of one layer for each
+    of the `n_eval` points of the largest scored set (test set; no backward pass), and the
+    `data_bytes` of the data it holds."""
+    return 4 * (8 * n_replicas * n_params + 16 * n_replicas * n_points * width * depth
+                + 8 * n_replicas * n_eval * width) + data_bytes
+
+
+def model_memory(name, value, n_params, what):
+    """ValueError naming `name`=`value` when the `n_params` float32 parameters of `what` (e.g. "a
+    vanilla model of width 10, depth 2") do not fit in this machine's memory, before allocating."""
+    need, have = 4 * n_params, physical_memory()
+    if have and need > have:
+        raise ValueError(f"{name}={value} is too large: {what} has {n_params:,} parameters, about "
+                         f"{need / 2**30:,.1f} GiB in float32; this machine has {have / 2**30:,.1f} GiB")

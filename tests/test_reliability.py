@@ -218,7 +218,7 @@ BAD_EXPERIMENTS = [
     (dict(E, budget=INF), "budget must be a whole number"),
     (dict(E, budget=10), "smallest feasible budget"),
     (dict(E, budget=5000, width=16), "exactly one of"),
-    (dict(E, depth=0), "depth must be positive"),
+    (dict(E, depth=0), "depth must be in range"),
     (dict(E, depth=2.5), "depth must be a whole number"),
     (dict(E, threads=1000), r"threads must be in range: a whole number in 1\.\.\d+, got 1000"),
     (dict(E, threads=0), "threads must be in range"),
@@ -250,26 +250,56 @@ def _file(tmp_path):
     return f
 
 
-BAD_RUNS = [
-    (lambda t: dict(cache_dir=_file(t)), "cache_dir .* is a file, not a folder"),
-    (lambda t: dict(cache_dir=_file(t) / "sub"), "cache_dir .* cannot be written"),
-    (lambda t: dict(cache_dir=5), r"cache_dir must be a folder path or None, got 5 \(int\)"),
-    (lambda t: dict(workers=0), "workers must be positive: a whole number >= 1, got 0"),
-    (lambda t: dict(workers="2"), r"workers must be a whole number >= 1, got '2' \(str\)"),
-    (lambda t: dict(workers=-1), "workers must be positive"),
-    (lambda t: dict(workers=2.5), "workers must be a whole number"),
-    (lambda t: dict(executor="dask"), "executor must be a concurrent.futures.Executor"),
+def _shut_down():
+    ex = ThreadPoolExecutor(1)
+    ex.shutdown()
+    return ex
+
+
+BAD_RUNS = [   # (arguments of run, the error, its message); ValueError for a bad value, TypeError for a wrong type
+    (lambda t: dict(cache_dir=_file(t)), ValueError, "cache_dir .* is a file, not a folder"),
+    (lambda t: dict(cache_dir=_file(t) / "sub"), ValueError, "cache_dir .* cannot be written"),
+    (lambda t: dict(cache_dir=5), ValueError, r"cache_dir must be a folder path or None, got 5 \(int\)"),
+    (lambda t: dict(cache_dir=""), ValueError, r"cache_dir must be a folder path or None, got '' \(an empty path"),
+    (lambda t: dict(workers=0), ValueError, "workers must be positive: a whole number >= 1, got 0"),
+    (lambda t: dict(workers="2"), ValueError, r"workers must be a whole number >= 1, got '2' \(str\)"),
+    (lambda t: dict(workers=-1), ValueError, "workers must be positive"),
+    (lambda t: dict(workers=2.5), ValueError, "workers must be a whole number"),
+    (lambda t: dict(executor="dask"), TypeError, "executor must be a concurrent.futures.Executor"),
+    (lambda t: dict(executor=ThreadPoolExecutor), TypeError,
+     "executor must be an Executor instance, got the class ThreadPoolExecutor: give ThreadPoolExecutor"),
+    (lambda t: dict(executor=_shut_down()), ValueError, "executor .* has been shut down .* give a running executor"),
 ]
 
 
-@pytest.mark.parametrize("make,match", BAD_RUNS, ids=[m[:30] for _, m in BAD_RUNS])
-def test_bad_run_arguments_are_rejected_before_any_training(tmp_path, monkeypatch, make, match):
+@pytest.mark.parametrize("make,error,match", BAD_RUNS, ids=[m[:30] for _, _, m in BAD_RUNS])
+def test_bad_run_arguments_are_rejected_before_any_training(tmp_path, monkeypatch, make, error, match):
     def no_training(*a, **k):
         raise AssertionError("a cell was trained before the arguments were checked")
     monkeypatch.setattr(rn.engine, "run_cell", no_training)
-    with pytest.raises(ValueError, match=match):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=match):
         rn.run(rn.Experiment(**dict(E, seeds=[0, 1])), progress=False, **make(tmp_path))
     assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_a_bad_scheduler_variable_is_named_before_any_training(monkeypatch):
+    monkeypatch.setattr(rn.engine, "run_cell", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setenv("RICHNEURON_SCHEDULER", "garbage")
+    with pytest.raises(ValueError, match=r"environment variable RICHNEURON_SCHEDULER='garbage' is not a Dask "
+                                         r"scheduler address: give tcp://host:port.*or unset RICHNEURON_SCHEDULER"):
+        rn.run(rn.Experiment(**dict(E, seeds=[0, 1])), progress=False)
+    from richneuron import validate
+    for ok in ("tcp://10.0.0.1:8786", "localhost:8786", "tls://sched.example.org:8786", "tcp://[::1]:8786"):
+        assert validate.scheduler("RICHNEURON_SCHEDULER", ok) == ok
+
+
+def test_cache_dir_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    from richneuron import validate
+    assert validate.cache_dir("~/x") == tmp_path / "home" / "x"
+    assert (tmp_path / "home" / "x").is_dir() and not (tmp_path / "~").exists()
 
 
 @pytest.mark.skipif(getattr(__import__("os"), "geteuid", lambda: 1)() == 0, reason="root can write anywhere")
@@ -281,6 +311,17 @@ def test_read_only_cache_dir_is_rejected_before_training(tmp_path):
 
 
 BAD_CALLS = [
+    (lambda: tasks.make("spiral", n_train=1, validation=0.5),
+     r"task 'spiral' with n_train=1, validation=0.5 leaves no training point.*\(n_train\) or a smaller validation"),
+    (lambda: rn.build_model("vanilla", 2, 1, width=10 ** 6), r"width=1000000 is too large: .* parameters, about "
+                                                             r".* GiB in float32; this machine has"),
+    (lambda: rn.build_model("v4-lowrank", 2, 1, width=16, rank=10 ** 4), r"rank must be in range .*1\.\.2"),
+    *[(lambda s=s: tasks.make("spiral", seed=s), f"seed must be {m}")
+      for s, m in (("abc", "a whole number"), (None, "a whole number"), (NAN, "a whole number"), (2 ** 70, "in range"),
+                   (-1, "in range"), (1.5, "a whole number"), ("3", "a whole number"), (True, "a whole number"))],
+    *[(lambda s=s: rn.build_model("vanilla", 2, 1, width=4, seed=s), f"seed must be {m}")
+      for s, m in (("abc", "a whole number"), (NAN, "a whole number"), (1.5, "a whole number"),
+                   ("3", "a whole number"), (True, "a whole number"))],
     (lambda: rn.build_model("vanilla", 2, 1, width=4, seed=-1), "seed must be in range"),
     (lambda: rn.build_model("vanilla", 2, 1, width=4, seed=2 ** 70), "seed must be in range"),
     (lambda: rn.build_model("vanilla", "2", 1, width=4), r"in_dim must be a whole number >= 1, got '2' \(str\)"),
@@ -296,6 +337,73 @@ BAD_CALLS = [
 def test_bad_library_calls_are_rejected(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_tasks_make_and_build_model_take_the_seeds_experiment_takes():
+    for s in (np.int64(3), np.uint8(3), 3.0):
+        assert torch.equal(tasks.make("spiral", seed=s).x_train, tasks.make("spiral", seed=3).x_train)
+        assert torch.equal(rn.build_model("vanilla", 2, 1, width=4, seed=s).head.weight,
+                           rn.build_model("vanilla", 2, 1, width=4, seed=3).head.weight)
+    with pytest.raises(TypeError, match="a task is given by its name .*valid choices: complex4d"):
+        tasks.make(["spiral"])
+
+
+# Issue 31: each input a user tried, refused before any training, quickly, naming the argument.
+ISSUE_31 = [
+    (dict(E, tasks={"spiral"}), TypeError, r"tasks must be a task name or a list/tuple of task names, got \{'spiral'\} \(set\)"),
+    (dict(E, tasks=[["spiral"]]), TypeError, r"tasks must be a task name or a list/tuple of task names, got \[\['spiral'\]\]"),
+    (dict(E, tasks={"spiral": 1}), TypeError, r"tasks must be a task name or .*\(dict\)"),
+    (dict(E, archs={"vanilla", "singlu"}), TypeError, r"archs must be an arch id or a list/tuple of arch ids"),
+    (dict(E, seeds={0, 1}), TypeError, r"seeds must be one value or a list/tuple of values, got \{0, 1\} \(set\)"),
+    (dict(E, depth=10 ** 5), ValueError, r"depth must be in range: a whole number in 1\.\.1000, got 100000"),
+    (dict(E, depth=10 ** 4), ValueError, r"depth must be in range: a whole number in 1\.\.1000, got 10000"),
+    (dict(E, budget=None, width=8, depth=10 ** 4), ValueError, r"depth must be in range"),
+    (dict(E, tasks="spiral", task_options={"n_train": 1, "validation": 0.5}), ValueError,
+     "with n_train=1, validation=0.5 leaves no training point"),
+    (dict(E, steps=10 ** 12), ValueError, r"steps must be in range: a whole number in 1\.\.10,000,000, got "
+                                          r"1,000,000,000,000; .* would train for 31\.7 years"),
+    (dict(E, archs="v4-lowrank", tasks="spiral", budget=None, width=16, options={"rank": 10 ** 4}), ValueError,
+     r"rank must be in range for a V4LowRank layer 2->16: a whole number in 1\.\.2 .*got 10000"),
+    (dict(E, archs="v4-lowrank", tasks="spiral", options={"rank": 10 ** 4}), ValueError, r"rank must be in range"),
+    (dict(E, archs=["vanilla", "vanilla"]), ValueError, "archs values must be distinct .* got 'vanilla' twice"),
+    (dict(E, tasks=["spiral", "memorize", "spiral"]), ValueError, "tasks values must be distinct .*'spiral' twice"),
+    (dict(E, steps=[5, 10, 5]), ValueError, "steps values must be distinct .* got 5 twice"),
+    (dict(E, budget=[5000, 5000]), ValueError, "budget values must be distinct"),
+    (dict(E, depth=[1, 1]), ValueError, "depth values must be distinct"),
+    (dict(E, options={"init": ["siren", "siren"]}), ValueError, r"options\['init'\] values must be distinct"),
+    (dict(E, tasks="spiral", task_options={"turns": [2.0, 2.0]}), ValueError,
+     r"task_options\['turns'\] values must be distinct .* got 2.0 twice"),
+]
+
+
+@pytest.mark.parametrize("kwargs,error,match", ISSUE_31, ids=[m[:40] for _, _, m in ISSUE_31])
+def test_issue_31_inputs_are_refused_quickly_and_named(kwargs, error, match):
+    t0 = __import__("time").perf_counter()
+    with pytest.raises(error, match=match):
+        rn.Experiment(**kwargs)
+    assert __import__("time").perf_counter() - t0 < 10
+
+
+def test_the_memory_check_counts_the_test_set(monkeypatch):
+    """A test set too large to score is refused at construction (naming n_test), as the user's
+    n_test=3*10**7 is on a 24 GiB machine: here 3*10**6 points on a machine of 2 GiB."""
+    from richneuron import validate
+    monkeypatch.setattr(validate, "physical_memory", lambda: 2 * 2 ** 30)
+    rn.Experiment(**dict(E, tasks="spiral", task_options={"n_test": 3 * 10 ** 4}))
+    with pytest.raises(ValueError, match=r"task_options n_test=3,000,000 is too large: .* 3,000,000 test points\) "
+                                         r"needs about .* GiB; this machine has 2.0 GiB. Lower n_train/n_test"):
+        rn.Experiment(**dict(E, tasks="spiral", task_options={"n_test": 3 * 10 ** 6}))
+
+
+def test_an_experiment_cannot_be_changed_after_it_is_built():
+    import dataclasses
+    ex = rn.Experiment(**E)
+    for name, value in (("seeds", [5]), ("steps", 10), ("archs", ["vanilla"])):
+        with pytest.raises(AttributeError, match=rf"cannot be changed .* dataclasses.replace\(experiment, {name}="):
+            setattr(ex, name, value)
+    assert ex.seeds == [0] and ex.steps == 5
+    other = dataclasses.replace(ex, steps=10)
+    assert other.steps == 10 and other.cells[0]["steps"] == 10 and ex.cells[0]["steps"] == 5
 
 
 ACCEPTED = [   # (as given, as written with plain Python values): the same experiment
@@ -425,3 +533,31 @@ def test_a_run_that_would_fill_the_disk_is_refused_before_training(tmp_path, mon
     with pytest.raises(ValueError, match="MiB free.*need about"):
         rn.run(exp, cache_dir=fresh, progress=False, workers=1)
     assert not [f for f in fresh.iterdir() if not f.name.startswith(".")]
+
+
+def test_workers_that_cannot_start_are_reported_in_one_line(tmp_path):
+    """A module run with `python -m` that calls rn.run without an `if __name__ == "__main__":` guard:
+    every worker imports it and would run it again; they leave quietly and the parent says so in
+    one line, then trains in its own process (no worker tracebacks)."""
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "unguarded.py").write_text(
+        "import richneuron as rn\n"
+        "ex = rn.Experiment(archs=['vanilla', 'singlu'], tasks='spiral', seeds=[0], steps=3, budget=None, width=4)\n"
+        "print('trained', len(rn.run(ex, workers=2, progress=False).metrics))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root, os.environ.get("PYTHONPATH", "")])}
+    env.pop("RICHNEURON_SCHEDULER", None)
+    t0 = __import__("time").perf_counter()
+    out = subprocess.run([sys.executable, "-m", "unguarded"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "trained 2"
+    assert "Traceback" not in out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("richneuron: worker processes could not start (the main module, which every worker "
+                               "imports, calls rn.run outside an `if __name__ == \"__main__\":` guard")
+    assert lines[0].endswith("training in this process instead")
+    assert __import__("time").perf_counter() - t0 < 60

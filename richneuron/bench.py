@@ -369,9 +369,12 @@ def dask_vs_pool(steps=300):
 
 # ----------------------------------------------------------------------------- what the report pays
 
-PURPOSES = ("robustness checks", "calibration", "tuning", "real data", "main grid", "protocol space", "sweeps")
+PURPOSES = ("study protocol", "robustness checks", "calibration", "tuning", "real data", "main grid", "protocol space",
+            "sweeps")
 PURPOSE_RULE = (
-    "Each trained cell (its replicas train together) gets the first purpose it meets: robustness checks (a replica "
+    "Each trained cell (its replicas train together) gets the first purpose it meets: study protocol (read only by "
+    "the finding notebooks run again at the study's likeliest protocol, `<notebook>@study`, their checks included); "
+    "robustness checks (a replica "
     "with perturb > 0, or kernels = torch, the check of renders before the one-ulp perturbation); calibration (read "
     "by notebook 00_methods only); tuning (trained on a validation share: task.validation > 0); real data (a real "
     "task); main grid (every replica at the default protocol: budget, depth, steps and lr of defaults.py, meta_lr_scale "
@@ -413,6 +416,8 @@ def purposes(results):
                                          readers=("readers", lambda v: set().union(*v) - {""}))
 
     def purpose(c):
+        if c["readers"] and all(n.endswith("@study") for n in c["readers"]):
+            return "study protocol"
         if c["check"]:
             return "robustness checks"
         if c["readers"] == {"00_methods"}:

@@ -72,14 +72,17 @@ def test_purpose_costs_sum_each_replica_once_by_hand():
         ("tune", 0, 256.0, "07_peers", {"task.validation": 0.25}),
         ("real", 0, 512.0, "09_real_data", {"task": "digits"}),
         ("omega", 0, 1024.0, "05_frequency_generalization", {"omega": 3.0}),
+        ("study", 0, 2048.0, "01_memorization@study,02_no_universal_neuron@study", {"steps": 99}),
+        ("studycheck", 0, 4096.0, "01_memorization@study", {"steps": 99, "perturb": 1}),
+        ("shared", 0, 8192.0, "01_memorization@study,01_memorization", {"lr": 3e-3}),   # read at ours too
     ]
     df = pd.DataFrame([{**base, "cell": c, "replica": k, "wall_seconds": w, "notebooks": n, **ch}
                        for c, k, w, n, ch in rows])
     t = bench.purpose_costs(df).set_index("purpose")
-    want = {"main grid": 3.0, "sweeps": 12.0 + 1024.0, "protocol space": 16.0, "robustness checks": 32.0 + 64.0,
-            "calibration": 128.0, "tuning": 256.0, "real data": 512.0}
+    want = {"main grid": 3.0, "sweeps": 12.0 + 1024.0 + 8192.0, "protocol space": 16.0, "robustness checks": 32.0 + 64.0,
+            "calibration": 128.0, "tuning": 256.0, "real data": 512.0, "study protocol": 2048.0 + 4096.0}
     assert t["core_seconds"].to_dict() == want
-    assert t.loc["sweeps", "cells"] == 2 and t.loc["sweeps", "replicas"] == 3 and t.loc["main grid", "replicas"] == 2
+    assert t.loc["sweeps", "cells"] == 3 and t.loc["sweeps", "replicas"] == 4 and t.loc["main grid", "replicas"] == 2
     assert t.loc["main grid", "model_steps"] == 2 * protocol.STEPS
     assert t["share"].sum() == pytest.approx(1.0) and list(t.index)[0] == "sweeps"
     text = bench.costs_table({"source": "x", "rows": t.reset_index().to_dict("records")})

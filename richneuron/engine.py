@@ -56,7 +56,9 @@ __all__ = ["Experiment", "Results", "run", "run_cell", "train_stack", "cost", "c
 def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=None, on_progress=None, on_cells=None):
     """Run `experiment` (or a list of them, as one pool of cells); returns `Results`.
 
-    cache_dir: finished cells are stored there (atomically) and reused on the next run.
+    cache_dir: finished cells are stored there (atomically) and reused on the next run. A store that
+      cannot be written (a read-only mount) is read without writing anything; only a run that would
+      train there (a cell or replica it lacks, or holds damaged) is refused, before any training.
     executor: any `concurrent.futures.Executor` (e.g. `distributed.Client().get_executor()`);
       by default the Dask scheduler named by the environment variable RICHNEURON_SCHEDULER
       (tcp://host:port) if it is set, else a process pool with `workers` processes (default:
@@ -77,7 +79,9 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             raise TypeError(f"run() takes an Experiment or a list of them, got {type(e).__name__}")
     if not exps:
         raise ValueError("run() got an empty list of experiments")
-    cache_dir, workers = validate.cache_dir(cache_dir), validate.workers(workers)   # before any training
+    cache_dir, workers = validate.cache_path(cache_dir), validate.workers(workers)   # before any training
+    read_only = None if cache_dir is None else validate.writable(cache_dir)   # why it cannot be written
+    writable = read_only is None
     executor = validate.executor(executor)
     if executor is None and os.environ.get("RICHNEURON_SCHEDULER", "").strip():
         validate.scheduler("RICHNEURON_SCHEDULER", os.environ["RICHNEURON_SCHEDULER"].strip())
@@ -86,7 +90,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     cells = list({c.key: c for e in exps for c in e.typed_cells}.values())   # shared cells once
     done, waiting = {}, []
     for cell in cells:
-        hit = load_cell(cache_dir, cell) if cache_dir else None
+        hit = load_cell(cache_dir, cell, writable) if cache_dir else None
         if hit:
             done[cell.key] = hit
         else:
@@ -95,11 +99,16 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
     for cell in waiting:
         for rk in cell.replica_keys:
             need.setdefault(rk, cell)
-    records = load_replicas(cache_dir, need) if cache_dir and need else {}
+    records = load_replicas(cache_dir, need, writable) if cache_dir and need else {}
+    if not writable:                           # a read-only store: refused only if something must be trained
+        missing = [c for c in waiting if not all(rk in records for rk in c.replica_keys)]
+        if missing:
+            raise validate.not_writable(cache_dir, read_only, len(missing),
+                                        sum(os.path.lexists(cache_dir / f"{c.key}.json") for c in missing))
     workers = workers or os.cpu_count() or 1
     todo = plan_stacks(waiting, [rk for rk in need if rk not in records], 1 if executor is None and workers == 1 else workers)
     stacked = {c.key for c in todo}
-    assembled = [c for c in waiting if c.key not in stacked]   # stored again, from their replicas
+    assembled = [c for c in waiting if c.key not in stacked and writable]   # stored again, from their replicas
     validate.disk_space(cache_dir, sum(validate.cell_disk(c.n_replicas, c.config) for c in todo + assembled),
                         len(todo) + len(assembled))   # before training
     total = sum(c.model_steps for c in todo)
@@ -116,7 +125,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
             if all(rk in records for rk in keys):
                 waiting.remove(cell)
                 res = assemble(cell, [records[rk] for rk in keys])
-                if cache_dir:
+                if cache_dir and writable:
                     save_cell(cache_dir, res)
                 done[res["key"]] = res
                 state["cells_done"] += 1
@@ -188,7 +197,7 @@ def run(experiment, *, cache_dir=None, progress=True, executor=None, workers=Non
                     raise
     finally:
         bar.close()
-        if cache_dir:
+        if cache_dir and writable:
             replica_index(cache_dir)             # the new entries indexed now, not at the next run
     if waiting:
         raise RuntimeError(f"{len(waiting)} cells could not be assembled from their replicas")

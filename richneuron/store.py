@@ -16,6 +16,10 @@ to date with the folder's entries whenever it is read (entries added since are r
 ones dropped; an unreadable index or one from another version is rebuilt), and a replica it names
 is served only after its whole entry passes `check_entry` and its key is recomputed from the
 entry's configuration.
+
+A store that cannot be written (a read-only mount) is read all the same: the loaders take
+`writable=False`, and then write nothing. The index is brought up to date in memory only, and a
+damaged entry is reported but neither removed nor recomputed (it serves nothing, like an absent one).
 """
 import hashlib
 import json
@@ -182,8 +186,9 @@ def check_entry(doc, blob, cell):
     return weights
 
 
-def load_cell(cache_dir, cell):
-    """The cached result of `cell` (a `Cell`), or None if absent; a damaged entry warns and returns None."""
+def load_cell(cache_dir, cell, writable=True):
+    """The cached result of `cell` (a `Cell`), or None if absent; a damaged entry warns and returns None
+    (`writable=False`: a read-only store, where nothing of it is removed)."""
     key = cell.key
     jpath, wpath = Path(cache_dir) / f"{key}.json", Path(cache_dir) / f"{key}.safetensors"
     if not os.path.lexists(jpath):
@@ -191,16 +196,19 @@ def load_cell(cache_dir, cell):
     try:
         return _read_entry(jpath, wpath, cell)
     except Exception as e:  # noqa: BLE001 - any damage means: recompute
-        _damaged(jpath, wpath, e, "recomputing it")
+        _damaged(jpath, wpath, e, "recomputing it", writable)
         return None
 
 
-def _damaged(jpath, wpath, error, then):
-    """Report a damaged entry (a RuntimeWarning); what of it is not a regular file is removed."""
+def _damaged(jpath, wpath, error, then, writable=True):
+    """Report a damaged entry (a RuntimeWarning); what of it is not a regular file is removed,
+    unless the store cannot be written (`writable=False`: the entry is only left unused)."""
+    then = then if writable else "not used (the store cannot be written, so it is not replaced)"
     warnings.warn(f"cache entry {jpath.name} is damaged ({type(error).__name__}: {error}); {then}",
                   RuntimeWarning, stacklevel=3)
-    _remove_if_not_regular(jpath)
-    _remove_if_not_regular(wpath)
+    if writable:
+        _remove_if_not_regular(jpath)
+        _remove_if_not_regular(wpath)
 
 
 def _read_entry(jpath, wpath, cell=None):
@@ -310,10 +318,11 @@ def replica_records(result, cell=None):
     return out
 
 
-def load_replicas(cache_dir, keys):
+def load_replicas(cache_dir, keys, writable=True):
     """{replica key: record (`replica_records`)} of those of `keys` the store holds in a sound
-    entry; a damaged entry warns and serves nothing (its replicas are trained again)."""
-    index = replica_index(cache_dir)
+    entry; a damaged entry warns and serves nothing (its replicas are trained again).
+    `writable=False`: a read-only store, where neither the index nor a damaged entry is written."""
+    index = replica_index(cache_dir, save=writable)
     stems = {}
     for rk in keys:
         if rk in index:
@@ -324,7 +333,7 @@ def load_replicas(cache_dir, keys):
         try:
             recs = replica_records(_read_entry(jpath, jpath.with_suffix(".safetensors")))
         except Exception as e:  # noqa: BLE001 - any damage means: recompute
-            _damaged(jpath, jpath.with_suffix(".safetensors"), e, "recomputing its replicas")
+            _damaged(jpath, jpath.with_suffix(".safetensors"), e, "recomputing its replicas", writable)
             continue
         out.update({rk: recs[rk] for rk in wanted if rk in recs})
     return out

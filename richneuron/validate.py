@@ -232,8 +232,9 @@ def threads(v):
     return integer("threads", v, minimum=1, maximum=os.cpu_count() or 1)
 
 
-def cache_dir(path):
-    """Create `path` if needed and check that files can be written there (ValueError otherwise)."""
+def cache_path(path):
+    """`path` as a folder `Path` (None for None), "~" expanded; ValueError if it is not a path or
+    names a file. Nothing is created: see `writable` and `cache_dir`."""
     if path is None:
         return None
     if not isinstance(path, (str, os.PathLike)):
@@ -244,13 +245,40 @@ def cache_dir(path):
     p = Path(os.path.expanduser(os.fspath(path)))          # "~/x" is the home folder's x, not ./~/x
     if p.exists() and not p.is_dir():
         raise ValueError(f"cache_dir {str(p)!r} is a file, not a folder; give a folder path (it is created if missing)")
+    return p
+
+
+def writable(p):
+    """None if files can be written in the folder `p` (created if missing), else why not (the
+    system's words, e.g. "Read-only file system")."""
     try:
         p.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=p, prefix=".write-test.", suffix=".tmp"):
             pass                        # a random name: threads that probe at once never share one
     except OSError as e:
-        raise ValueError(f"cache_dir {str(p)!r} cannot be written ({e.strerror or e}); give a writable folder") from None
+        return e.strerror or str(e)
+    return None
+
+
+def cache_dir(path):
+    """Create `path` if needed and check that files can be written there (ValueError otherwise).
+    (`engine.run` reads a store it cannot write, and refuses only a run that would train: see
+    `not_writable`.)"""
+    p = cache_path(path)
+    why = None if p is None else writable(p)
+    if why is not None:
+        raise ValueError(f"cache_dir {str(p)!r} cannot be written ({why}); give a writable folder")
     return p
+
+
+def not_writable(p, why, n_missing, n_damaged=0):
+    """ValueError before any training: `n_missing` cells (`n_damaged` of them with a damaged
+    entry) are not in the store `p`, which cannot be written (`why`)."""
+    cells = f"{n_missing} cell is" if n_missing == 1 else f"{n_missing} cells are"
+    damaged = f" ({n_damaged} of them with a damaged entry, see the warnings above)" if n_damaged else ""
+    return ValueError(f"cache_dir {str(p)!r} cannot be written ({why}); {cells} not in it{damaged} and would "
+                      f"have to be trained: give a writable folder (a store that holds every cell of the run "
+                      f"is read without writing)")
 
 
 def cell_disk(n_replicas, cfg):

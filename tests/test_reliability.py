@@ -303,11 +303,22 @@ def test_cache_dir_expands_the_home_folder(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(getattr(__import__("os"), "geteuid", lambda: 1)() == 0, reason="root can write anywhere")
-def test_read_only_cache_dir_is_rejected_before_training(tmp_path):
+def test_read_only_cache_dir_with_misses_is_rejected_before_training_and_a_complete_one_read(tmp_path, monkeypatch):
     ro = tmp_path / "ro"
-    ro.mkdir(mode=0o500)
-    with pytest.raises(ValueError, match="cannot be written"):
-        rn.run(rn.Experiment(**E), cache_dir=ro, progress=False)
+    want = rn.run(rn.Experiment(**E), cache_dir=ro, progress=False, workers=1)
+    paths = [*ro.rglob("*"), ro]
+    for p in paths:
+        p.chmod(0o500 if p.is_dir() else 0o400)
+    try:
+        monkeypatch.setattr(rn.engine, "run_cell", lambda *a, **k: pytest.fail("trained"))
+        with pytest.raises(ValueError, match="cannot be written .* not in it and would have to be trained"):
+            rn.run(rn.Experiment(**dict(E, seeds=[0, 1, 2])), cache_dir=ro, progress=False)
+        got = rn.run(rn.Experiment(**E), cache_dir=ro, progress=False)        # every cell stored: read
+        pd.testing.assert_frame_equal(got.metrics.drop(columns="wall_seconds"),
+                                      want.metrics.drop(columns="wall_seconds"))
+    finally:
+        for p in paths:
+            p.chmod(0o700 if p.is_dir() else 0o600)
 
 
 BAD_CALLS = [

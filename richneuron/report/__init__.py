@@ -10,7 +10,8 @@ script loaded from the network). Each executed notebook is also rendered with it
 
 The package, by job: `execute` runs a notebook and renders one to HTML; `criteria` dates each
 claim's criterion from git; `scorecard` states the verdict rows (scorecard, abstract, a claim's
-sentences, the summary figure); `numbering` numbers and captions the figures and tables;
+sentences, the summary figure); `prose` renders the paper's fixed prose from its templates
+(templates/prose/); `numbering` numbers and captions the figures and tables;
 `paper` assembles the paper and its appendices; `publish` writes the per-replica results and
 the README's tables; `compare` compares two renders; `files` names the root and the published
 files. `build` (here) runs them in order and `main` is the command line.

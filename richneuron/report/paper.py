@@ -14,6 +14,7 @@ from .. import neurons, notebook as nbk, protocol, stats, summary, tasks, verdic
 from .criteria import criteria_history, history_table
 from .files import DICTIONARY_FILE, HISTORY_FILE, RESULTS_FILE
 from .numbering import number_figures, number_tables, resolve_refs, shown_here, table_figure
+from .prose import render
 from .scorecard import (PROTOCOLS, abstract, checks_table, claim_anchor, claim_text, criterion_short, md_escape, ordered,
                         scorecard, scorecard_caption)
 
@@ -44,46 +45,12 @@ def limitations(verdict_rows=()):
     eps = float(torch.finfo(torch.float32).eps)
     knobs = {t: tasks.difficulty(t)[0] for t in tasks.STANDARD}
     difficulty = ", ".join(f"{t} {k} = {tasks.options_of(t)[k]}" for t, k in knobs.items())
-    return "\n".join([
-        '<a id="limitations"></a>', "", "## Limitations", "",
-        "- The study's code, data generators and hyperparameters are not public; our generators and protocol are "
-        "documented choices (Methods, `richneuron/tasks.py`), so a verdict says whether a claim holds under *our* "
-        "protocol and the sweeps shown, not whether the study's own runs were wrong. Every task is synthetic: "
-        "generators we wrote because the study published none.",
-        f"- **Learning rate.** Every arch trains at one constant learning rate, {protocol.LR:g} (Adam), chosen for the "
-        "study's neurons together by the rule in Methods; an arch whose best rate lies elsewhere is judged off its "
-        "optimum. Only some claims are re-judged at swept rates, and notebook 07's tuned rates come from one trial "
-        "per rate on a validation split.",
-        f"- **ω.** Every sine neuron runs at ω = {sine_omega:g} unless a finding sweeps it (05, 06); SIREN at its "
-        f"paper's ω0 = {siren_omega:g}. A claim about a sine neuron is a claim at that frequency scale.",
-        f"- **Task difficulty.** Each task is judged at one difficulty (the generator defaults: {difficulty}); the "
-        "ordering of neurons can change with difficulty, as notebook 02's difficulty sweep shows where it was run.",
-        f"- **The data draw.** Replicas are (data draw, seed) pairs, {protocol.SEEDS} seeds on each of "
-        f"{protocol.DATA_SEEDS} draws, the same draws for every arch. The draw is the unit of inference: seeds "
-        "are averaged within a draw and the archs compared by a paired t across the draws "
-        f"({protocol.DATA_SEEDS - 1} degrees of freedom), so an arch-by-draw interaction widens the interval "
-        "instead of passing for a skill difference.",
-        f"- **Small errors.** Training and scoring are in float32 (machine epsilon {eps:.2g}). No fixed floor "
-        "decides whether a ratio of small errors is a measurement: it is judged unless the robustness check's "
-        f"runs of the same comparison move it by more than the claimed effect's band (a factor {verdicts.BAND:.2g}).",
-        "- **Adam's normalisation.** Adam divides every parameter's step by the running RMS of its own gradient, "
-        "so a modulating (meta) matrix whose gradients are far smaller than the direct ones still moves at the "
-        "same rate: \"gradient competition\" (meta gradients drowned by the direct ones) is a statement about "
-        "plain SGD and cannot be tested as stated under Adam. Notebook 03 reports the gradient norms and a "
-        "meta-learning-rate sweep instead; its verdict on that part is about those.",
-        "- **Untuned peers.** The published peers (GLU family, SIREN, Snake, FAN) run at our protocol with their "
-        "reference initialisation and default options, without the per-model tuning their papers used beyond the "
-        "learning-rate sweep of notebook 07; a peer ranked low here may rank higher tuned.",
-        "- **Chaotic rounding.** Float32 training is chaotic in its last digits: another CPU or thread count can move "
-        "a replica's numbers; a verdict that survives the one-ulp check may still move on hardware we did not try.",
-        f"- **Our margins.** The equivalence margins (×{stats.EQUIVALENCE['log']:g} for errors, "
-        f"{100 * stats.EQUIVALENCE['linear']:g} pp for accuracies) and the magnitude band (the claimed order of "
-        f"magnitude, ×/÷{inspect.signature(verdicts.magnitude).parameters['band'].default:.3g}) are our choices (each criterion's history, "
-        "Provenance, says when it was last revised); other choices can move a verdict between *not replicated* and *inconclusive*.",
-        f"- **Toy scale.** {protocol.BUDGET:,} parameters per model at the default protocol (other budgets only "
-        "where a notebook sweeps them, up to notebook 07's scale sweep), full-batch Adam, CPU float32; nothing "
-        "here speaks for large models.",
-        ""])
+    return render("limitations", lr=protocol.LR, sine_omega=sine_omega, siren_omega=siren_omega,
+                  difficulty=difficulty, seeds=protocol.SEEDS, data_seeds=protocol.DATA_SEEDS,
+                  dof=protocol.DATA_SEEDS - 1, eps=eps, band=verdicts.BAND,
+                  equivalence_log=stats.EQUIVALENCE["log"], equivalence_pp=100 * stats.EQUIVALENCE["linear"],
+                  magnitude_band=inspect.signature(verdicts.magnitude).parameters["band"].default,
+                  budget=protocol.BUDGET) + "\n"
 
 
 def _html_output(text):
@@ -148,9 +115,8 @@ def appendix(path, paper_name="index.html"):
             break
     number_figures(cells, f"{label}.")
     number_tables(cells, f"{label}.")
-    head = (f"[← The paper]({'../' + paper_name}) · [its section on this notebook](../{paper_name}#{_anchor(stem)})"
-            f"\n\nAppendix {label} is notebook `{stem}` as it ran for this paper, every output kept; the code of a "
-            f"cell is folded under it (click *code* to open it). " + shown_here(cells, "It shows"))
+    head = render("appendix_head", paper=paper_name, anchor=_anchor(stem), label=label, stem=stem,
+                  shown=shown_here(cells, "It shows"))
     out = nbformat.v4.new_notebook()
     out.metadata["title"] = f"Appendix {label}: {title}"
     out.cells = cells[:1] + [_md_cell(head, f"{stem[:2]}-appendix-head")] + cells[1:]
@@ -201,16 +167,14 @@ def finding_section(path, rows, answers):
     nb, cells = _notebook_cells(path)
     stem = path.stem
     used, out = set(), []
-    out.append(_md_cell(f'<a id="{_anchor(stem)}"></a>\n\n## {notebook_title(nb, stem)}\n\n{_intro(nb)}\n\nEvery table and '
-                        f"figure of this notebook, with its code: [Appendix {appendix_label(path)}]"
-                        f"({appendix_name(path)}).", f"{stem[:2]}-section"))
+    out.append(_md_cell(render("section_intro", anchor=_anchor(stem), title=notebook_title(nb, stem), intro=_intro(nb),
+                               label=appendix_label(path), appendix=appendix_name(path)), f"{stem[:2]}-section"))
     for r in rows:
         outs, names = _evidence_figures(r.get("evidence", ""), cells, used)
         short = criterion_short(r.get("criterion", ""))
-        out.append(_md_cell(f'<a id="{claim_anchor(r["claim_id"])}"></a>\n\n### Claim: {md_escape(r["claim"])}\n\n'
-                            f"**Criterion.** {md_escape(short)}"
-                            + (f" (every branch: [Appendix {appendix_label(path)}]({appendix_name(path)}))"
-                               if short != r.get("criterion", "") else ""),
+        out.append(_md_cell(render("claim_heading", anchor=claim_anchor(r["claim_id"]), claim=md_escape(r["claim"]),
+                                   criterion=md_escape(short), shortened=short != r.get("criterion", ""),
+                                   label=appendix_label(path), appendix=appendix_name(path)),
                             f"{stem[:2]}-{r['claim_id']}"))
         if outs:
             c = nbformat.v4.new_code_cell(source="", outputs=outs)
@@ -236,8 +200,8 @@ def methods_section(path):
         if c.cell_type == "markdown":
             src = _demote(c.source)
             if c.source.startswith("# "):
-                src = (f'<a id="{_anchor(path.stem)}"></a>\n\n' + src + f"\n\nIts full tables are in [Appendix "
-                       f"{appendix_label(path)}]({appendix_name(path)}).")
+                src = render("methods_heading", anchor=_anchor(path.stem), heading=src, label=appendix_label(path),
+                             appendix=appendix_name(path))
             c.source = src
     return cells
 
@@ -252,43 +216,25 @@ def replicas_text(results):
     r = results[results["repeats"].fillna("").eq("")] if "repeats" in results else results
     nothing = r[r["learnt_nothing"].astype(bool)]
     top = nothing["task"].value_counts().head(3)
-    where = (" (most on " + ", ".join(f"{t} {n:,}" for t, n in top.items()) + ")") if len(top) else ""
-    return (f"Of its {len(r):,} replicas, {int(r['diverged'].astype(bool).sum()):,} diverged (left out of the "
-            f"statistics and counted) and {len(nothing):,} learnt nothing{where}: a score no better than their own "
-            f"constant baseline (on a shifted test range, a training fit no better than the constant's; counted, and "
-            f"kept in the statistics: [Methods](#sec-00)).")
+    return render("replicas", replicas=len(r), diverged=int(r["diverged"].astype(bool).sum()),
+                  learnt_nothing=len(nothing), most_on=list(top.items()))
 
 
 def provenance_section(verdict_rows, meta, history=None, results=None):
     """Provenance: the render, the checks, `history` (`criteria_history`, read once by `assemble`) and
     the published `results`' counts (`replicas_text`)."""
     prov = "\n".join(f"| {k} | {md_escape(v)} |" for k, v in meta.items())
-    cells = [_md_cell('<a id="provenance"></a>\n\n## Provenance\n\nHow this paper was made: the render '
-                      "[[ref:tab-render]]; per claim, the commit that last changed its criterion and the robustness "
-                      "check (every scorecard comparison run again with every initial weight moved by one ulp, "
-                      "`Experiment(perturb=1)`, as far as a part could still change the verdict; a verdict that "
-                      "changes is inconclusive) [[ref:tab-checks]]. Each notebook as it ran is an appendix. "
-                      f"The per-replica results are published next to this paper "
-                      f"([{RESULTS_FILE}]({RESULTS_FILE}), columns in [{DICTIONARY_FILE}]({DICTIONARY_FILE})), "
-                      f"with every replica's logged scores at the training lengths the verdicts read "
-                      f"([{HISTORY_FILE}]({HISTORY_FILE})). " + replicas_text(results),
-                      "provenance")]
-    cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", "The render: code, machine, "
-                                      "mode, runtimes and cells behind this paper.", "render"), "provenance-render"))
+    cells = [_md_cell(render("provenance", results_file=RESULTS_FILE, dictionary_file=DICTIONARY_FILE,
+                             history_file=HISTORY_FILE, replicas=replicas_text(results)), "provenance")]
+    cells.append(_html_cell(_md_table(f"| item | value |\n|---|---|\n{prov}\n", render("render_caption"), "render"),
+                            "provenance-render"))
     if verdict_rows:
-        cells.append(_html_cell(_md_table(checks_table(verdict_rows), "Per claim: the commit that last changed its "
-                                          "criterion (the criterion is in the claim's section) and the rounding "
-                                          "check, its verdict computed again from runs with every initial weight moved by one ulp "
-                                          "(ours with them: in the claim's section), with the parts it checked and "
-                                          "those it did not need and the model-steps of each.", "checks"),
+        cells.append(_html_cell(_md_table(checks_table(verdict_rows), render("checks_caption"), "checks"),
                                 "provenance-checks"))
     if history:
-        cells.append(_md_cell("Every committed render of the scorecard (`paper/verdicts.json` in git, "
-                              "`report.criteria_history`), the verdict each gave, and whether a claim's criterion "
-                              "changed after a render had shown its verdict [[ref:tab-history]].", "provenance-history-text"))
-        cells.append(_html_cell(_md_table(history_table(history), "Criteria history from git: per claim, every "
-                                          "committed render's verdict, and whether its criterion was stated before "
-                                          "the data.", "history"), "provenance-history"))
+        cells.append(_md_cell(render("history_intro"), "provenance-history-text"))
+        cells.append(_html_cell(_md_table(history_table(history), render("history_caption"), "history"),
+                                "provenance-history"))
     return cells
 
 
@@ -302,8 +248,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
     paper = nbformat.v4.new_notebook()
     paper.metadata["title"] = TITLE
     history = criteria_history()           # git, read once: the scorecard's marks and Provenance's table
-    mode = ("\n\n**This is a quick smoke-test build (few archs, seeds and steps): its numbers are not the "
-            "report's results.**" if quick else "")
+    mode = "\n\n" + render("quick_notice") if quick else ""
     cells = [_md_cell(f"# {TITLE}{mode}", "title"),
              _html_cell(f'<section id="abstract"><p><b>Abstract.</b></p>'
                         f"{markdown2html_mistune(abstract(verdict_rows, answers))}</section>", "abstract")]
@@ -334,10 +279,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
             s = finding_section(path, by_nb.get(path.stem[:2], []), answers_by.get(path.stem[:2], []))
         sections.append(s)
     toc += ["- [Limitations](#limitations)", "- [Provenance](#provenance)"]
-    intro = [_md_cell('<a id="scorecard"></a>\n\nEach claim of the study beside our measurement [[ref:fig-summary]] '
-                      "and its verdicts [[ref:tab-scorecard]]. Each verdict is computed in its notebook from the "
-                      "criterion in its file under richneuron/criteria/, shown in its notebook before the runs; how a "
-                      "verdict follows from its parts is in [Methods](#sec-00) (the statistics).", "scorecard-intro")] if verdict_rows else []
+    intro = [_md_cell(render("scorecard_intro"), "scorecard-intro")] if verdict_rows else []
     cells[3 if summary_png is not None else 2:3 if summary_png is not None else 2] = intro
     cells.append(_md_cell("\n".join(toc), "contents"))
     tail = [_md_cell(limitations(verdict_rows), "limitations")] + provenance_section(verdict_rows, meta, history, results)

@@ -9,6 +9,7 @@ import pandas as pd
 from .. import neurons, plots, protocol, published, stats, summary, tasks, verdicts
 from .criteria import revised_after_data
 from .files import SUMMARY_FIGURE
+from .prose import render
 
 STUDY_PAGE = "https://huggingface.co/anshdadhich/richneuron-vs-vanilla-benchmark"
 STUDY_CITATION = f"anshdadhich, 2025, Hugging Face repository [anshdadhich/richneuron-vs-vanilla-benchmark]({STUDY_PAGE})"
@@ -150,13 +151,9 @@ REVISED_MARK = ' <span class="rn-revised" title="criterion revised after its res
 
 
 def scorecard_caption(verdict_rows):
-    return ("The scorecard: each claim of the study in its order, the study's value and ours on the same scale "
-            "(ratios ×, accuracy gaps in pp), the verdict at our protocol and at the protocol that best fits the "
-            "study's own table (notebook 08), and the share of the sampled protocol space where the claim holds. "
-            "A row links to its section, which gives the criterion and the reasons; † marks a claim whose "
-            "criterion was revised after a committed render had shown its results (Provenance: criteria history)."
-            + next((f" The study's likeliest protocol: {at['protocol']}." for r in verdict_rows
-                    for at in [r.get("at_study_protocol")] if isinstance(at, dict) and at.get("protocol")), ""))
+    return render("scorecard_caption", study_protocol=next(
+        (at["protocol"] for r in verdict_rows for at in [r.get("at_study_protocol")]
+         if isinstance(at, dict) and at.get("protocol")), None))
 
 
 def check_parts_text(r):
@@ -263,16 +260,9 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
     counts = pd.Series([r["verdict"] for r in rows], dtype=object).value_counts()
     found = ", ".join(f"{counts.get(v, 0)} {v}" for v in verdicts.VERDICTS if counts.get(v, 0)) or "none judged"
     held = [r for r in rows if r["verdict"] in (verdicts.REPLICATED, verdicts.CONDITIONAL)]
-    first = [
-        f"The study *Beyond Linear Neurons* claimed that richer neurons such as SinGLU, sin(ω·Wg·x) ⊙ (Wv·x), beat "
-        f"a plain ReLU MLP at a matched parameter budget, in {n} headline claims on toy tasks ({STUDY_CITATION}); "
-        f"its benchmark scripts and results files are listed but not available, and it states no data generators "
-        f"or hyperparameters.",
-        f"We re-ran it with {len(neurons.available())} of its neuron designs and {len(tasks.available())} tasks "
-        f"under a documented protocol and judged every claim by the criterion its finding module states (a paired "
-        f"t across {protocol.DATA_SEEDS} data draws shared by every arch, seeds averaged within a draw, "
-        f"Holm-corrected; no effect only from an equivalence test).",
-        f"Of the {n} claims, {found}" + (f", {len(missing)} not judged" if missing else "") + " (Figure 1, Table 1)."]
+    first = [render("abstract", claims=n, citation=STUDY_CITATION, neurons=len(neurons.available()),
+                    tasks=len(tasks.available()), data_seeds=protocol.DATA_SEEDS, found=found,
+                    not_judged=len(missing))]
     first += [s for s in [study_protocol_text(rows)] if s]
     first += [s for s in [one_reason(verdict_rows)] if s]
     more = []
@@ -282,15 +272,12 @@ def abstract(verdict_rows, answers=(), limit=ABSTRACT_WORDS):
     far = [(r, e) for r, e in gaps if e and e["published"] is not None and e["low"] is not None
            and not e["low"] <= e["published"] <= e["high"]]
     if far:
-        more.append(f"For {len(far)} of the {sum(1 for _, e in gaps if e and e['low'] is not None)} claims with one "
-                    f"effect and its interval, the study's published effect lies outside our 95% interval ("
-                    + ", ".join(summary.short_claim(r) for r, e in far) + ").")
+        more.append(render("abstract_outside", outside=[summary.short_claim(r) for r, e in far],
+                           with_interval=sum(1 for _, e in gaps if e and e["low"] is not None)))
     judged = [r for r in rows if r.get("protocol_share") is not None]
     if judged:
         shares = sorted(r["protocol_share"] for r in judged)
-        more.append(f"Across the sampled protocol space (learning rate, ω, training length, initialisation, "
-                    f"difficulty), a claim holds at a median {shares[len(shares) // 2]:.0%} of the protocols by "
-                    "notebook 08's reduced criterion.")
+        more.append(render("abstract_space", median_share=shares[len(shares) // 2]))
     more += [f"{a['question']} {a['answer']}" for a in answers]
     text = " ".join(first)
     for s in more:

@@ -291,11 +291,9 @@ def score_column(metrics):
 
 
 # Replicas that learnt nothing: finite, so not diverged, yet no better than a constant on the test set.
-LEARNT_NOTHING_RULE = ("a replica that did not diverge but whose test score is no better than its own draw's "
-                       "constant baseline (test MSE ≥ its predict-mean MSE; test accuracy ≤ its majority-class "
-                       "accuracy; on a task whose test range is shifted, its final training MSE ≥ a constant's on its own "
-                       "training set) is flagged `learnt_nothing` and counted beside the diverged; it stays in the "
-                       "statistics and comparisons (no criterion leaves it out)")
+LEARNT_NOTHING_RULE = ("not diverged, but a score no better than its own constant baseline (test MSE ≥ predict-mean "
+                       "MSE, accuracy ≤ chance; on a shifted test range, training MSE ≥ a constant's): flagged, "
+                       "counted, and it stays in the statistics")
 
 
 def learnt_nothing(metrics):

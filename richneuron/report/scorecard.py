@@ -310,8 +310,9 @@ def claim_text(r, figures):
                      + (" by notebook 08's reduced criterion." if r.get("protocol_share") is not None else "."))
     at = r.get("at_study_protocol")
     if isinstance(at, dict):
-        parts.append("At the study's likeliest protocol (caption of [[ref:tab-scorecard]]), by the same criterion: "
-                     + (f"**{at['verdict']}**" + (f"; ours: {md_escape(at['ours'])}" if at.get("ours") else "")
+        differs = at.get("verdict") and at["verdict"] != r["verdict"] and at.get("parts")
+        parts.append("At the study's likeliest protocol ([[ref:tab-scorecard]]), by the same criterion: "
+                     + (f"**{at['verdict']}**" + (f" (parts: {_parts_text(at['parts'])})" if differs else "")
                         if at.get("verdict") else f"not judged ({md_escape(at.get('reason') or '')})") + ".")
     elif at:
         parts.append(f"At the study's likeliest protocol: {at}.")

@@ -7,7 +7,7 @@ same cells are computed once and shared through the results store.
 import dataclasses
 import json
 
-from . import tasks, validate
+from . import validate
 from .defaults import BUDGET, DATA_SEED, DATA_SEEDS, DEPTH, LR, SEEDS, STEPS  # noqa: F401  (the values)
 from .experiment import POINT_KEYS, Experiment, check_point
 
@@ -36,12 +36,6 @@ def main_grid(archs, tasks, seeds, steps=STEPS, data_seeds=None, **overrides):
 
 # The settings a protocol point fixes (notebook 08's space: `analysis.space.design`).
 POINT_FIELDS = ("lr", "omega", "init", "difficulty", "size", "length")
-
-
-def task_options(task, difficulty, size):
-    """The generator options of `task` at difficulty level `difficulty` and training-set share
-    `size` (`tasks.options_at`)."""
-    return tasks.options_at(task, difficulty, size)
 
 
 def parse_point(text):

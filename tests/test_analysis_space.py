@@ -34,10 +34,10 @@ def test_design_refuses_a_size_that_is_not_a_power_of_two(n):
 
 
 def test_task_options_set_the_difficulty_knob_and_the_training_share():
-    assert sp.task_options("spiral", None, 1.0) == {}
-    assert sp.task_options("spiral", 2, 0.25) == {"turns": 4.0, "n_train": 128}
-    assert sp.task_options("memorize", 0, 0.5) == {"n_points": 200}        # memorize has no training split
-    assert sp.task_options("hifreq", 1, 1.0) == {"freqs": [5.0, 11.0, 17.0]}
+    assert tasks.options_at("spiral", None, 1.0) == {}
+    assert tasks.options_at("spiral", 2, 0.25) == {"turns": 4.0, "n_train": 128}
+    assert tasks.options_at("memorize", 0, 0.5) == {"n_points": 200}        # memorize has no training split
+    assert tasks.options_at("hifreq", 1, 1.0) == {"freqs": [5.0, 11.0, 17.0]}
     for task, (name, levels) in sp.DIFFICULTY.items():    # every knob is a real option and the default is a level
         default = tasks.options_of(task)[name]
         assert (tuple(default) if isinstance(default, (list, tuple)) else default) in levels, task

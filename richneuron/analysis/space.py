@@ -135,12 +135,6 @@ def shown_design(points, task_list):
     return out.drop(columns=["default"]).rename(columns={"size": "training set"})
 
 
-def task_options(task, difficulty, size):
-    """The generator options of `task` at difficulty level `difficulty` (0-2; None: the default)
-    and training-set share `size` (`protocol.task_options`)."""
-    return protocol.task_options(task, difficulty, size)
-
-
 def difficulty_label(task, difficulty):
     if difficulty is None or pd.isna(difficulty):
         return "default"
@@ -162,7 +156,7 @@ def experiments(cfg, points, task_list, point_seeds=1):
                 archs=list(cfg.archs), tasks=[t], seeds=list(range(point_seeds)), data_seed=list(cfg.data_seeds),
                 budget=protocol.BUDGET, depth=protocol.DEPTH, steps=cfg.steps, lr=p.lr,
                 omega=p.omega if sine else None, options={"init": p.init} if sine else {},
-                task_options=task_options(t, p.difficulty, p.size))))
+                task_options=tasks.options_at(t, p.difficulty, p.size))))
     return out
 
 

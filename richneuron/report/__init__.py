@@ -53,16 +53,12 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
     for i, nb in enumerate(todo):
         out_dir = base / "results" / nb.stem
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}
-        out, cells_file = nb_dir / nb.name, out_dir / "cells.txt"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        runtimes[nb.stem] = execute.execute(nb, out, params, log, label=f"[{i + 1}/{len(todo)}]",
-                                    expected=expected.get(nb.stem),
-                                    after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]), cells_file=cells_file)
-        executed.append(out)
-        used[nb.stem] = cells_file.read_text().split() if cells_file.exists() else []
-        vfile, afile = out_dir / "verdicts.json", out_dir / "answers.json"
-        if vfile.exists():
-            verdicts += criteria.with_commits(json.loads(vfile.read_text()), root)
+        runtimes[nb.stem], used[nb.stem], rows = run_notebook(
+            nb, nb_dir / nb.name, out_dir, params, log, label=f"[{i + 1}/{len(todo)}]", expected=expected.get(nb.stem),
+            after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]))
+        executed.append(nb_dir / nb.name)
+        verdicts += criteria.with_commits(rows, root)
+        afile = out_dir / "answers.json"
         if afile.exists():
             answers += json.loads(afile.read_text())
     sfile = base / "results" / "08_protocol_space" / "space.json"
@@ -118,6 +114,17 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
     return base
 
 
+def run_notebook(nb, out, out_dir, params, log=print, label="", expected=None, after=None):
+    """Run notebook `nb` with papermill into `out` (its outputs in `out_dir`, `params` its
+    parameters): (seconds, keys of the cells its runs read, its verdict rows)."""
+    cells_file = out_dir / "cells.txt"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seconds = execute.execute(nb, out, params, log, label=label, expected=expected, after=after, cells_file=cells_file)
+    vfile = out_dir / "verdicts.json"
+    return (seconds, cells_file.read_text().split() if cells_file.exists() else [],
+            json.loads(vfile.read_text()) if vfile.exists() else [])
+
+
 def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=None, runtimes=None, used=None):
     """The finding notebooks again at the study's likeliest protocol (notebook 08's best fit, `space`),
     when it is not our default protocol read at a shorter length (that one the findings judge from
@@ -135,18 +142,12 @@ def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=Non
     nb_dir, rows = base / "notebooks_study", {}
     nb_dir.mkdir(parents=True, exist_ok=True)
     for i, nb in enumerate(nbs):
-        stem = f"{nb.stem}@study"
-        out_dir = base / "results_study" / nb.stem
-        out_dir.mkdir(parents=True, exist_ok=True)
+        stem, out_dir = f"{nb.stem}@study", base / "results_study" / nb.stem
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache),
                   "figures_dir": str(base / "figures_study"), "protocol": point}
-        cells_file = out_dir / "cells.txt"
-        runtimes[stem] = execute.execute(nb, nb_dir / nb.name, params, log, label=f"[study {i + 1}/{len(nbs)}]",
-                                         expected=expected.get(stem), cells_file=cells_file)
-        used[stem] = cells_file.read_text().split() if cells_file.exists() else []
-        vfile = out_dir / "verdicts.json"
-        if vfile.exists():
-            rows.update({r["claim_id"]: r for r in json.loads(vfile.read_text())})
+        runtimes[stem], used[stem], there = run_notebook(nb, nb_dir / nb.name, out_dir, params, log,
+                                                         label=f"[study {i + 1}/{len(nbs)}]", expected=expected.get(stem))
+        rows.update({r["claim_id"]: r for r in there})
     return rows
 
 

@@ -348,8 +348,8 @@ def dask_vs_pool(steps=300):
     from .experiment import Experiment
     workers = os.cpu_count() or 1
     ex = Experiment(archs=["vanilla", "singlu", "v10", "v15"], tasks=["memorize", "spiral"],
-                    seeds=list(range(SEEDS)), steps=steps)
-    warm = Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0], steps=3)
+                    seed=list(range(SEEDS)), steps=steps)
+    warm = Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0], steps=3)
     out = {}
     eng.run(warm, progress=False, workers=workers)
     t0 = time.perf_counter()

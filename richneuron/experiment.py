@@ -9,6 +9,7 @@ replicas of all requested cells as *stacks* (any list of replicas of one shape: 
 trained. A cell's JSON form (`Cell.config`) is what the store holds and every key hashes.
 """
 import dataclasses
+import functools
 import hashlib
 import inspect
 import itertools
@@ -38,8 +39,9 @@ class Experiment:
     """A grid of replicas. Any field given as a list is swept (cartesian product).
 
     archs, tasks: ids from `richneuron.neurons.available()` / `richneuron.tasks.available()`.
-    seeds: model-initialisation seeds, each trained on every data draw of `data_seed`. Every
-      default below is the report's default protocol (`defaults`: seeds 0..SEEDS-1, draw DATA_SEED).
+    seed: the model-initialisation seed(s): one seed or a list, each trained on every data draw of
+      `data_seed`. Every default below is the report's default protocol (`defaults`: seeds
+      0..SEEDS-1, draw DATA_SEED). Each field has the name of its column in the results.
     data_seed: the data draw(s): one seed or a list; all draws of an (arch, task, width) train in
       one stacked cell with the seeds (each metric and history row records its `data_seed`).
     budget or width: give one; budget matching as in `build_model`.
@@ -68,7 +70,7 @@ class Experiment:
 
     archs: list
     tasks: list
-    seeds: list = field(default_factory=lambda: list(range(defaults.SEEDS)))
+    seed: object = field(default_factory=lambda: list(range(defaults.SEEDS)))
     budget: object = defaults.BUDGET
     width: object = None
     depth: object = defaults.DEPTH
@@ -98,9 +100,10 @@ class Experiment:
             neurons.get(a)
         for t in self.tasks:
             tasks.entry(t)
-        if validate.plain(self.seeds) == []:
-            raise ValueError("seeds must not be empty: give at least one integer seed, e.g. [0, 1]")
-        self.seeds = validate.seeds("seeds", self.seeds)
+        if validate.plain(self.seed) == []:
+            raise ValueError("seed must not be empty: give one integer seed or a list, e.g. [0, 1]")
+        self.seed = norm("seed", self.seed, validate.seed)
+        validate.distinct("seed", validate.values("seed", self.seed), "a repeated seed makes replicas ambiguous")
         if (self.budget is None) == (self.width is None):
             raise ValueError("give exactly one of budget= or width=")
         for name, check in (("budget", validate.integer), ("width", validate.integer), ("depth", validate.depth),
@@ -223,7 +226,7 @@ class Experiment:
                             log_every=self.log_every or log_interval(point["steps"]), threads=self.threads,
                             kernels=self.kernels, perturb=self.perturb, device=self.device,
                             budget=point.get("budget"),
-                            axes=Replica(data_seed=tuple(as_list(self.data_seed)), seed=tuple(self.seeds),
+                            axes=Replica(data_seed=tuple(as_list(self.data_seed)), seed=tuple(as_list(self.seed)),
                                          omega=tuple(omegas), lr=tuple(float(v) for v in as_list(self.lr)),
                                          meta_lr_scale=(tuple(float(v) for v in scale) if isinstance(scale, list)
                                                         else float(scale))))
@@ -336,6 +339,24 @@ def _check_memory(cell, n_params, probe):
                          f"{sets}) needs about "
                          f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. {lower}, "
                          f"or stack fewer seeds/lr/omega values in one cell")
+
+
+def _init_naming_fields(init):
+    """Experiment's __init__, with an unknown keyword refused by a TypeError that names the fields."""
+    fields = [f.name for f in dataclasses.fields(Experiment) if f.init]
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kw):
+        unknown = [k for k in kw if k not in fields]
+        if unknown:
+            hint = " (one seed or a list of them is `seed`, as `lr` and `omega` take one value or a list)" \
+                if unknown[0] == "seeds" else ""
+            raise TypeError(f"Experiment has no field {unknown[0]!r}{hint}; its fields: {', '.join(fields)}")
+        init(self, *args, **kw)
+    return __init__
+
+
+Experiment.__init__ = _init_naming_fields(Experiment.__init__)
 
 
 class Replica(NamedTuple):

@@ -10,7 +10,6 @@ never touches the committed figures); both share the results store build/cache/.
 import base64
 import dataclasses
 import html
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from pandas.io.formats.style import Styler
 
-from . import neurons, plots, protocol as protocols, validate
+from . import neurons, outputs, plots, protocol as protocols
 from .provenance import provenance
 
 QUICK_ARCHS = ("vanilla", "singlu", "v10")
@@ -95,13 +94,16 @@ class Setup:
         self.figures += 1
         show_figure(path.read_bytes(), caption, self.figures, name)
 
-    def table(self, df, name):
+    def table(self, df, name, publish=False):
         """Store a table as CSV in output_dir (raw results next to the figures) and return it; None
-        (a table of runs not made, e.g. a sweep quick mode leaves out) is returned as is."""
+        (a table of runs not made, e.g. a sweep quick mode leaves out) is returned as is. `publish`:
+        a full build also copies the CSV into paper/ (`outputs.publish`)."""
         if df is None:
             return None
         self.output_dir.mkdir(parents=True, exist_ok=True)
         df.to_csv(self.output_dir / f"{name}.csv", index=False)
+        if publish:
+            outputs.publish(self.output_dir, f"{name}.csv")
         return df
 
     def at_share(self, share):
@@ -225,10 +227,7 @@ def say(text):
 def write_answers(rows, output_dir):
     """Store a notebook's answers to its own questions (question, answer, evidence) as JSON: the
     paper's abstract and its "Beyond the study" table are built from them."""
-    path = Path(output_dir) / "answers.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows, indent=1, default=str))
-    return path
+    return outputs.write(output_dir, outputs.ANSWERS, rows)
 
 
 # Figures and tables as the paper shows them.

@@ -29,7 +29,7 @@ def main_grid(archs, tasks, seeds, steps=STEPS, data_seeds=None, **overrides):
     draws = list(range(data_seeds)) if isinstance(data_seeds, int) else list(data_seeds)
     kw = dict(budget=BUDGET, depth=DEPTH, lr=LR, data_seed=draws)
     kw.update(overrides)
-    return Experiment(archs=list(archs), tasks=list(tasks), seeds=list(seeds), steps=steps, **kw)
+    return Experiment(archs=list(archs), tasks=list(tasks), seed=list(seeds), steps=steps, **kw)
 
 
 # ----------------------------------------------------------------------------- another protocol

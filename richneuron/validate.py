@@ -153,15 +153,6 @@ def seed(name, v):
     return integer(name, v, minimum=0, maximum=SEED_LIMIT - 1)
 
 
-def seeds(name, v):
-    """Seeds: a non-empty list of distinct integers in [0, 2**63)."""
-    out = [seed(name, s) for s in values(name, v)]
-    dup = sorted({s for s in out if out.count(s) > 1})
-    if dup:
-        raise ValueError(f"{name} must be distinct (a repeated seed makes replicas ambiguous), got {dup} more than once")
-    return out
-
-
 def distinct(name, vals, why="they are stacked replicas"):
     """`vals` if no value repeats, else a ValueError naming the first repeated one."""
     dup = [x for i, x in enumerate(vals) if x in vals[:i]]

@@ -9,14 +9,12 @@ every initial weight moved by one ulp. `verdict` builds the row (with its headli
 `effect_of`), `at_length` reads it at a shorter training length and `write_verdicts` stores a
 notebook's rows.
 """
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import criteria, published
+from . import criteria, outputs, published
 from .stats import ALPHA, SCALES, draws_to_settle, fmt, fmt_ci
 
 REPLICATED = "replicated"
@@ -267,8 +265,6 @@ def at_length(row, share):
 
 def write_verdicts(rows, output_dir):
     """Store a notebook's verdict rows as JSON (the paper's scorecard is built from them)."""
-    path = Path(output_dir) / "verdicts.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows, indent=1, default=str))
+    outputs.write(output_dir, outputs.VERDICTS, rows)
     cols = [c for c in ("claim", "published", "ours", "verdict", "reason", "criterion") if c in pd.DataFrame(rows)]
     return pd.DataFrame(rows)[cols]

@@ -172,7 +172,7 @@ def test_grad_rms_counts_each_role_from_the_stored_weights():
     from richneuron.experiment import Experiment
     from richneuron.results import Results
     from richneuron.train import run_cell
-    cells = Experiment(archs=["v11", "v15"], tasks=["spiral"], seeds=[0, 1], budget=None, width=4, steps=4,
+    cells = Experiment(archs=["v11", "v15"], tasks=["spiral"], seed=[0, 1], budget=None, width=4, steps=4,
                        log_every=2).cells
     res = Results([run_cell(c) for c in cells])
     assert [c["key"] for c in res.cells()] == [c["key"] for c in map(run_cell, cells)]      # public, in run order
@@ -201,7 +201,7 @@ def test_weight_movement_recorded_in_training_equals_a_rebuilt_initial_model():
     from richneuron.experiment import Experiment
     from richneuron.results import Results
     from richneuron.train import run_cell
-    cells = Experiment(archs=["v6", "vanilla"], tasks=["spiral", "nested2d"], seeds=[0, 1], budget=None, width=4,
+    cells = Experiment(archs=["v6", "vanilla"], tasks=["spiral", "nested2d"], seed=[0, 1], budget=None, width=4,
                        steps=6, lr=0.05, log_every=3).cells
     res = Results([run_cell(c) for c in cells])
     wm = ad.weight_movement(res, ["v6", "vanilla"], ["spiral", "nested2d"], [0, 1])
@@ -226,7 +226,7 @@ def test_experiments_sweep_the_meta_archs_in_the_run_and_check_with_torch_kernel
     from richneuron import protocol
     e = ad.experiments(_cfg(tmp_path, False), ["v6", "v9", "v10"], ["spiral", "hifreq"], [0.1, 1.0, 10.0], 3)
     assert e["main"].tasks == ad.TASKS and e["main"].archs == ["singlu", "v6", "v7", "v10"]
-    assert e["meta"].archs == ["v6", "v10"] and e["meta"].meta_lr_scale == [0.1, 10.0] and e["meta"].seeds == [0, 1, 2]
+    assert e["meta"].archs == ["v6", "v10"] and e["meta"].meta_lr_scale == [0.1, 10.0] and e["meta"].seed == [0, 1, 2]
     assert e["check"].perturb == e["meta_check"].perturb == protocol.CHECK["perturb"] >= 1
     assert [c["arch"] for c in e["check"].cells] == [c["arch"] for c in e["main"].cells]
     q = ad.experiments(_cfg(tmp_path, True), ["v6"], ["spiral", "hifreq"], [0.1, 1.0, 10.0, 100.0], 4)

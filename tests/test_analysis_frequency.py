@@ -127,7 +127,7 @@ def test_experiments_sweep_only_the_run_archs_and_quick_mode_trims_the_sweeps():
     archs = ["vanilla", "singlu", "v10", "v6"]
     full = fq.experiments(_Cfg(False, archs), [1.0, 3.0, 10.0], ["vanilla", "singlu", "v15"], archs, 2)
     assert set(full) == {"main", "omega", "direct", "check", "check_omega"}
-    assert full["omega"].archs == ["singlu"] and full["omega"].seeds == [0, 1] and full["omega"].tasks == list(fq.TASKS)
+    assert full["omega"].archs == ["singlu"] and full["omega"].seed == [0, 1] and full["omega"].tasks == list(fq.TASKS)
     assert full["check"].archs == ["singlu", "v6", "v10"] and full["check"].perturb == protocol.CHECK["perturb"] > 0
     assert {c["task_options"]["mode"] for c in full["direct"].cells} == {"direct"}
     quick = fq.experiments(_Cfg(True, archs), [1.0, 3.0, 10.0], ["v15"], archs, 2)

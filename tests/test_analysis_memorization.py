@@ -122,13 +122,13 @@ def test_experiments_are_the_protocol_grids_with_quick_cuts(tmp_path):
     full = mem.experiments(_cfg(tmp_path, False), [3e-4, 3e-3], [200, 400, 800], ["vanilla", "singlu", "v10"])
     assert full["main"].archs == ["vanilla", "singlu", "v10"] and full["main"].tasks == ["memorize"]
     assert full["sweep"].archs == mem.PAIR and full["sweep"].lr == [3e-4, 3e-3] and full["sweep"].data_seed == [0, 1, 2]
-    assert full["capacity"].seeds == full["main"].seeds and full["capacity"].data_seed == full["main"].data_seed
+    assert full["capacity"].seed == full["main"].seed and full["capacity"].data_seed == full["main"].data_seed
     assert full["capacity"].task_options == {"n_points": [200, 400, 800]}
     assert full["check"].perturb == full["check_sweep"].perturb == protocol.CHECK["perturb"] >= 1
     assert full["check_sweep"].lr == full["sweep"].lr
     quick = mem.experiments(_cfg(tmp_path, True), [3e-4, 3e-3], [200, 400, 800], ["vanilla", "singlu", "v10"])
     assert quick["sweep"].lr == [3e-4] and quick["capacity"].archs == ["vanilla", "singlu"]
-    assert quick["capacity"].task_options == {"n_points": [200, 400]} and quick["main"].seeds == [0, 1]
+    assert quick["capacity"].task_options == {"n_points": [200, 400]} and quick["main"].seed == [0, 1]
     with pytest.raises(ValueError, match="singlu"):
         mem.experiments(_cfg(tmp_path, True, archs="vanilla,v10"), [3e-4], [200], ["vanilla"])
 

@@ -123,7 +123,7 @@ def test_experiments_need_vanilla_and_another_arch_and_sweep_the_sine_archs_only
     class Cfg:
         quick, archs, seeds, steps, data_seeds = True, ["vanilla", "singlu"], [0, 1], 10, [0]
     e = ood.experiments(Cfg, [1.0, 3.0, 10.0], ["vanilla", "singlu", "v10"], 1)
-    assert e["omega"].archs == ["singlu"] and e["omega"].seeds == [0]
+    assert e["omega"].archs == ["singlu"] and e["omega"].seed == [0]
     assert [c["omegas"] for c in e["omega"].cells] == [[1.0, 3.0]]          # quick mode: the first two ω
     assert e["check"].perturb == protocol.CHECK["perturb"] > 0 and e["check"].archs == ["vanilla", "singlu"]
     Cfg.archs = ["vanilla"]

@@ -25,7 +25,7 @@ def test_chosen_lr_picks_best_validation_score_by_metric_direction():
 def test_tuned_grids_are_one_experiment_per_pair_at_the_chosen_lr():
     chosen = pd.DataFrame([{"arch": "vanilla", "task": "spiral", "lr": 3e-3}, {"arch": "singlu", "task": "memorize", "lr": 1e-3}])
     exps = pr.tuned_grids(chosen, [0, 1], 10)
-    assert [(e.archs, e.tasks, e.cells[0]["lrs"], e.seeds) for e in exps] == [
+    assert [(e.archs, e.tasks, e.cells[0]["lrs"], e.seed) for e in exps] == [
         (["vanilla"], ["spiral"], [3e-3], [0, 1]), (["singlu"], ["memorize"], [1e-3], [0, 1])]
 
 

@@ -106,7 +106,7 @@ def test_reconstructions_rebuild_the_image_and_score_like_the_engine():
     from richneuron.experiment import Experiment
     from richneuron.results import Results
     from richneuron.train import run_cell
-    cells = Experiment(archs=["vanilla", "singlu"], tasks=["camera"], seeds=[0], budget=None, width=8, steps=3,
+    cells = Experiment(archs=["vanilla", "singlu"], tasks=["camera"], seed=[0], budget=None, width=8, steps=3,
                        log_every=3).cells
     res = Results([run_cell(c) for c in cells])
     rec, score = rd.reconstructions(res, "camera", ["vanilla", "singlu", "siren"])
@@ -389,7 +389,7 @@ def test_reconstructions_add_the_interpolation_baselines_fitted_on_the_same_pixe
     from richneuron.experiment import Experiment
     from richneuron.results import Results
     from richneuron.train import run_cell
-    res = Results([run_cell(c) for c in Experiment(archs=["vanilla"], tasks=["camera"], seeds=[0], budget=None,
+    res = Results([run_cell(c) for c in Experiment(archs=["vanilla"], tasks=["camera"], seed=[0], budget=None,
                                                    width=4, steps=2, log_every=2).cells])
     rec, score = rd.reconstructions(res, "camera", ["vanilla"], baselines={"linear interpolation": {}})
     t = tasks.make("camera", seed=0)

@@ -10,7 +10,7 @@ from richneuron.provenance import provenance
 
 
 def test_full_report_counts_the_cells_of_the_last_run(tmp_path):
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], data_seed=[0, 1], steps=7)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0, 1], data_seed=[0, 1], steps=7)
     rn.run(ex, cache_dir=tmp_path / "build" / "cache", progress=False, workers=1)
     (tmp_path / "build" / "full").mkdir(parents=True)
     (tmp_path / "build" / "full" / "runtimes.json").write_text(json.dumps({"total_seconds": 30.0}))

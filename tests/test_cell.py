@@ -23,16 +23,16 @@ def by_hand(blob):
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-SWEPT = dict(archs=["singlu"], tasks="memorize", seeds=[0, 1], omega=[1.0, 3.0], lr=[1e-3, 1e-2], data_seed=[0, 2],
+SWEPT = dict(archs=["singlu"], tasks="memorize", seed=[0, 1], omega=[1.0, 3.0], lr=[1e-3, 1e-2], data_seed=[0, 2],
              meta_lr_scale=[1.0, 2.0], width=8, budget=None, steps=10, perturb=1)
 SWEPT_JSON = ('{"arch": "singlu", "task": "memorize", "seeds": [0, 1], "omegas": [1.0, 3.0], "lrs": [0.001, 0.01], '
               '"budget": null, "width": 8, "depth": 2, "steps": 10, "meta_lr_scale": [1.0, 2.0], "data_seeds": [0, 2], '
               '"task_options": {}, "options": {}, "log_every": 1, "threads": 1, "perturb": 1}')
-DEFAULT = dict(archs=["vanilla"], tasks="spiral", seeds=[3])
+DEFAULT = dict(archs=["vanilla"], tasks="spiral", seed=[3])
 DEFAULT_JSON = ('{"arch": "vanilla", "task": "spiral", "seeds": [3], "omegas": [null], "lrs": [0.001], "budget": 5000, '
                 '"width": 68, "depth": 2, "steps": 1000, "meta_lr_scale": 1.0, "data_seeds": [0], "task_options": {}, '
                 '"options": {}, "log_every": 33, "threads": 1}')
-REVISED = dict(archs=["v15"], tasks="hifreq", seeds=[0], width=6, budget=None, steps=4, omega=2.0,
+REVISED = dict(archs=["v15"], tasks="hifreq", seed=[0], width=6, budget=None, steps=4, omega=2.0,
                options={"per_unit": True}, task_options={"freqs": [5.0, 11.0]}, kernels="torch", log_every=2, threads=2)
 REVISED_JSON = ('{"arch": "v15", "task": "hifreq", "seeds": [0], "omegas": [2.0], "lrs": [0.001], "budget": null, '
                 '"width": 6, "depth": 2, "steps": 4, "meta_lr_scale": 1.0, "data_seeds": [0], "task_options": '

@@ -37,7 +37,7 @@ def test_scheduler_env_var_sends_cells_to_dask_and_equals_a_local_run(tmp_path, 
         procs.append(subprocess.Popen([DASK, "worker", addr, "--nthreads", "2", "--nworkers", "1",
                                        "--no-dashboard", "--local-directory", str(tmp_path / "worker")],
                                       env=env, stdout=log, stderr=log, cwd=tmp_path))
-        ex = rn.Experiment(archs=["singlu", "v15"], tasks="memorize", seeds=[0, 1], data_seed=[0, 1], steps=30)
+        ex = rn.Experiment(archs=["singlu", "v15"], tasks="memorize", seed=[0, 1], data_seed=[0, 1], steps=30)
         assert len(ex.cells) == 2
         local = rn.run(ex, progress=False, workers=1)
         monkeypatch.setenv("RICHNEURON_SCHEDULER", addr)

@@ -44,7 +44,7 @@ FLOAT32_ARCHS = [a for a in rn.neurons.available() if a not in ("v1", "v4-lowran
 
 @pytest.mark.parametrize("task_name", ["memorize", "spiral"])
 def test_engine_matches_plain_adam_loop(task_name):
-    ex = rn.Experiment(archs=FLOAT32_ARCHS, tasks=task_name, seeds=[0, 1], steps=STEPS, lr=1e-3)
+    ex = rn.Experiment(archs=FLOAT32_ARCHS, tasks=task_name, seed=[0, 1], steps=STEPS, lr=1e-3)
     res = rn.run(ex, progress=False)
     task = rn.tasks.make(task_name)
     for arch in FLOAT32_ARCHS:
@@ -77,7 +77,7 @@ def test_engine_equals_plain_loop_in_float64(arch):
 
 
 def test_omega_sweep_is_stacked_and_matches_plain_loop():
-    ex = rn.Experiment(archs=["singlu", "vanilla"], tasks="memorize", seeds=[0, 1], omega=[1.0, 3.0], steps=100)
+    ex = rn.Experiment(archs=["singlu", "vanilla"], tasks="memorize", seed=[0, 1], omega=[1.0, 3.0], steps=100)
     assert len(ex.cells) == 2                              # ω values stacked in one cell; vanilla takes no ω
     assert ex.n_replicas == 2 * 2 + 2
     res = rn.run(ex, progress=False)
@@ -91,7 +91,7 @@ def test_lr_sweep_is_stacked_and_each_lr_matches_plain_loop():
     """Learning rates are stacked into one ensemble; each replica trains with its own lr (and
     the meta-lr scale applies to its meta parameters only)."""
     # (float32 runs at lr 1e-2 part from the plain loop within ~60 steps; float64 agrees to 1e-11)
-    ex = rn.Experiment(archs="v10", tasks="memorize", seeds=[0, 1], lr=[3e-4, 1e-3, 3e-3], steps=100)
+    ex = rn.Experiment(archs="v10", tasks="memorize", seed=[0, 1], lr=[3e-4, 1e-3, 3e-3], steps=100)
     assert len(ex.cells) == 1 and ex.n_replicas == 6
     res = rn.run(ex, progress=False)
     task = rn.tasks.make("memorize")
@@ -111,13 +111,13 @@ def test_lr_sweep_is_stacked_and_each_lr_matches_plain_loop():
         torch.nn.functional.mse_loss(m(task.x_train), task.y_train).backward()
         opt.step()
     ref = torch.nn.functional.mse_loss(m(task.x_train), task.y_train).item()
-    scaled = rn.run(rn.Experiment(archs="v10", tasks="memorize", seeds=[0], steps=100, meta_lr_scale=10.0),
+    scaled = rn.run(rn.Experiment(archs="v10", tasks="memorize", seed=[0], steps=100, meta_lr_scale=10.0),
                     progress=False).metrics["final_train_loss"].item()
     assert abs(scaled - ref) / ref <= 1e-4, (scaled, ref)
 
 
 def test_metrics_and_history_are_tidy_and_instrumented():
-    ex = rn.Experiment(archs=["v6", "v7", "v8", "v10"], tasks="nested2d", seeds=[0, 1], steps=60, log_every=20)
+    ex = rn.Experiment(archs=["v6", "v7", "v8", "v10"], tasks="nested2d", seed=[0, 1], steps=60, log_every=20)
     res = rn.run(ex, progress=False)
     m = res.metrics
     assert len(m) == 8
@@ -148,7 +148,7 @@ def test_metrics_and_history_are_tidy_and_instrumented():
 
 
 def test_trained_replica_comes_back_as_a_module():
-    ex = rn.Experiment(archs="singlu", tasks="spiral", seeds=[3, 4], steps=50)
+    ex = rn.Experiment(archs="singlu", tasks="spiral", seed=[3, 4], steps=50)
     res = rn.run(ex, progress=False)
     net = res.model("singlu", "spiral", 4)
     task = rn.tasks.make("spiral")
@@ -174,7 +174,7 @@ def test_divergence_is_isolated():
 
 
 def test_diverged_replicas_are_counted_not_averaged():
-    ex = rn.Experiment(archs="vanilla", tasks="memorize", seeds=[0, 1], steps=5)
+    ex = rn.Experiment(archs="vanilla", tasks="memorize", seed=[0, 1], steps=5)
     res = rn.run(ex, progress=False)
     res.metrics.loc[1, ["diverged", "test_mse"]] = [True, float("nan")]
     s = res.summary()
@@ -183,14 +183,14 @@ def test_diverged_replicas_are_counted_not_averaged():
 
 
 def test_same_experiment_gives_bit_identical_metrics():
-    ex = rn.Experiment(archs=["singlu", "v15"], tasks=["memorize", "spiral"], seeds=[0, 1], steps=40)
+    ex = rn.Experiment(archs=["singlu", "v15"], tasks=["memorize", "spiral"], seed=[0, 1], steps=40)
     a = rn.run(ex, progress=False).metrics.drop(columns=VOLATILE)
     b = rn.run(ex, progress=False, workers=1).metrics.drop(columns=VOLATILE)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
 def test_cache_reuses_finished_cells_and_holds_no_pickle(tmp_path, monkeypatch):
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], steps=30)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0, 1], steps=30)
     first = rn.run(ex, cache_dir=tmp_path, progress=False)
     files = sorted(p.suffix for p in tmp_path.iterdir() if p.is_file())
     assert files == [".json", ".json", ".safetensors", ".safetensors"]
@@ -207,12 +207,12 @@ def test_cache_reuses_finished_cells_and_holds_no_pickle(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(first.history, second.history, check_exact=True)
     # a changed configuration is a different key: nothing stale is reused
     assert {cell_key(c) for c in ex.cells}.isdisjoint(
-        cell_key(c) for c in rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], steps=31).cells)
+        cell_key(c) for c in rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0, 1], steps=31).cells)
 
 
 @pytest.mark.parametrize("damage", ["truncate_json", "garbage_json", "flip_weights", "drop_weights"])
 def test_damaged_cache_entry_is_reported_and_recomputed(tmp_path, damage):
-    ex = rn.Experiment(archs="singlu", tasks="memorize", seeds=[0], steps=30)
+    ex = rn.Experiment(archs="singlu", tasks="memorize", seed=[0], steps=30)
     clean = rn.run(ex, cache_dir=tmp_path, progress=False)
     key = cell_key(ex.cells[0])
     j, w = tmp_path / f"{key}.json", tmp_path / f"{key}.safetensors"
@@ -237,7 +237,7 @@ def test_damaged_cache_entry_is_reported_and_recomputed(tmp_path, damage):
 
 KILL_SCRIPT = textwrap.dedent("""
     import sys, richneuron as rn
-    ex = rn.Experiment(archs=["vanilla", "singlu", "v10", "v15"], tasks="memorize", seeds=[0, 1], steps=400)
+    ex = rn.Experiment(archs=["vanilla", "singlu", "v10", "v15"], tasks="memorize", seed=[0, 1], steps=400)
     rn.run(ex, cache_dir=sys.argv[1], progress=False, workers=1)
 """)
 
@@ -252,7 +252,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     proc.wait()
     n_done = len(list(cache.glob("*.json")))
     assert 1 <= n_done < 4, "the kill should land mid-run"
-    ex = rn.Experiment(archs=["vanilla", "singlu", "v10", "v15"], tasks="memorize", seeds=[0, 1], steps=400)
+    ex = rn.Experiment(archs=["vanilla", "singlu", "v10", "v15"], tasks="memorize", seed=[0, 1], steps=400)
     resumed = rn.run(ex, cache_dir=cache, progress=False, workers=1)
     fresh = rn.run(ex, progress=False, workers=1)
     pd.testing.assert_frame_equal(resumed.metrics.drop(columns=VOLATILE), fresh.metrics.drop(columns=VOLATILE),
@@ -266,7 +266,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
 
 def test_dask_executor_path_matches_local_run():
     distributed = pytest.importorskip("distributed")
-    ex = rn.Experiment(archs=["vanilla", "v10"], tasks=["memorize", "spiral"], seeds=[0, 1], steps=30)
+    ex = rn.Experiment(archs=["vanilla", "v10"], tasks=["memorize", "spiral"], seed=[0, 1], steps=30)
     local = rn.run(ex, progress=False, workers=1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
             distributed.Client(cl) as client:
@@ -278,7 +278,7 @@ def test_dask_executor_path_matches_local_run():
 @pytest.mark.parametrize("kwargs,match", [
     (dict(archs="relu", tasks="memorize"), "valid choices: vanilla, singlu"),
     (dict(archs="singlu", tasks="mnist"), "valid choices: complex4d"),
-    (dict(archs="singlu", tasks="memorize", seeds=[]), "seeds must not be empty"),
+    (dict(archs="singlu", tasks="memorize", seed=[]), "seed must not be empty"),
     (dict(archs="singlu", tasks="memorize", budget=0), "budget must be positive"),
     (dict(archs="singlu", tasks="memorize", budget=[5000, -1]), "budget must be positive"),
     (dict(archs="singlu", tasks="memorize", steps=0), "steps must be positive"),
@@ -296,11 +296,11 @@ def test_bad_experiments_fail_at_construction(kwargs, match):
 
 
 def test_sweeps_make_the_cartesian_product():
-    ex = rn.Experiment(archs=["singlu", "v10"], tasks=["spiral", "checkerboard"], seeds=[0, 1, 2],
+    ex = rn.Experiment(archs=["singlu", "v10"], tasks=["spiral", "checkerboard"], seed=[0, 1, 2],
                        lr=[1e-3, 1e-2], budget=[3000, 5000], omega=[1.0, 5.0])
     assert len(ex.cells) == 2 * 2 * 2                      # lr and ω are stacked inside the cells
     assert ex.n_replicas == 2 * 2 * 2 * 2 * 3 * 2
-    ex = rn.Experiment(archs="singlu", tasks="spiral", seeds=[0], task_options={"turns": [1.0, 3.0]}, steps=5)
+    ex = rn.Experiment(archs="singlu", tasks="spiral", seed=[0], task_options={"turns": [1.0, 3.0]}, steps=5)
     res = rn.run(ex, progress=False)
     assert sorted(res.metrics["task.turns"]) == [1.0, 3.0]
 
@@ -333,7 +333,7 @@ def test_workers_exit_when_their_parent_is_killed():
 def test_kernels_option_reruns_the_same_cell_with_torchs_sine():
     """The rounding check's runs: same replicas, torch's sin/cos/tanh instead of NumPy's; another
     cache key, results equal up to rounding."""
-    kw = dict(archs=["singlu"], tasks=["hifreq"], seeds=[0, 1], steps=50, budget=1000)
+    kw = dict(archs=["singlu"], tasks=["hifreq"], seed=[0, 1], steps=50, budget=1000)
     a, b = rn.Experiment(**kw), rn.Experiment(**kw, kernels="torch")
     assert cell_key(a.cells[0]) != cell_key(b.cells[0])
     ra, rb = rn.run(a, progress=False, workers=1), rn.run(b, progress=False, workers=1)
@@ -347,7 +347,7 @@ def test_perturbed_replica_moves_a_relu_network_and_repeats():
     """The robustness check moves every network, ReLU included: a Vanilla replica trained from
     weights each one ulp from its own ends at another final loss, and the same seeds give the same
     perturbed run bit for bit; the perturbation is part of the cell's key."""
-    kw = dict(archs=["vanilla"], tasks="memorize", seeds=[0], steps=200, lr=3e-3)
+    kw = dict(archs=["vanilla"], tasks="memorize", seed=[0], steps=200, lr=3e-3)
     plain, moved = rn.Experiment(**kw), rn.Experiment(**kw, perturb=1)
     assert cell_key(plain.cells[0]) != cell_key(moved.cells[0])
     a = run_cell(plain.cells[0])["metrics"][0]["final_train_loss"]

@@ -33,7 +33,7 @@ def plain_loop(arch, task, seed, steps, lr=1e-3, dtype=torch.float32, budget=500
 
 @pytest.mark.parametrize("task_name", ["memorize", "spiral"])
 def test_data_draws_train_in_one_stacked_cell_like_plain_loops(task_name):
-    ex = rn.Experiment(archs="singlu", tasks=task_name, seeds=[0, 1], data_seed=[0, 1, 2], steps=100)
+    ex = rn.Experiment(archs="singlu", tasks=task_name, seed=[0, 1], data_seed=[0, 1, 2], steps=100)
     assert len(ex.cells) == 1 and ex.n_replicas == 6
     res = rn.run(ex, progress=False)
     m = res.metrics
@@ -92,7 +92,7 @@ def test_a_device_the_machine_lacks_is_refused_before_any_work():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
 def test_cuda_run_matches_cpu_run():
-    ex = lambda dev: rn.Experiment(archs=["singlu", "v15"], tasks="memorize", seeds=[0, 1], steps=100, device=dev)
+    ex = lambda dev: rn.Experiment(archs=["singlu", "v15"], tasks="memorize", seed=[0, 1], steps=100, device=dev)
     cpu = rn.run(ex("cpu"), progress=False, workers=1).metrics
     gpu = rn.run(ex("cuda"), progress=False, workers=1).metrics
     assert (gpu["device"] == "cuda").all()
@@ -101,7 +101,7 @@ def test_cuda_run_matches_cpu_run():
 
 
 def test_pool_survives_the_thread_that_created_it():
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0], steps=20)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0], steps=20)
     out = {}
     th = threading.Thread(target=lambda: out.setdefault("a", rn.run(ex, progress=False, workers=2)))
     th.start()
@@ -113,14 +113,14 @@ def test_pool_survives_the_thread_that_created_it():
 
 SCRIPT = textwrap.dedent("""
     import richneuron as rn
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], steps=20)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0, 1], steps=20)
     res = rn.run(ex, progress=False, workers=2)
     print("OK", sorted(res.metrics["final_train_loss"].round(12).tolist()))
 """)
 
 
 def _expected():
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], steps=20)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0, 1], steps=20)
     return f"OK {sorted(rn.run(ex, progress=False, workers=1).metrics['final_train_loss'].round(12).tolist())}"
 
 
@@ -152,7 +152,7 @@ def test_workers_that_cannot_start_leave_the_cells_to_this_process(monkeypatch, 
     from richneuron import pool
     dying = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=os._exit, initargs=(1,))
     monkeypatch.setattr(pool, "local_pool", lambda workers, threads: dying)
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0], steps=10)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0], steps=10)
     try:
         got = rn.run(ex, progress=False, workers=2)
     finally:

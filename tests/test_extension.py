@@ -67,7 +67,7 @@ def test_a_throwaway_neuron_and_task_flow_through_the_package(registered):
     assert net.layers[0].scale == 2.0 and sum(p.numel() for p in net.parameters()) == (1 + 1) * 4 + (4 + 1) * 4 + (4 + 1) * 1
 
     # one tiny training cell, against a plain torch.optim.Adam loop on the same model and data
-    res = run(Experiment(archs=["cubic"], tasks=["ramp"], seeds=[0, 1], budget=None, width=4, steps=5,
+    res = run(Experiment(archs=["cubic"], tasks=["ramp"], seed=[0, 1], budget=None, width=4, steps=5,
                          options={"scale": 2.0}), workers=1, progress=False)
     m = res.metrics.set_index("seed")
     assert list(m.index) == [0, 1] and set(m["arch"]) == {"cubic"} and not m["diverged"].any()

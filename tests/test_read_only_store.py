@@ -20,7 +20,7 @@ ROOT = getattr(os, "geteuid", lambda: 1)() == 0
 
 
 def _run(cache_dir, seeds=(0,)):
-    return rn.run(rn.Experiment(**EXP, seeds=list(seeds)), cache_dir=cache_dir, progress=False, workers=1)
+    return rn.run(rn.Experiment(**EXP, seed=list(seeds)), cache_dir=cache_dir, progress=False, workers=1)
 
 
 def _same(got, want):
@@ -67,7 +67,7 @@ def test_a_read_only_store_with_a_miss_is_refused_before_training(filled, read_o
                                          rf"1 cell is not in it and would have to be trained: give a writable folder"):
         _run(cache, seeds=[0, 1])
     with pytest.raises(ValueError, match="2 cells are not in it"):
-        rn.run([rn.Experiment(**EXP, seeds=[1]), rn.Experiment(**EXP, seeds=[2])], cache_dir=cache, progress=False)
+        rn.run([rn.Experiment(**EXP, seed=[1]), rn.Experiment(**EXP, seed=[2])], cache_dir=cache, progress=False)
     assert _listing(cache) == before
 
 

@@ -49,7 +49,7 @@ def test_concurrent_builds_in_threads_get_their_own_weights():
     assert not wrong, f"{len(wrong)} of {len(results)} threaded builds differ"
 
 
-GRID = rn.Experiment(archs=["vanilla", "singlu", "v10", "siren"], tasks=["memorize", "spiral"], seeds=[0, 1, 2],
+GRID = rn.Experiment(archs=["vanilla", "singlu", "v10", "siren"], tasks=["memorize", "spiral"], seed=[0, 1, 2],
                      steps=30)
 
 
@@ -118,7 +118,7 @@ def test_every_corrupted_cache_field_is_reported_and_recomputed(tmp_path, damage
     import json
     import warnings
     from richneuron.store import _payload_sha256
-    ex = rn.Experiment(archs="singlu", tasks="memorize", seeds=[0, 1], steps=20)
+    ex = rn.Experiment(archs="singlu", tasks="memorize", seed=[0, 1], steps=20)
     clean = rn.run(ex, cache_dir=tmp_path, progress=False)
     key = rn.engine.cell_key(ex.cells[0])
     j, w = tmp_path / f"{key}.json", tmp_path / f"{key}.safetensors"
@@ -162,7 +162,7 @@ import numpy as np  # noqa: E402
 
 from richneuron import tasks  # noqa: E402
 
-E = dict(archs="singlu", tasks="memorize", seeds=[0], steps=5)
+E = dict(archs="singlu", tasks="memorize", seed=[0], steps=5)
 NAN, INF = float("nan"), float("inf")
 
 BAD_EXPERIMENTS = [
@@ -196,13 +196,13 @@ BAD_EXPERIMENTS = [
     (dict(E, task_options=[("turns", 3)]), "task_options must be a dict"),
     (dict(E, options="siren"), "options must be a dict"),
     (dict(E, options={"rank": 2}), "valid options: init"),
-    (dict(E, seeds=[0, 0]), r"seeds must be distinct .* \[0\]"),
-    (dict(E, seeds=[2 ** 70]), "seeds must be in range: a whole number in 0..9223372036854775807"),
-    (dict(E, seeds=[-1]), "seeds must be in range"),
-    (dict(E, seeds=[1.5]), "seeds must be a whole number"),
-    (dict(E, seeds=["a"]), r"seeds must be a whole number >= 0, got 'a' \(str\)"),
-    (dict(E, seeds=[True]), "seeds must be a whole number"),
-    (dict(E, seeds=[]), "seeds must not be empty"),
+    (dict(E, seed=[0, 0]), r"seed values must be distinct \(a repeated seed makes replicas ambiguous\), got 0 twice"),
+    (dict(E, seed=[2 ** 70]), "seed must be in range: a whole number in 0..9223372036854775807"),
+    (dict(E, seed=[-1]), "seed must be in range"),
+    (dict(E, seed=[1.5]), "seed must be a whole number"),
+    (dict(E, seed=["a"]), r"seed must be a whole number >= 0, got 'a' \(str\)"),
+    (dict(E, seed=[True]), "seed must be a whole number"),
+    (dict(E, seed=[]), "seed must not be empty"),
     (dict(E, lr=[]), "lr must not be empty"),
     (dict(E, lr=[1e-3, 1e-3]), "lr values must be distinct"),
     (dict(E, lr="1e-3"), r"lr must be positive and finite .*'1e-3' \(str\)"),
@@ -279,7 +279,7 @@ def test_bad_run_arguments_are_rejected_before_any_training(tmp_path, monkeypatc
     monkeypatch.setattr(rn.engine, "run_cell", no_training)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(error, match=match):
-        rn.run(rn.Experiment(**dict(E, seeds=[0, 1])), progress=False, **make(tmp_path))
+        rn.run(rn.Experiment(**dict(E, seed=[0, 1])), progress=False, **make(tmp_path))
     assert not list(tmp_path.glob("**/*.tmp"))
 
 
@@ -288,7 +288,7 @@ def test_a_bad_scheduler_variable_is_named_before_any_training(monkeypatch):
     monkeypatch.setenv("RICHNEURON_SCHEDULER", "garbage")
     with pytest.raises(ValueError, match=r"environment variable RICHNEURON_SCHEDULER='garbage' is not a Dask "
                                          r"scheduler address: give tcp://host:port.*or unset RICHNEURON_SCHEDULER"):
-        rn.run(rn.Experiment(**dict(E, seeds=[0, 1])), progress=False)
+        rn.run(rn.Experiment(**dict(E, seed=[0, 1])), progress=False)
     from richneuron import validate
     for ok in ("tcp://10.0.0.1:8786", "localhost:8786", "tls://sched.example.org:8786", "tcp://[::1]:8786"):
         assert validate.scheduler("RICHNEURON_SCHEDULER", ok) == ok
@@ -312,7 +312,7 @@ def test_read_only_cache_dir_with_misses_is_rejected_before_training_and_a_compl
     try:
         monkeypatch.setattr(rn.engine, "run_cell", lambda *a, **k: pytest.fail("trained"))
         with pytest.raises(ValueError, match="cannot be written .* not in it and would have to be trained"):
-            rn.run(rn.Experiment(**dict(E, seeds=[0, 1, 2])), cache_dir=ro, progress=False)
+            rn.run(rn.Experiment(**dict(E, seed=[0, 1, 2])), cache_dir=ro, progress=False)
         got = rn.run(rn.Experiment(**E), cache_dir=ro, progress=False)        # every cell stored: read
         pd.testing.assert_frame_equal(got.metrics.drop(columns="wall_seconds"),
                                       want.metrics.drop(columns="wall_seconds"))
@@ -365,7 +365,7 @@ ISSUE_31 = [
     (dict(E, tasks=[["spiral"]]), TypeError, r"tasks must be a task name or a list/tuple of task names, got \[\['spiral'\]\]"),
     (dict(E, tasks={"spiral": 1}), TypeError, r"tasks must be a task name or .*\(dict\)"),
     (dict(E, archs={"vanilla", "singlu"}), TypeError, r"archs must be an arch id or a list/tuple of arch ids"),
-    (dict(E, seeds={0, 1}), TypeError, r"seeds must be one value or a list/tuple of values, got \{0, 1\} \(set\)"),
+    (dict(E, seed={0, 1}), TypeError, r"seed must be one value or a list/tuple of values, got \{0, 1\} \(set\)"),
     (dict(E, depth=10 ** 5), ValueError, r"depth must be in range: a whole number in 1\.\.1000, got 100000"),
     (dict(E, depth=10 ** 4), ValueError, r"depth must be in range: a whole number in 1\.\.1000, got 10000"),
     (dict(E, budget=None, width=8, depth=10 ** 4), ValueError, r"depth must be in range"),
@@ -384,6 +384,9 @@ ISSUE_31 = [
     (dict(E, options={"init": ["siren", "siren"]}), ValueError, r"options\['init'\] values must be distinct"),
     (dict(E, tasks="spiral", task_options={"turns": [2.0, 2.0]}), ValueError,
      r"task_options\['turns'\] values must be distinct .* got 2.0 twice"),
+    (dict(E, seeds=[0, 1]), TypeError, r"Experiment has no field 'seeds' \(one seed or a list of them is `seed`.*; "
+                                       r"its fields: archs, tasks, seed, budget"),
+    (dict(E, step=5), TypeError, r"Experiment has no field 'step'; its fields: archs, tasks, seed, .*steps"),
 ]
 
 
@@ -408,10 +411,10 @@ def test_the_memory_check_counts_the_test_set(monkeypatch):
 def test_an_experiment_cannot_be_changed_after_it_is_built():
     import dataclasses
     ex = rn.Experiment(**E)
-    for name, value in (("seeds", [5]), ("steps", 10), ("archs", ["vanilla"])):
+    for name, value in (("seed", [5]), ("steps", 10), ("archs", ["vanilla"])):
         with pytest.raises(AttributeError, match=rf"cannot be changed .* dataclasses.replace\(experiment, {name}="):
             setattr(ex, name, value)
-    assert ex.seeds == [0] and ex.steps == 5
+    assert ex.seed == [0] and ex.steps == 5
     other = dataclasses.replace(ex, steps=10)
     assert other.steps == 10 and other.cells[0]["steps"] == 10 and ex.cells[0]["steps"] == 5
 
@@ -420,9 +423,9 @@ ACCEPTED = [   # (as given, as written with plain Python values): the same exper
     (dict(E, steps=100.0), dict(E, steps=100)),
     (dict(E, budget=5e3), dict(E, budget=5000)),
     (dict(E, lr=np.float32(1e-3)), dict(E, lr=float(np.float32(1e-3)))),
-    (dict(E, seeds=range(3)), dict(E, seeds=[0, 1, 2])),
-    (dict(E, seeds=np.arange(3)), dict(E, seeds=[0, 1, 2])),
-    (dict(E, seeds=(0, 1)), dict(E, seeds=[0, 1])),
+    (dict(E, seed=range(3)), dict(E, seed=[0, 1, 2])),
+    (dict(E, seed=np.arange(3)), dict(E, seed=[0, 1, 2])),
+    (dict(E, seed=(0, 1)), dict(E, seed=[0, 1])),
     (dict(E, tasks="spiral", task_options={"turns": np.float64(3)}), dict(E, tasks="spiral", task_options={"turns": 3.0})),
     (dict(E, tasks="hifreq", task_options={"freqs": (5.0, 11.0)}), dict(E, tasks="hifreq", task_options={"freqs": [5.0, 11.0]})),
     (dict(E, tasks="hifreq", task_options={"freqs": np.array([5.0, 11.0])}),
@@ -447,7 +450,7 @@ def test_numbers_are_taken_as_the_numbers_they_are(given, plain):
 
 
 def test_numpy_inputs_train_and_save(tmp_path):
-    ex = rn.Experiment(archs="singlu", tasks="spiral", seeds=np.arange(2), steps=np.int64(3), lr=np.float32(1e-3),
+    ex = rn.Experiment(archs="singlu", tasks="spiral", seed=np.arange(2), steps=np.int64(3), lr=np.float32(1e-3),
                        omega=np.float32(0.5), task_options={"turns": np.float32(1.5)})
     res = rn.run(ex, cache_dir=tmp_path, progress=False, workers=np.int64(1))
     assert len(res.metrics) == 2 and len(list(tmp_path.glob("*.json"))) == 1
@@ -483,7 +486,7 @@ def test_divergence_rule_by_hand():
 
 
 def test_a_blown_up_replica_is_marked_diverged_and_left_out_of_the_statistics():
-    ex = rn.Experiment(archs="singlu", tasks="nested2d", seeds=[0, 1], lr=[1e-3, 1e4], steps=100)
+    ex = rn.Experiment(archs="singlu", tasks="nested2d", seed=[0, 1], lr=[1e-3, 1e4], steps=100)
     res = rn.run(ex, progress=False, workers=1)
     m = res.metrics
     ok, bad = m[m["lr"] == 1e-3], m[m["lr"] == 1e4]
@@ -503,7 +506,7 @@ def test_an_entry_without_its_payload_checksum_is_damaged_and_retrained_with_the
     """No entry is trusted unchecked: one written without `payload_sha256` (as before the divergence
     rule beyond NaN) is damaged, so its edited rows are not served and its cell is trained again."""
     import json
-    ex = rn.Experiment(archs="singlu", tasks="nested2d", seeds=[0], lr=[1e-3, 1e4], steps=100)
+    ex = rn.Experiment(archs="singlu", tasks="nested2d", seed=[0], lr=[1e-3, 1e4], steps=100)
     rn.run(ex, cache_dir=tmp_path, progress=False, workers=1)
     j = next(tmp_path.glob("*.json"))
     doc = json.loads(j.read_text())
@@ -520,7 +523,7 @@ def test_an_entry_without_its_payload_checksum_is_damaged_and_retrained_with_the
 
 
 def test_a_changed_peer_recomputes_its_own_cells_only():
-    cfg = rn.Experiment(archs=["siren", "geglu", "singlu"], tasks="nested2d", seeds=[0], steps=5).cells
+    cfg = rn.Experiment(archs=["siren", "geglu", "singlu"], tasks="nested2d", seed=[0], steps=5).cells
     from richneuron.experiment import cell_key
     import hashlib, json as _json
     plain = lambda c: hashlib.sha256(_json.dumps({"cfg": c, "version": rn.__version__}, sort_keys=True,
@@ -533,7 +536,7 @@ def test_a_run_that_would_fill_the_disk_is_refused_before_training(tmp_path, mon
     estimate is an upper bound of what a real cell writes."""
     import shutil as _shutil
     from richneuron import validate
-    exp = rn.Experiment(archs=["singlu"], tasks=["spiral"], seeds=[0, 1], steps=30, budget=1000)
+    exp = rn.Experiment(archs=["singlu"], tasks=["spiral"], seed=[0, 1], steps=30, budget=1000)
     rn.run(exp, cache_dir=tmp_path, progress=False, workers=1)
     written = sum(f.stat().st_size for f in tmp_path.iterdir())
     assert 0 < written <= validate.cell_disk(exp.n_replicas, exp.cells[0]) < 50 * written
@@ -554,7 +557,7 @@ def test_workers_that_cannot_start_are_reported_in_one_line(tmp_path):
     import sys
     (tmp_path / "unguarded.py").write_text(
         "import richneuron as rn\n"
-        "ex = rn.Experiment(archs=['vanilla', 'singlu'], tasks='spiral', seeds=[0], steps=3, budget=None, width=4)\n"
+        "ex = rn.Experiment(archs=['vanilla', 'singlu'], tasks='spiral', seed=[0], steps=3, budget=None, width=4)\n"
         "print('trained', len(rn.run(ex, workers=2, progress=False).metrics))\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root, os.environ.get("PYTHONPATH", "")])}

@@ -30,7 +30,7 @@ def counted(monkeypatch):
 
 def alone(d, s, lr):
     """The replica (draw d, seed s, lr) trained as a cell of its own, without a store."""
-    return rn.run(rn.Experiment(**SMALL, seeds=[s], lr=lr, data_seed=d), progress=False, workers=1)
+    return rn.run(rn.Experiment(**SMALL, seed=[s], lr=lr, data_seed=d), progress=False, workers=1)
 
 
 def same_replica(res, cell_i, row_i, ref):
@@ -65,9 +65,9 @@ def test_a_stack_of_one_rounds_as_any_stack():
 
 
 def test_overlapping_cells_train_each_replica_once_and_as_alone(tmp_path, counted):
-    a = rn.Experiment(**SMALL, seeds=[0, 1], lr=[1e-2, 1e-3], data_seed=[0, 1])
-    b = rn.Experiment(**SMALL, seeds=[1, 2], lr=1e-2, data_seed=1)           # one replica of a, one new
-    c = rn.Experiment(**SMALL, seeds=[0], lr=1e-3, data_seed=[0, 1])          # a's replicas in another stack
+    a = rn.Experiment(**SMALL, seed=[0, 1], lr=[1e-2, 1e-3], data_seed=[0, 1])
+    b = rn.Experiment(**SMALL, seed=[1, 2], lr=1e-2, data_seed=1)           # one replica of a, one new
+    c = rn.Experiment(**SMALL, seed=[0], lr=1e-3, data_seed=[0, 1])          # a's replicas in another stack
     res = rn.run([a, b, c], cache_dir=tmp_path, progress=False, workers=1)
     distinct = {r for e in (a, b, c) for cfg in e.cells for r in replicas(cfg)}
     assert sorted(counted) == sorted(distinct) and len(counted) == 9
@@ -77,17 +77,17 @@ def test_overlapping_cells_train_each_replica_once_and_as_alone(tmp_path, counte
             same_replica(res, i, j, alone(d, s, lr))
     # Another stack of stored replicas trains nothing; a new replica beside them only that one.
     counted.clear()
-    d = rn.Experiment(**SMALL, seeds=[2, 0], lr=1e-2, data_seed=1)
+    d = rn.Experiment(**SMALL, seed=[2, 0], lr=1e-2, data_seed=1)
     again = rn.run(d, cache_dir=tmp_path, progress=False, workers=1)
     assert counted == []
     same_replica(again, 0, 0, alone(1, 2, 1e-2))
     counted.clear()
-    rn.run(rn.Experiment(**SMALL, seeds=[0, 5], lr=1e-2, data_seed=1), cache_dir=tmp_path, progress=False, workers=1)
+    rn.run(rn.Experiment(**SMALL, seed=[0, 5], lr=1e-2, data_seed=1), cache_dir=tmp_path, progress=False, workers=1)
     assert counted == [(1, 5, None, 1e-2, 1.0)]
 
 
 def test_stacked_meta_lr_scales_equal_separate_cells():
-    kw = dict(archs="v10", tasks="memorize", width=6, budget=None, depth=1, steps=15, seeds=[0, 1])
+    kw = dict(archs="v10", tasks="memorize", width=6, budget=None, depth=1, steps=15, seed=[0, 1])
     stacked = rn.run(rn.Experiment(**kw, meta_lr_scale=[1.0, 10.0]), progress=False, workers=1)
     assert len(stacked.cells()) == 1 and sorted(set(stacked.metrics["meta_lr_scale"])) == [1.0, 10.0]
     w = stacked.cells()[0]["weights"]
@@ -103,12 +103,12 @@ def test_stacked_meta_lr_scales_equal_separate_cells():
 
 
 def test_damaged_or_stale_index_is_rebuilt_never_trusted(tmp_path, counted):
-    a = rn.Experiment(**SMALL, seeds=[0, 1], lr=1e-2)
+    a = rn.Experiment(**SMALL, seed=[0, 1], lr=1e-2)
     first = rn.run(a, cache_dir=tmp_path, progress=False, workers=1)
     index = tmp_path / store.INDEX
     keys = replica_keys(a.cells[0])
     assert set(keys) <= set(store.replica_index(tmp_path))
-    other = rn.Experiment(**SMALL, seeds=[1, 0], lr=1e-2)                    # the same replicas, another cell
+    other = rn.Experiment(**SMALL, seed=[1, 0], lr=1e-2)                    # the same replicas, another cell
     # an unreadable index: rebuilt from the entries, nothing retrained
     index.write_text("{not json")
     counted.clear()
@@ -119,7 +119,7 @@ def test_damaged_or_stale_index_is_rebuilt_never_trusted(tmp_path, counted):
     doc = json.loads(index.read_text())
     doc["entries"] = {stem: list(reversed(v)) + ["0" * 20] for stem, v in doc["entries"].items()}
     index.write_text(json.dumps(doc))
-    third = rn.run(rn.Experiment(**SMALL, seeds=[0, 1, 2], lr=1e-2), cache_dir=tmp_path, progress=False, workers=1)
+    third = rn.run(rn.Experiment(**SMALL, seed=[0, 1, 2], lr=1e-2), cache_dir=tmp_path, progress=False, workers=1)
     rows = third.metrics.set_index("seed")
     for s in (0, 1):
         assert rows.loc[s, "final_train_loss"] == first.metrics.set_index("seed").loc[s, "final_train_loss"]
@@ -131,13 +131,13 @@ def test_damaged_or_stale_index_is_rebuilt_never_trusted(tmp_path, counted):
     src.write_bytes(src.read_bytes()[:-8] + b"\0" * 8)
     counted.clear()
     with pytest.warns(RuntimeWarning, match="damaged"):
-        rn.run(rn.Experiment(**SMALL, seeds=[2, 1], lr=1e-2), cache_dir=tmp_path, progress=False, workers=1)
+        rn.run(rn.Experiment(**SMALL, seed=[2, 1], lr=1e-2), cache_dir=tmp_path, progress=False, workers=1)
     assert sorted(counted) == [(0, 1, None, 1e-2, 1.0), (0, 2, None, 1e-2, 1.0)]
 
 
 def test_training_costs_count_each_replica_once(tmp_path):
-    a = rn.Experiment(**SMALL, seeds=[0, 1], lr=1e-2)
-    b = rn.Experiment(**SMALL, seeds=[1, 2], lr=1e-2)
+    a = rn.Experiment(**SMALL, seed=[0, 1], lr=1e-2)
+    b = rn.Experiment(**SMALL, seed=[1, 2], lr=1e-2)
     since = datetime(2000, 1, 1, tzinfo=timezone.utc)
     ka = [cell_key(c) for c in rn.run(a, cache_dir=tmp_path, progress=False, workers=1).cells() and a.cells]
     kb = [cell_key(c) for c in rn.run(b, cache_dir=tmp_path, progress=False, workers=1).cells() and b.cells]

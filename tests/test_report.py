@@ -479,7 +479,7 @@ def test_run_writes_the_keys_of_the_cells_it_returns(tmp_path, monkeypatch):
     from richneuron.experiment import cell_key
     listing = tmp_path / "cells.txt"
     monkeypatch.setenv("RICHNEURON_CELLS_FILE", str(listing))
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks=["memorize"], seeds=[0], steps=2, width=4, budget=None,
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks=["memorize"], seed=[0], steps=2, width=4, budget=None,
                        task_options={"n_points": 8})
     first = rn.run(ex, cache_dir=tmp_path / "cache", progress=False, workers=1)
     rn.run(ex, cache_dir=tmp_path / "cache", progress=False, workers=1)          # from the store this time

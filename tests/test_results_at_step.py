@@ -9,7 +9,7 @@ ORDER = ["arch", "lr", "data_seed", "seed"]
 
 
 def _run(steps):
-    e = rn.Experiment(archs=["vanilla", "singlu"], tasks=["spiral"], seeds=[0, 1], data_seed=[0, 1],
+    e = rn.Experiment(archs=["vanilla", "singlu"], tasks=["spiral"], seed=[0, 1], data_seed=[0, 1],
                       steps=steps, log_every=5, lr=[1e-3, 1e-2], width=8, budget=None)
     return rn.run(e, progress=False, workers=1)
 
@@ -41,7 +41,7 @@ def test_at_step_rejects_bad_shares(share):
 
 def test_published_history_holds_what_at_step_reads(tmp_path):
     from richneuron import report
-    e = rn.Experiment(archs=["vanilla"], tasks=["spiral"], seeds=[0, 1], data_seed=[0, 1], steps=30, log_every=5,
+    e = rn.Experiment(archs=["vanilla"], tasks=["spiral"], seed=[0, 1], data_seed=[0, 1], steps=30, log_every=5,
                       width=8, budget=None)
     res = rn.run(e, progress=False, workers=1, cache_dir=tmp_path)
     cells = report.publish.stored_cells({"01_x": [c["key"] for c in res.cells()]}, tmp_path)
@@ -62,7 +62,7 @@ def test_at_step_history_ends_at_the_share():
 
 def test_at_step_reads_the_extra_sets_scores():
     def run(steps):
-        e = rn.Experiment(archs=["vanilla"], tasks=["ood"], seeds=[0], data_seed=[0, 1], steps=steps, log_every=5,
+        e = rn.Experiment(archs=["vanilla"], tasks=["ood"], seed=[0], data_seed=[0, 1], steps=steps, log_every=5,
                           width=6, budget=None)
         return rn.run(e, progress=False, workers=1)
     full, short = run(20), run(10)

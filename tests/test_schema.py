@@ -6,9 +6,9 @@ from richneuron import report, schema, store
 
 
 def test_every_written_column_is_documented_and_every_documented_column_is_written(tmp_path):
-    ex = [rn.Experiment(archs=["vanilla", "v6"], tasks=["memorize", "spiral", "ood"], seeds=[0], steps=2,
+    ex = [rn.Experiment(archs=["vanilla", "v6"], tasks=["memorize", "spiral", "ood"], seed=[0], steps=2,
                         task_options={}, omega=[1.0]),
-          rn.Experiment(archs="v1", tasks="nested2d", seeds=[0], steps=2, options={"layernorm": False},
+          rn.Experiment(archs="v1", tasks="nested2d", seed=[0], steps=2, options={"layernorm": False},
                         task_options={"k": 3.0})]
     res = rn.run(ex, cache_dir=tmp_path, progress=False, workers=1)
     cols = set(res.metrics.columns)

@@ -12,7 +12,7 @@ import pytest
 import richneuron as rn
 from richneuron import report, store
 
-EX = rn.Experiment(archs="singlu", tasks="memorize", seeds=[0, 1], steps=10)
+EX = rn.Experiment(archs="singlu", tasks="memorize", seed=[0, 1], steps=10)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def explicit(arch, task, **kw):
     opts = {name: list(levels[0]) if isinstance(levels[0], tuple) else levels[0]}
     if "n_train" in tasks.options_of(task):
         opts["n_train"] = max(16, round(tasks.options_of(task)["n_train"] * 0.5))
-    return Experiment(archs=[arch], tasks=[task], seeds=[0, 1], data_seed=[0, 1], steps=99,
+    return Experiment(archs=[arch], tasks=[task], seed=[0, 1], data_seed=[0, 1], steps=99,
                       task_options={**opts, **kw.pop("task_options", {})}, **kw)
 
 
@@ -39,9 +39,9 @@ def test_a_moved_experiment_trains_the_cells_of_the_settings_typed_by_hand():
 
 def test_what_a_finding_sets_itself_keeps_its_values():
     point = protocol.parse_point(json.dumps(POINT))
-    own = Experiment(archs=["singlu"], tasks=["spiral"], seeds=[0], steps=99, lr=[3e-4, 1e-3], omega=3.0,
+    own = Experiment(archs=["singlu"], tasks=["spiral"], seed=[0], steps=99, lr=[3e-4, 1e-3], omega=3.0,
                      task_options={"turns": 3})
-    tuned = Experiment(archs=["singlu"], tasks=["spiral"], seeds=[0], steps=99, lr=defaults.LR)
+    tuned = Experiment(archs=["singlu"], tasks=["spiral"], seed=[0], steps=99, lr=defaults.LR)
     out = protocol.at_point({"sweep": own, "tuned": tuned, "none": None, "list": [tuned]}, point, own_lr=("tuned",))
     c = out["sweep"].cells[0]
     assert c["lrs"] == [3e-4, 1e-3] and c["omegas"] == [3.0] and c["task_options"]["turns"] == 3
@@ -54,7 +54,7 @@ def test_our_protocol_leaves_every_experiment_and_key_as_it_was():
     e = protocol.main_grid(["vanilla", "singlu"], ["spiral", "hifreq"], [0, 1], 1000, data_seeds=2)
     assert protocol.at_point({"main": e}, None)["main"] is e
     assert [c.key for c in e.typed_cells] == [c.key for c in Experiment(
-        archs=["vanilla", "singlu"], tasks=["spiral", "hifreq"], seeds=[0, 1], data_seed=[0, 1], steps=1000,
+        archs=["vanilla", "singlu"], tasks=["spiral", "hifreq"], seed=[0, 1], data_seed=[0, 1], steps=1000,
         protocol=None).typed_cells]
 
 

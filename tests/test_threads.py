@@ -50,7 +50,7 @@ def test_atomic_writes_and_write_probes_from_threads_do_not_collide(tmp_path):
 
 
 def test_threads_sharing_a_cache_dir_all_finish_with_the_numbers_of_a_run_alone(tmp_path):
-    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seeds=[0, 1], steps=10)
+    ex = rn.Experiment(archs=["vanilla", "singlu"], tasks="memorize", seed=[0, 1], steps=10)
     want = rn.run(ex, progress=False, workers=1)
     out, hung = _in_threads([lambda: rn.run(ex, progress=False, workers=1, cache_dir=tmp_path / "c")] * 4)
     assert not hung, "threads still running"
@@ -61,7 +61,7 @@ def test_threads_sharing_a_cache_dir_all_finish_with_the_numbers_of_a_run_alone(
 
 
 def test_threads_with_different_worker_counts_both_finish(tmp_path):
-    exs = [rn.Experiment(archs=["vanilla", "singlu"], tasks=["memorize", "spiral", "checkerboard"], seeds=[s],
+    exs = [rn.Experiment(archs=["vanilla", "singlu"], tasks=["memorize", "spiral", "checkerboard"], seed=[s],
                          steps=100) for s in (0, 1)]     # six stacks each: some wait in their pool's queue
     wants = [rn.run(ex, progress=False, workers=1) for ex in exs]
     out, hung = _in_threads([lambda: rn.run(exs[0], progress=False, workers=2),

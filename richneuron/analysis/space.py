@@ -23,17 +23,15 @@ every pair of axes more evenly than a Latin hypercube or random points of the sa
 axis's effect on a claim is read from the same sample. Point 0 is our default protocol (the main
 grid of notebooks 01-07, shared through the results store).
 """
-import json
 import math
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from .. import defaults, notebook as nbk, plots, protocol, published, stats, tasks, validate, verdicts
+from .. import defaults, notebook as nbk, outputs, plots, protocol, published, stats, tasks, validate, verdicts
 from ..engine import Experiment
 from . import common
 
@@ -153,7 +151,7 @@ def experiments(cfg, points, task_list, point_seeds=1):
     for p in points[~points["default"]].itertuples():
         for t in task_list:
             out.append((p.point, Experiment(
-                archs=list(cfg.archs), tasks=[t], seeds=list(range(point_seeds)), data_seed=list(cfg.data_seeds),
+                archs=list(cfg.archs), tasks=[t], seed=list(range(point_seeds)), data_seed=list(cfg.data_seeds),
                 budget=protocol.BUDGET, depth=protocol.DEPTH, steps=cfg.steps, lr=p.lr,
                 omega=p.omega if sine else None, options={"init": p.init} if sine else {},
                 task_options=tasks.options_at(t, p.difficulty, p.size))))
@@ -721,9 +719,6 @@ def answers(f):
              "evidence": "08_protocol_fit, protocol_fit.csv"}]
 
 
-SUMMARY_FILE = "space.json"
-
-
 def point_settings(row):
     """A design point's settings as the finding notebooks take them (their `protocol` parameter,
     `protocol.parse_point`): lr, ω, init, difficulty level (None: each task's default), training-set
@@ -735,7 +730,7 @@ def point_settings(row):
 
 
 def write_summary(summary, f, output_dir, steps):
-    """Store what the paper takes from this notebook (SUMMARY_FILE in `output_dir`): per claim
+    """Store what the paper takes from this notebook (`outputs.SPACE` in `output_dir`): per claim
     `summary_rows`, and the best-fitting protocol with its fit quality, its length as steps and as
     the nearest read share of `steps` (the full length of the runs; `defaults.READ_SHARES`), and
     whether it is our default protocol at that length (`default`: point 0)."""
@@ -749,7 +744,4 @@ def write_summary(summary, f, output_dir, steps):
                              "settings": point_settings(best)},
            "serves_both": bool(f["serves_both"]),
            "reproduced": int(f["table"]["reproduced"].sum()), "published_numbers": len(f["table"])}
-    path = Path(output_dir) / SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1))
-    return path
+    return outputs.write(output_dir, outputs.SPACE, doc)

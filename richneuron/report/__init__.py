@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from .. import outputs
 from ..provenance import provenance
 from . import compare, criteria, execute, files, paper, publish, scorecard
 
@@ -43,7 +44,7 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
     for d in (nb_dir, appendix_dir, figures):
         d.mkdir(parents=True, exist_ok=True)
     cache = root / "build" / "cache"
-    executed, runtimes, verdicts, answers, used = [], {}, [], [], {}
+    executed, runtimes, verdicts, answers, used, spaces, published = [], {}, [], [], {}, {}, []
     todo = [p for p in execute.notebooks(root) if not only or p.stem[:2] in only]
     if not todo:
         raise SystemExit(f"no notebook matches {only}; have: {', '.join(p.stem for p in execute.notebooks(root))}")
@@ -53,17 +54,18 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
     for i, nb in enumerate(todo):
         out_dir = base / "results" / nb.stem
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache), "figures_dir": str(figures)}
-        runtimes[nb.stem], used[nb.stem], rows = run_notebook(
+        runtimes[nb.stem], used[nb.stem], left = run_notebook(
             nb, nb_dir / nb.name, out_dir, params, log, label=f"[{i + 1}/{len(todo)}]", expected=expected.get(nb.stem),
             after=sum(expected.get(n.stem, 0) for n in todo[i + 1:]))
         executed.append(nb_dir / nb.name)
-        verdicts += criteria.with_commits(rows, root)
-        afile = out_dir / "answers.json"
-        if afile.exists():
-            answers += json.loads(afile.read_text())
-    sfile = base / "results" / "08_protocol_space" / "space.json"
-    if any(p.stem.startswith("08") for p in todo) and sfile.exists():
-        space = json.loads(sfile.read_text())
+        verdicts += criteria.with_commits(left["verdicts"], root)
+        answers += left["answers"]
+        published += left["published"]
+        if left["space"] is not None:
+            spaces[nb.stem] = left["space"]
+    if len(spaces) > 1:
+        raise SystemExit(f"{' and '.join(spaces)} each wrote a protocol space ({outputs.SPACE}); a build takes one")
+    for space in spaces.values():
         there = study_protocol_pass(todo, space, base, cache, quick, log, expected, runtimes, used) if study else {}
         verdicts = scorecard.with_space(verdicts, space, there)
     total = time.perf_counter() - t0
@@ -103,9 +105,8 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
         shutil.copy(base / files.RESULTS_FILE, dest / files.RESULTS_FILE)
         shutil.copy(base / files.DICTIONARY_FILE, dest / files.DICTIONARY_FILE)
         shutil.copy(base / files.HISTORY_FILE, dest / files.HISTORY_FILE)
-        fit_csv = base / "results" / "08_protocol_space" / "protocol_fit.csv"
-        if fit_csv.exists():
-            shutil.copy(fit_csv, dest / "protocol_fit.csv")
+        for path in published:
+            shutil.copy(path, dest / path.name)
         qfile = root / "build" / "quick" / "runtimes.json"
         quick_rt = json.loads(qfile.read_text())["notebooks"] if qfile.exists() else {}
         publish.update_readme(root, publish.notebook_table(root, executed, runtimes, quick_rt, costs))
@@ -116,13 +117,14 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
 
 def run_notebook(nb, out, out_dir, params, log=print, label="", expected=None, after=None):
     """Run notebook `nb` with papermill into `out` (its outputs in `out_dir`, `params` its
-    parameters): (seconds, keys of the cells its runs read, its verdict rows)."""
+    parameters): (seconds, keys of the cells its runs read, what it left for the build: `outputs.read`).
+    What an earlier run left there is removed first, so that only this run's outputs are read."""
     cells_file = out_dir / "cells.txt"
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (outputs.VERDICTS, outputs.ANSWERS, outputs.SPACE, outputs.PUBLISHED):
+        (out_dir / name).unlink(missing_ok=True)
     seconds = execute.execute(nb, out, params, log, label=label, expected=expected, after=after, cells_file=cells_file)
-    vfile = out_dir / "verdicts.json"
-    return (seconds, cells_file.read_text().split() if cells_file.exists() else [],
-            json.loads(vfile.read_text()) if vfile.exists() else [])
+    return seconds, cells_file.read_text().split() if cells_file.exists() else [], outputs.read(out_dir)
 
 
 def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=None, runtimes=None, used=None):
@@ -147,7 +149,7 @@ def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=Non
                   "figures_dir": str(base / "figures_study"), "protocol": point}
         runtimes[stem], used[stem], there = run_notebook(nb, nb_dir / nb.name, out_dir, params, log,
                                                          label=f"[study {i + 1}/{len(nbs)}]", expected=expected.get(stem))
-        rows.update({r["claim_id"]: r for r in there})
+        rows.update({r["claim_id"]: r for r in there["verdicts"]})
     return rows
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import torch
 
-from .. import neurons, notebook as nbk, protocol, stats, summary, tasks, verdicts
+from .. import neurons, notebook as nbk, outputs, protocol, stats, summary, tasks, verdicts
 from .criteria import criteria_history, history_table
 from .files import DICTIONARY_FILE, HISTORY_FILE, RESULTS_FILE
 from .numbering import number_figures, number_tables, resolve_refs, shown_here, table_figure
@@ -193,7 +193,7 @@ def finding_section(path, rows, answers):
 
 
 def methods_section(path):
-    """Methods: notebook 00 (its code hidden, headings one level down) without the cells it tags as
+    """Methods: the notebook whose metadata declares it (`outputs.section`; its code hidden, headings one level down) without the cells it tags as
     detail (`APPENDIX_ONLY`), which its appendix shows."""
     nb, cells = _notebook_cells(path, main=True)
     for c in cells:
@@ -273,7 +273,7 @@ def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, 
         nb = nbformat.read(path, as_version=4)
         toc.append(f"- [{notebook_title(nb, path.stem)}](#{_anchor(path.stem)}) · [Appendix {appendix_label(path)}]"
                    f"({appendix_name(path)})")
-        if path.stem.startswith("00"):
+        if outputs.section(nb) == "methods":
             s = methods_section(path)
         else:
             s = finding_section(path, by_nb.get(path.stem[:2], []), answers_by.get(path.stem[:2], []))

@@ -13,6 +13,9 @@ from .version import __version__                                  # noqa: E402
 from . import neurons, tasks                                      # noqa: E402
 from .models import build_model, count_params, width_for_budget   # noqa: E402
 from .engine import Experiment, Results, run                      # noqa: E402
+from . import plugins                                             # noqa: E402
+
+plugins.load()                    # the neurons and tasks of the modules RICHNEURON_PLUGINS names
 
 __all__ = ["neurons", "tasks", "build_model", "count_params", "width_for_budget", "Experiment",
            "Results", "run", "__version__"]

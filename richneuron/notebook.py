@@ -20,7 +20,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from pandas.io.formats.style import Styler
 
-from . import neurons, outputs, plots, protocol as protocols
+from . import neurons, outputs, plots, plugins, protocol as protocols
 from .provenance import provenance
 
 QUICK_ARCHS = ("vanilla", "singlu", "v10")
@@ -139,11 +139,12 @@ def parse_archs(archs, quick=False, group="study"):
     """ "all" or "a,b,c" -> a list of arch ids (ValueError naming the valid ids).
 
     "all" means every id of `group` ("study", "peers" or "all", see `neurons.available`); quick
-    mode keeps its QUICK_ARCHS. Explicit ids may come from any group.
+    mode keeps its QUICK_ARCHS and the group's archs a plugin registered (`plugins`). Explicit ids
+    may come from any group.
     """
     group_ids = neurons.available(group)          # also checks `group`
     if archs == "all":
-        return list(QUICK_ARCHS) if quick else group_ids
+        return list(QUICK_ARCHS) + [a for a in plugins.archs() if a in group_ids] if quick else group_ids
     items = [a.strip() for a in archs.split(",")] if isinstance(archs, str) else list(archs)
     if not items:
         raise ValueError(f"archs is empty; give 'all' or ids from: {', '.join(neurons.available('all'))}")

@@ -1,51 +1,43 @@
-"""Adding a neuron or a task touches one file: a throwaway neuron and a throwaway task, defined in this
-file only, registered, then run through validation, model building, one tiny training cell (checked
-against a plain torch.optim.Adam loop), the Methods tables and the colour map, and unregistered."""
+"""Adding a neuron or a task touches one file: a throwaway neuron and a throwaway task, defined in
+tests/plugins/throwaway.py only, registered, then run through validation, model building, one tiny
+training cell (checked against a plain torch.optim.Adam loop), the Methods tables, the colour map and
+a quick paper (as a plugin: RICHNEURON_PLUGINS), and unregistered."""
+import importlib
 import math
+import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from richneuron import Experiment, build_model, neurons, plots, run, tasks, validate
+from richneuron import Experiment, build_model, neurons, plots, plugins, report, run, tasks
 from richneuron.analysis import methods
 
-
-class Cubic(neurons.Neuron):
-    """Throwaway: y = scale·tanh(W·x + b)³. Parameters per layer: h·(in + 1)."""
-
-    TAGS = ("peers",)
-    OPTIONS = {"scale": validate.positive}
-
-    def __init__(self, in_features, width, scale=1.0, generator=None):
-        super().__init__(in_features, width)
-        self.scale = scale
-        self.W = neurons.Linear(in_features, width, generator=generator)
-
-    def terms(self, x):
-        g = self.W(x)
-        return {"out": self.scale * torch.tanh(g) ** 3, "g": g}
-
-
-def ramp(gen, n_train=32, n_test=16, slope=1.0):
-    """Throwaway: y = slope·x on x ~ U[−1, 1]."""
-    xtr, xte = 2 * torch.rand(n_train, 1, generator=gen) - 1, 2 * torch.rand(n_test, 1, generator=gen) - 1
-    return "regression", xtr, slope * xtr, xte, slope * xte
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def registered():
+def registered(monkeypatch):
+    """The throwaway module imported (which registers its neuron and task) in this process, and
+    findable as a plugin by the processes this one starts; unregistered after."""
     before = (neurons.available("all"), tasks.available("all"))
-    neurons.register("cubic", Cubic)
-    tasks.register("ramp", ramp, "regression", difficulty=("slope", (1.0, 2.0, 4.0)), slope=validate.positive)
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(plugins.VARIABLE, "throwaway")
+    sys.modules.pop("throwaway", None)
     try:
-        yield
+        yield importlib.import_module("throwaway")
     finally:
+        sys.modules.pop("throwaway", None)
         neurons.unregister("cubic")
         tasks.unregister("ramp")
         assert (neurons.available("all"), tasks.available("all")) == before
 
 
 def test_a_throwaway_neuron_and_task_flow_through_the_package(registered):
+    Cubic = registered.Cubic
     # the lists derived from the declarations
     assert "cubic" in neurons.available("peers") and "cubic" not in neurons.available("study")
     assert "ramp" in tasks.available() and "ramp" in tasks.available("regression")
@@ -55,7 +47,7 @@ def test_a_throwaway_neuron_and_task_flow_through_the_package(registered):
     with pytest.raises(ValueError, match="scale must be positive"):
         Cubic(2, 3, scale=-1.0)
     with pytest.raises(ValueError, match="scale must be positive"):
-        Experiment(archs=["cubic"], tasks=["ramp"], seeds=[0], budget=None, width=4, steps=2, options={"scale": 0})
+        Experiment(archs=["cubic"], tasks=["ramp"], seed=[0], budget=None, width=4, steps=2, options={"scale": 0})
     with pytest.raises(ValueError, match="slope must be positive"):
         tasks.make("ramp", slope=0)
     with pytest.raises(ValueError, match="valid options: n_train, n_test, validation, slope"):
@@ -105,3 +97,31 @@ def test_registering_without_the_declarations_fails_naming_what_is_missing():
     with pytest.raises(ValueError, match="declares no TAGS"):
         neurons.register("untagged", Untagged)
     assert "bare" not in tasks.available("all") and "untagged" not in neurons.available("all")
+
+
+def test_a_quick_paper_shows_and_trains_the_throwaway_neuron_and_task(registered, tmp_path):
+    """A quick build of the Methods and the peers notebooks with the throwaway plugin: the neuron and
+    the task are in the Methods' tables, and the neuron trains beside the quick archs (notebook 07:
+    a peer, by its tags), in the notebook's kernel and the engine's workers."""
+    import shutil
+
+    import pandas as pd
+    (tmp_path / "notebooks").mkdir()
+    for stem in ("00_methods", "07_peers"):
+        shutil.copy(ROOT / "notebooks" / f"{stem}.ipynb", tmp_path / "notebooks")
+    (ROOT / "build" / "cache").mkdir(parents=True, exist_ok=True)      # the quick paper's other cells: trained once
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "cache").symlink_to(ROOT / "build" / "cache")
+    base = report.build(quick=True, root=tmp_path, log=lambda *a: None)
+    methods_page = (base / "appendix" / "00_methods.html").read_text()
+    assert "Throwaway: y = scale·tanh(W·x + b)³" in methods_page and "Throwaway: y = slope·x" in methods_page
+    assert "Methods" in (base / "paper.html").read_text()
+    results = pd.read_csv(base / report.files.RESULTS_FILE)
+    cubic = results[results["arch"] == "cubic"]
+    assert len(cubic) and cubic["notebooks"].str.contains("07_peers").all() and not cubic["diverged"].any()
+    assert "cubic" in (base / "appendix" / "07_peers.html").read_text()
+
+
+def test_a_plugin_that_cannot_be_imported_is_named():
+    with pytest.raises(ImportError, match=r"RICHNEURON_PLUGINS='nowhere_module': cannot import plugin module 'nowhere_module'"):
+        plugins.load("nowhere_module")

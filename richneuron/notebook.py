@@ -36,10 +36,17 @@ def default_paths(notebook, quick, root=ROOT, other_protocol=False):
     figures_study, never over the default protocol's outputs."""
     base = Path(root) / "build" / ("quick" if quick else "full")
     if other_protocol:
-        return {"output_dir": base / f"results_{STUDY}" / notebook, "cache_dir": Path(root) / "build" / "cache",
-                "figures_dir": base / f"figures_{STUDY}"}
+        at = other_protocol_paths(base, notebook)
+        return {"output_dir": at["output_dir"], "cache_dir": Path(root) / "build" / "cache", "figures_dir": at["figures_dir"]}
     return {"output_dir": base / "results" / notebook, "cache_dir": Path(root) / "build" / "cache",
             "figures_dir": base / "figures" if quick else Path(root) / "figures"}
+
+
+def other_protocol_paths(base, notebook):
+    """Where a run of `notebook` at another protocol than ours writes, under build/<mode> (`base`):
+    its outputs, its figures and (in a build) the executed notebook's folder."""
+    return {"output_dir": Path(base) / f"results_{STUDY}" / notebook, "figures_dir": Path(base) / f"figures_{STUDY}",
+            "notebooks_dir": Path(base) / f"notebooks_{STUDY}"}
 
 
 def _inside(path, folder):

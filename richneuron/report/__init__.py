@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import outputs
+from .. import notebook as nbk, outputs
 from ..provenance import provenance
 from . import compare, criteria, execute, files, paper, publish, scorecard
 
@@ -131,7 +131,7 @@ def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=Non
     """The finding notebooks again at the study's likeliest protocol (notebook 08's best fit, `space`),
     when it is not our default protocol read at a shorter length (that one the findings judge from
     their runs' logged history): every notebook of `todo` with a `protocol` parameter, with that
-    point as it, its outputs under build/<mode>/results_study, notebooks_study and figures_study.
+    point as it, its outputs where a run at another protocol writes (`notebook.other_protocol_paths`).
     Its runtimes and the cells it read go into `runtimes` and `used` under "<stem>@study". Returns
     {claim id: verdict row there} (empty when no pass was needed)."""
     best = space.get("best_protocol") or {}
@@ -141,12 +141,13 @@ def study_protocol_pass(todo, space, base, cache, quick, log=print, expected=Non
     point = json.dumps(best["settings"])
     nbs = [p for p in todo if "protocol" in execute.parameters(p)]
     log(f"the study's likeliest protocol ({best['settings'].get('text', '')}): {len(nbs)} finding notebooks again there")
-    nb_dir, rows = base / "notebooks_study", {}
-    nb_dir.mkdir(parents=True, exist_ok=True)
+    rows = {}
     for i, nb in enumerate(nbs):
-        stem, out_dir = f"{nb.stem}@study", base / "results_study" / nb.stem
+        at = nbk.other_protocol_paths(base, nb.stem)
+        stem, out_dir, nb_dir = f"{nb.stem}@{nbk.STUDY}", at["output_dir"], at["notebooks_dir"]
+        nb_dir.mkdir(parents=True, exist_ok=True)
         params = {"quick": quick, "output_dir": str(out_dir), "cache_dir": str(cache),
-                  "figures_dir": str(base / "figures_study"), "protocol": point}
+                  "figures_dir": str(at["figures_dir"]), "protocol": point}
         runtimes[stem], used[stem], there = run_notebook(nb, nb_dir / nb.name, out_dir, params, log,
                                                          label=f"[study {i + 1}/{len(nbs)}]", expected=expected.get(stem))
         rows.update({r["claim_id"]: r for r in there["verdicts"]})

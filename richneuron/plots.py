@@ -5,6 +5,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 import torch
 
@@ -137,6 +138,21 @@ def log_axis(ax, axis="y"):
     a.set_minor_formatter(NullFormatter())
 
 
+def strip(data, **kw):
+    """seaborn's stripplot with the same jitter in every run: seaborn draws it from NumPy's global
+    random state, which depends on whatever ran before in the kernel; here it is drawn from a state
+    seeded by JITTER_SEED, and the global state is put back afterwards."""
+    state = np.random.get_state()
+    np.random.seed(JITTER_SEED)
+    try:
+        return sns.stripplot(data, **kw)
+    finally:
+        np.random.set_state(state)
+
+
+JITTER_SEED = 0
+
+
 def replicas(scores, ax, value="score", order=None, center=None, baselines=None, published=None,
              floor=None, log=False, title=None, ylabel=None):
     """The report's recurring figure: every replica as a dot (one colour per arch), its centre as a
@@ -144,8 +160,8 @@ def replicas(scores, ax, value="score", order=None, center=None, baselines=None,
     (`baselines`: label -> value), the study's published value as a red star (`published`:
     arch -> value) and the float32 floor as a dotted line."""
     order = list(order if order is not None else dict.fromkeys(scores["arch"]))
-    sns.stripplot(scores, x="arch", y=value, order=order, hue="arch", hue_order=order,
-                  palette=[color(a) for a in order], legend=False, ax=ax, size=3, jitter=0.15)
+    strip(scores, x="arch", y=value, order=order, hue="arch", hue_order=order,
+          palette=[color(a) for a in order], legend=False, ax=ax, size=3, jitter=0.15)
     if center:
         xs = [i for i, a in enumerate(order) if a in center]
         ax.scatter(xs, [center[order[i]] for i in xs], marker="_", s=300, c="k", lw=1.2, zorder=4,

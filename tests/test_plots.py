@@ -104,3 +104,24 @@ def test_log_ticks_widen_a_view_too_narrow_for_two_labels():
     assert (round(lo, 12), round(hi, 12)) == (2e-6, 5e-6)
     assert len([v for v in ax.yaxis.get_majorticklocs() if lo <= v <= hi]) == 2
     plt.close(fig)
+
+
+def test_the_replica_dots_are_jittered_the_same_in_every_run(tmp_path):
+    """seaborn jitters strip dots with NumPy's global random state, which depends on what ran before
+    in a kernel: the same figure drawn after different draws is byte-identical, and the global state
+    goes on as if no figure had been drawn."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    scores = pd.DataFrame({"arch": ["vanilla"] * 6 + ["singlu"] * 6, "score": np.linspace(0.1, 1.2, 12)})
+    saved = []
+    for seed in (1, 2):
+        np.random.seed(seed)
+        fig, ax = plt.subplots()
+        plots.replicas(scores, ax)
+        after = np.random.random()
+        np.random.seed(seed)
+        assert after == np.random.random()                         # the caller's random state is untouched
+        saved.append(plots.save(fig, f"strip{seed}", tmp_path).read_bytes())
+        plt.close(fig)
+    assert saved[0] == saved[1]

@@ -863,12 +863,11 @@ def adaptive_stats_figure(history, archs, cfg):
 def weight_movement_figure(wm, cfg):
     """Relative weight change per role and arch, one point per (task, seed); saved as 03_weight_movement."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
     fig, ax = plt.subplots(figsize=(8, 3))
     d = wm[~wm["diverged"]]
     order = list(dict.fromkeys(d["arch"]))
-    sns.stripplot(d, x="arch", y="relative change", hue="role", hue_order=["direct", "meta"], order=order,
-                  dodge=True, size=3, jitter=0.2, ax=ax, palette={"direct": "C0", "meta": "C3"})
+    plots.strip(d, x="arch", y="relative change", hue="role", hue_order=["direct", "meta"], order=order,
+                dodge=True, size=3, jitter=0.2, ax=ax, palette={"direct": "C0", "meta": "C3"})
     ax.set(yscale="log", xlabel="", ylabel="‖W_end − W_init‖ / ‖W_init‖",
            title="how far training moved each role's weights (every task and seed)")
     plots.log_ticks(ax, "y")

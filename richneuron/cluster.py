@@ -2,7 +2,8 @@
 
 `run` sends its cells to the scheduler named by $RICHNEURON_SCHEDULER when it is given no
 executor; results come back to the calling process and its cache (workers need no shared disk,
-only this package installed). `dask_executor(client)` is the executor of any `distributed.Client`
+only this package installed; with plugin neurons or tasks, also RICHNEURON_PLUGINS set and the
+plugin modules importable where each worker starts: `plugins`). `dask_executor(client)` is the executor of any `distributed.Client`
 with the engine's heap settings installed on its workers.
 """
 import os

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from . import defaults, models, neurons, tasks, validate
+from . import defaults, models, neurons, plugins, tasks, validate
 from .version import __version__
 
 KERNELS = ("numpy", "torch")   # where ops takes sin/cos/tanh (see ops.py)
@@ -350,8 +350,9 @@ def _init_naming_fields(init):
         unknown = [k for k in kw if k not in fields]
         if unknown:
             hint = " (one seed or a list of them is `seed`, as `lr` and `omega` take one value or a list)" \
-                if unknown[0] == "seeds" else ""
-            raise TypeError(f"Experiment has no field {unknown[0]!r}{hint}; its fields: {', '.join(fields)}")
+                if "seeds" in unknown else ""
+            raise TypeError(f"Experiment has no field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+                            f"{hint}; its fields: {', '.join(fields)}")
         init(self, *args, **kw)
     return __init__
 
@@ -486,8 +487,7 @@ class Cell:
 
     @property
     def _base(self):
-        rev = neurons.get(self.arch).REVISION
-        return {"version": __version__, **({"revision": rev} if rev else {})}
+        return _identity(self.arch, self.task)
 
     @cached_property
     def key(self):
@@ -538,15 +538,21 @@ def _hash(blob):
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
+def _identity(arch, task):
+    """What beside its configuration keys a cell: the package version, the neuron's REVISION when
+    nonzero and, for a plugin's arch or task, its source (`plugins.fingerprint`)."""
+    rev = neurons.get(arch).REVISION
+    return {"version": __version__, **({"revision": rev} if rev else {}), **plugins.fingerprint(arch, task)}
+
+
 def _config_key(cfg):
-    rev = neurons.get(cfg["arch"]).REVISION
-    return _hash({"cfg": cfg, "version": __version__, **({"revision": rev} if rev else {})})
+    return _hash({"cfg": cfg, **_identity(cfg["arch"], cfg["task"])})
 
 
 def cell_key(cell):
     """Cache key of a cell or stack (a `Cell` or its JSON form): a hash of its complete JSON form,
-    the package version and the neuron's REVISION when nonzero (so a changed neuron recomputes its
-    own cells and no other)."""
+    the package version, the neuron's REVISION when nonzero (so a changed neuron recomputes its
+    own cells and no other) and a plugin's source (`_identity`)."""
     return cell.key if isinstance(cell, Cell) else _config_key(cell)
 
 

@@ -30,7 +30,9 @@ def write(output_dir, name, doc):
 
 
 def publish(output_dir, name):
-    """Mark the file `name` of `output_dir` to be copied into paper/ by a full build."""
+    """Mark the file `name` of `output_dir` (written already) to be copied into paper/ by a full build."""
+    if not (Path(output_dir) / name).is_file():
+        raise ValueError(f"publish {name!r}: no such file in {output_dir}; write it first")
     path = Path(output_dir) / PUBLISHED
     names = json.loads(path.read_text()) if path.exists() else []
     if name not in names:
@@ -56,3 +58,13 @@ def section(nb):
     if got not in SECTIONS:
         raise ValueError(f"a notebook's section must be one of {', '.join(SECTIONS)}, got {got!r}")
     return got
+
+
+def check_published(paths, reserved):
+    """ValueError unless the files notebooks publish (`paths`) have distinct names, none of them
+    `reserved` (what the build itself writes into paper/)."""
+    names = [Path(p).name for p in paths]
+    clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(reserved)))
+    if clash:
+        raise ValueError(f"notebooks publish {', '.join(clash)} more than once or over a file the build writes into "
+                         f"paper/ ({', '.join(sorted(reserved))}): give each published file a name of its own")

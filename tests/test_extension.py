@@ -2,7 +2,6 @@
 tests/plugins/throwaway.py only, registered, then run through validation, model building, one tiny
 training cell (checked against a plain torch.optim.Adam loop), the Methods tables, the colour map and
 a quick paper (as a plugin: RICHNEURON_PLUGINS), and unregistered."""
-import importlib
 import math
 import os
 import sys
@@ -28,7 +27,8 @@ def registered(monkeypatch):
     monkeypatch.setenv(plugins.VARIABLE, "throwaway")
     sys.modules.pop("throwaway", None)
     try:
-        yield importlib.import_module("throwaway")
+        plugins.load()                                  # as `import richneuron` does with the variable set
+        yield sys.modules["throwaway"]
     finally:
         sys.modules.pop("throwaway", None)
         neurons.unregister("cubic")
@@ -115,13 +115,29 @@ def test_a_quick_paper_shows_and_trains_the_throwaway_neuron_and_task(registered
     base = report.build(quick=True, root=tmp_path, log=lambda *a: None)
     methods_page = (base / "appendix" / "00_methods.html").read_text()
     assert "Throwaway: y = scale·tanh(W·x + b)³" in methods_page and "Throwaway: y = slope·x" in methods_page
-    assert "Methods" in (base / "paper.html").read_text()
+    paper = (base / "paper.html").read_text()      # 00_methods is the Methods section, as its metadata declares
+    assert "Its full tables are in" in paper and paper.count("Its full tables are in") == 1
     results = pd.read_csv(base / report.files.RESULTS_FILE)
     cubic = results[results["arch"] == "cubic"]
     assert len(cubic) and cubic["notebooks"].str.contains("07_peers").all() and not cubic["diverged"].any()
     assert "cubic" in (base / "appendix" / "07_peers.html").read_text()
 
 
-def test_a_plugin_that_cannot_be_imported_is_named():
+def test_a_plugin_that_cannot_be_imported_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv(plugins.VARIABLE, "nowhere_module")
     with pytest.raises(ImportError, match=r"RICHNEURON_PLUGINS='nowhere_module': cannot import plugin module 'nowhere_module'"):
-        plugins.load("nowhere_module")
+        plugins.load()
+    (tmp_path / "broken_plugin.py").write_text("from richneuron import neurons\nneurons.register('vanilla', neurons.Vanilla)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(plugins.VARIABLE, "broken_plugin")
+    with pytest.raises(ImportError, match=r"cannot import plugin module 'broken_plugin' \(ValueError: arch 'vanilla' is "
+                                          r"already registered"):
+        plugins.load()
+
+
+def test_a_plugins_cells_are_keyed_by_its_source(registered):
+    import hashlib
+    source = hashlib.sha256((PLUGINS / "throwaway.py").read_bytes()).hexdigest()[:16]
+    assert plugins.fingerprint("cubic", "ramp") == {"plugin": [source, source]}
+    assert plugins.fingerprint("cubic", "spiral") == {"plugin": [source]} and plugins.fingerprint("vanilla", "spiral") == {}
+    assert plugins.archs() == ["cubic"]

@@ -387,6 +387,7 @@ ISSUE_31 = [
     (dict(E, seeds=[0, 1]), TypeError, r"Experiment has no field 'seeds' \(one seed or a list of them is `seed`.*; "
                                        r"its fields: archs, tasks, seed, budget"),
     (dict(E, step=5), TypeError, r"Experiment has no field 'step'; its fields: archs, tasks, seed, .*steps"),
+    (dict(E, step=5, seeds=[0]), TypeError, r"Experiment has no fields 'step', 'seeds' \(one seed or a list of them is `seed`"),
 ]
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from .. import criteria, models, neurons, plots, protocol, stats, tasks as _tasks, verdicts
-from ..experiment import cost
+from ..experiment import as_list, cost
 from . import common, ranking, robustness
 
 CLAIM = "adaptive_fail"
@@ -510,7 +510,7 @@ def meta_sweep_table(main, sweep, meta):
     if meta is None:
         return pd.DataFrame(columns=["arch", "task", "meta_lr_scale", "seed", "score", "metric", "diverged",
                                      "statistic", "value"])
-    archs, task_list, seeds = meta.archs, meta.tasks, meta.seed
+    archs, task_list, seeds = meta.archs, meta.tasks, as_list(meta.seed)
     parts_m, parts_h = [], []
     for res in (main, sweep):
         if res is None:
@@ -685,7 +685,7 @@ def sweep_reading(exps, mt):
     scales = e.meta_lr_scale if isinstance(e.meta_lr_scale, list) else [e.meta_lr_scale]
     draws = e.data_seed if isinstance(e.data_seed, list) else [e.data_seed]
     return (f"Beyond the shared main grid, the sweep trained {n} replicas ({steps:,} model-steps: {len(e.archs)} archs × "
-            f"{len(e.tasks)} tasks × {len(scales)} multipliers × {len(e.seed)} seeds × {len(draws)} "
+            f"{len(e.tasks)} tasks × {len(scales)} multipliers × {len(as_list(e.seed))} seeds × {len(draws)} "
             f"data draws × {e.steps} steps); {int(mt['diverged'].sum()) if len(mt) else 0} of {len(mt)} replicas in "
             "the comparison diverged.")
 

@@ -31,6 +31,11 @@ from ..provenance import provenance
 from . import compare, criteria, execute, files, paper, publish, scorecard
 
 
+# What a full build writes into paper/ itself (a notebook's published files go beside them).
+PAPER_FILES = ("index.html", "appendix", "runtimes.json", "verdicts.json", "answers.json", files.RESULTS_FILE,
+               files.DICTIONARY_FILE, files.HISTORY_FILE)
+
+
 def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
     """Run the notebooks of `only` (two-digit prefixes; None: all) and render the paper. `study`:
     run the finding notebooks again at the study's likeliest protocol (`study_protocol_pass`);
@@ -63,6 +68,7 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
         published += left["published"]
         if left["space"] is not None:
             spaces[nb.stem] = left["space"]
+    outputs.check_published(published, PAPER_FILES)
     if len(spaces) > 1:
         raise SystemExit(f"{' and '.join(spaces)} each wrote a protocol space ({outputs.SPACE}); a build takes one")
     for space in spaces.values():
@@ -99,12 +105,8 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
         shutil.copy(page, dest / "index.html")
         shutil.rmtree(dest / "appendix", ignore_errors=True)
         shutil.copytree(appendix_dir, dest / "appendix")
-        shutil.copy(base / "runtimes.json", dest / "runtimes.json")
-        shutil.copy(base / "verdicts.json", dest / "verdicts.json")
-        shutil.copy(base / "answers.json", dest / "answers.json")
-        shutil.copy(base / files.RESULTS_FILE, dest / files.RESULTS_FILE)
-        shutil.copy(base / files.DICTIONARY_FILE, dest / files.DICTIONARY_FILE)
-        shutil.copy(base / files.HISTORY_FILE, dest / files.HISTORY_FILE)
+        for name in PAPER_FILES[2:]:
+            shutil.copy(base / name, dest / name)
         for path in published:
             shutil.copy(path, dest / path.name)
         qfile = root / "build" / "quick" / "runtimes.json"

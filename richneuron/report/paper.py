@@ -193,8 +193,9 @@ def finding_section(path, rows, answers):
 
 
 def methods_section(path):
-    """Methods: the notebook whose metadata declares it (`outputs.section`; its code hidden, headings one level down) without the cells it tags as
-    detail (`APPENDIX_ONLY`), which its appendix shows."""
+    """Methods: the notebook whose metadata declares it (`outputs.section`), its code hidden and its
+    headings one level down, without the cells it tags as detail (`APPENDIX_ONLY`), which its
+    appendix shows."""
     nb, cells = _notebook_cells(path, main=True)
     for c in cells:
         if c.cell_type == "markdown":
@@ -241,7 +242,7 @@ def provenance_section(verdict_rows, meta, history=None, results=None):
 def assemble(executed, verdict_rows, meta, quick, answers=(), summary_png=None, paper_name="index.html",
              results=None):
     """The main paper (a notebook, rendered with its code hidden): title, abstract, the summary
-    figure, the scorecard, contents, Methods (notebook 00), one short section per notebook with its
+    figure, the scorecard, contents, Methods (the notebook declared so), one short section per notebook with its
     claims, Limitations and Provenance (with the counts of the published `results`: `replicas_text`);
     each notebook in full is its appendix (`appendix`)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune

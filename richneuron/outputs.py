@@ -39,6 +39,15 @@ def publish(output_dir, name):
         write(output_dir, PUBLISHED, names + [name])
 
 
+ROLES = (VERDICTS, ANSWERS, SPACE, PUBLISHED)
+
+
+def clear(output_dir):
+    """Remove what an earlier run left in `output_dir` for the build (every role's file)."""
+    for name in ROLES:
+        (Path(output_dir) / name).unlink(missing_ok=True)
+
+
 def read(output_dir):
     """What the notebook that wrote `output_dir` left for the build: {verdicts: rows, answers: rows,
     space: the protocol space or None, published: paths of the files to copy into paper/}."""

@@ -31,9 +31,10 @@ from ..provenance import provenance
 from . import compare, criteria, execute, files, paper, publish, scorecard
 
 
-# What a full build writes into paper/ itself (a notebook's published files go beside them).
-PAPER_FILES = ("index.html", "appendix", "runtimes.json", "verdicts.json", "answers.json", files.RESULTS_FILE,
-               files.DICTIONARY_FILE, files.HISTORY_FILE)
+# What a full build writes into paper/ itself (a notebook's published files go beside them): the page,
+# its appendices, and the files copied as they are from build/full/ (COPIED).
+COPIED = ("runtimes.json", "verdicts.json", "answers.json", files.RESULTS_FILE, files.DICTIONARY_FILE, files.HISTORY_FILE)
+PAPER_FILES = ("index.html", "appendix", *COPIED)
 
 
 def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
@@ -105,7 +106,7 @@ def build(quick=False, only=None, root=files.ROOT, log=print, study=None):
         shutil.copy(page, dest / "index.html")
         shutil.rmtree(dest / "appendix", ignore_errors=True)
         shutil.copytree(appendix_dir, dest / "appendix")
-        for name in PAPER_FILES[2:]:
+        for name in COPIED:
             shutil.copy(base / name, dest / name)
         for path in published:
             shutil.copy(path, dest / path.name)
@@ -123,8 +124,7 @@ def run_notebook(nb, out, out_dir, params, log=print, label="", expected=None, a
     What an earlier run left there is removed first, so that only this run's outputs are read."""
     cells_file = out_dir / "cells.txt"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (outputs.VERDICTS, outputs.ANSWERS, outputs.SPACE, outputs.PUBLISHED):
-        (out_dir / name).unlink(missing_ok=True)
+    outputs.clear(out_dir)
     seconds = execute.execute(nb, out, params, log, label=label, expected=expected, after=after, cells_file=cells_file)
     return seconds, cells_file.read_text().split() if cells_file.exists() else [], outputs.read(out_dir)
 
